@@ -1,0 +1,105 @@
+/**
+ * The Feishu Open API endpoints this product uses, with the permission scopes
+ * that open each one (any one of the list is enough). The client names these
+ * scopes in its hints; the sandbox enforces them. Source: shared/feishu-api.md.
+ */
+export const ENDPOINTS = {
+  token: {
+    method: 'POST',
+    path: '/open-apis/auth/v3/tenant_access_token/internal',
+    scopes: [],
+  },
+  createChat: { method: 'POST', path: '/open-apis/im/v1/chats', scopes: ['im:chat', 'im:chat:create'] },
+  getChat: {
+    method: 'GET',
+    path: '/open-apis/im/v1/chats/:chat_id',
+    scopes: ['im:chat', 'im:chat:read', 'im:chat:readonly'],
+  },
+  updateChat: {
+    method: 'PUT',
+    path: '/open-apis/im/v1/chats/:chat_id',
+    scopes: ['im:chat', 'im:chat:update'],
+  },
+  listChats: {
+    method: 'GET',
+    path: '/open-apis/im/v1/chats',
+    scopes: ['im:chat', 'im:chat:readonly', 'im:chat:read', 'im:chat.group_info:readonly'],
+  },
+  searchChats: {
+    method: 'GET',
+    path: '/open-apis/im/v1/chats/search',
+    scopes: ['im:chat', 'im:chat:readonly', 'im:chat:read', 'im:chat.group_info:readonly'],
+  },
+  addMembers: {
+    method: 'POST',
+    path: '/open-apis/im/v1/chats/:chat_id/members',
+    scopes: ['im:chat', 'im:chat.members:write_only'],
+  },
+  sendMessage: {
+    method: 'POST',
+    path: '/open-apis/im/v1/messages',
+    scopes: ['im:message', 'im:message:send_as_bot', 'im:message:send'],
+  },
+  replyMessage: {
+    method: 'POST',
+    path: '/open-apis/im/v1/messages/:message_id/reply',
+    scopes: ['im:message', 'im:message:send_as_bot', 'im:message:send'],
+  },
+  patchMessage: {
+    method: 'PATCH',
+    path: '/open-apis/im/v1/messages/:message_id',
+    scopes: ['im:message', 'im:message:send_as_bot', 'im:message:update'],
+  },
+  listMessages: {
+    method: 'GET',
+    path: '/open-apis/im/v1/messages',
+    scopes: ['im:message', 'im:message:readonly', 'im:message.history:readonly'],
+  },
+  uploadImage: {
+    method: 'POST',
+    path: '/open-apis/im/v1/images',
+    scopes: ['im:resource', 'im:resource:upload'],
+  },
+  pinMessage: {
+    method: 'POST',
+    path: '/open-apis/im/v1/pins',
+    scopes: ['im:message', 'im:message.pins:write_only', 'im:message:send_as_bot'],
+  },
+  urgentApp: {
+    method: 'PATCH',
+    path: '/open-apis/im/v1/messages/:message_id/urgent_app',
+    scopes: ['im:message.urgent', 'im:message.urgent:app_send'],
+  },
+  batchGetId: {
+    method: 'POST',
+    path: '/open-apis/contact/v3/users/batch_get_id',
+    scopes: ['contact:user.id:readonly'],
+  },
+} as const satisfies Record<string, { method: string; path: string; scopes: readonly string[] }>
+
+export type EndpointName = keyof typeof ENDPOINTS
+
+/** Reading group history needs this sensitive scope on top of the listMessages ones. */
+export const GROUP_HISTORY_SCOPE = 'im:message.group_msg'
+
+/** Every scope the product needs, one per line, for the README and `warroom check`. */
+export const RECOMMENDED_SCOPES: ReadonlyArray<{ scope: string; why: string }> = [
+  { scope: 'im:chat', why: 'create incident chats, read and rename them, list the bot’s chats' },
+  { scope: 'im:chat.members:write_only', why: 'invite responders (covered by im:chat too)' },
+  { scope: 'im:message:send_as_bot', why: 'post the alert card and follow-up messages' },
+  { scope: 'im:message', why: 'update (PATCH) the card and pin it' },
+  { scope: 'im:message.group_msg', why: 'read the chat history for the post-incident timeline' },
+  { scope: 'im:message.group_at_msg:readonly', why: 'receive /ack and /resolve sent to the bot' },
+  { scope: 'im:message.urgent', why: 'send an urgent (加急) notice for critical incidents' },
+  { scope: 'im:resource', why: 'upload alert images (Grafana panel renders) to the card' },
+  { scope: 'contact:user.id:readonly', why: 'turn responder emails and mobiles into open_ids' },
+]
+
+/** Replaces `:param` segments with values, URI-encoding each one. */
+export function fillPath(path: string, params: Record<string, string> = {}): string {
+  return path.replace(/:([a-z_]+)/g, (_, name: string) => {
+    const value = params[name]
+    if (value === undefined || value === '') throw new Error(`missing path parameter ${name}`)
+    return encodeURIComponent(value)
+  })
+}
