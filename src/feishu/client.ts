@@ -53,7 +53,8 @@ export class FeishuClient {
 
   /** An AppLink that opens the chat in the Feishu or Lark client. */
   chatLink(chatId: string): string {
-    const host = this.transport.baseUrl === DOMAINS.lark.api ? DOMAINS.lark.applink : DOMAINS.feishu.applink
+    const host =
+      this.transport.baseUrl === DOMAINS.lark.api ? DOMAINS.lark.applink : DOMAINS.feishu.applink
     return `${host}/client/chat/open?openChatId=${encodeURIComponent(chatId)}`
   }
 
@@ -76,12 +77,21 @@ export class FeishuClient {
   }
 
   getChat(chatId: string): Promise<ChatInfo> {
-    return this.transport.call({ endpoint: 'getChat', params: { chat_id: chatId }, idempotent: true })
+    return this.transport.call({
+      endpoint: 'getChat',
+      params: { chat_id: chatId },
+      idempotent: true,
+    })
   }
 
   /** Partial update (Feishu's PUT leaves omitted fields alone). */
   async updateChat(chatId: string, body: UpdateChatBody): Promise<void> {
-    await this.transport.call({ endpoint: 'updateChat', params: { chat_id: chatId }, body, idempotent: true })
+    await this.transport.call({
+      endpoint: 'updateChat',
+      params: { chat_id: chatId },
+      body,
+      idempotent: true,
+    })
   }
 
   /** Every chat the bot is in, oldest first, page after page. */
@@ -94,7 +104,10 @@ export class FeishuClient {
 
   /** Chats visible to the bot whose name (or members' names) match `query` (1–64 characters). */
   searchChats(query: string, options: { pageSize?: number } = {}): AsyncGenerator<ChatSummary> {
-    return this.paginate<ChatSummary>('searchChats', { query, page_size: options.pageSize ?? LIMITS.chatPageSize })
+    return this.paginate<ChatSummary>('searchChats', {
+      query,
+      page_size: options.pageSize ?? LIMITS.chatPageSize,
+    })
   }
 
   /**
@@ -107,7 +120,11 @@ export class FeishuClient {
     ids: string[],
     options: { memberIdType?: UserIdType | 'app_id' } = {},
   ): Promise<AddMembersResult> {
-    const result: AddMembersResult = { invalid_id_list: [], not_existed_id_list: [], pending_approval_id_list: [] }
+    const result: AddMembersResult = {
+      invalid_id_list: [],
+      not_existed_id_list: [],
+      pending_approval_id_list: [],
+    }
     for (const batch of chunk(unique(ids), LIMITS.membersPerCall)) {
       const data = await this.transport.call<Partial<AddMembersResult>>({
         endpoint: 'addMembers',
@@ -226,7 +243,11 @@ export class FeishuClient {
    * Buzzes (加急) users about a message the bot sent. Not retried after an
    * ambiguous failure: a second buzz is worse than a missing one.
    */
-  async urgentApp(messageId: string, userIds: string[], userIdType: UserIdType = 'open_id'): Promise<string[]> {
+  async urgentApp(
+    messageId: string,
+    userIds: string[],
+    userIdType: UserIdType = 'open_id',
+  ): Promise<string[]> {
     const data = await this.transport.call<{ invalid_user_id_list?: string[] }>({
       endpoint: 'urgentApp',
       params: { message_id: messageId },
@@ -251,7 +272,8 @@ export class FeishuClient {
     for (const key of [...emails, ...mobiles]) result.set(key, undefined)
     const calls = Math.ceil(Math.max(emails.length, mobiles.length) / LIMITS.idsPerBatchGet)
     for (let i = 0; i < calls; i++) {
-      const slice = (list: string[]) => list.slice(i * LIMITS.idsPerBatchGet, (i + 1) * LIMITS.idsPerBatchGet)
+      const slice = (list: string[]) =>
+        list.slice(i * LIMITS.idsPerBatchGet, (i + 1) * LIMITS.idsPerBatchGet)
       const e = slice(emails)
       const m = slice(mobiles)
       const data = await this.transport.call<{ user_list?: BatchGetIdUser[] }>({

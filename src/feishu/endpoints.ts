@@ -9,7 +9,11 @@ export const ENDPOINTS = {
     path: '/open-apis/auth/v3/tenant_access_token/internal',
     scopes: [],
   },
-  createChat: { method: 'POST', path: '/open-apis/im/v1/chats', scopes: ['im:chat', 'im:chat:create'] },
+  createChat: {
+    method: 'POST',
+    path: '/open-apis/im/v1/chats',
+    scopes: ['im:chat', 'im:chat:create'],
+  },
   getChat: {
     method: 'GET',
     path: '/open-apis/im/v1/chats/:chat_id',

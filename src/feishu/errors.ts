@@ -119,10 +119,15 @@ function hintFor(init: FeishuErrorInit): string | undefined {
   const { code } = init
   if (PERMISSION_CODES.has(code)) {
     const scopes = scopesFrom(init)
-    const which = scopes.length === 1 ? `the scope ${scopes[0]}` : `one of the scopes ${scopes.join(', ')}`
+    const which =
+      scopes.length === 1 ? `the scope ${scopes[0]}` : `one of the scopes ${scopes.join(', ')}`
     return `the app lacks a permission: enable ${which} in the developer console (Permissions & Scopes), then publish a new app version so it takes effect`
   }
-  if (code === 230027 && init.endpoint.includes('/im/v1/messages') && init.endpoint.startsWith('GET')) {
+  if (
+    code === 230027 &&
+    init.endpoint.includes('/im/v1/messages') &&
+    init.endpoint.startsWith('GET')
+  ) {
     return 'reading a group chat’s history needs the sensitive scope im:message.group_msg (approved by a tenant admin), and the bot must be in the chat'
   }
   if (code === -1 && init.httpStatus === 404) {
@@ -130,7 +135,8 @@ function hintFor(init: FeishuErrorInit): string | undefined {
   }
   const hint = HINTS[code]
   if (hint) return hint
-  if (RATE_LIMIT_CODES.has(code)) return 'Feishu rate-limited the call; it was retried until the time budget ran out'
+  if (RATE_LIMIT_CODES.has(code))
+    return 'Feishu rate-limited the call; it was retried until the time budget ran out'
   if (init.httpStatus && init.httpStatus >= 500)
     return 'Feishu had a server error; it was retried. Quote the log_id to Feishu support if it persists'
   return undefined
@@ -144,16 +150,20 @@ const BAD_CREDENTIALS =
   'app id or app secret is wrong, or the app lives on the other domain: apps made on open.larksuite.com need domain lark, apps on open.feishu.cn need domain feishu'
 
 const HINTS: Record<number, string> = {
-  99991401: 'the caller’s IP is blocked by the app’s IP allow-list: add the runner’s address or remove the allow-list',
+  99991401:
+    'the caller’s IP is blocked by the app’s IP allow-list: add the runner’s address or remove the allow-list',
   99991543: BAD_CREDENTIALS,
   10014: BAD_CREDENTIALS,
   10015: BAD_CREDENTIALS,
   99991662: 'the app is disabled in this tenant: ask a tenant admin to enable it',
-  99991673: 'the app is not installed or not enabled in this tenant: publish a version and have it approved',
-  232034: 'the app is not installed or not enabled in this tenant: publish a version and have it approved',
+  99991673:
+    'the app is not installed or not enabled in this tenant: publish a version and have it approved',
+  232034:
+    'the app is not installed or not enabled in this tenant: publish a version and have it approved',
   99991663:
     'the tenant_access_token was refused even after a refresh: check that app id, secret and domain belong to the same app',
-  99991661: 'the request carried no token: check that app id, secret and domain belong to the same app',
+  99991661:
+    'the request carried no token: check that app id, secret and domain belong to the same app',
   99991671: 'the token has an unexpected format: check the domain points at a Feishu Open API',
   230002: BOT_NOT_IN_CHAT,
   232011: BOT_NOT_IN_CHAT,
@@ -166,8 +176,10 @@ const HINTS: Record<number, string> = {
   232043: INVALID_ID,
   230034: INVALID_ID,
   232030: INVALID_ID,
-  99992361: 'this open_id belongs to another app: open_ids differ per app, so resolve users with this app (or use emails)',
-  230013: 'the user is outside the app’s availability scope: widen the app’s availability in the developer console',
+  99992361:
+    'this open_id belongs to another app: open_ids differ per app, so resolve users with this app (or use emails)',
+  230013:
+    'the user is outside the app’s availability scope: widen the app’s availability in the developer console',
   232024: 'the user cannot see the bot: widen the app’s availability scope to include them',
   230025: 'the message or card is larger than Feishu accepts (30 KB for cards)',
   230099: 'Feishu refused the card JSON; the message above names the part it rejected',

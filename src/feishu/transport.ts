@@ -26,7 +26,9 @@ export function resolveBaseUrl(domain: Domain): string {
   try {
     url = new URL(domain)
   } catch {
-    throw new Error(`Invalid Feishu domain "${domain}": use feishu, lark, or a base URL such as https://open.feishu.cn`)
+    throw new Error(
+      `Invalid Feishu domain "${domain}": use feishu, lark, or a base URL such as https://open.feishu.cn`,
+    )
   }
   if (url.protocol !== 'https:' && url.protocol !== 'http:')
     throw new Error(`Invalid Feishu domain "${domain}": the base URL must be http or https`)
@@ -138,7 +140,11 @@ export class FeishuTransport {
 
   private async fetchToken(): Promise<{ token: string; expireSeconds: number }> {
     const envelope = await this.send(
-      { endpoint: 'token', body: { app_id: this.appId, app_secret: this.appSecret }, idempotent: true },
+      {
+        endpoint: 'token',
+        body: { app_id: this.appId, app_secret: this.appSecret },
+        idempotent: true,
+      },
       false,
     )
     const token = envelope.tenant_access_token
@@ -176,7 +182,8 @@ export class FeishuTransport {
         token = await this.tokens.get()
         headers.authorization = `Bearer ${token}`
       }
-      if (spec.body !== undefined && !isForm) headers['content-type'] = 'application/json; charset=utf-8'
+      if (spec.body !== undefined && !isForm)
+        headers['content-type'] = 'application/json; charset=utf-8'
 
       let status: number | undefined
       let envelope: Envelope | undefined
@@ -187,7 +194,12 @@ export class FeishuTransport {
         const res = await request(url, {
           method: def.method,
           headers,
-          body: spec.body === undefined ? undefined : isForm ? (spec.body as FormData) : JSON.stringify(spec.body),
+          body:
+            spec.body === undefined
+              ? undefined
+              : isForm
+                ? (spec.body as FormData)
+                : JSON.stringify(spec.body),
           dispatcher: this.dispatcher,
           headersTimeout: this.timeoutMs,
           bodyTimeout: this.timeoutMs,
@@ -225,8 +237,13 @@ export class FeishuTransport {
         if (status === 429 || RATE_LIMIT_CODES.has(code)) {
           // Refused before any effect: safe to repeat for every kind of call.
           rateLimited++
-          if (rateLimited > this.policy.maxRateLimitRetries) throw this.fail(failure, spec, status, attempt, t0)
-          waitMs = rateLimitDelay(header(res.headers, 'x-ogw-ratelimit-reset'), rateLimited, this.policy)
+          if (rateLimited > this.policy.maxRateLimitRetries)
+            throw this.fail(failure, spec, status, attempt, t0)
+          waitMs = rateLimitDelay(
+            header(res.headers, 'x-ogw-ratelimit-reset'),
+            rateLimited,
+            this.policy,
+          )
         } else if (IN_FLIGHT_CODES.has(code)) {
           // The same uuid is being processed: asking again returns its result.
           failures++
@@ -256,7 +273,10 @@ export class FeishuTransport {
         waitMs = backoffDelay(failures, this.policy)
       }
 
-      if (failures >= this.policy.maxAttempts || this.now() - started + waitMs > this.policy.maxElapsedMs) {
+      if (
+        failures >= this.policy.maxAttempts ||
+        this.now() - started + waitMs > this.policy.maxElapsedMs
+      ) {
         throw this.fail(failure, spec, status, attempt, t0)
       }
       this.report(spec.endpoint, status, failure.code, attempt, t0, 'retry')
@@ -297,14 +317,18 @@ export class FeishuTransport {
 function parseEnvelope(text: string): Envelope | undefined {
   try {
     const value = JSON.parse(text) as unknown
-    if (value && typeof value === 'object' && !Array.isArray(value) && 'code' in value) return value as Envelope
+    if (value && typeof value === 'object' && !Array.isArray(value) && 'code' in value)
+      return value as Envelope
   } catch {
     // not JSON: a proxy's HTML page, an empty 502, …
   }
   return undefined
 }
 
-function header(headers: Record<string, string | string[] | undefined>, name: string): string | undefined {
+function header(
+  headers: Record<string, string | string[] | undefined>,
+  name: string,
+): string | undefined {
   const value = headers[name]
   return Array.isArray(value) ? value[0] : value
 }
@@ -320,6 +344,9 @@ function isTimeout(error: unknown): boolean {
 }
 
 function isFormData(body: unknown): boolean {
-  return typeof body === 'object' && body !== null && (body as { [Symbol.toStringTag]?: string })[Symbol.toStringTag] === 'FormData'
+  return (
+    typeof body === 'object' &&
+    body !== null &&
+    (body as { [Symbol.toStringTag]?: string })[Symbol.toStringTag] === 'FormData'
+  )
 }
-

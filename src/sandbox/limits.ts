@@ -1,0 +1,120 @@
+/**
+ * Fixed-window counters, the way Feishu's gateway describes its limits: a
+ * call is refused when any window it belongs to is full, and the refusal says
+ * how many seconds remain until that window resets.
+ */
+export interface Window {
+  limit: number
+  ms: number
+}
+
+export class WindowLimiter {
+  private readonly counts = new Map<string, { start: number; count: number }>()
+
+  constructor(private readonly now: () => number) {}
+
+  /**
+   * Counts one call against every window; returns the first full window and
+   * the seconds until it resets, or undefined when the call may proceed.
+   */
+  take(
+    key: string,
+    windows: readonly Window[],
+  ): { limit: number; resetSeconds: number } | undefined {
+    const now = this.now()
+    for (const w of windows) {
+      const slot = this.slot(key, w, now)
+      if (slot.count >= w.limit) {
+        return {
+          limit: w.limit,
+          resetSeconds: Math.max(1, Math.ceil((slot.start + w.ms - now) / 1000)),
+        }
+      }
+    }
+    for (const w of windows) this.slot(key, w, now).count++
+    this.prune(now)
+    return undefined
+  }
+
+  private slot(key: string, w: Window, now: number) {
+    const id = `${key}|${w.ms}`
+    const start = Math.floor(now / w.ms) * w.ms
+    let slot = this.counts.get(id)
+    if (!slot || slot.start !== start) {
+      slot = { start, count: 0 }
+      this.counts.set(id, slot)
+    }
+    return slot
+  }
+
+  private lastPrune = 0
+  private prune(now: number): void {
+    if (now - this.lastPrune < 60_000) return
+    this.lastPrune = now
+    for (const [id, slot] of this.counts) if (slot.start < now - 120_000) this.counts.delete(id)
+  }
+}
+
+/** Documented limits (shared/feishu-api.md §2.4–2.5). */
+export const FEISHU_LIMITS = {
+  /** Most IM and contact APIs: 1000/min and 50/s per app. */
+  api: [
+    { limit: 50, ms: 1000 },
+    { limit: 1000, ms: 60_000 },
+  ],
+  /** Messages into one chat, shared by all bots: 5/s (230020). */
+  perChat: [{ limit: 5, ms: 1000 }],
+  /** PATCH of one card: 5/s (230020). Pins of one message: 5/s (230047). */
+  perMessage: [{ limit: 5, ms: 1000 }],
+} as const satisfies Record<string, readonly Window[]>
+
+export type FaultKind = 'status' | 'delay' | 'drop' | 'rateLimit'
+
+export interface Fault {
+  kind: FaultKind
+  /** How many matching calls this applies to. */
+  times: number
+  /** Only calls to this endpoint name (see ENDPOINTS); all Open API calls when omitted. */
+  endpoint?: string
+  /** For `status`: the HTTP status (5xx). */
+  status?: number
+  /** For `status`: answer with a non-JSON body, as a proxy would. */
+  html?: boolean
+  /** For `delay`: milliseconds before the call is handled. */
+  ms?: number
+  /**
+   * For `status` and `drop`: handle the call first, then fail the answer, as
+   * when Feishu did the work and the response was lost.
+   */
+  afterEffect?: boolean
+  /** For `rateLimit`: the x-ogw-ratelimit-reset value. */
+  resetSeconds?: number
+}
+
+/** Injected failures, consumed in order by the calls they match. */
+export class FaultQueue {
+  private faults: Fault[] = []
+
+  add(fault: Fault): void {
+    if (!(fault.times > 0)) throw new Error('fault.times must be a positive number')
+    this.faults.push({ ...fault })
+  }
+
+  clear(): void {
+    this.faults = []
+  }
+
+  get pending(): readonly Fault[] {
+    return this.faults
+  }
+
+  /** Takes one use of the first fault matching this endpoint. */
+  take(endpoint: string): Fault | undefined {
+    const index = this.faults.findIndex((f) => !f.endpoint || f.endpoint === endpoint)
+    if (index < 0) return undefined
+    const fault = this.faults[index]!
+    fault.times--
+    if (fault.times <= 0) this.faults.splice(index, 1)
+    return fault
+  }
+}

@@ -1,0 +1,213 @@
+import { createHash, randomBytes } from 'node:crypto'
+
+/** A person in the sandbox's directory, with every id kind Feishu has. */
+export interface SandboxUser {
+  open_id: string
+  union_id: string
+  user_id: string
+  name: string
+  email?: string
+  mobile?: string
+  status: 'active' | 'resigned'
+}
+
+export interface SandboxChat {
+  chat_id: string
+  name: string
+  description: string
+  /** Owner: the creating app's id, or a user's open_id. */
+  owner: { type: 'app' | 'user'; id: string }
+  members: Set<string>
+  bots: Set<string>
+  botManagers: Set<string>
+  chat_type: 'private' | 'public'
+  status: 'normal' | 'dissolved'
+  created_at: number
+  /** Every name the chat has had, oldest first, with the time of the change. */
+  names: Array<{ name: string; at: number }>
+  urgent_setting: 'only_owner' | 'all_members'
+  at_all_permission: 'only_owner' | 'all_members'
+}
+
+export interface SandboxMessage {
+  message_id: string
+  chat_id: string
+  msg_type: string
+  /** The content string exactly as sent (or as last patched). */
+  content: string
+  sender: { id: string; id_type: 'app_id' | 'open_id'; sender_type: 'app' | 'user' | 'system' }
+  create_time: number
+  update_time: number
+  parent_id?: string
+  root_id?: string
+  /** How many PATCHes the message has had. */
+  patches: number
+  mentions: string[]
+  links: string[]
+  uuid?: string
+}
+
+export interface SandboxImage {
+  image_key: string
+  image_type: 'message' | 'avatar'
+  bytes: Buffer
+  format: string
+  app_id: string
+}
+
+export interface UrgentNotice {
+  message_id: string
+  user_ids: string[]
+  at: number
+}
+
+let counter = 0
+/** Ids that look like Feishu's: a prefix and hex. */
+export function newId(prefix: string): string {
+  counter = (counter + 1) % 0xffffff
+  return `${prefix}${randomBytes(12).toString('hex')}${counter.toString(16).padStart(6, '0')}`
+}
+
+export const DEFAULT_USERS: Array<
+  Omit<SandboxUser, 'open_id' | 'union_id' | 'user_id' | 'status'>
+> = [
+  { name: 'Alice Wang', email: 'alice@example.com', mobile: '+8613800000001' },
+  { name: 'Bob Li', email: 'bob@example.com', mobile: '+8613800000002' },
+  { name: 'Carol Zhang', email: 'carol@example.com', mobile: '+8613800000003' },
+  { name: 'Dave Chen', email: 'dave@example.com', mobile: '+8613800000004' },
+  { name: 'Erin Liu', email: 'erin@example.com', mobile: '+8613800000005' },
+]
+
+/** Deterministic ids for a seeded user, so demos and docs can name them. */
+export function seededUser(
+  seed: { name: string; email?: string; mobile?: string },
+  index: number,
+): SandboxUser {
+  const hash = createHash('sha256')
+    .update(seed.email ?? seed.name)
+    .digest('hex')
+  return {
+    open_id: `ou_${hash.slice(0, 32)}`,
+    union_id: `on_${hash.slice(32, 64)}`,
+    user_id: `u${String(index + 1).padStart(4, '0')}`,
+    status: 'active',
+    ...seed,
+  }
+}
+
+/** Everything the sandbox knows. Plain data, mutated only by the server's handlers and the test API. */
+export class SandboxState {
+  readonly users = new Map<string, SandboxUser>()
+  readonly chats = new Map<string, SandboxChat>()
+  readonly messages = new Map<string, SandboxMessage>()
+  /** message_ids per chat, in creation order. */
+  readonly chatMessages = new Map<string, string[]>()
+  readonly pins = new Map<
+    string,
+    { message_id: string; chat_id: string; create_time: number; operator: string }
+  >()
+  readonly images = new Map<string, SandboxImage>()
+  readonly urgent: UrgentNotice[] = []
+  /** uuid → result, with the time it was first seen. */
+  readonly chatUuids = new Map<string, { chat_id: string; at: number }>()
+  readonly messageUuids = new Map<string, { message_id: string; at: number }>()
+
+  addUser(user: Partial<SandboxUser> & { name: string }): SandboxUser {
+    const full = { ...seededUser(user, this.users.size), ...user }
+    this.users.set(full.open_id, full)
+    return full
+  }
+
+  userBy(idType: string, id: string): SandboxUser | undefined {
+    for (const u of this.users.values()) {
+      if (idType === 'open_id' && u.open_id === id) return u
+      if (idType === 'union_id' && u.union_id === id) return u
+      if (idType === 'user_id' && u.user_id === id) return u
+      if (idType === 'email' && u.email?.toLowerCase() === id.toLowerCase()) return u
+      if (idType === 'mobile' && u.mobile === id) return u
+    }
+    return undefined
+  }
+
+  messagesIn(chatId: string): SandboxMessage[] {
+    return (this.chatMessages.get(chatId) ?? []).map((id) => this.messages.get(id)!).filter(Boolean)
+  }
+
+  addMessage(message: SandboxMessage): SandboxMessage {
+    this.messages.set(message.message_id, message)
+    const list = this.chatMessages.get(message.chat_id) ?? []
+    list.push(message.message_id)
+    this.chatMessages.set(message.chat_id, list)
+    return message
+  }
+
+  /** A system message as Feishu's history shows it (joins, renames). */
+  addSystemMessage(
+    chatId: string,
+    at: number,
+    template: string,
+    vars: Record<string, string[]>,
+  ): SandboxMessage {
+    return this.addMessage({
+      message_id: newId('om_'),
+      chat_id: chatId,
+      msg_type: 'system',
+      content: JSON.stringify({ template, ...vars }),
+      sender: { id: '', id_type: 'app_id', sender_type: 'system' },
+      create_time: at,
+      update_time: at,
+      patches: 0,
+      mentions: [],
+      links: [],
+    })
+  }
+
+  userName(openId: string): string {
+    return this.users.get(openId)?.name ?? openId
+  }
+
+  /** A JSON-friendly snapshot of everything, for tests, the /sandbox page and `--dump`. */
+  dump() {
+    return {
+      users: [...this.users.values()],
+      chats: [...this.chats.values()].map((c) => ({
+        chat_id: c.chat_id,
+        name: c.name,
+        description: c.description,
+        owner: c.owner,
+        members: [...c.members],
+        bots: [...c.bots],
+        bot_managers: [...c.botManagers],
+        chat_type: c.chat_type,
+        status: c.status,
+        created_at: c.created_at,
+        names: c.names,
+        pinned: [...this.pins.values()]
+          .filter((p) => p.chat_id === c.chat_id)
+          .map((p) => p.message_id),
+        messages: this.messagesIn(c.chat_id).map((m) => m.message_id),
+      })),
+      messages: [...this.messages.values()].map((m) => ({
+        ...m,
+        content: safeParse(m.content),
+      })),
+      pins: [...this.pins.values()],
+      images: [...this.images.values()].map((i) => ({
+        image_key: i.image_key,
+        image_type: i.image_type,
+        format: i.format,
+        size: i.bytes.length,
+        sha256: createHash('sha256').update(i.bytes).digest('hex'),
+      })),
+      urgent: this.urgent,
+    }
+  }
+}
+
+function safeParse(text: string): unknown {
+  try {
+    return JSON.parse(text)
+  } catch {
+    return text
+  }
+}
