@@ -59,7 +59,7 @@ export class FeishuClient {
   }
 
   /** Creates a chat; the bot joins as owner. A repeated `uuid` within 10 h creates nothing new. */
-  createChat(
+  async createChat(
     body: CreateChatBody,
     options: { uuid?: string; setBotManager?: boolean; userIdType?: UserIdType } = {},
   ): Promise<ChatInfo & { chat_id: string }> {
@@ -141,7 +141,7 @@ export class FeishuClient {
   }
 
   /** Sends a message; `content` is the object, serialised here. Retried only with a `uuid`. */
-  sendMessage(args: {
+  async sendMessage(args: {
     receiveIdType: ReceiveIdType
     receiveId: string
     msgType: MsgType
@@ -162,7 +162,7 @@ export class FeishuClient {
     })
   }
 
-  reply(
+  async reply(
     messageId: string,
     args: { msgType: MsgType; content: object; uuid?: string; replyInThread?: boolean },
   ): Promise<Message> {

@@ -98,6 +98,9 @@ export class FeishuSandbox {
   /** Every Open API request received, in order (endpoint name, or the raw path when unknown). */
   readonly requests: Array<{ endpoint: string; method: string; path: string; at: number }> = []
 
+  /** TCP connections accepted, to check that clients reuse them. */
+  connections = 0
+
   private readonly tokens = new Map<string, { expiresAt: number }>()
   private readonly limiter: WindowLimiter
   private server: Server | undefined
@@ -148,6 +151,9 @@ export class FeishuSandbox {
       void this.handle(req, res)
     })
     server.keepAliveTimeout = 60_000
+    server.on('connection', () => {
+      this.connections++
+    })
     this.server = server
     await new Promise<void>((resolve, reject) => {
       server.once('error', reject)
