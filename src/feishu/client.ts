@@ -239,6 +239,11 @@ export class FeishuClient {
     return data.pin
   }
 
+  /** Pinned messages of a chat (the war room pins its card, so this finds it again). */
+  listPins(chatId: string): AsyncGenerator<Pin> {
+    return this.paginate<Pin>('listPins', { chat_id: chatId, page_size: 50 })
+  }
+
   /**
    * Buzzes (加急) users about a message the bot sent. Not retried after an
    * ambiguous failure: a second buzz is worse than a missing one.
@@ -291,7 +296,7 @@ export class FeishuClient {
   }
 
   private async *paginate<T>(
-    endpoint: 'listChats' | 'searchChats' | 'listMessages',
+    endpoint: 'listChats' | 'searchChats' | 'listMessages' | 'listPins',
     query: Record<string, string | number | undefined>,
   ): AsyncGenerator<T> {
     let pageToken: string | undefined

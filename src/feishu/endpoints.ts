@@ -69,6 +69,12 @@ export const ENDPOINTS = {
     path: '/open-apis/im/v1/pins',
     scopes: ['im:message', 'im:message.pins:write_only', 'im:message:send_as_bot'],
   },
+  /** Scope list UNVERIFIED beyond im:message (feishu-api.md §12.1 names only the path). */
+  listPins: {
+    method: 'GET',
+    path: '/open-apis/im/v1/pins',
+    scopes: ['im:message', 'im:message.pins:read_only', 'im:message:readonly'],
+  },
   urgentApp: {
     method: 'PATCH',
     path: '/open-apis/im/v1/messages/:message_id/urgent_app',

@@ -1,3 +1,4 @@
+import { AsyncLocalStorage } from 'node:async_hooks'
 import { Agent, type Dispatcher, type FormData, request } from 'undici'
 import { type Logger, registerSecret, silentLogger } from '../log.js'
 import { ENDPOINTS, type EndpointName, fillPath } from './endpoints.js'
@@ -10,6 +11,19 @@ import {
 } from './errors.js'
 import { backoffDelay, DEFAULT_RETRY, type RetryPolicy, rateLimitDelay, sleep } from './retry.js'
 import { TokenCache } from './token.js'
+
+/**
+ * Counts the Open API requests made inside `countCalls(fn)`, retries
+ * included and token fetches excluded: the war room reports this per
+ * operation, and the tests pin it.
+ */
+const callScope = new AsyncLocalStorage<{ count: number }>()
+
+export async function countCalls<T>(fn: () => Promise<T>): Promise<{ result: T; calls: number }> {
+  const counter = { count: 0 }
+  const result = await callScope.run(counter, fn)
+  return { result, calls: counter.count }
+}
 
 export type Domain = 'feishu' | 'lark' | (string & {})
 
@@ -190,6 +204,10 @@ export class FeishuTransport {
       let failure: FeishuError
       let waitMs: number
       this.requestCounts.set(spec.endpoint, (this.requestCounts.get(spec.endpoint) ?? 0) + 1)
+      if (authenticated) {
+        const counter = callScope.getStore()
+        if (counter) counter.count++
+      }
       try {
         const res = await request(url, {
           method: def.method,

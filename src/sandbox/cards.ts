@@ -115,8 +115,10 @@ const CARD_AT = /<at\s+(id|ids|email|user_id)\s*=\s*['"]?([^'"\s>]+)['"]?\s*>/gi
 const MD_LINK = /\[[^\]]*\]\(\s*([a-z][a-z0-9+.-]*:[^)\s]*)\s*\)/gi
 const HTML_LINK = /<(?:a\s+href|link\b[^>]*\burl)\s*=\s*['"]?([^'"\s>]+)/gi
 const AUTO_LINK = /<(https?:\/\/[^>\s]+)>/gi
+// A bare URL may be auto-linked by the client.
+const BARE_URL = /(?<![(\w])(https?:\/\/[^\s<>()\]]+)/gi
 
-/** Card markdown: `<at id=…>`, `[t](url)`, `<a href>`, `<link url>`. Entities (&#60;) are literal text. */
+/** Card markdown and text: `<at id=…>`, `<at user_id="…">`, `[t](url)`, `<a href>`, `<link url>`. Entities (&#60;) are literal text. */
 export function collectMarkdown(text: string, out: Rendered): void {
   for (const m of text.matchAll(CARD_AT)) {
     for (const id of (m[2] ?? '').split(',')) if (id) out.mentions.push(id)
@@ -125,15 +127,12 @@ export function collectMarkdown(text: string, out: Rendered): void {
     for (const m of text.matchAll(re)) out.links.push(m[1] ?? '')
 }
 
-const TEXT_AT = /<at\s+user_id\s*=\s*['"]?([^'"\s>]+)['"]?\s*>/gi
-
 /** Text messages: `<at user_id="…">` and `[t](url)` links. */
 export function inspectText(content: Record<string, unknown>): Rendered {
   if (typeof content.text !== 'string')
     throw new ContentError(230001, 'invalid message content: text is required')
   const out: Rendered = { mentions: [], links: [] }
-  for (const m of content.text.matchAll(TEXT_AT)) out.mentions.push(m[1] ?? '')
-  for (const m of content.text.matchAll(MD_LINK)) out.links.push(m[1] ?? '')
+  collectMarkdown(content.text, out)
   return out
 }
 
@@ -155,9 +154,9 @@ export function inspectPost(content: Record<string, unknown>): Rendered {
       for (const node of paragraph as Record<string, unknown>[]) {
         if (node?.tag === 'at' && typeof node.user_id === 'string') out.mentions.push(node.user_id)
         if (node?.tag === 'a' && typeof node.href === 'string') out.links.push(node.href)
-        if (node?.tag === 'md' && typeof node.text === 'string') {
-          for (const m of node.text.matchAll(TEXT_AT)) out.mentions.push(m[1] ?? '')
-          for (const m of node.text.matchAll(MD_LINK)) out.links.push(m[1] ?? '')
+        // Text nodes are scanned as if parsed (undocumented either way).
+        if ((node?.tag === 'md' || node?.tag === 'text') && typeof node.text === 'string') {
+          collectMarkdown(node.text, out)
         }
       }
     }

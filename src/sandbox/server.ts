@@ -1168,6 +1168,23 @@ export class FeishuSandbox {
       }
     },
 
+    listPins: ({ url }) => {
+      const chatId = url.searchParams.get('chat_id')
+      if (!chatId) throw fieldError('chat_id', 'chat_id is required')
+      const chat = this.chatFor(chatId, true, 230002)
+      const pins = [...this.state.pins.values()]
+        .filter((p) => p.chat_id === chat.chat_id)
+        .sort((a, b) => b.create_time - a.create_time)
+        .map((p) => ({
+          message_id: p.message_id,
+          chat_id: p.chat_id,
+          operator_id: p.operator,
+          operator_id_type: 'app_id',
+          create_time: String(p.create_time),
+        }))
+      return this.paginate(pins, url, 20, 50)
+    },
+
     urgentApp: ({ url, params, body }) => {
       const message = this.state.messages.get(params.message_id!)
       if (!message)

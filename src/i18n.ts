@@ -1,0 +1,133 @@
+import type { Severity } from './incident.js'
+
+export type Language = 'zh' | 'en'
+
+/** Every sentence the product writes into Feishu, in both languages. */
+export const TEXTS = {
+  zh: {
+    status: '状态',
+    firing: '告警中',
+    resolved: '已恢复',
+    acknowledged: '已确认',
+    severity: '级别',
+    source: '来源',
+    started: '开始',
+    resolvedAt: '恢复',
+    duration: '持续',
+    updated: '更新',
+    responders: '负责人',
+    notInvited: '未能邀请',
+    items: '明细',
+    more: (n: number) => `…另有 ${n} 项`,
+    ackedBy: (who: string, when: string) => `✋ ${who} 已于 ${when} 确认`,
+    ack: '确认 (Ack)',
+    resolve: '标记已解决',
+    resolveConfirm: '确认将此事件标记为已解决？',
+    previous: '上一次事件群',
+    sourceNames: {
+      github: 'GitHub',
+      alertmanager: 'Alertmanager',
+      grafana: 'Grafana',
+      generic: 'Webhook',
+    },
+    severityNames: { critical: '严重', error: '错误', warning: '警告', info: '提示' } as Record<
+      Severity,
+      string
+    >,
+    openedMsg: '事件群已创建，请相关同学跟进。',
+    newFiring: (n: number) => `新增 ${n} 项告警`,
+    newResolved: (n: number) => `${n} 项已恢复`,
+    severityRaised: (from: string, to: string) => `级别从「${from}」升至「${to}」`,
+    newEvent: '有新的失败',
+    reopened: '⚠️ 问题再次出现，事件重新打开。',
+    resolvedMsg: '✅ 事件已解决',
+    resolvedBy: (who: string) => `由 ${who} 标记解决`,
+    resolvedBySource: (src: string) => `${src} 报告已恢复`,
+    lasted: (d: string) => `持续 ${d}`,
+    note: '备注',
+    ackMsg: (who: string) => `✋ ${who} 已确认，正在处理。`,
+    urgent: '加急',
+    imageFailed: '图片无法加载',
+    unknownUser: '有人',
+    d: (days: number, h: number, m: number, s: number) =>
+      days
+        ? `${days}天${h}小时`
+        : h
+          ? `${h}小时${m}分`
+          : m
+            ? `${m}分${s ? `${s}秒` : ''}`
+            : `${s}秒`,
+  },
+  en: {
+    status: 'Status',
+    firing: 'Firing',
+    resolved: 'Resolved',
+    acknowledged: 'Acknowledged',
+    severity: 'Severity',
+    source: 'Source',
+    started: 'Started',
+    resolvedAt: 'Resolved',
+    duration: 'Duration',
+    updated: 'Updated',
+    responders: 'Responders',
+    notInvited: 'Could not invite',
+    items: 'Details',
+    more: (n: number) => `…and ${n} more`,
+    ackedBy: (who: string, when: string) => `✋ Acknowledged by ${who} at ${when}`,
+    ack: 'Acknowledge',
+    resolve: 'Resolve',
+    resolveConfirm: 'Mark this incident as resolved?',
+    previous: 'Previous incident chat',
+    sourceNames: {
+      github: 'GitHub',
+      alertmanager: 'Alertmanager',
+      grafana: 'Grafana',
+      generic: 'Webhook',
+    },
+    severityNames: {
+      critical: 'Critical',
+      error: 'Error',
+      warning: 'Warning',
+      info: 'Info',
+    } as Record<Severity, string>,
+    openedMsg: 'Incident chat opened; responders, please follow up here.',
+    newFiring: (n: number) => `${n} new alert${n === 1 ? '' : 's'} firing`,
+    newResolved: (n: number) => `${n} resolved`,
+    severityRaised: (from: string, to: string) => `severity raised from ${from} to ${to}`,
+    newEvent: 'another failure',
+    reopened: '⚠️ The problem is back; the incident is open again.',
+    resolvedMsg: '✅ Incident resolved',
+    resolvedBy: (who: string) => `resolved by ${who}`,
+    resolvedBySource: (src: string) => `${src} reports it recovered`,
+    lasted: (d: string) => `lasted ${d}`,
+    note: 'Note',
+    ackMsg: (who: string) => `✋ ${who} acknowledged and is on it.`,
+    urgent: 'Urgent',
+    imageFailed: 'image unavailable',
+    unknownUser: 'Someone',
+    d: (days: number, h: number, m: number, s: number) =>
+      days ? `${days}d ${h}h` : h ? `${h}h ${m}m` : m ? `${m}m${s ? ` ${s}s` : ''}` : `${s}s`,
+  },
+} as const
+
+export type Texts = (typeof TEXTS)[Language]
+
+export function formatDuration(ms: number, language: Language): string {
+  const total = Math.max(0, Math.round(ms / 1000))
+  const days = Math.floor(total / 86400)
+  const h = Math.floor((total % 86400) / 3600)
+  const m = Math.floor((total % 3600) / 60)
+  const s = total % 60
+  return TEXTS[language].d(days, h, m, s)
+}
+
+export function formatTime(ms: number, timeZone: string, language: Language): string {
+  return new Intl.DateTimeFormat(language === 'zh' ? 'zh-CN' : 'en-GB', {
+    timeZone,
+    month: '2-digit',
+    day: '2-digit',
+    hour: '2-digit',
+    minute: '2-digit',
+    hour12: false,
+  }).format(ms)
+}

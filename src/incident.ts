@@ -1,0 +1,112 @@
+import { z } from 'zod'
+
+/**
+ * The normalised incident: what every adapter (GitHub, Alertmanager,
+ * Grafana) produces and what the generic webhook and the CLI accept. The core
+ * knows nothing else about where an incident came from.
+ */
+
+const text = (max: number) => z.string().max(max, `must be at most ${max} characters`)
+const httpUrl = z
+  .string()
+  .max(2048)
+  .refine((v) => /^https?:\/\//i.test(v) && URL.canParse(v), 'must be an http(s) URL')
+const time = z.iso.datetime({
+  offset: true,
+  error: 'must be an ISO 8601 date-time, e.g. 2026-11-25T10:00:00Z',
+})
+
+export const SEVERITIES = ['critical', 'error', 'warning', 'info'] as const
+export const SOURCES = ['github', 'alertmanager', 'grafana', 'generic'] as const
+
+export const IncidentItem = z.object({
+  /** Stable id within the incident (alert fingerprint, job id), used to tell what changed. */
+  id: text(200).min(1),
+  title: text(500).min(1),
+  status: z.enum(['firing', 'resolved']),
+  labels: z.record(z.string(), text(1000)).default({}),
+  startedAt: time.optional(),
+  endedAt: time.optional(),
+  url: httpUrl.optional(),
+})
+
+export const IncidentLink = z.object({
+  label: text(100).min(1),
+  url: httpUrl,
+})
+
+export const IncidentField = z.object({
+  name: text(100).min(1),
+  value: text(1000),
+})
+
+export const Incident = z.strictObject({
+  /** Stable identity: the same key always means the same incident (and chat). */
+  key: text(512).min(1, 'must not be empty'),
+  title: text(500).min(1, 'must not be empty'),
+  status: z.enum(['firing', 'resolved']).default('firing'),
+  severity: z.enum(SEVERITIES).default('error'),
+  summary: text(8000).optional(),
+  source: z.enum(SOURCES).default('generic'),
+  startedAt: time.optional(),
+  resolvedAt: time.optional(),
+  /** Ordered name/value pairs shown on the card. */
+  fields: z.array(IncidentField).max(50).default([]),
+  /** The individual alerts or failed jobs. */
+  items: z.array(IncidentItem).max(1000).default([]),
+  links: z.array(IncidentLink).max(20).default([]),
+  /** Feishu open_ids (ou_), union_ids (on_), user_ids, emails or mobiles (+86…). */
+  members: z.array(text(320).min(1)).max(500).default([]),
+  /** Image URLs (e.g. a Grafana panel render) shown on the card. */
+  images: z.array(httpUrl).max(5).default([]),
+  labels: z.record(z.string(), text(1000)).default({}),
+  /** What resolved it, for the resolution message (e.g. "commit abc123 by alice"). */
+  resolution: text(1000).optional(),
+  /**
+   * Identity of the notification that produced this (a run id and attempt, a
+   * webhook delivery hash). Repeats of the same event are not announced twice.
+   */
+  event: text(200).optional(),
+})
+
+export type Incident = z.output<typeof Incident>
+export type IncidentInput = z.input<typeof Incident>
+export type Severity = (typeof SEVERITIES)[number]
+export type IncidentItem = z.output<typeof IncidentItem>
+
+/** A bad incident: the message names each wrong field by its path. */
+export class IncidentError extends Error {
+  override readonly name = 'IncidentError'
+  constructor(readonly issues: Array<{ path: string; message: string }>) {
+    super(
+      `Invalid incident: ${issues.map((i) => `${i.path || '(root)'}: ${i.message}`).join('; ')}`,
+    )
+  }
+}
+
+/** Formats a zod error as `path: message` pairs, first issue first. */
+export function describeZodError(error: z.ZodError): Array<{ path: string; message: string }> {
+  return error.issues.map((issue) => ({
+    path: issue.path
+      .map((p, i) => (typeof p === 'number' ? `[${p}]` : i === 0 ? String(p) : `.${String(p)}`))
+      .join(''),
+    message:
+      issue.code === 'unrecognized_keys'
+        ? `unknown field(s) ${issue.keys.join(', ')}`
+        : issue.message,
+  }))
+}
+
+/** Validates unknown input (JSON from a webhook or a file) into an Incident. */
+export function parseIncident(input: unknown): Incident {
+  const result = Incident.safeParse(input)
+  if (!result.success) throw new IncidentError(describeZodError(result.error))
+  return result.data
+}
+
+export const SEVERITY_RANK: Record<Severity, number> = {
+  info: 0,
+  warning: 1,
+  error: 2,
+  critical: 3,
+}

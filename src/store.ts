@@ -1,0 +1,151 @@
+import { createHash, randomBytes } from 'node:crypto'
+import { mkdir, open, readdir, readFile, rename, rm } from 'node:fs/promises'
+import { join } from 'node:path'
+import type { Person } from './card.js'
+import type { Incident } from './incident.js'
+
+/** One entry of an incident's own history (the timeline merges it with the chat's). */
+export interface IncidentEvent {
+  type: 'opened' | 'updated' | 'acknowledged' | 'resolved' | 'reopened'
+  at: number
+  by?: Person
+  detail?: string
+}
+
+/** What the product remembers about one incident and its chat. */
+export interface IncidentRecord {
+  /** sha256 of the incident key (hex, 32 chars): the store's key and the chat marker's. */
+  keyHash: string
+  /** The key itself; empty when the record was rebuilt from a chat's marker. */
+  key: string
+  chatId: string
+  /** The chat's name without the resolved prefix. */
+  chatName: string
+  cardMessageId?: string
+  status: 'open' | 'resolved'
+  openedAt: number
+  resolvedAt?: number
+  ack?: { by: Person; at: number }
+  resolvedBy?: Person
+  /** open_ids in the chat that the card mentions. */
+  members: string[]
+  /** Member ids as given (emails, ids) that were invited or tried. */
+  invited: string[]
+  failedMembers: Array<{ id: string; reason: string }>
+  imageKeys: string[]
+  /** The image URLs those keys came from. */
+  imageUrls: string[]
+  /** The latest incident as reported (absent for rebuilt records until the next report). */
+  incident?: Incident
+  /** Hash of the last card sent or patched: an identical one is not sent again. */
+  cardHash?: string
+  /** Events already announced, so a repeat is not announced twice. */
+  seenEvents: string[]
+  previousChatId?: string
+  events: IncidentEvent[]
+  /** Bumped on every write; lets a store detect lost updates. */
+  version: number
+}
+
+/**
+ * Where records live. The receiver uses FileStore; the GitHub Action keeps no
+ * state and finds chats through their description marker instead.
+ */
+export interface IncidentStore {
+  get(keyHash: string): Promise<IncidentRecord | undefined>
+  findByChat(chatId: string): Promise<IncidentRecord | undefined>
+  put(record: IncidentRecord): Promise<void>
+  list(): Promise<IncidentRecord[]>
+  /** True when the store holds nothing yet (a first start, or a lost data directory). */
+  isEmpty(): Promise<boolean>
+}
+
+export function hashKey(key: string): string {
+  return createHash('sha256').update(key).digest('hex').slice(0, 32)
+}
+
+const clone = <T>(value: T): T => structuredClone(value)
+
+export class MemoryStore implements IncidentStore {
+  protected readonly records = new Map<string, IncidentRecord>()
+  protected readonly byChat = new Map<string, string>()
+
+  async get(keyHash: string) {
+    const r = this.records.get(keyHash)
+    return r && clone(r)
+  }
+
+  async findByChat(chatId: string) {
+    const keyHash = this.byChat.get(chatId)
+    return keyHash ? this.get(keyHash) : undefined
+  }
+
+  async put(record: IncidentRecord) {
+    this.remember(clone(record))
+  }
+
+  async list() {
+    return [...this.records.values()].map(clone)
+  }
+
+  async isEmpty() {
+    return this.records.size === 0
+  }
+
+  protected remember(record: IncidentRecord): void {
+    this.records.set(record.keyHash, record)
+    this.byChat.set(record.chatId, record.keyHash)
+  }
+}
+
+/**
+ * One JSON file per incident under `<dir>/incidents/`, written atomically
+ * (temporary file, fsync, rename), so a crash leaves either the old or the new
+ * record, never half of one. Everything is loaded into memory on open.
+ */
+export class FileStore extends MemoryStore {
+  private constructor(private readonly dir: string) {
+    super()
+  }
+
+  static async open(dataDir: string): Promise<FileStore> {
+    const dir = join(dataDir, 'incidents')
+    await mkdir(dir, { recursive: true })
+    const store = new FileStore(dir)
+    for (const name of await readdir(dir)) {
+      const path = join(dir, name)
+      if (name.endsWith('.tmp')) {
+        // A write that crashed before its rename: the previous file is intact.
+        await rm(path, { force: true })
+        continue
+      }
+      if (!name.endsWith('.json')) continue
+      try {
+        const record = JSON.parse(await readFile(path, 'utf8')) as IncidentRecord
+        if (record && typeof record.keyHash === 'string' && typeof record.chatId === 'string')
+          store.remember(record)
+      } catch (error) {
+        throw new Error(
+          `Corrupt incident record ${path}: ${(error as Error).message}. Move it away to continue.`,
+        )
+      }
+    }
+    return store
+  }
+
+  override async put(record: IncidentRecord): Promise<void> {
+    if (!/^[0-9a-f]{32}$/.test(record.keyHash))
+      throw new Error(`invalid record keyHash ${record.keyHash}`)
+    const path = join(this.dir, `${record.keyHash}.json`)
+    const tmp = `${path}.${randomBytes(6).toString('hex')}.tmp`
+    const handle = await open(tmp, 'w')
+    try {
+      await handle.writeFile(JSON.stringify(record))
+      await handle.sync()
+    } finally {
+      await handle.close()
+    }
+    await rename(tmp, path)
+    await super.put(record)
+  }
+}

@@ -1,0 +1,71 @@
+/**
+ * Untrusted text (alert labels, commit messages, titles) must never mention
+ * anyone, add a link or break a card's markdown. Two defences, one per kind of
+ * text object:
+ *
+ * - markdown / lark_md: every character with a markdown or tag meaning becomes
+ *   an HTML numeric entity, Feishu's documented escape (feishu-api.md §15.3).
+ * - plain_text, post text nodes, chat names: whether Feishu parses `<at>` or
+ *   links there is not documented, so the characters that could open a tag or
+ *   a link are swapped for full-width look-alikes that no parser treats as
+ *   syntax, and the text reads the same to a person.
+ */
+
+// The documented specials, plus `&` (so entities in the input stay text), `|` and
+// `+` (tables, lists), `.` and `@` (bare domains and emails that could autolink).
+const MARKDOWN_SPECIALS = /[<>*~_[\]()#`!\-:"'\\$&|+.@]/g
+
+/** Escapes text for a lark_md / markdown element. Newlines stay line breaks. */
+export function escapeMarkdown(text: string): string {
+  return stripControls(text).replace(MARKDOWN_SPECIALS, (c) => `&#${c.charCodeAt(0)};`)
+}
+
+const LOOKALIKES: Record<string, string> = {
+  '<': '＜',
+  '>': '＞',
+  '[': '［',
+  ']': '］',
+  '@': '＠',
+}
+
+/** Neutralises text for plain_text objects, post text nodes and chat names. */
+export function safePlainText(text: string): string {
+  return stripControls(text)
+    .replace(/[<>[\]@]/g, (c) => LOOKALIKES[c] ?? c)
+    .replace(/(https?):\/\//gi, '$1:／／')
+}
+
+/** A single line: chat names and header titles. */
+export function singleLine(text: string): string {
+  return text.replace(/\s*[\r\n]+\s*/g, ' ').trim()
+}
+
+/** Drops C0/C1 controls except tab and newline, and bidi overrides that can disguise text. */
+export function stripControls(text: string): string {
+  return text.replace(/[\u0000-\u0008\u000b-\u001f\u007f-\u009f\u202a-\u202e\u2066-\u2069]/g, '')
+}
+
+/** Cuts to at most `max` code points, ending in an ellipsis when cut. */
+export function truncate(text: string, max: number): string {
+  const chars = [...text]
+  if (chars.length <= max) return text
+  return `${chars.slice(0, Math.max(0, max - 1)).join('')}…`
+}
+
+/**
+ * A URL that is safe as a link target: http(s) only, and with the characters
+ * that could end a markdown link target percent-encoded.
+ */
+export function safeUrl(url: string): string | undefined {
+  let parsed: URL
+  try {
+    parsed = new URL(url)
+  } catch {
+    return undefined
+  }
+  if (parsed.protocol !== 'http:' && parsed.protocol !== 'https:') return undefined
+  return parsed.href.replace(
+    /[()<>"' `\\]/g,
+    (c) => `%${c.charCodeAt(0).toString(16).toUpperCase().padStart(2, '0')}`,
+  )
+}
