@@ -44,3 +44,79 @@ export function pngBytes(extra = 64): Uint8Array {
 export function countRequests(s: FeishuSandbox, endpoint: string): number {
   return s.requests.filter((r) => r.endpoint === endpoint).length
 }
+
+import { mkdtemp } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import type { IncidentInput } from '../src/incident.js'
+import type { IncidentStore } from '../src/store.js'
+import { WarRoom, type WarRoomConfig } from '../src/warroom.js'
+
+export function warRoomFor(
+  s: FeishuSandbox,
+  options: { store?: IncidentStore; config?: Partial<WarRoomConfig>; client?: FeishuClient } = {},
+): WarRoom {
+  return new WarRoom({
+    client: options.client ?? clientFor(s),
+    now: () => s.now(),
+    ...(options.store ? { store: options.store } : {}),
+    ...(options.config ? { config: options.config } : {}),
+  })
+}
+
+export function tempDir(): Promise<string> {
+  return mkdtemp(join(tmpdir(), 'warroom-test-'))
+}
+
+export function incident(overrides: Partial<IncidentInput> = {}): IncidentInput {
+  return {
+    key: 'test:checkout-api:high-error-rate',
+    title: 'Checkout API error rate above 5%',
+    severity: 'error',
+    source: 'generic',
+    summary: 'The checkout API returns 5xx for 7% of requests.',
+    fields: [
+      { name: 'service', value: 'checkout-api' },
+      { name: 'env', value: 'prod' },
+    ],
+    items: [
+      {
+        id: 'a1',
+        title: 'checkout-api-7f9 5xx rate 7%',
+        status: 'firing',
+        labels: { pod: 'checkout-api-7f9' },
+      },
+    ],
+    links: [{ label: 'Dashboard', url: 'https://grafana.example.com/d/checkout' }],
+    ...overrides,
+  }
+}
+
+/** The chats, cards and messages a person would see, straight from the sandbox. */
+export function view(s: FeishuSandbox, chatId: string) {
+  const chat = s.state.chats.get(chatId)!
+  const messages = s.state.messagesIn(chatId)
+  const cards = messages.filter((m) => m.msg_type === 'interactive')
+  const card = cards[0] ? JSON.parse(cards[0].content) : undefined
+  const posts = messages
+    .filter((m) => m.msg_type === 'post')
+    .map((m) => {
+      const content = JSON.parse(m.content) as Record<
+        string,
+        { content: Array<Array<{ tag: string; text?: string; user_id?: string }>> }
+      >
+      return Object.values(content)[0]!
+        .content.map((p) => p.map((n) => n.text ?? (n.user_id ? `@${n.user_id}` : '')).join(''))
+        .join('\n')
+    })
+  return {
+    chat,
+    name: chat.name,
+    members: [...chat.members],
+    cards,
+    card,
+    cardText: card ? JSON.stringify(card) : '',
+    posts,
+    pinned: [...s.state.pins.values()].filter((p) => p.chat_id === chatId).map((p) => p.message_id),
+  }
+}
