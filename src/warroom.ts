@@ -181,6 +181,30 @@ export class WarRoom {
     })
   }
 
+  /**
+   * Posts a notice in the incident's open chat, if there is one; opens
+   * nothing (a cancelled run is worth a line, not a war room).
+   */
+  async notice(key: string, text: string, event?: string): Promise<WarRoomResult> {
+    const keyHash = hashKey(key)
+    return this.run(key, keyHash, async (op) => {
+      const record = await this.lookup(keyHash)
+      if (!record || record.status !== 'open')
+        return this.none(key, 'no open war room for this key')
+      if (event && record.seenEvents.includes(event))
+        return this.none(key, 'already reported', record, op)
+      await this.post(
+        record,
+        [[{ tag: 'text', text: safePlainText(truncate(text, 2000)) }]],
+        event ?? `notice:${text}`,
+      )
+      if (event) record.seenEvents = [...record.seenEvents, event].slice(-50)
+      record.events.push({ type: 'updated', at: this.now(), detail: text })
+      await this.save(record)
+      return this.result('updated', record, op)
+    })
+  }
+
   /** The record behind a chat or key, for /status and the timeline. */
   async find(ref: IncidentRef): Promise<IncidentRecord | undefined> {
     const keyHash = await this.keyHashFor(ref)
@@ -289,7 +313,14 @@ export class WarRoom {
       await this.uploadImages(record, incident, op)
     const cardChanged = await this.refreshCard(record, op)
 
-    const change = describeChange(previous, incident)
+    // Without a previous report (a chat found by its marker), every firing item is news.
+    const change = previous
+      ? describeChange(previous, incident)
+      : {
+          newFiring: incident.items.filter((i) => i.status === 'firing'),
+          resolved: [],
+          severityRaised: false,
+        }
     const announce =
       eventIsNew &&
       (change.newFiring.length > 0 ||
@@ -573,7 +604,8 @@ export class WarRoom {
   private changeParagraphs(change: Change, previous: Incident | undefined, incident: Incident) {
     const t = this.t
     const headline: string[] = []
-    if (change.newFiring.length) headline.push(t.newFiring(change.newFiring.length))
+    if (!previous) headline.push(t.newEvent)
+    else if (change.newFiring.length) headline.push(t.newFiring(change.newFiring.length))
     if (change.resolved.length) headline.push(t.newResolved(change.resolved.length))
     if (change.severityRaised && previous)
       headline.push(

@@ -116,6 +116,10 @@ export function view(s: FeishuSandbox, chatId: string) {
     cards,
     card,
     cardText: card ? JSON.stringify(card) : '',
+    /** The card's JSON with markdown entities decoded: what a person reads. */
+    cardRead: card
+      ? JSON.stringify(card).replace(/&#(\d+);/g, (_, n: string) => String.fromCharCode(Number(n)))
+      : '',
     posts,
     pinned: [...s.state.pins.values()].filter((p) => p.chat_id === chatId).map((p) => p.message_id),
   }

@@ -1,0 +1,169 @@
+import { type FailedJob, type GitHubContext, githubIncident } from '../../adapters/github.js'
+import { FeishuClient } from '../feishu/client.js'
+import { FeishuError } from '../feishu/errors.js'
+import type { Logger } from '../log.js'
+import { WarRoom, type WarRoomResult } from '../warroom.js'
+import { type ActionConfig, type Core, InputError, readInputs } from './inputs.js'
+
+export interface ActionDeps {
+  /** Lists a run attempt's jobs with the workflow token (octokit in production). */
+  listJobs?: (
+    token: string,
+    ctx: GitHubContext,
+    runId: number,
+    attempt: number,
+  ) => Promise<FailedJob[]>
+}
+
+const CANCELLED = {
+  zh: (run: string) => `⏹ 运行 ${run} 已取消`,
+  en: (run: string) => `⏹ Run ${run} was cancelled`,
+}
+
+/**
+ * The action: inputs → incident → war room → outputs and job summary.
+ * Everything is reported through `core` here and nowhere else.
+ */
+export async function run(
+  core: Core,
+  ctx: GitHubContext,
+  env: NodeJS.ProcessEnv,
+  deps: ActionDeps = {},
+): Promise<void> {
+  let config: ActionConfig
+  try {
+    config = readInputs(core, env.GITHUB_WORKSPACE ?? process.cwd())
+  } catch (error) {
+    core.setFailed(
+      error instanceof InputError ? error.message : `Invalid inputs: ${(error as Error).message}`,
+    )
+    return
+  }
+  const logger = coreLogger(core)
+  const client = new FeishuClient({
+    appId: config.appId,
+    appSecret: config.appSecret,
+    domain: config.domain,
+    logger,
+  })
+  try {
+    const token = config.githubToken
+    const gh = await githubIncident(ctx, {
+      ...(config.status ? { status: config.status } : {}),
+      ...(config.key ? { key: config.key } : {}),
+      ...(config.title ? { title: config.title } : {}),
+      severity: config.severity,
+      language: config.language,
+      members: config.members,
+      githubUsers: config.githubUsers,
+      env,
+      ...(token && deps.listJobs
+        ? {
+            listJobs: (runId: number, attempt: number) =>
+              deps.listJobs!(token, ctx, runId, attempt),
+          }
+        : {}),
+    })
+    const key = gh.incident.key
+    core.setOutput('incident-key', key)
+    if (gh.status === 'skip') {
+      core.notice(`feishu-warroom did nothing: ${gh.skipReason}`)
+      setOutputs(core, { action: 'none', key, failedMembers: [], feishuCalls: 0, warnings: [] })
+      return
+    }
+    const room = new WarRoom({
+      client,
+      logger,
+      config: {
+        language: config.language,
+        resolvedPrefix: config.resolvedPrefix,
+        ...(config.chatName ? { chatNameTemplate: config.chatName } : {}),
+      },
+    })
+    const run = `#${ctx.payload.workflow_run?.run_number ?? ctx.runNumber}`
+    const result =
+      gh.status === 'cancelled'
+        ? await room.notice(
+            key,
+            CANCELLED[config.language](run),
+            `cancelled:${gh.incident.event ?? ''}`,
+          )
+        : await room.handle(gh.incident)
+    for (const w of result.warnings) core.warning(w)
+    if (result.failedMembers.length)
+      core.warning(
+        `Could not invite: ${result.failedMembers.map((f) => `${f.id} (${f.reason})`).join('; ')}`,
+      )
+    setOutputs(core, result)
+    core.info(describe(result))
+    await writeSummary(core, result, gh.status)
+  } catch (error) {
+    const message = error instanceof Error ? error.message : String(error)
+    if (error instanceof FeishuError && !config.failOnError) {
+      core.warning(`${message} (fail-on-error is false, so the step passes)`)
+    } else {
+      core.setFailed(message)
+    }
+  } finally {
+    await client.close()
+  }
+}
+
+function setOutputs(core: Core, result: WarRoomResult): void {
+  core.setOutput('action', result.action === 'acknowledged' ? 'updated' : result.action)
+  core.setOutput('incident-key', result.key)
+  core.setOutput('chat-id', result.chatId ?? '')
+  core.setOutput('chat-url', result.chatUrl ?? '')
+  core.setOutput('message-id', result.cardMessageId ?? '')
+}
+
+function describe(result: WarRoomResult): string {
+  if (result.action === 'none')
+    return `feishu-warroom: nothing to do (${result.reason ?? 'no change'})`
+  return `feishu-warroom: ${result.action} ${result.chatUrl} (${result.feishuCalls} Feishu calls)`
+}
+
+async function writeSummary(core: Core, result: WarRoomResult, status: string): Promise<void> {
+  try {
+    const verb: Record<string, string> = {
+      opened: result.reopened ? '🔁 Reopened the war room' : '🚨 Opened a war room',
+      updated: '📝 Updated the war room',
+      resolved: '✅ Resolved the war room',
+      none: 'ℹ️ Nothing to do',
+    }
+    const summary = core.summary
+      .addHeading('Feishu war room', 3)
+      .addRaw(`${verb[result.action] ?? result.action}`, true)
+    const rows = [
+      [{ data: 'Run status', header: true }, { data: status }],
+      [{ data: 'Incident key', header: true }, { data: escapeHtml(result.key) }],
+      [{ data: 'Feishu calls', header: true }, { data: String(result.feishuCalls) }],
+    ]
+    if (result.reason)
+      rows.push([{ data: 'Reason', header: true }, { data: escapeHtml(result.reason) }])
+    if (result.failedMembers.length)
+      rows.push([
+        { data: 'Not invited', header: true },
+        { data: escapeHtml(result.failedMembers.map((f) => `${f.id}: ${f.reason}`).join('; ')) },
+      ])
+    summary.addTable(rows)
+    if (result.chatUrl) summary.addLink('Open the chat in Feishu', result.chatUrl)
+    await summary.write()
+  } catch (error) {
+    core.debug(`job summary not written: ${(error as Error).message}`)
+  }
+}
+
+function escapeHtml(text: string): string {
+  return text.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`)
+}
+
+function coreLogger(core: Core): Logger {
+  const fmt = (m: string, f?: Record<string, unknown>) => (f ? `${m} ${JSON.stringify(f)}` : m)
+  return {
+    debug: (m, f) => core.debug(fmt(m, f)),
+    info: (m, f) => core.info(fmt(m, f)),
+    warn: (m, f) => core.warning(fmt(m, f)),
+    error: (m, f) => core.warning(fmt(m, f)),
+  }
+}
