@@ -19,6 +19,7 @@ export interface GitHubContext {
   runAttempt: number
   serverUrl: string
   repo: { owner: string; repo: string }
+  // biome-ignore lint/suspicious/noExplicitAny: webhook payloads are read defensively, field by field
   payload: Record<string, any>
 }
 

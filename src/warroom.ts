@@ -189,8 +189,7 @@ export class WarRoom {
     const keyHash = hashKey(key)
     return this.run(key, keyHash, async (op) => {
       const record = await this.lookup(keyHash)
-      if (!record || record.status !== 'open')
-        return this.none(key, 'no open war room for this key')
+      if (record?.status !== 'open') return this.none(key, 'no open war room for this key')
       if (event && record.seenEvents.includes(event))
         return this.none(key, 'already reported', record, op)
       await this.post(

@@ -332,7 +332,7 @@ describe('the bundled action, run as the runner runs it', () => {
 
   it('reads github-users from a file in the repository and rejects a bad mapping by name', async () => {
     const s = await sandbox()
-    const [, , carol] = [...s.state.users.values()]
+    const [, , _carol] = [...s.state.users.values()]
     const bad = await runAction(s, {
       eventName: 'push',
       event: pushEvent(),

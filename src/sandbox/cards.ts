@@ -123,8 +123,10 @@ export function collectMarkdown(text: string, out: Rendered): void {
   for (const m of text.matchAll(CARD_AT)) {
     for (const id of (m[2] ?? '').split(',')) if (id) out.mentions.push(id)
   }
-  for (const re of [MD_LINK, HTML_LINK, AUTO_LINK])
-    for (const m of text.matchAll(re)) out.links.push(m[1] ?? '')
+  const links = new Set<string>()
+  for (const re of [MD_LINK, HTML_LINK, AUTO_LINK, BARE_URL])
+    for (const m of text.matchAll(re)) links.add(m[1] ?? '')
+  out.links.push(...links)
 }
 
 /** Text messages: `<at user_id="…">` and `[t](url)` links. */
