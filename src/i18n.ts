@@ -46,6 +46,9 @@ export const TEXTS = {
     lasted: (d: string) => `持续 ${d}`,
     note: '备注',
     ackMsg: (who: string) => `✋ ${who} 已确认，正在处理。`,
+    /** Around a mention: "✋ @Alice 已确认，正在处理。" */
+    ackParts: ['✋ ', ' 已确认，正在处理。'] as const,
+    resolvedByParts: ['由 ', ' 标记解决'] as const,
     urgent: '加急',
     imageFailed: '图片无法加载',
     unknownUser: '有人',
@@ -102,6 +105,8 @@ export const TEXTS = {
     lasted: (d: string) => `lasted ${d}`,
     note: 'Note',
     ackMsg: (who: string) => `✋ ${who} acknowledged and is on it.`,
+    ackParts: ['✋ ', ' acknowledged and is on it.'] as const,
+    resolvedByParts: ['resolved by ', ''] as const,
     urgent: 'Urgent',
     imageFailed: 'image unavailable',
     unknownUser: 'Someone',

@@ -21,6 +21,8 @@ export interface IncidentRecord {
   chatId: string
   /** The chat's name without the resolved prefix. */
   chatName: string
+  /** The title the chat was named after; later titles change the card, not the name. */
+  openTitle?: string
   cardMessageId?: string
   status: 'open' | 'resolved'
   openedAt: number

@@ -136,6 +136,8 @@ export class WarRoom {
       const record = await this.lookup(keyHash)
       if (incident.status === 'resolved') {
         if (!record) return this.none(incident.key, 'no open war room for this key')
+        if (isStaleResolution(record, incident))
+          return this.none(incident.key, 'a late resolution of an earlier episode', record, op)
         return this.resolveRecord(record, op, { incident })
       }
       if (!record) return this.open(incident, keyHash, op)
@@ -204,6 +206,76 @@ export class WarRoom {
     })
   }
 
+  /** Posts a line in any chat the bot is in (Grafana's test notifications). */
+  async postTest(chatId: string, text: string): Promise<void> {
+    const locale = this.config.language === 'zh' ? 'zh_cn' : 'en_us'
+    await this.client.sendMessage({
+      receiveIdType: 'chat_id',
+      receiveId: chatId,
+      msgType: 'post',
+      content: {
+        [locale]: {
+          title: '',
+          content: [[{ tag: 'text', text: safePlainText(truncate(text, 2000)) }]],
+        },
+      },
+    })
+  }
+
+  /** The card as it stands now, for a card callback's answer. */
+  async cardFor(ref: IncidentRef): Promise<Record<string, unknown> | undefined> {
+    const record = await this.find(ref)
+    return record ? this.renderFor(record).card : undefined
+  }
+
+  /** Answers a person's message in the chat (command results, /status). */
+  async reply(
+    messageId: string,
+    text: string | Array<Array<Record<string, unknown>>>,
+  ): Promise<void> {
+    const locale = this.config.language === 'zh' ? 'zh_cn' : 'en_us'
+    const content =
+      typeof text === 'string'
+        ? text.split('\n').map((line) => [{ tag: 'text', text: safePlainText(line) }])
+        : text
+    await this.client.reply(messageId, {
+      msgType: 'post',
+      content: { [locale]: { title: '', content } },
+      uuid: deriveUuid('reply', messageId, JSON.stringify(content)),
+    })
+  }
+
+  /** Where the incident stands, for /status, as post paragraphs. */
+  describe(record: IncidentRecord): Array<Array<Record<string, unknown>>> {
+    const t = this.t
+    const incident = record.incident
+    const severity = incident
+      ? `${SEVERITY_STYLE[incident.severity].priority} ${t.severityNames[incident.severity]}`
+      : '-'
+    const state = record.status === 'resolved' ? t.resolved : record.ack ? t.acknowledged : t.firing
+    const end = record.resolvedAt ?? this.now()
+    const lines = [
+      `${t.status}: ${state} · ${t.severity}: ${severity} · ${t.duration}: ${formatDuration(end - record.openedAt, this.config.language)}`,
+    ]
+    if (incident) {
+      const firing = incident.items.filter((i) => i.status === 'firing').length
+      if (incident.items.length)
+        lines.push(`${t.items}: ${firing}/${incident.items.length} ${t.firing}`)
+    }
+    const paragraphs: Array<Array<Record<string, unknown>>> = lines.map((line) => [
+      { tag: 'text', text: safePlainText(line) },
+    ])
+    if (record.ack) {
+      const [before, after] = t.ackParts
+      paragraphs.push([
+        { tag: 'text', text: before },
+        ...this.personNodes(record.ack.by),
+        { tag: 'text', text: after },
+      ])
+    }
+    return paragraphs
+  }
+
   /** The record behind a chat or key, for /status and the timeline. */
   async find(ref: IncidentRef): Promise<IncidentRecord | undefined> {
     const keyHash = await this.keyHashFor(ref)
@@ -256,6 +328,7 @@ export class WarRoom {
       key: incident.key,
       chatId,
       chatName,
+      openTitle: incident.title,
       status: 'open',
       openedAt,
       members: members.openIds.filter((id) => !pending.includes(id)),
@@ -303,8 +376,11 @@ export class WarRoom {
       await this.addOtherIdTypes(record, members.other, op)
     }
     record.incident = incident
-    const name = this.chatName(incident)
-    if (name !== record.chatName) {
+    // The name follows the severity; the title it was opened with stays (a changing name is noise).
+    // A chat found by its marker keeps the name it has: what it was opened with is unknown.
+    record.openTitle ??= previous ? incident.title : undefined
+    const name = this.chatName({ ...incident, title: record.openTitle ?? incident.title })
+    if (previous && name !== record.chatName) {
       await this.client.updateChat(record.chatId, { name })
       record.chatName = name
     }
@@ -350,7 +426,7 @@ export class WarRoom {
     delete record.resolvedBy
     delete record.ack
     record.incident = incident
-    record.chatName = this.chatName(incident)
+    record.chatName = this.chatName({ ...incident, title: record.openTitle ?? incident.title })
     record.events.push({ type: 'reopened', at: this.now(), detail: incident.title })
     await this.client.updateChat(record.chatId, {
       name: record.chatName,
@@ -841,6 +917,18 @@ function describeChange(previous: Incident | undefined, next: Incident): Change 
     resolved: next.items.filter((i) => i.status === 'resolved' && before.get(i.id) === 'firing'),
     severityRaised: SEVERITY_RANK[next.severity] > SEVERITY_RANK[previous.severity],
   }
+}
+
+/**
+ * A resolution whose alerts all started before this chat's episode began is
+ * a late copy for an earlier episode (an HA peer, a retry): it must not close
+ * the current one.
+ */
+function isStaleResolution(record: IncidentRecord, incident: Incident): boolean {
+  if (record.status !== 'open' || incident.items.length === 0) return false
+  return incident.items.every(
+    (i) => i.startedAt !== undefined && Date.parse(i.startedAt) + 1000 < record.openedAt,
+  )
 }
 
 function summarizeChange(change: Change): string {

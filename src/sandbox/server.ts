@@ -1,6 +1,7 @@
-import { randomBytes } from 'node:crypto'
+import { createCipheriv, createHash, randomBytes } from 'node:crypto'
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http'
 import type { AddressInfo } from 'node:net'
+import { request } from 'undici'
 import { ENDPOINTS, type EndpointName, GROUP_HISTORY_SCOPE } from '../feishu/endpoints.js'
 import {
   CARD_LIMIT_BYTES,
@@ -190,6 +191,121 @@ export class FeishuSandbox {
     })
     this.changed()
     return message
+  }
+
+  /**
+   * Where Feishu would deliver events and card callbacks for this app (the
+   * receiver's /feishu/events), with the app's Encrypt Key and token.
+   */
+  events: { url: string; encryptKey?: string; verificationToken?: string } | undefined
+
+  /** A user writes in a chat and Feishu delivers im.message.receive_v1 (when the bot may see it). */
+  async say(chatId: string, openId: string, text: string, options: { mentionBot?: boolean } = {}) {
+    const content = options.mentionBot ? `@_user_1 ${text}` : text
+    const message = this.postUserMessage(chatId, openId, content)
+    const user = this.state.users.get(openId)
+    const delivery = await this.deliver({
+      schema: '2.0',
+      header: this.eventHeader('im.message.receive_v1'),
+      event: {
+        sender: {
+          sender_id: {
+            open_id: openId,
+            union_id: user?.union_id ?? '',
+            user_id: user?.user_id ?? '',
+          },
+          sender_type: 'user',
+          tenant_key: 'sandbox-tenant',
+        },
+        message: {
+          message_id: message.message_id,
+          root_id: '',
+          parent_id: '',
+          create_time: String(message.create_time),
+          chat_id: chatId,
+          chat_type: 'group',
+          message_type: 'text',
+          content: JSON.stringify({ text: content }),
+          mentions: options.mentionBot
+            ? [
+                {
+                  key: '@_user_1',
+                  id: { open_id: `ou_bot${this.appId.slice(4)}`, union_id: '', user_id: '' },
+                  name: this.appName,
+                  tenant_key: 'sandbox-tenant',
+                },
+              ]
+            : [],
+        },
+      },
+    })
+    return { message, delivery }
+  }
+
+  /** A user clicks a card button and Feishu calls back with card.action.trigger. */
+  async click(messageId: string, openId: string, value: Record<string, unknown>) {
+    const message = this.state.messages.get(messageId)
+    if (!message) throw new Error(`no message ${messageId}`)
+    const user = this.state.users.get(openId)
+    return this.deliver({
+      schema: '2.0',
+      header: this.eventHeader('card.action.trigger'),
+      event: {
+        operator: {
+          tenant_key: 'sandbox-tenant',
+          user_id: user?.user_id ?? '',
+          union_id: user?.union_id ?? '',
+          open_id: openId,
+        },
+        token: `c-${randomBytes(16).toString('hex')}`,
+        action: { value, tag: 'button' },
+        host: 'im_message',
+        context: { open_message_id: messageId, open_chat_id: message.chat_id },
+      },
+    })
+  }
+
+  private eventHeader(eventType: string) {
+    return {
+      event_id: randomBytes(16).toString('hex'),
+      token: this.events?.verificationToken ?? '',
+      create_time: String(this.now()),
+      event_type: eventType,
+      tenant_key: 'sandbox-tenant',
+      app_id: this.appId,
+    }
+  }
+
+  /** Posts an event as Feishu does: encrypted and signed when an Encrypt Key is set. */
+  private async deliver(event: unknown): Promise<{ status: number; body: unknown }> {
+    const target = this.events
+    if (!target) return { status: 0, body: 'no event URL configured' }
+    let raw = JSON.stringify(event)
+    const headers: Record<string, string> = { 'content-type': 'application/json' }
+    if (target.encryptKey) {
+      const key = createHash('sha256').update(target.encryptKey).digest()
+      const iv = randomBytes(16)
+      const cipher = createCipheriv('aes-256-cbc', key, iv)
+      raw = JSON.stringify({
+        encrypt: Buffer.concat([iv, cipher.update(raw, 'utf8'), cipher.final()]).toString('base64'),
+      })
+      const timestamp = String(Math.floor(this.now() / 1000))
+      const nonce = randomBytes(8).toString('hex')
+      headers['x-lark-request-timestamp'] = timestamp
+      headers['x-lark-request-nonce'] = nonce
+      headers['x-lark-signature'] = createHash('sha256')
+        .update(timestamp + nonce + target.encryptKey + raw)
+        .digest('hex')
+    }
+    const res = await request(target.url, { method: 'POST', headers, body: raw })
+    const text = await res.body.text()
+    let body: unknown = text
+    try {
+      body = JSON.parse(text)
+    } catch {
+      // keep the text
+    }
+    return { status: res.statusCode, body }
   }
 
   // ---------------------------------------------------------------- plumbing

@@ -1,0 +1,88 @@
+import { z } from 'zod'
+import type { IncidentInput } from '../src/incident.js'
+import {
+  type AlertAdapterOptions,
+  AlertmanagerSchema,
+  AlertSchema,
+  groupIncident,
+  isHttp,
+} from './alertmanager.js'
+
+/**
+ * Grafana unified alerting webhook (payload version 1) → Incident. The same
+ * group shape as Alertmanager plus per-alert dashboard, panel and silence
+ * links and a rendered image.
+ */
+
+const GrafanaAlert = AlertSchema.extend({
+  dashboardURL: z.string().optional(),
+  panelURL: z.string().optional(),
+  silenceURL: z.string().optional(),
+  imageURL: z.string().optional(),
+  valueString: z.string().optional(),
+})
+
+export const GrafanaSchema = AlertmanagerSchema.extend({
+  version: z.literal('1', { error: 'must be "1" (Grafana webhook payload version 1)' }),
+  orgId: z.number().int().optional(),
+  title: z.string().optional(),
+  state: z.string().optional(),
+  message: z.string().optional(),
+  alerts: z.array(GrafanaAlert).min(1, 'must hold at least one alert'),
+})
+
+export type GrafanaPayload = z.output<typeof GrafanaSchema>
+
+const TEXT = {
+  zh: { dashboard: '看板', panel: '面板', silence: '静默', grafana: 'Grafana', value: '当前值' },
+  en: {
+    dashboard: 'Dashboard',
+    panel: 'Panel',
+    silence: 'Silence',
+    grafana: 'Grafana',
+    value: 'Value',
+  },
+}
+
+/** Grafana's "Test" button sends one alert labelled alertname=TestAlert, instance=Grafana. */
+export function isGrafanaTest(payload: GrafanaPayload): boolean {
+  return (
+    payload.alerts.length === 1 &&
+    payload.alerts[0]!.labels.alertname === 'TestAlert' &&
+    (payload.alerts[0]!.labels.instance === 'Grafana' ||
+      payload.alerts[0]!.annotations.summary === 'Notification test')
+  )
+}
+
+export function grafanaIncident(
+  payload: GrafanaPayload,
+  options: AlertAdapterOptions,
+): IncidentInput {
+  const t = TEXT[options.language]
+  const key = `grafana:${payload.orgId ?? 1}:${payload.receiver}:${payload.groupKey}`
+  const incident = groupIncident(payload, 'grafana', key, options)
+  const firing = payload.alerts.filter((a) => a.status === 'firing')
+  const lead = firing[0] ?? payload.alerts[0]!
+  const links = [...(incident.links ?? [])]
+  const add = (label: string, url: string | undefined) => {
+    if (isHttp(url) && !links.some((l) => l.url === url)) links.push({ label, url: url! })
+  }
+  add(t.dashboard, lead.dashboardURL)
+  add(t.panel, lead.panelURL)
+  add(t.silence, lead.silenceURL)
+  if (isHttp(payload.externalURL)) add(t.grafana, payload.externalURL)
+  const images = [
+    ...new Set(firing.map((a) => a.imageURL).filter((u): u is string => isHttp(u))),
+  ].slice(0, 3)
+  const items = (incident.items ?? []).map((item, i) => {
+    const alert = payload.alerts[i]!
+    const url = isHttp(alert.panelURL)
+      ? alert.panelURL
+      : isHttp(alert.dashboardURL)
+        ? alert.dashboardURL
+        : item.url
+    const value = alert.valueString ? { [t.value]: alert.valueString.slice(0, 300) } : {}
+    return { ...item, labels: { ...item.labels, ...value }, ...(url ? { url } : {}) }
+  })
+  return { ...incident, items, links: links.slice(0, 20), images }
+}

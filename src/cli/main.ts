@@ -1,0 +1,383 @@
+import { readFile } from 'node:fs/promises'
+import { parseArgs } from 'node:util'
+import { type Config, ConfigError, loadConfig } from '../config.js'
+import { FeishuClient } from '../feishu/client.js'
+import { RECOMMENDED_SCOPES } from '../feishu/endpoints.js'
+import { FeishuError } from '../feishu/errors.js'
+import { httpImageFetcher } from '../images.js'
+import { IncidentError, parseIncident } from '../incident.js'
+import { jsonLogger, type Logger } from '../log.js'
+import { Metrics } from '../metrics.js'
+import { Receiver } from '../receiver/server.js'
+import { type FeishuSandbox, startSandbox } from '../sandbox/server.js'
+import { sandboxUi } from '../sandbox/ui.js'
+import { FileStore, type IncidentStore, MemoryStore } from '../store.js'
+import { WarRoom, type WarRoomConfig } from '../warroom.js'
+
+const USAGE = `Usage: warroom <command> [options]
+
+Commands:
+  serve     Run the receiver (Alertmanager, Grafana, generic webhooks, Feishu events).
+            Without Feishu credentials it runs against the built-in sandbox.
+  notify    Open, update or resolve an incident from flags or a JSON file.
+  check     Check the config and the Feishu credentials and permissions.
+
+Common options:
+  --config FILE      YAML config file (see README)
+  --help             Show this help
+
+serve:    --host HOST  --port PORT
+notify:   --file FILE|-  or  --key K --title T [--status firing|resolved] [--severity S]
+          [--summary S] [--member ID]... [--link LABEL=URL]... [--field NAME=VALUE]...
+          [--data-dir DIR] (remember incidents locally instead of finding chats in Feishu)
+Environment: FEISHU_APP_ID FEISHU_APP_SECRET FEISHU_DOMAIN FEISHU_ENCRYPT_KEY
+             FEISHU_VERIFICATION_TOKEN WARROOM_WEBHOOK_TOKEN WARROOM_DATA_DIR`
+
+export interface Io {
+  out: (text: string) => void
+  err: (text: string) => void
+  /** Resolves when the process should stop (SIGTERM / SIGINT). */
+  stopSignal?: Promise<void>
+  /** Called once the receiver listens (tests read the URL from it). */
+  onListening?: (info: { url: string; sandboxUrl?: string }) => void
+}
+
+const defaultIo = (): Io => ({
+  out: (t) => process.stdout.write(`${t}\n`),
+  err: (t) => process.stderr.write(`${t}\n`),
+  stopSignal: new Promise<void>((resolve) => {
+    process.once('SIGTERM', () => resolve())
+    process.once('SIGINT', () => resolve())
+  }),
+})
+
+/** Runs a command; returns the exit code (0 ok, 1 failure, 2 bad usage or input). */
+export async function main(
+  argv: string[],
+  env: NodeJS.ProcessEnv,
+  io: Io = defaultIo(),
+): Promise<number> {
+  const [command, ...rest] = argv
+  if (!command || command === '--help' || command === '-h' || command === 'help') {
+    io.out(USAGE)
+    return command ? 0 : 2
+  }
+  try {
+    switch (command) {
+      case 'serve':
+        return await serve(rest, env, io)
+      case 'notify':
+        return await notify(rest, env, io)
+      case 'check':
+        return await check(rest, env, io)
+      default:
+        io.err(`Unknown command "${command}".\n\n${USAGE}`)
+        return 2
+    }
+  } catch (error) {
+    if (
+      error instanceof ConfigError ||
+      error instanceof IncidentError ||
+      error instanceof UsageError
+    ) {
+      io.err(`warroom ${command}: ${error.message}`)
+      return 2
+    }
+    if (error instanceof FeishuError) {
+      io.err(`warroom ${command}: ${error.message}`)
+      return 1
+    }
+    io.err(`warroom ${command}: ${(error as Error).stack ?? String(error)}`)
+    return 1
+  }
+}
+
+class UsageError extends Error {}
+
+function parse<
+  T extends Record<string, { type: 'string' | 'boolean'; multiple?: boolean; short?: string }>,
+>(args: string[], options: T) {
+  try {
+    return parseArgs({
+      args,
+      options: { config: { type: 'string' }, ...options },
+      allowPositionals: true,
+      strict: true,
+    })
+  } catch (error) {
+    throw new UsageError(`${(error as Error).message} (see warroom --help)`)
+  }
+}
+
+export function warRoomConfig(config: Config): Partial<WarRoomConfig> {
+  return {
+    language: config.warroom.language,
+    timeZone: config.warroom.time_zone,
+    resolvedPrefix: config.warroom.resolved_prefix,
+    chatNameTemplate: config.warroom.chat_name_template,
+    reopenWindowMs: config.warroom.reopen_window,
+    maxItems: config.warroom.max_items,
+    urgentOnCritical: config.warroom.urgent_on_critical,
+  }
+}
+
+// ------------------------------------------------------------------- serve
+
+async function serve(args: string[], env: NodeJS.ProcessEnv, io: Io): Promise<number> {
+  const { values } = parse(args, { host: { type: 'string' }, port: { type: 'string' } })
+  const config = await loadConfig(values.config, env)
+  const host = values.host ?? config.server.host
+  const port = values.port !== undefined ? Number(values.port) : config.server.port
+  if (!Number.isInteger(port) || port < 0 || port > 65535)
+    throw new UsageError(`--port must be 0-65535, got ${values.port}`)
+  const logger = jsonLogger((line) => io.err(line.trimEnd()))
+  const metrics = new Metrics()
+
+  let sandbox: FeishuSandbox | undefined
+  if (!config.feishu.app_id) sandbox = await startSandbox({ host: '127.0.0.1', port: 0 })
+  const client = new FeishuClient({
+    appId: sandbox?.appId ?? config.feishu.app_id!,
+    appSecret: sandbox?.appSecret ?? config.feishu.app_secret!,
+    domain: sandbox?.url ?? config.feishu.domain,
+    logger,
+    onCall: metrics.onFeishuCall,
+    // Stay well inside Alertmanager's notification timeout.
+    retry: { maxElapsedMs: 20_000 },
+  })
+  // The sandbox forgets everything on exit, so its incidents are not written to disk.
+  const store: IncidentStore = sandbox
+    ? new MemoryStore()
+    : await FileStore.open(config.server.data_dir)
+  const open = new Map<string, boolean>()
+  for (const r of await store.list()) open.set(r.keyHash, r.status === 'open')
+  const countOpen = () => metrics.openIncidents.set([...open.values()].filter(Boolean).length)
+  countOpen()
+  const warroom = new WarRoom({
+    client,
+    store,
+    logger,
+    config: warRoomConfig(config),
+    fetchImage: httpImageFetcher(),
+    onRecord: (r) => {
+      open.set(r.keyHash, r.status === 'open')
+      countOpen()
+    },
+  })
+  const receiver = new Receiver({
+    config,
+    warroom,
+    logger,
+    metrics,
+    ...(sandbox ? { extra: sandboxUi(sandbox) } : {}),
+  })
+  const url = await receiver.listen(host, port)
+  if (sandbox) {
+    sandbox.events = {
+      url: `${url}/feishu/events`,
+      ...(config.feishu.encrypt_key ? { encryptKey: config.feishu.encrypt_key } : {}),
+      ...(config.feishu.verification_token
+        ? { verificationToken: config.feishu.verification_token }
+        : {}),
+    }
+    io.out(
+      [
+        '',
+        '  feishu-warroom is running against the BUILT-IN FEISHU SANDBOX: no Feishu credentials were given',
+        '  (set FEISHU_APP_ID and FEISHU_APP_SECRET, or feishu.app_id in --config, to use real Feishu).',
+        '  Nothing is sent to Feishu; chats and cards live in memory until you stop the process.',
+        '',
+        `  Watch the sandbox:   ${url}/sandbox`,
+        `  Alertmanager hook:   ${url}/alertmanager     Grafana hook: ${url}/grafana`,
+        `  Generic incidents:   ${url}/incidents        Metrics: ${url}/metrics`,
+        '',
+      ].join('\n'),
+    )
+  } else {
+    io.out(`feishu-warroom receiver listening on ${url} (Feishu ${config.feishu.domain})`)
+  }
+  if (!config.auth.bearer_token && !config.auth.basic)
+    logger.warn(
+      'webhook endpoints accept requests without authentication: set auth.bearer_token or WARROOM_WEBHOOK_TOKEN',
+    )
+  if (!config.feishu.encrypt_key && !config.feishu.verification_token)
+    logger.warn(
+      'Feishu events are not verified: set feishu.encrypt_key (FEISHU_ENCRYPT_KEY) or feishu.verification_token',
+    )
+  io.onListening?.({ url, ...(sandbox ? { sandboxUrl: sandbox.url } : {}) })
+
+  await (io.stopSignal ?? new Promise<void>(() => {}))
+  logger.info('shutting down: finishing in-flight work')
+  await receiver.close()
+  await client.close()
+  await sandbox?.close()
+  logger.info('stopped')
+  return 0
+}
+
+// ------------------------------------------------------------------ notify
+
+async function notify(args: string[], env: NodeJS.ProcessEnv, io: Io): Promise<number> {
+  const { values } = parse(args, {
+    file: { type: 'string' },
+    key: { type: 'string' },
+    title: { type: 'string' },
+    status: { type: 'string' },
+    severity: { type: 'string' },
+    summary: { type: 'string' },
+    source: { type: 'string' },
+    member: { type: 'string', multiple: true },
+    link: { type: 'string', multiple: true },
+    field: { type: 'string', multiple: true },
+    'data-dir': { type: 'string' },
+  })
+  const config = await loadConfig(values.config, env)
+  if (!config.feishu.app_id)
+    throw new UsageError(
+      'notify needs Feishu credentials: set FEISHU_APP_ID and FEISHU_APP_SECRET (or feishu.app_id in --config)',
+    )
+  let input: unknown
+  if (values.file) {
+    const text =
+      values.file === '-'
+        ? await readStdin()
+        : await readFile(values.file, 'utf8').catch((e: NodeJS.ErrnoException) => {
+            throw new UsageError(`cannot read ${values.file}: ${e.code ?? e.message}`)
+          })
+    try {
+      input = JSON.parse(text)
+    } catch (error) {
+      throw new UsageError(`${values.file} is not valid JSON: ${(error as Error).message}`)
+    }
+  } else {
+    const pairs = (list: string[] | undefined, what: string) =>
+      (list ?? []).map((p) => {
+        const i = p.indexOf('=')
+        if (i < 1) throw new UsageError(`--${what} takes NAME=VALUE, got "${p}"`)
+        return [p.slice(0, i), p.slice(i + 1)] as const
+      })
+    input = {
+      key: values.key,
+      title: values.title,
+      ...(values.status ? { status: values.status } : {}),
+      ...(values.severity ? { severity: values.severity } : {}),
+      ...(values.summary ? { summary: values.summary } : {}),
+      ...(values.source ? { source: values.source } : {}),
+      members: values.member ?? [],
+      links: pairs(values.link, 'link').map(([label, url]) => ({ label, url })),
+      fields: pairs(values.field, 'field').map(([name, value]) => ({ name, value })),
+    }
+  }
+  const incident = parseIncident(input)
+  const client = new FeishuClient({
+    appId: config.feishu.app_id,
+    appSecret: config.feishu.app_secret!,
+    domain: config.feishu.domain,
+  })
+  try {
+    const store = values['data-dir'] ? await FileStore.open(values['data-dir']) : undefined
+    const warroom = new WarRoom({
+      client,
+      ...(store ? { store } : {}),
+      config: warRoomConfig(config),
+    })
+    const members = [...new Set([...incident.members, ...config.members])]
+    const result = await warroom.handle({ ...incident, members })
+    io.out(JSON.stringify(result))
+    return 0
+  } finally {
+    await client.close()
+  }
+}
+
+async function readStdin(): Promise<string> {
+  const chunks: Buffer[] = []
+  for await (const chunk of process.stdin) chunks.push(chunk as Buffer)
+  return Buffer.concat(chunks).toString('utf8')
+}
+
+// ------------------------------------------------------------------- check
+
+async function check(args: string[], env: NodeJS.ProcessEnv, io: Io): Promise<number> {
+  const { values } = parse(args, {})
+  const config = await loadConfig(values.config, env)
+  io.out(
+    `config: ok${values.config ? ` (${values.config})` : ''}; ${config.routes.length} route(s), ${config.members.length} default member(s)`,
+  )
+  if (!config.feishu.app_id) {
+    io.err(
+      'credentials: none set (FEISHU_APP_ID / FEISHU_APP_SECRET); `warroom serve` would use the sandbox',
+    )
+    return 1
+  }
+  const client = new FeishuClient({
+    appId: config.feishu.app_id,
+    appSecret: config.feishu.app_secret!,
+    domain: config.feishu.domain,
+    retry: { maxAttempts: 2, maxElapsedMs: 15_000 },
+  })
+  const problems: string[] = []
+  const probe = async (what: string, fn: () => Promise<string>) => {
+    try {
+      const detail = await fn()
+      io.out(`${what}: ok${detail ? ` (${detail})` : ''}`)
+    } catch (error) {
+      const message =
+        error instanceof FeishuError
+          ? `code ${error.code}: ${error.hint ?? error.msg}`
+          : (error as Error).message
+      problems.push(`${what}: ${message}`)
+      io.err(`${what}: FAILED ${message}`)
+    }
+  }
+  try {
+    let firstChat: string | undefined
+    await probe('credentials (tenant_access_token)', async () => {
+      await client.transport.call({
+        endpoint: 'listChats',
+        query: { page_size: 1 },
+        idempotent: true,
+      })
+      return ''
+    })
+    await probe('im:chat (list the bot’s chats)', async () => {
+      let count = 0
+      for await (const chat of client.listChats({ pageSize: 20 })) {
+        firstChat ??= chat.chat_id
+        if (++count >= 20) break
+      }
+      return `${count}${count >= 20 ? '+' : ''} chat(s)`
+    })
+    await probe('contact:user.id:readonly (emails to open_ids)', async () => {
+      await client.batchGetId({ emails: ['warroom-check@example.invalid'] })
+      return ''
+    })
+    if (firstChat) {
+      const chatId = firstChat
+      await probe('im:message.group_msg (read chat history for timelines)', async () => {
+        const it = client.listMessages(chatId, { pageSize: 1 })
+        await it.next()
+        await it.return(undefined)
+        return ''
+      })
+    } else {
+      io.out('im:message.group_msg: not probed (the bot is in no chat yet)')
+    }
+    io.out(
+      `not probed without side effects (make sure they are enabled): ${RECOMMENDED_SCOPES.filter(
+        (s) => !['im:chat', 'contact:user.id:readonly', 'im:message.group_msg'].includes(s.scope),
+      )
+        .map((s) => s.scope)
+        .join(', ')}`,
+    )
+  } finally {
+    await client.close()
+  }
+  if (problems.length) {
+    io.err(`check failed: ${problems.length} problem(s)`)
+    return 1
+  }
+  io.out('check passed')
+  return 0
+}
+
+export type { Logger }

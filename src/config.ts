@@ -1,0 +1,240 @@
+import { readFile } from 'node:fs/promises'
+import { parse as parseYaml } from 'yaml'
+import { z } from 'zod'
+import { resolveBaseUrl } from './feishu/transport.js'
+import { describeZodError, SEVERITIES } from './incident.js'
+
+/**
+ * The receiver's configuration: a YAML file validated up front, with secrets
+ * allowed to come from the environment instead. Every error names its key.
+ */
+
+const duration = z
+  .union([
+    z.number().nonnegative(),
+    z.string().regex(/^\d+(ms|s|m|h|d)$/, 'must be a duration like 30s, 10m or 2h'),
+  ])
+  .transform((v) => {
+    if (typeof v === 'number') return v * 1000
+    const m = /^(\d+)(ms|s|m|h|d)$/.exec(v)!
+    const unit = { ms: 1, s: 1000, m: 60_000, h: 3600_000, d: 86_400_000 }[m[2] as 'ms']
+    return Number(m[1]) * unit
+  })
+
+const labelMap = z.record(z.string(), z.string())
+
+export const RouteSchema = z.strictObject({
+  /** Label name → exact value; all must match. */
+  match: labelMap.default({}),
+  /** Label name → regular expression (anchored); all must match. */
+  match_re: z
+    .record(z.string(), z.string())
+    .default({})
+    .refine(
+      (m) =>
+        Object.values(m).every((re) => {
+          try {
+            new RegExp(`^(?:${re})$`)
+            return true
+          } catch {
+            return false
+          }
+        }),
+      'every value must be a valid regular expression',
+    ),
+  members: z.array(z.string().min(1)).default([]),
+  severity: z.enum(SEVERITIES).optional(),
+  /** Keep evaluating later routes after this one matched. */
+  continue: z.boolean().default(false),
+})
+
+export const ConfigSchema = z.strictObject({
+  feishu: z
+    .strictObject({
+      app_id: z.string().optional(),
+      app_secret: z.string().optional(),
+      domain: z
+        .string()
+        .refine((d) => {
+          try {
+            resolveBaseUrl(d)
+            return true
+          } catch {
+            return false
+          }
+        }, 'must be feishu, lark or a base URL')
+        .default('feishu'),
+      encrypt_key: z.string().optional(),
+      verification_token: z.string().optional(),
+    })
+    .default({ domain: 'feishu' }),
+  server: z
+    .strictObject({
+      host: z.string().default('127.0.0.1'),
+      port: z.number().int().min(0).max(65535).default(8080),
+      data_dir: z.string().default('.warroom-data'),
+      body_limit_bytes: z
+        .number()
+        .int()
+        .positive()
+        .max(64 * 1024 * 1024)
+        .default(1024 * 1024),
+      /** Public base URL of this receiver, for links (timelines). */
+      public_url: z.string().url().optional(),
+    })
+    .default({
+      host: '127.0.0.1',
+      port: 8080,
+      data_dir: '.warroom-data',
+      body_limit_bytes: 1024 * 1024,
+    }),
+  auth: z
+    .strictObject({
+      bearer_token: z.string().min(8, 'must be at least 8 characters').optional(),
+      basic: z
+        .strictObject({ username: z.string().min(1), password: z.string().min(8) })
+        .optional(),
+    })
+    .default({}),
+  grafana: z
+    .strictObject({
+      hmac_secret: z.string().min(8).optional(),
+      /** Header carrying the timestamp when Grafana signs `timestamp:body`. */
+      hmac_timestamp_header: z.string().optional(),
+      hmac_header: z.string().default('X-Grafana-Alerting-Signature'),
+      /** Chat that receives Grafana's "Test" notifications. */
+      test_chat_id: z.string().optional(),
+    })
+    .default({ hmac_header: 'X-Grafana-Alerting-Signature' }),
+  warroom: z
+    .strictObject({
+      language: z.enum(['zh', 'en']).default('zh'),
+      time_zone: z
+        .string()
+        .refine((tz) => {
+          try {
+            new Intl.DateTimeFormat('en', { timeZone: tz })
+            return true
+          } catch {
+            return false
+          }
+        }, 'must be an IANA time zone such as Asia/Shanghai')
+        .default('Asia/Shanghai'),
+      resolved_prefix: z.string().max(30).default('[已解决] '),
+      chat_name_template: z.string().max(200).default('{emoji} [{priority}] {title}'),
+      reopen_window: duration.default(30 * 60_000),
+      max_items: z.number().int().min(1).max(50).default(10),
+      urgent_on_critical: z.boolean().default(true),
+    })
+    .default({
+      language: 'zh',
+      time_zone: 'Asia/Shanghai',
+      resolved_prefix: '[已解决] ',
+      chat_name_template: '{emoji} [{priority}] {title}',
+      reopen_window: 30 * 60_000,
+      max_items: 10,
+      urgent_on_critical: true,
+    }),
+  severity: z
+    .strictObject({
+      /** The alert label that carries the severity. */
+      label: z.string().default('severity'),
+      /** Label value (lower case) → severity. */
+      map: z.record(z.string(), z.enum(SEVERITIES)).default({}),
+      default: z.enum(SEVERITIES).default('error'),
+    })
+    .default({ label: 'severity', map: {}, default: 'error' }),
+  /** Invited to every incident. */
+  members: z.array(z.string().min(1)).default([]),
+  routes: z.array(RouteSchema).default([]),
+})
+
+export type Config = z.output<typeof ConfigSchema>
+export type Route = z.output<typeof RouteSchema>
+
+/** Severity label values understood without configuration. */
+export const DEFAULT_SEVERITY_MAP: Record<string, (typeof SEVERITIES)[number]> = {
+  critical: 'critical',
+  crit: 'critical',
+  page: 'critical',
+  p0: 'critical',
+  p1: 'error',
+  error: 'error',
+  high: 'error',
+  major: 'error',
+  warning: 'warning',
+  warn: 'warning',
+  medium: 'warning',
+  p2: 'warning',
+  minor: 'warning',
+  info: 'info',
+  low: 'info',
+  none: 'info',
+  p3: 'info',
+}
+
+export class ConfigError extends Error {
+  override readonly name = 'ConfigError'
+}
+
+/** Environment variables that override (or supply) the file's secrets. */
+export function applyEnv(config: Config, env: NodeJS.ProcessEnv): Config {
+  const c = structuredClone(config)
+  if (env.FEISHU_APP_ID) c.feishu.app_id = env.FEISHU_APP_ID
+  if (env.FEISHU_APP_SECRET) c.feishu.app_secret = env.FEISHU_APP_SECRET
+  if (env.FEISHU_DOMAIN) c.feishu.domain = env.FEISHU_DOMAIN
+  if (env.FEISHU_ENCRYPT_KEY) c.feishu.encrypt_key = env.FEISHU_ENCRYPT_KEY
+  if (env.FEISHU_VERIFICATION_TOKEN) c.feishu.verification_token = env.FEISHU_VERIFICATION_TOKEN
+  if (env.WARROOM_WEBHOOK_TOKEN) c.auth.bearer_token = env.WARROOM_WEBHOOK_TOKEN
+  if (env.WARROOM_DATA_DIR) c.server.data_dir = env.WARROOM_DATA_DIR
+  if (env.WARROOM_GRAFANA_HMAC_SECRET) c.grafana.hmac_secret = env.WARROOM_GRAFANA_HMAC_SECRET
+  return c
+}
+
+/** Validates a parsed config object. */
+export function parseConfig(value: unknown, where = 'config'): Config {
+  const result = ConfigSchema.safeParse(value ?? {})
+  if (!result.success) {
+    const issues = describeZodError(result.error)
+    throw new ConfigError(
+      `Invalid ${where}: ${issues.map((i) => `${i.path || '(root)'}: ${i.message}`).join('; ')}`,
+    )
+  }
+  const config = result.data
+  if (config.feishu.app_id && !config.feishu.app_secret)
+    throw new ConfigError(
+      `Invalid ${where}: feishu.app_secret is missing (or set FEISHU_APP_SECRET)`,
+    )
+  return config
+}
+
+/** Reads a YAML (or JSON) file, or the defaults when no path is given, then the environment. */
+export async function loadConfig(
+  path: string | undefined,
+  env: NodeJS.ProcessEnv = process.env,
+): Promise<Config> {
+  let raw: unknown = {}
+  if (path) {
+    let text: string
+    try {
+      text = await readFile(path, 'utf8')
+    } catch (error) {
+      throw new ConfigError(
+        `Cannot read config file ${path}: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`,
+      )
+    }
+    try {
+      raw = parseYaml(text) ?? {}
+    } catch (error) {
+      throw new ConfigError(`Config file ${path} is not valid YAML: ${(error as Error).message}`)
+    }
+  }
+  const config = applyEnv(parseConfig(raw, path ? `config file ${path}` : 'config'), env)
+  if (config.feishu.app_id && !config.feishu.app_secret)
+    throw new ConfigError(
+      'feishu.app_secret is missing (set it in the config file or FEISHU_APP_SECRET)',
+    )
+  if (!config.feishu.app_id && config.feishu.app_secret)
+    throw new ConfigError('feishu.app_id is missing (set it in the config file or FEISHU_APP_ID)')
+  return config
+}

@@ -1,0 +1,59 @@
+import { createHmac } from 'node:crypto'
+import type { IncomingMessage } from 'node:http'
+import type { Config } from '../config.js'
+import { safeEqual } from './feishu-events.js'
+import { HttpError } from './http.js'
+
+/**
+ * Webhook authentication: a bearer token or basic auth (as Alertmanager's
+ * http_config and Grafana's contact point send them), compared in constant time.
+ */
+export function checkWebhookAuth(req: IncomingMessage, auth: Config['auth']): void {
+  if (!auth.bearer_token && !auth.basic) return
+  const header = req.headers.authorization ?? ''
+  const challenge = { 'www-authenticate': auth.basic ? 'Basic realm="feishu-warroom"' : 'Bearer' }
+  if (!header) throw new HttpError(401, 'missing Authorization header', challenge)
+  const [scheme, ...rest] = header.split(' ')
+  const value = rest.join(' ').trim()
+  if (auth.bearer_token && /^bearer$/i.test(scheme ?? '') && safeEqual(value, auth.bearer_token))
+    return
+  if (auth.basic && /^basic$/i.test(scheme ?? '')) {
+    const decoded = Buffer.from(value, 'base64').toString('utf8')
+    const expected = `${auth.basic.username}:${auth.basic.password}`
+    if (safeEqual(decoded, expected)) return
+  }
+  throw new HttpError(401, 'invalid credentials', challenge)
+}
+
+/**
+ * Grafana's HMAC-SHA256 signature over the raw body, or over
+ * `timestamp:body` when a timestamp header is configured.
+ */
+export function checkGrafanaSignature(
+  req: IncomingMessage,
+  rawBody: Buffer,
+  grafana: Config['grafana'],
+  now: () => number,
+  maxSkewSeconds = 300,
+): void {
+  if (!grafana.hmac_secret) return
+  const get = (name: string) => {
+    const v = req.headers[name.toLowerCase()]
+    return Array.isArray(v) ? v[0] : v
+  }
+  const signature = get(grafana.hmac_header)
+  if (!signature) throw new HttpError(401, `missing ${grafana.hmac_header} header`)
+  const hmac = createHmac('sha256', grafana.hmac_secret)
+  if (grafana.hmac_timestamp_header) {
+    const timestamp = get(grafana.hmac_timestamp_header)
+    if (!timestamp || !/^\d+$/.test(timestamp))
+      throw new HttpError(401, `missing or invalid ${grafana.hmac_timestamp_header} header`)
+    const skew = Math.abs(now() / 1000 - Number(timestamp))
+    if (skew > maxSkewSeconds)
+      throw new HttpError(401, `stale signature timestamp (${Math.round(skew)} s off)`)
+    hmac.update(`${timestamp}:`)
+  }
+  hmac.update(rawBody)
+  if (!safeEqual(signature.trim().toLowerCase(), hmac.digest('hex')))
+    throw new HttpError(401, `${grafana.hmac_header} does not match`)
+}

@@ -1,0 +1,183 @@
+import {
+  createCipheriv,
+  createDecipheriv,
+  createHash,
+  randomBytes,
+  timingSafeEqual,
+} from 'node:crypto'
+
+/**
+ * Feishu event subscriptions and card callbacks over HTTP: decryption with the
+ * Encrypt Key, signature checks over the raw body, the URL verification
+ * challenge, and de-duplication of redeliveries (shared/feishu-api.md §16).
+ */
+
+export class EventRejected extends Error {
+  constructor(
+    readonly status: number,
+    message: string,
+  ) {
+    super(message)
+  }
+}
+
+/** AES-256-CBC with key = SHA-256(encrypt key), IV = the first 16 bytes of the blob. */
+export function decryptEvent(encrypted: string, encryptKey: string): string {
+  const key = createHash('sha256').update(encryptKey).digest()
+  const blob = Buffer.from(encrypted, 'base64')
+  if (blob.length < 32 || blob.length % 16 !== 0)
+    throw new EventRejected(400, 'encrypt is not a valid ciphertext')
+  const decipher = createDecipheriv('aes-256-cbc', key, blob.subarray(0, 16))
+  try {
+    return Buffer.concat([decipher.update(blob.subarray(16)), decipher.final()]).toString('utf8')
+  } catch {
+    throw new EventRejected(400, 'encrypt could not be decrypted with the configured Encrypt Key')
+  }
+}
+
+/** The inverse, for tests and the sandbox's event delivery. */
+export function encryptEvent(plain: string, encryptKey: string): string {
+  const key = createHash('sha256').update(encryptKey).digest()
+  const iv = randomBytes(16)
+  const cipher = createCipheriv('aes-256-cbc', key, iv)
+  return Buffer.concat([iv, cipher.update(plain, 'utf8'), cipher.final()]).toString('base64')
+}
+
+/** X-Lark-Signature: hex SHA-256 of timestamp + nonce + encrypt key + the raw body bytes. */
+export function signEvent(
+  timestamp: string,
+  nonce: string,
+  encryptKey: string,
+  rawBody: Buffer,
+): string {
+  return createHash('sha256')
+    .update(timestamp + nonce + encryptKey)
+    .update(rawBody)
+    .digest('hex')
+}
+
+export function safeEqual(a: string, b: string): boolean {
+  const x = Buffer.from(a)
+  const y = Buffer.from(b)
+  // Compare against itself on a length mismatch so the time does not depend on where they differ.
+  return x.length === y.length ? timingSafeEqual(x, y) : (timingSafeEqual(x, x), false)
+}
+
+export interface EventSecurity {
+  encryptKey?: string
+  verificationToken?: string
+  /** Oldest accepted X-Lark-Request-Timestamp, in seconds from now. */
+  maxSkewSeconds: number
+  now: () => number
+}
+
+/**
+ * Checks and opens a delivery. Returns the event JSON, or throws
+ * EventRejected with the HTTP status to answer.
+ */
+export function openDelivery(
+  rawBody: Buffer,
+  headers: Record<string, string | string[] | undefined>,
+  security: EventSecurity,
+): Record<string, any> {
+  let outer: Record<string, unknown>
+  try {
+    outer = JSON.parse(rawBody.toString('utf8')) as Record<string, unknown>
+    if (!outer || typeof outer !== 'object' || Array.isArray(outer)) throw new Error()
+  } catch {
+    throw new EventRejected(400, 'body is not a JSON object')
+  }
+  let event: Record<string, any> = outer
+  if (typeof outer.encrypt === 'string') {
+    if (!security.encryptKey)
+      throw new EventRejected(
+        400,
+        'received an encrypted event but no Encrypt Key is configured (FEISHU_ENCRYPT_KEY)',
+      )
+    const plain = decryptEvent(outer.encrypt, security.encryptKey)
+    try {
+      event = JSON.parse(plain) as Record<string, any>
+    } catch {
+      throw new EventRejected(400, 'decrypted event is not JSON')
+    }
+  } else if (security.encryptKey && outer.type !== 'url_verification') {
+    throw new EventRejected(400, 'an Encrypt Key is configured but the event is not encrypted')
+  }
+
+  const isChallenge = event.type === 'url_verification'
+  const token: unknown = event.header?.token ?? event.token
+  if (security.verificationToken) {
+    if (typeof token !== 'string' || !safeEqual(token, security.verificationToken))
+      throw new EventRejected(401, 'verification token does not match')
+  }
+  // The challenge carries no signature headers; the SDKs check only its token.
+  if (security.encryptKey && !isChallenge) {
+    const h = (name: string) => {
+      const v = headers[name]
+      return Array.isArray(v) ? v[0] : v
+    }
+    const timestamp = h('x-lark-request-timestamp')
+    const nonce = h('x-lark-request-nonce')
+    const signature = h('x-lark-signature')
+    if (!timestamp || !nonce || !signature)
+      throw new EventRejected(401, 'missing X-Lark-Signature headers')
+    const expected = signEvent(timestamp, nonce, security.encryptKey, rawBody)
+    if (!safeEqual(signature.toLowerCase(), expected))
+      throw new EventRejected(401, 'X-Lark-Signature does not match')
+    // Timestamps are documented as seconds; a non-numeric one (seen from some senders) is not judged.
+    if (/^\d+$/.test(timestamp)) {
+      const skew = Math.abs(security.now() / 1000 - Number(timestamp))
+      if (skew > security.maxSkewSeconds)
+        throw new EventRejected(401, `stale request timestamp (${Math.round(skew)} s off)`)
+    }
+  }
+  // With neither a token nor a key configured nothing can be checked; the receiver warns at start.
+  return event
+}
+
+/** Remembers ids for a while (Feishu redelivers for up to ~7 h). */
+export class SeenIds {
+  private readonly seen = new Map<string, number>()
+
+  constructor(
+    private readonly ttlMs = 8 * 3600_000,
+    private readonly max = 50_000,
+  ) {}
+
+  /** True if the id was seen before; records it either way. */
+  check(id: string, now = Date.now()): boolean {
+    const at = this.seen.get(id)
+    if (at !== undefined && now - at < this.ttlMs) return true
+    this.seen.set(id, now)
+    if (this.seen.size > this.max) {
+      for (const [k, t] of this.seen) {
+        if (now - t >= this.ttlMs || this.seen.size > this.max) this.seen.delete(k)
+        else break
+      }
+    }
+    return false
+  }
+}
+
+export type Command = { op: 'ack' } | { op: 'resolve'; note?: string } | { op: 'status' }
+
+/**
+ * Reads a chat message as a command: `/ack`, `/resolve [note]`, `/status`,
+ * also after an @mention of the bot (`@_user_1 /ack`) or, when the bot was
+ * mentioned, without the slash (`@bot ack`).
+ */
+export function parseCommand(text: string, mentionedBot: boolean): Command | undefined {
+  const cleaned = text.replace(/@_(user|all)_?\d*/g, ' ').trim()
+  const m = /^\/?(ack|acknowledge|resolve|resolved|status|确认|解决|状态)\b\s*([\s\S]*)$/i.exec(
+    cleaned,
+  )
+  if (!m) return undefined
+  if (!cleaned.startsWith('/') && !mentionedBot) return undefined
+  const word = m[1]!.toLowerCase()
+  if (word.startsWith('ack') || word === '确认') return { op: 'ack' }
+  if (word.startsWith('resolve') || word === '解决') {
+    const note = m[2]!.trim()
+    return note ? { op: 'resolve', note: note.slice(0, 1000) } : { op: 'resolve' }
+  }
+  return { op: 'status' }
+}

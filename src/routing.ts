@@ -1,0 +1,35 @@
+import type { Route } from './config.js'
+import type { Severity } from './incident.js'
+
+export interface RouteResult {
+  members: string[]
+  severity?: Severity
+  /** Indexes of the routes that matched, for logs. */
+  matched: number[]
+}
+
+/**
+ * Alertmanager-style routing on labels: routes are tried in order; the first
+ * match wins unless it says `continue: true`. Members accumulate; the last
+ * matching route with a severity sets it.
+ */
+export function route(
+  labels: Record<string, string>,
+  routes: Route[],
+  defaults: string[] = [],
+): RouteResult {
+  const result: RouteResult = { members: [...defaults], matched: [] }
+  for (const [index, r] of routes.entries()) {
+    const exact = Object.entries(r.match).every(([k, v]) => labels[k] === v)
+    const regex = Object.entries(r.match_re).every(([k, re]) =>
+      new RegExp(`^(?:${re})$`).test(labels[k] ?? ''),
+    )
+    if (!exact || !regex) continue
+    result.matched.push(index)
+    result.members.push(...r.members)
+    if (r.severity) result.severity = r.severity
+    if (!r.continue) break
+  }
+  result.members = [...new Set(result.members)]
+  return result
+}

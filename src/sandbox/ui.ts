@@ -1,0 +1,178 @@
+import type { IncomingMessage, ServerResponse } from 'node:http'
+import { HttpError, parseJsonBody, readBody, sendJson } from '../receiver/http.js'
+import type { FeishuSandbox } from './server.js'
+
+/**
+ * The /sandbox page: the sandbox as a person would see Feishu (chats, names,
+ * members, rendered cards, messages, renames), updating live, with a box to
+ * write in a chat as one of the sandbox's users and clickable card buttons.
+ */
+export function sandboxUi(sandbox: FeishuSandbox) {
+  return async (req: IncomingMessage, res: ServerResponse, url: URL): Promise<boolean> => {
+    const path = url.pathname
+    if (!path.startsWith('/sandbox')) return false
+    if (path === '/sandbox' || path === '/sandbox/') {
+      const html = PAGE
+      res.writeHead(200, {
+        'content-type': 'text/html; charset=utf-8',
+        'content-length': Buffer.byteLength(html),
+      })
+      res.end(html)
+      return true
+    }
+    if (path === '/sandbox/state') {
+      sendJson(res, 200, { appName: sandbox.appName, ...sandbox.state.dump() })
+      return true
+    }
+    if (path === '/sandbox/stream') {
+      res.writeHead(200, {
+        'content-type': 'text/event-stream',
+        'cache-control': 'no-store',
+        connection: 'keep-alive',
+      })
+      res.write('retry: 2000\n\n')
+      let pending: NodeJS.Timeout | undefined
+      const off = sandbox.onChange(() => {
+        // Coalesce bursts (a storm) into one refresh every 200 ms.
+        pending ??= setTimeout(() => {
+          pending = undefined
+          res.write('data: changed\n\n')
+        }, 200)
+      })
+      const ping = setInterval(() => res.write(': ping\n\n'), 25_000)
+      req.on('close', () => {
+        off()
+        clearInterval(ping)
+        if (pending) clearTimeout(pending)
+      })
+      return true
+    }
+    const image = /^\/sandbox\/images\/([\w-]+)$/.exec(path)
+    if (image) {
+      const img = sandbox.state.images.get(image[1]!)
+      if (!img) throw new HttpError(404, 'no such image')
+      res.writeHead(200, {
+        'content-type': `image/${img.format}`,
+        'content-length': img.bytes.length,
+      })
+      res.end(img.bytes)
+      return true
+    }
+    if (req.method === 'POST' && (path === '/sandbox/say' || path === '/sandbox/click')) {
+      const body = parseJsonBody(
+        await readBody(req, 64 * 1024),
+        req.headers['content-type'],
+      ) as Record<string, unknown>
+      const str = (name: string) => {
+        const v = body[name]
+        if (typeof v !== 'string' || !v) throw new HttpError(400, `${name} is required`)
+        return v
+      }
+      try {
+        if (path === '/sandbox/say') {
+          const { message, delivery } = await sandbox.say(
+            str('chat_id'),
+            str('open_id'),
+            str('text'),
+            {
+              mentionBot: body.mention_bot === true,
+            },
+          )
+          sendJson(res, 200, { message_id: message.message_id, delivery })
+        } else {
+          const value = body.value
+          if (!value || typeof value !== 'object') throw new HttpError(400, 'value is required')
+          sendJson(
+            res,
+            200,
+            await sandbox.click(
+              str('message_id'),
+              str('open_id'),
+              value as Record<string, unknown>,
+            ),
+          )
+        }
+      } catch (error) {
+        if (error instanceof HttpError) throw error
+        throw new HttpError(400, (error as Error).message)
+      }
+      return true
+    }
+    return false
+  }
+}
+
+const PAGE = `<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><title>feishu-warroom sandbox</title>
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<style>
+body{font:14px/1.45 -apple-system,"PingFang SC","Microsoft YaHei",sans-serif;margin:0;background:#f2f3f5;color:#1f2329}
+header{background:#3370ff;color:#fff;padding:10px 18px}header b{font-size:16px}header span{opacity:.85;margin-left:12px}
+main{display:flex;height:calc(100vh - 44px)}#chats{width:300px;overflow:auto;background:#fff;border-right:1px solid #dee0e3}
+.chat{padding:10px 14px;border-bottom:1px solid #eff0f1;cursor:pointer}.chat.sel{background:#e1eaff}.chat small{color:#8f959e;display:block}
+#room{flex:1;display:flex;flex-direction:column}#title{padding:10px 16px;background:#fff;border-bottom:1px solid #dee0e3}
+#title small{color:#646a73}#msgs{flex:1;overflow:auto;padding:12px 16px}.sys{color:#8f959e;text-align:center;font-size:12px;margin:6px}
+.msg{margin:8px 0;max-width:640px}.who{font-size:12px;color:#646a73}.bubble{background:#fff;border-radius:8px;padding:8px 12px;display:inline-block;white-space:pre-wrap}
+.card{background:#fff;border-radius:8px;overflow:hidden;box-shadow:0 1px 3px #0002;max-width:600px}.card .hd{color:#fff;padding:10px 12px;font-weight:600}
+.card .bd{padding:8px 12px}.card .fields{display:grid;grid-template-columns:1fr 1fr;gap:6px;margin:6px 0}.card .f.long{grid-column:1/3}
+.card hr{border:0;border-top:1px solid #eee}.card .note{color:#8f959e;font-size:12px}.card button{margin:4px 6px 0 0;padding:4px 10px;border-radius:6px;border:1px solid #d0d3d6;background:#fff;cursor:pointer}
+.card button.primary{background:#3370ff;color:#fff;border-color:#3370ff}.card button.danger{color:#f54a45;border-color:#f54a45}
+.card img{max-width:100%}.at{color:#3370ff}.pin{font-size:11px;color:#f80}
+.t-red{background:#f54a45}.t-carmine{background:#c01f3a}.t-orange{background:#ff8800}.t-blue{background:#3370ff}.t-green{background:#34c724}.t-grey{background:#8f959e}.t-yellow{background:#ffc60a}.t-wathet{background:#4da6ff}.t-turquoise{background:#14c0ff}.t-violet{background:#7f3bf5}.t-purple{background:#935af6}.t-indigo{background:#4954e6}.t-default{background:#646a73}
+form{display:flex;gap:6px;padding:10px 16px;background:#fff;border-top:1px solid #dee0e3}form input[type=text]{flex:1;padding:6px}
+#empty{color:#8f959e;padding:40px;text-align:center}
+</style></head><body>
+<header><b>Feishu sandbox</b><span>What feishu-warroom did, as Feishu would show it. Nothing here leaves this machine.</span></header>
+<main><div id="chats"></div><div id="room"><div id="title"></div><div id="msgs"><div id="empty">No chats yet. Send an alert (see README) and its war room appears here.</div></div>
+<form id="say"><select id="as"></select><label><input type="checkbox" id="mention" checked> @bot</label><input type="text" id="text" placeholder="/ack, /resolve fixed it, /status or anything"><button>Send</button></form></div></main>
+<script>
+let state=null, sel=null;
+const esc=s=>String(s).replace(/&(?!#\\d+;)/g,'&amp;').replace(/</g,'&lt;').replace(/>/g,'&gt;').replace(/"/g,'&quot;');
+const name=id=>(state.users.find(u=>u.open_id===id)||{}).name||id;
+function md(text){
+  let h=esc(text);
+  h=h.replace(/&lt;at (?:id|user_id)=["']?([^"'&\\s]+)["']?&gt;&lt;\\/at&gt;/g,(m,id)=>'<span class="at">@'+esc(id==='all'?'all':name(id))+'</span>');
+  h=h.replace(/\\*\\*(.+?)\\*\\*/g,'<b>$1</b>').replace(/\\[([^\\]]*)\\]\\((https?:[^)\\s]+)\\)/g,'<a href="$2" target="_blank" rel="noopener">$1</a>');
+  h=h.replace(/&lt;font color='(\\w+)'&gt;(.*?)&lt;\\/font&gt;/g,'<span style="color:$1">$2</span>');
+  return h.replace(/\\n/g,'<br>');
+}
+function card(c,m){
+  const hd=c.header||{};let out='<div class="card"><div class="hd t-'+esc(hd.template||'default')+'">'+esc((hd.title||{}).content||'')+'</div><div class="bd">';
+  for(const e of c.elements||[]){
+    if(e.tag==='markdown')out+='<div>'+md(e.content)+'</div>';
+    else if(e.tag==='hr')out+='<hr>';
+    else if(e.tag==='div'){if(e.text)out+='<div>'+md(e.text.content)+'</div>';if(e.fields)out+='<div class="fields">'+e.fields.map(f=>'<div class="f'+(f.is_short?'':' long')+'">'+md(f.text.content)+'</div>').join('')+'</div>';}
+    else if(e.tag==='img')out+='<img src="/sandbox/images/'+esc(e.img_key)+'">';
+    else if(e.tag==='note')out+='<div class="note">'+(e.elements||[]).map(x=>esc(x.content)).join(' ')+'</div>';
+    else if(e.tag==='action')out+='<div>'+(e.actions||[]).map(a=>a.url?'<a href="'+esc(a.url)+'" target="_blank" rel="noopener"><button>'+esc(a.text.content)+'</button></a>':'<button class="'+esc(a.type||'')+'" data-msg="'+m.message_id+'" data-value="'+esc(JSON.stringify(a.value||{}))+'">'+esc(a.text.content)+'</button>').join('')+'</div>';
+  }
+  return out+'</div></div>';
+}
+function post(c){const loc=Object.values(c)[0]||{};return (loc.content||[]).map(p=>p.map(n=>n.tag==='at'?'<span class="at">@'+esc(name(n.user_id))+'</span>':n.tag==='a'?'<a href="'+esc(n.href)+'" target="_blank" rel="noopener">'+esc(n.text)+'</a>':esc(n.text||'')).join('')).join('<br>');}
+function system(c){let t=c.template||'';for(const [k,v] of Object.entries(c))if(Array.isArray(v))t=t.replace('{'+k+'}',v.join(', '));return esc(t);}
+function render(){
+  const chats=state.chats.filter(c=>c.name!==''||c.description!=='p2p');
+  if(!sel&&chats.length)sel=chats[chats.length-1].chat_id;
+  document.getElementById('chats').innerHTML=chats.slice().reverse().map(c=>'<div class="chat'+(c.chat_id===sel?' sel':'')+'" data-id="'+c.chat_id+'">'+esc(c.name||'(no name)')+'<small>'+c.members.length+' members · '+(c.description.includes(':resolved:')?'resolved':'open')+'</small></div>').join('');
+  const chat=state.chats.find(c=>c.chat_id===sel); if(!chat)return;
+  document.getElementById('title').innerHTML='<b>'+esc(chat.name)+'</b><br><small>'+chat.members.map(name).map(esc).join(', ')+' · renamed '+(chat.names.length-1)+'×</small>';
+  const byId=Object.fromEntries(state.messages.map(m=>[m.message_id,m]));
+  document.getElementById('msgs').innerHTML=chat.messages.map(id=>byId[id]).map(m=>{
+    if(m.msg_type==='system')return '<div class="sys">'+system(m.content)+'</div>';
+    const who=m.sender.sender_type==='app'?state.appName:name(m.sender.id);
+    const pin=chat.pinned.includes(m.message_id)?' <span class="pin">📌 pinned</span>':'';
+    const upd=m.patches?' <span class="pin">updated '+m.patches+'×</span>':'';
+    const body=m.msg_type==='interactive'?card(m.content,m):m.msg_type==='post'?'<div class="bubble">'+post(m.content)+'</div>':'<div class="bubble">'+esc(m.content.text||JSON.stringify(m.content))+'</div>';
+    return '<div class="msg"><div class="who">'+esc(who)+pin+upd+'</div>'+body+'</div>';}).join('');
+  const as=document.getElementById('as'); const cur=as.value;
+  as.innerHTML=chat.members.map(id=>'<option value="'+id+'">'+esc(name(id))+'</option>').join(''); if(cur)as.value=cur;
+}
+async function load(){state=await (await fetch('/sandbox/state')).json();render();}
+document.getElementById('chats').onclick=e=>{const d=e.target.closest('.chat');if(d){sel=d.dataset.id;render();}};
+document.getElementById('msgs').onclick=async e=>{const b=e.target.closest('button[data-msg]');if(!b)return;
+  const as=document.getElementById('as').value;const r=await fetch('/sandbox/click',{method:'POST',headers:{'content-type':'application/json'},body:JSON.stringify({message_id:b.dataset.msg,open_id:as,value:JSON.parse(b.dataset.value)})});
+  const j=await r.json();if(j.body&&j.body.toast)alert(j.body.toast.content);};
+document.getElementById('say').onsubmit=async e=>{e.preventDefault();const t=document.getElementById('text');if(!t.value)return;
+  await fetch('/sandbox/say',{method:'POST',headers:{'content-type':'application/json'},body:JSON.stringify({chat_id:sel,open_id:document.getElementById('as').value,text:t.value,mention_bot:document.getElementById('mention').checked})});t.value='';};
+new EventSource('/sandbox/stream').onmessage=load; load();
+</script></body></html>`

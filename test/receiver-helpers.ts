@@ -1,0 +1,75 @@
+import { request } from 'undici'
+import { afterEach } from 'vitest'
+import { type Config, parseConfig } from '../src/config.js'
+import { silentLogger } from '../src/log.js'
+import { Metrics } from '../src/metrics.js'
+import { Receiver } from '../src/receiver/server.js'
+import type { FeishuSandbox } from '../src/sandbox/server.js'
+import { type IncidentStore, MemoryStore } from '../src/store.js'
+import { WarRoom } from '../src/warroom.js'
+import { clientFor } from './helpers.js'
+
+const running: Receiver[] = []
+afterEach(async () => {
+  while (running.length) await running.pop()!.close()
+})
+
+export const TOKEN = 'test-webhook-token-123'
+
+export async function startReceiver(
+  s: FeishuSandbox,
+  options: {
+    config?: Record<string, unknown>
+    store?: IncidentStore
+    retry?: { maxAttempts?: number; maxElapsedMs?: number }
+  } = {},
+) {
+  const config: Config = parseConfig({ auth: { bearer_token: TOKEN }, ...options.config })
+  const metrics = new Metrics()
+  const client = clientFor(s, { onCall: metrics.onFeishuCall, retry: options.retry ?? {} })
+  const warroom = new WarRoom({
+    client,
+    store: options.store ?? new MemoryStore(),
+    now: () => s.now(),
+    config: { language: config.warroom.language, resolvedPrefix: config.warroom.resolved_prefix },
+  })
+  const receiver = new Receiver({
+    config,
+    warroom,
+    logger: silentLogger,
+    metrics,
+    now: () => s.now(),
+  })
+  running.push(receiver)
+  const url = await receiver.listen('127.0.0.1', 0)
+  s.events = {
+    url: `${url}/feishu/events`,
+    ...(config.feishu.encrypt_key ? { encryptKey: config.feishu.encrypt_key } : {}),
+    ...(config.feishu.verification_token
+      ? { verificationToken: config.feishu.verification_token }
+      : {}),
+  }
+  return { url, receiver, metrics, warroom, config }
+}
+
+export async function post(
+  url: string,
+  body: unknown,
+  options: { token?: string | null; headers?: Record<string, string>; method?: string } = {},
+) {
+  const headers: Record<string, string> = { 'content-type': 'application/json', ...options.headers }
+  if (options.token !== null) headers.authorization = `Bearer ${options.token ?? TOKEN}`
+  const res = await request(url, {
+    method: (options.method ?? 'POST') as 'POST',
+    headers,
+    body: typeof body === 'string' || Buffer.isBuffer(body) ? body : JSON.stringify(body),
+  })
+  const text = await res.body.text()
+  let json: any
+  try {
+    json = JSON.parse(text)
+  } catch {
+    json = text
+  }
+  return { status: res.statusCode, json, headers: res.headers }
+}
