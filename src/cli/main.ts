@@ -189,6 +189,7 @@ async function serve(args: string[], env: NodeJS.ProcessEnv, io: Io): Promise<nu
         `  Watch the sandbox:   ${url}/sandbox`,
         `  Alertmanager hook:   ${url}/alertmanager     Grafana hook: ${url}/grafana`,
         `  Generic incidents:   ${url}/incidents        Metrics: ${url}/metrics`,
+        `  Sandbox Feishu API:  ${sandbox.url} (state: ${sandbox.url}/_sandbox/state)`,
         '',
       ].join('\n'),
     )

@@ -16,6 +16,7 @@ import type { WarRoom, WarRoomResult } from '../warroom.js'
 import { checkGrafanaSignature, checkWebhookAuth } from './auth.js'
 import {
   type Command,
+  type EventJson,
   EventRejected,
   openDelivery,
   parseCommand,
@@ -111,12 +112,13 @@ export class Receiver {
     this.closing = true
     const server = this.server
     if (!server) return
-    await new Promise<void>((resolve) => {
-      server.close(() => resolve())
-      server.closeIdleConnections()
-    })
+    const closed = new Promise<void>((resolve) => server.close(() => resolve()))
+    server.closeIdleConnections()
     while (this.inFlight > 0) await new Promise((r) => setTimeout(r, 20))
     await this.options.warroom.idle()
+    // Everything answered: drop the kept-alive connections instead of waiting for their timeout.
+    server.closeAllConnections()
+    await closed
     this.server = undefined
   }
 
@@ -300,7 +302,7 @@ export class Receiver {
   private async feishuEvent(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const { config, metrics, logger, warroom } = this.options
     const raw = await readBody(req, config.server.body_limit_bytes)
-    let event: Record<string, any>
+    let event: EventJson
     try {
       event = openDelivery(raw, req.headers, {
         ...(config.feishu.encrypt_key ? { encryptKey: config.feishu.encrypt_key } : {}),
@@ -415,7 +417,7 @@ export class Receiver {
   }
 
   /** A text message in a group that is a command for us. */
-  private commandOf(event: Record<string, any>): Command | undefined {
+  private commandOf(event: EventJson): Command | undefined {
     const message = event.event?.message ?? {}
     if (message.chat_type !== 'group' || message.message_type !== 'text') return undefined
     if (event.event?.sender?.sender_type && event.event.sender.sender_type !== 'user')
