@@ -211,3 +211,45 @@ describe('warroom serve', () => {
     expect(await exited).toBe(0)
   })
 })
+
+describe('the README walkthrough', () => {
+  it('sample payloads shipped in test/fixtures/payloads open and resolve war rooms in the sandbox', async () => {
+    const { readFile } = await import('node:fs/promises')
+    let stop!: () => void
+    const stopSignal = new Promise<void>((r) => {
+      stop = r
+    })
+    let listening!: (info: { url: string }) => void
+    const ready = new Promise<{ url: string }>((r) => {
+      listening = r
+    })
+    const served = main(
+      ['serve', '--port', '0'],
+      {},
+      { out: () => {}, err: () => {}, stopSignal, onListening: listening },
+    )
+    const { url } = await ready
+    const send = async (path: string, file: string) => {
+      const res = await request(`${url}${path}`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: await readFile(`test/fixtures/payloads/${file}`),
+      })
+      return (await res.body.json()) as { action: string }
+    }
+    expect((await send('/alertmanager', 'alertmanager-firing.json')).action).toBe('opened')
+    expect((await send('/grafana', 'grafana-firing.json')).action).toBe('opened')
+    expect((await send('/grafana', 'grafana-test.json')).action).toBe('none')
+    expect((await send('/incidents', 'incident.json')).action).toBe('opened')
+    expect((await send('/alertmanager', 'alertmanager-resolved.json')).action).toBe('resolved')
+    expect((await send('/incidents', 'incident-resolved.json')).action).toBe('resolved')
+    const state = (await (await request(`${url}/sandbox/state`)).body.json()) as {
+      chats: Array<{ name: string }>
+    }
+    const names = state.chats.map((c) => c.name).filter(Boolean)
+    expect(names).toHaveLength(3)
+    expect(names.filter((n) => n.startsWith('[已解决] '))).toHaveLength(2)
+    stop()
+    expect(await served).toBe(0)
+  })
+})
