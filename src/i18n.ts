@@ -50,6 +50,8 @@ export const TEXTS = {
     ackParts: ['✋ ', ' 已确认，正在处理。'] as const,
     resolvedByParts: ['由 ', ' 标记解决'] as const,
     urgent: '加急',
+    summaryMsg: (tta: string, ttr: string, people: string, messages: string) =>
+      `📋 复盘摘要：确认用时 ${tta} · 解决用时 ${ttr} · 参与 ${people} 人 · 人工消息 ${messages} 条`,
     imageFailed: '图片无法加载',
     unknownUser: '有人',
     d: (days: number, h: number, m: number, s: number) =>
@@ -108,6 +110,8 @@ export const TEXTS = {
     ackParts: ['✋ ', ' acknowledged and is on it.'] as const,
     resolvedByParts: ['resolved by ', ''] as const,
     urgent: 'Urgent',
+    summaryMsg: (tta: string, ttr: string, people: string, messages: string) =>
+      `📋 Review summary: time to acknowledge ${tta} · time to resolve ${ttr} · ${people} responders · ${messages} messages from people`,
     imageFailed: 'image unavailable',
     unknownUser: 'Someone',
     d: (days: number, h: number, m: number, s: number) =>

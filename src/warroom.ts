@@ -17,6 +17,7 @@ import {
   MemoryStore,
 } from './store.js'
 import { safePlainText, singleLine, truncate } from './text.js'
+import { type Figures, type TimelineOutput, writeTimeline } from './timeline.js'
 
 export interface WarRoomConfig {
   language: Language
@@ -226,6 +227,49 @@ export class WarRoom {
   async cardFor(ref: IncidentRef): Promise<Record<string, unknown> | undefined> {
     const record = await this.find(ref)
     return record ? this.renderFor(record).card : undefined
+  }
+
+  /** Writes the incident's timeline (the whole chat history merged with its events) to the outputs. */
+  async timeline(ref: IncidentRef, outputs: TimelineOutput[]): Promise<Figures | undefined> {
+    const record = await this.find(ref)
+    if (!record) return undefined
+    return writeTimeline(this.client, record, outputs, {
+      language: this.config.language,
+      timeZone: this.config.timeZone,
+    })
+  }
+
+  /**
+   * After a resolution: the timeline to the outputs, then a summary message
+   * with the key figures in the chat. Without the history scope the summary
+   * still gives the times, and the failure is returned as a warning.
+   */
+  async summarize(
+    ref: IncidentRef,
+    outputs: TimelineOutput[] = [],
+  ): Promise<{ figures?: Figures; warning?: string }> {
+    const record = await this.find(ref)
+    if (!record) return { warning: 'unknown incident' }
+    let figures: Figures | undefined
+    let warning: string | undefined
+    try {
+      figures = await writeTimeline(this.client, record, outputs, {
+        language: this.config.language,
+        timeZone: this.config.timeZone,
+      })
+    } catch (error) {
+      warning = `timeline unavailable: ${(error as Error).message}`
+    }
+    const d = (ms: number | undefined) =>
+      ms === undefined ? '-' : formatDuration(ms, this.config.language)
+    const text = this.t.summaryMsg(
+      d(record.ack ? record.ack.at - record.openedAt : undefined),
+      d(record.resolvedAt !== undefined ? record.resolvedAt - record.openedAt : undefined),
+      figures ? String(figures.responders) : '-',
+      figures ? String(figures.messages) : '-',
+    )
+    await this.post(record, [[{ tag: 'text', text }]], `summary:${record.resolvedAt ?? ''}`)
+    return { ...(figures ? { figures } : {}), ...(warning ? { warning } : {}) }
   }
 
   /** Answers a person's message in the chat (command results, /status). */

@@ -209,9 +209,18 @@ describe('the bundled action, run as the runner runs it', () => {
     const v = view(s, chatId)
     expect(v.name).toBe('[已解决] 🔴 [P1] CI 在 main 上失败')
     expect(v.card.header.template).toBe('green')
-    expect(v.posts.at(-1)).toContain('由提交 beefcaf「Pin payment SDK to 4.2」(The Octocat) 修复')
-    expect(v.posts.at(-1)).toMatch(/持续 /)
+    expect(v.posts.at(-2)).toContain('由提交 beefcaf「Pin payment SDK to 4.2」(The Octocat) 修复')
+    expect(v.posts.at(-2)).toMatch(/持续 /)
     expect(fixed.summary).toContain('Resolved the war room')
+    // The chat's timeline: a file for upload-artifact, the job summary, and a summary message in the chat.
+    const timelineFile = fixed.outputs['timeline-file']!
+    expect(timelineFile).toMatch(/feishu-warroom-timeline-oc_\w+\.md$/)
+    const timeline = await readFile(timelineFile, 'utf8')
+    expect(timeline).toContain('# 事件时间线')
+    expect(timeline).toContain('War Room Bot created this group')
+    expect(timeline).toContain('有新的失败')
+    expect(fixed.summary).toContain('## 关键指标')
+    expect(view(s, chatId).posts.at(-1)).toContain('复盘摘要')
   })
 
   it('puts concurrent notifiers of one run (matrix jobs) into one chat with one card', async () => {
@@ -278,7 +287,7 @@ describe('the bundled action, run as the runner runs it', () => {
     })
     expect(ok.outputs.action).toBe('resolved')
     expect(view(s, chatId).name).toBe('[已解决] 🔴 [P1] 部署到 production 失败')
-    expect(view(s, chatId).posts.at(-1)).toContain('部署到 production 成功 (f3b6c9a)')
+    expect(view(s, chatId).posts.at(-2)).toContain('部署到 production 成功 (f3b6c9a)')
   })
 
   it('fails clearly on a missing app secret, before any Feishu call', async () => {

@@ -1,3 +1,6 @@
+import { writeFile } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
 import { type FailedJob, type GitHubContext, githubIncident } from '../../adapters/github.js'
 import { FeishuClient } from '../feishu/client.js'
 import { FeishuError } from '../feishu/errors.js'
@@ -96,7 +99,9 @@ export async function run(
       )
     setOutputs(core, result)
     core.info(describe(result))
-    await writeSummary(core, result, gh.status)
+    const timeline =
+      result.action === 'resolved' ? await writeTimelineFile(room, result, env, core) : undefined
+    await writeSummary(core, result, gh.status, timeline)
   } catch (error) {
     const message = error instanceof Error ? error.message : String(error)
     if (error instanceof FeishuError && !config.failOnError) {
@@ -107,6 +112,30 @@ export async function run(
   } finally {
     await client.close()
   }
+}
+
+/**
+ * On resolution: the chat's timeline to a file (output timeline-file, for
+ * actions/upload-artifact) and the summary message in the chat.
+ */
+async function writeTimelineFile(
+  room: WarRoom,
+  result: WarRoomResult,
+  env: NodeJS.ProcessEnv,
+  core: Core,
+) {
+  const dir = env.RUNNER_TEMP || tmpdir()
+  const path = join(dir, `feishu-warroom-timeline-${result.chatId}.md`)
+  const parts: string[] = []
+  const { figures, warning } = await room.summarize({ chatId: result.chatId! }, [
+    { format: 'markdown', sink: { write: (c) => void parts.push(c) } },
+  ])
+  if (warning) core.warning(warning)
+  if (!figures) return undefined
+  const text = parts.join('')
+  await writeFile(path, text)
+  core.setOutput('timeline-file', path)
+  return text
 }
 
 function setOutputs(core: Core, result: WarRoomResult): void {
@@ -123,7 +152,12 @@ function describe(result: WarRoomResult): string {
   return `feishu-warroom: ${result.action} ${result.chatUrl} (${result.feishuCalls} Feishu calls)`
 }
 
-async function writeSummary(core: Core, result: WarRoomResult, status: string): Promise<void> {
+async function writeSummary(
+  core: Core,
+  result: WarRoomResult,
+  status: string,
+  timeline?: string,
+): Promise<void> {
   try {
     const verb: Record<string, string> = {
       opened: result.reopened ? '🔁 Reopened the war room' : '🚨 Opened a war room',
@@ -148,6 +182,11 @@ async function writeSummary(core: Core, result: WarRoomResult, status: string): 
       ])
     summary.addTable(rows)
     if (result.chatUrl) summary.addLink('Open the chat in Feishu', result.chatUrl)
+    // Cap what goes to the summary (GitHub limits it to 1 MiB); the file has it all.
+    if (timeline)
+      summary
+        .addRaw('\n\n', false)
+        .addRaw(timeline.length > 200_000 ? `${timeline.slice(0, 200_000)}\n…` : timeline, true)
     await summary.write()
   } catch (error) {
     core.debug(`job summary not written: ${(error as Error).message}`)

@@ -21,6 +21,7 @@ Commands:
             Without Feishu credentials it runs against the built-in sandbox.
   notify    Open, update or resolve an incident from flags or a JSON file.
   check     Check the config and the Feishu credentials and permissions.
+  timeline  Print an incident chat's timeline: warroom timeline <chat-id> [--json]
 
 Common options:
   --config FILE      YAML config file (see README)
@@ -70,6 +71,8 @@ export async function main(
         return await notify(rest, env, io)
       case 'check':
         return await check(rest, env, io)
+      case 'timeline':
+        return await timeline(rest, env, io)
       default:
         io.err(`Unknown command "${command}".\n\n${USAGE}`)
         return 2
@@ -294,6 +297,61 @@ async function readStdin(): Promise<string> {
   const chunks: Buffer[] = []
   for await (const chunk of process.stdin) chunks.push(chunk as Buffer)
   return Buffer.concat(chunks).toString('utf8')
+}
+
+// ---------------------------------------------------------------- timeline
+
+async function timeline(args: string[], env: NodeJS.ProcessEnv, io: Io): Promise<number> {
+  const { values, positionals } = parse(args, {
+    json: { type: 'boolean' },
+    'data-dir': { type: 'string' },
+  })
+  const chatId = positionals[0]
+  if (!chatId || !/^oc_\w+$/.test(chatId))
+    throw new UsageError('give the incident chat id: warroom timeline oc_… [--json]')
+  const config = await loadConfig(values.config, env)
+  if (!config.feishu.app_id)
+    throw new UsageError(
+      'timeline needs Feishu credentials: set FEISHU_APP_ID and FEISHU_APP_SECRET',
+    )
+  const client = new FeishuClient({
+    appId: config.feishu.app_id,
+    appSecret: config.feishu.app_secret!,
+    domain: config.feishu.domain,
+  })
+  try {
+    const store = values['data-dir'] ? await FileStore.open(values['data-dir']) : undefined
+    const warroom = new WarRoom({
+      client,
+      ...(store ? { store } : {}),
+      config: warRoomConfig(config),
+    })
+    let buffer = ''
+    const figures = await warroom.timeline({ chatId }, [
+      {
+        format: values.json ? 'json' : 'markdown',
+        sink: {
+          // Whole lines to the output as they come, so a long chat streams.
+          write: (chunk) => {
+            buffer += chunk
+            const cut = buffer.lastIndexOf('\n')
+            if (cut >= 0) {
+              io.out(buffer.slice(0, cut))
+              buffer = buffer.slice(cut + 1)
+            }
+          },
+        },
+      },
+    ])
+    if (buffer) io.out(buffer)
+    if (!figures) {
+      io.err(`warroom timeline: ${chatId} is not an incident war room of this app`)
+      return 1
+    }
+    return 0
+  } finally {
+    await client.close()
+  }
 }
 
 // ------------------------------------------------------------------- check

@@ -263,6 +263,17 @@ export class FeishuClient {
     return data.invalid_user_id_list ?? []
   }
 
+  /** A user's display name (needs a contact scope; see ENDPOINTS.getUser). */
+  async getUserName(openId: string): Promise<string | undefined> {
+    const data = await this.transport.call<{ user?: { name?: string } }>({
+      endpoint: 'getUser',
+      params: { user_id: openId },
+      query: { user_id_type: 'open_id' },
+      idempotent: true,
+    })
+    return data.user?.name || undefined
+  }
+
   /**
    * Resolves emails and mobiles to user ids, 50 of each per call. The map has
    * an entry for every input; unknown ones map to undefined.

@@ -80,6 +80,15 @@ export const ENDPOINTS = {
     path: '/open-apis/im/v1/messages/:message_id/urgent_app',
     scopes: ['im:message.urgent', 'im:message.urgent:app_send'],
   },
+  getUser: {
+    method: 'GET',
+    path: '/open-apis/contact/v3/users/:user_id',
+    scopes: [
+      'contact:user.base:readonly',
+      'contact:contact.base:readonly',
+      'contact:contact:readonly_as_app',
+    ],
+  },
   batchGetId: {
     method: 'POST',
     path: '/open-apis/contact/v3/users/batch_get_id',
@@ -103,6 +112,10 @@ export const RECOMMENDED_SCOPES: ReadonlyArray<{ scope: string; why: string }> =
   { scope: 'im:message.urgent', why: 'send an urgent (加急) notice for critical incidents' },
   { scope: 'im:resource', why: 'upload alert images (Grafana panel renders) to the card' },
   { scope: 'contact:user.id:readonly', why: 'turn responder emails and mobiles into open_ids' },
+  {
+    scope: 'contact:user.base:readonly',
+    why: 'optional: show people’s names in the timeline instead of their ids',
+  },
 ]
 
 /** Replaces `:param` segments with values, URI-encoding each one. */

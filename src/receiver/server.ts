@@ -1,5 +1,8 @@
+import { createReadStream, createWriteStream } from 'node:fs'
+import { mkdir, rename, rm, stat } from 'node:fs/promises'
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http'
 import type { AddressInfo } from 'node:net'
+import { join } from 'node:path'
 import {
   type AlertAdapterOptions,
   AlertmanagerSchema,
@@ -12,6 +15,8 @@ import { describeZodError, IncidentError, type IncidentInput, parseIncident } fr
 import type { Logger } from '../log.js'
 import type { Metrics } from '../metrics.js'
 import { route } from '../routing.js'
+import { hashKey } from '../store.js'
+import type { TimelineSink } from '../timeline.js'
 import type { WarRoom, WarRoomResult } from '../warroom.js'
 import { checkGrafanaSignature, checkWebhookAuth } from './auth.js'
 import {
@@ -72,6 +77,8 @@ export class Receiver {
   private readonly seenEvents = new SeenIds()
   private readonly now: () => number
   private readonly adapterOptions: Omit<AlertAdapterOptions, 'members' | 'severityOverride'>
+  /** Timelines being written after resolutions; close() waits for them. */
+  private readonly background = new Set<Promise<void>>()
 
   constructor(private readonly options: ReceiverOptions) {
     this.now = options.now ?? Date.now
@@ -116,6 +123,7 @@ export class Receiver {
     server.closeIdleConnections()
     while (this.inFlight > 0) await new Promise((r) => setTimeout(r, 20))
     await this.options.warroom.idle()
+    await Promise.all([...this.background])
     // Everything answered: drop the kept-alive connections instead of waiting for their timeout.
     server.closeAllConnections()
     await closed
@@ -153,6 +161,12 @@ export class Receiver {
     if (path === '/alertmanager') return this.webhook(req, res, 'alertmanager', ['POST'])
     if (path === '/grafana') return this.webhook(req, res, 'grafana', ['POST', 'PUT'])
     if (path === '/incidents') return this.webhook(req, res, 'generic', ['POST'])
+    const timeline = /^\/incidents\/(.+)\/timeline$/.exec(url.pathname)
+    if (timeline) {
+      if (method !== 'GET') throw new HttpError(405, 'use GET', { allow: 'GET' })
+      checkWebhookAuth(req, this.options.config.auth)
+      return this.serveTimeline(req, res, decodeURIComponent(timeline[1]!))
+    }
     if (path === '/feishu/events') {
       if (method !== 'POST') throw new HttpError(405, 'use POST', { allow: 'POST' })
       return this.feishuEvent(req, res)
@@ -198,6 +212,7 @@ export class Receiver {
         return sendJson(res, 200, { action: 'none', reason: 'Grafana test notification' })
       }
       const result = await this.options.warroom.handle(incident)
+      this.afterResolution(result)
       count(result.action)
       logger.info('webhook handled', {
         source,
@@ -416,6 +431,92 @@ export class Receiver {
     return sendJson(res, 200, {})
   }
 
+  // -------------------------------------------------------------- timelines
+
+  private timelineDir(): string {
+    return join(this.options.config.server.data_dir, 'timelines')
+  }
+
+  /**
+   * After a resolution, in the background: the timeline to the data
+   * directory (Markdown and JSON, written atomically) and the summary message.
+   */
+  private afterResolution(result: WarRoomResult): void {
+    if (result.action !== 'resolved' || !result.chatId) return
+    const { warroom, logger } = this.options
+    const task = (async () => {
+      const dir = this.timelineDir()
+      await mkdir(dir, { recursive: true })
+      const keyHash =
+        (await warroom.find({ chatId: result.chatId! }))?.keyHash ?? hashKey(result.key)
+      const files = (['md', 'json'] as const).map((ext) => {
+        const path = join(dir, `${keyHash}.${ext}`)
+        return {
+          path,
+          tmp: `${path}.${process.pid}.tmp`,
+          format: ext === 'md' ? ('markdown' as const) : ('json' as const),
+        }
+      })
+      const streams = files.map((f) => createWriteStream(f.tmp))
+      const outputs = files.map((f, i) => ({ format: f.format, sink: streamSink(streams[i]!) }))
+      try {
+        const { warning } = await warroom.summarize({ chatId: result.chatId! }, outputs)
+        await Promise.all(
+          streams.map(
+            (s) => new Promise<void>((r, j) => s.end((e?: Error | null) => (e ? j(e) : r()))),
+          ),
+        )
+        if (warning) {
+          logger.warn(warning, { key: result.key })
+          for (const f of files) await rm(f.tmp, { force: true })
+        } else for (const f of files) await rename(f.tmp, f.path)
+      } catch (error) {
+        for (const s of streams) s.destroy()
+        logger.warn('could not write the timeline', {
+          key: result.key,
+          error: (error as Error).message,
+        })
+      }
+    })()
+    this.background.add(task)
+    void task.finally(() => this.background.delete(task))
+  }
+
+  /** GET /incidents/<key or key hash>/timeline: Markdown, or JSON with Accept: application/json. */
+  private async serveTimeline(
+    req: IncomingMessage,
+    res: ServerResponse,
+    key: string,
+  ): Promise<void> {
+    const json = /application\/json/i.test(req.headers.accept ?? '')
+    const keyHash = /^[0-9a-f]{32}$/.test(key) ? key : hashKey(key)
+    const type = json ? 'application/json; charset=utf-8' : 'text/markdown; charset=utf-8'
+    const file = join(this.timelineDir(), `${keyHash}.${json ? 'json' : 'md'}`)
+    if (
+      await stat(file).then(
+        (s) => s.isFile(),
+        () => false,
+      )
+    ) {
+      res.writeHead(200, { 'content-type': type, 'cache-control': 'no-store' })
+      createReadStream(file).pipe(res)
+      return
+    }
+    const record = await this.options.warroom.find({ keyHash })
+    if (!record) throw new HttpError(404, `no incident with key ${key.slice(0, 200)}`)
+    // Not resolved yet (or written before a restart lost it): build it live from Feishu, streaming.
+    res.writeHead(200, { 'content-type': type, 'cache-control': 'no-store' })
+    try {
+      await this.options.warroom.timeline({ keyHash }, [
+        { format: json ? 'json' : 'markdown', sink: streamSink(res) },
+      ])
+      res.end()
+    } catch (error) {
+      this.options.logger.warn('timeline failed', { key, error: (error as Error).message })
+      res.destroy()
+    }
+  }
+
   /** A text message in a group that is a command for us. */
   private commandOf(event: EventJson): Command | undefined {
     const message = event.event?.message ?? {}
@@ -462,6 +563,16 @@ export class Receiver {
         : await warroom.resolveBy(ref, by, command.note)
     if (result.action === 'none' && messageId) await warroom.reply(messageId, result.reason ?? '')
     return result
+  }
+}
+
+/** A sink that respects back-pressure: waits for 'drain' when the buffer is full. */
+function streamSink(stream: NodeJS.WritableStream): TimelineSink {
+  return {
+    write: (chunk) =>
+      stream.write(chunk)
+        ? undefined
+        : new Promise<void>((resolve) => stream.once('drain', () => resolve())),
   }
 }
 

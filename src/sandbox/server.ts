@@ -1338,6 +1338,31 @@ export class FeishuSandbox {
       return { invalid_user_id_list: invalid }
     },
 
+    getUser: ({ url, params }) => {
+      const idType = this.idType(
+        url.searchParams.get('user_id_type'),
+        'user_id_type',
+        ['open_id', 'union_id', 'user_id'],
+        'open_id',
+      )
+      const user = this.state.userBy(idType, params.user_id!)
+      if (!user)
+        throw new ApiError(
+          400,
+          41050,
+          'no user authority error: the user does not exist or is outside the app’s contact scope',
+        )
+      return {
+        user: {
+          open_id: user.open_id,
+          union_id: user.union_id,
+          user_id: user.user_id,
+          name: user.name,
+          en_name: user.name,
+        },
+      }
+    },
+
     batchGetId: ({ url, body }) => {
       const idType = this.idType(
         url.searchParams.get('user_id_type'),

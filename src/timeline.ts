@@ -1,0 +1,346 @@
+import type { FeishuClient } from './feishu/client.js'
+import type { Message } from './feishu/types.js'
+import { formatDuration, type Language } from './i18n.js'
+import type { EventJson } from './receiver/feishu-events.js'
+import type { IncidentEvent, IncidentRecord } from './store.js'
+
+/**
+ * The post-incident timeline: the chat's whole history, page by page in time
+ * order, merged with the incident's own events, written to a sink as it is
+ * read (so a long chat never sits in memory), followed by the key figures.
+ */
+
+export interface TimelineEntry {
+  at: number
+  kind: 'message' | 'system' | 'incident'
+  sender?: { id: string; name?: string; bot: boolean }
+  type: string
+  text: string
+}
+
+export interface Figures {
+  openedAt: number
+  acknowledgedAt?: number
+  acknowledgedBy?: string
+  resolvedAt?: number
+  timeToAcknowledgeMs?: number
+  timeToResolveMs?: number
+  /** People (not bots) who wrote in the chat. */
+  responders: number
+  /** Messages written by people. */
+  messages: number
+  /** Everything in the history, bot and system messages included. */
+  totalMessages: number
+}
+
+export interface TimelineSink {
+  write(chunk: string): void | Promise<void>
+}
+
+export interface TimelineOutput {
+  sink: TimelineSink
+  format: 'markdown' | 'json'
+}
+
+export interface TimelineOptions {
+  language: Language
+  timeZone: string
+  /** Extra names for ids (e.g. from the receiver's events). */
+  names?: Map<string, string>
+}
+
+const LABELS = {
+  zh: {
+    title: '事件时间线',
+    key: '事件键',
+    chat: '群',
+    opened: '开始',
+    acked: '确认',
+    resolved: '解决',
+    figures: '关键指标',
+    tta: '确认用时',
+    ttr: '解决用时',
+    responders: '参与人数',
+    messages: '人工消息数',
+    total: '消息总数',
+    bot: '机器人',
+    incident: '事件',
+    events: {
+      opened: '事件群已创建',
+      updated: '事件更新',
+      acknowledged: '已确认',
+      resolved: '已解决',
+      reopened: '事件重新打开',
+    },
+  },
+  en: {
+    title: 'Incident timeline',
+    key: 'Key',
+    chat: 'Chat',
+    opened: 'Opened',
+    acked: 'Acknowledged',
+    resolved: 'Resolved',
+    figures: 'Key figures',
+    tta: 'Time to acknowledge',
+    ttr: 'Time to resolve',
+    responders: 'Responders',
+    messages: 'Messages from people',
+    total: 'All messages',
+    bot: 'bot',
+    incident: 'incident',
+    events: {
+      opened: 'war room opened',
+      updated: 'incident updated',
+      acknowledged: 'acknowledged',
+      resolved: 'resolved',
+      reopened: 'reopened',
+    },
+  },
+}
+
+/** Reads the history once and writes it to every output (e.g. a Markdown and a JSON file). */
+export async function writeTimeline(
+  client: FeishuClient,
+  record: IncidentRecord,
+  outputs: TimelineOutput[],
+  options: TimelineOptions,
+): Promise<Figures> {
+  const l = LABELS[options.language]
+  const names = new Map(options.names)
+  for (const e of record.events) if (e.by?.openId && e.by.name) names.set(e.by.openId, e.by.name)
+  const events = [...record.events].sort((a, b) => a.at - b.at)
+  const people = new Set<string>()
+  let human = 0
+  let total = 0
+  let first = true
+  const title = record.incident?.title ?? record.chatName
+
+  const emit = async (entry: TimelineEntry) => {
+    for (const { sink, format } of outputs) {
+      if (format === 'json') {
+        await sink.write(
+          `${first ? '' : ',\n'}    ${JSON.stringify({ ...entry, time: new Date(entry.at).toISOString() })}`,
+        )
+      } else {
+        await sink.write(`${markdownLine(entry, options, l)}\n`)
+      }
+    }
+    first = false
+  }
+  const flushEvents = async (until: number) => {
+    while (events.length && events[0]!.at <= until) await emit(incidentEntry(events.shift()!, l))
+  }
+
+  for (const { sink, format } of outputs) {
+    if (format === 'json') {
+      await sink.write(
+        `{\n  "key": ${JSON.stringify(record.key)},\n  "title": ${JSON.stringify(title)},\n  "chatId": ${JSON.stringify(record.chatId)},\n  "entries": [\n`,
+      )
+    } else {
+      await sink.write(
+        `# ${l.title}: ${md(title)}\n\n- ${l.key}: \`${record.key.replace(/`/g, "'")}\`\n- ${l.chat}: ${record.chatId}\n\n`,
+      )
+    }
+  }
+
+  // Names where the app may read them (a contact scope); ids otherwise. One lookup per person.
+  let canReadNames = true
+  const learnName = async (id: string) => {
+    if (!canReadNames || names.has(id) || !/^ou_/.test(id)) return
+    try {
+      const name = await client.getUserName(id)
+      names.set(id, name ?? id)
+    } catch {
+      canReadNames = false
+    }
+  }
+
+  for await (const message of client.listMessages(record.chatId)) {
+    total++
+    if (message.sender?.sender_type === 'user') await learnName(message.sender.id)
+    const entry = messageEntry(message, names, client.appId)
+    if (entry.sender && !entry.sender.bot && entry.kind === 'message') {
+      people.add(entry.sender.id)
+      human++
+    }
+    await flushEvents(entry.at)
+    await emit(entry)
+  }
+  await flushEvents(Number.POSITIVE_INFINITY)
+
+  const ackAt = record.ack?.at
+  const figures: Figures = {
+    openedAt: record.openedAt,
+    ...(ackAt !== undefined
+      ? { acknowledgedAt: ackAt, timeToAcknowledgeMs: ackAt - record.openedAt }
+      : {}),
+    ...(record.ack ? { acknowledgedBy: record.ack.by.name ?? record.ack.by.openId ?? '' } : {}),
+    ...(record.resolvedAt !== undefined
+      ? { resolvedAt: record.resolvedAt, timeToResolveMs: record.resolvedAt - record.openedAt }
+      : {}),
+    responders: people.size,
+    messages: human,
+    totalMessages: total,
+  }
+  const d = (ms: number | undefined) =>
+    ms === undefined ? '-' : formatDuration(ms, options.language)
+  for (const { sink, format } of outputs) {
+    if (format === 'json') {
+      await sink.write(`${first ? '' : '\n'}  ],\n  "figures": ${JSON.stringify(figures)}\n}\n`)
+    } else {
+      await sink.write(
+        `\n## ${l.figures}\n\n- ${l.opened}: ${time(record.openedAt, options)}\n- ${l.tta}: ${d(figures.timeToAcknowledgeMs)}\n- ${l.ttr}: ${d(figures.timeToResolveMs)}\n- ${l.responders}: ${figures.responders}\n- ${l.messages}: ${figures.messages}\n- ${l.total}: ${figures.totalMessages}\n`,
+      )
+    }
+  }
+  return figures
+}
+
+/** Collects a timeline into a string (small chats, tests). */
+export async function timelineText(
+  client: FeishuClient,
+  record: IncidentRecord,
+  format: 'markdown' | 'json',
+  options: TimelineOptions,
+) {
+  const parts: string[] = []
+  const figures = await writeTimeline(
+    client,
+    record,
+    [{ sink: { write: (c) => void parts.push(c) }, format }],
+    options,
+  )
+  return { text: parts.join(''), figures }
+}
+
+function incidentEntry(event: IncidentEvent, l: (typeof LABELS)['en']): TimelineEntry {
+  const who = event.by ? (event.by.name ?? event.by.openId) : undefined
+  const text = [
+    l.events[event.type],
+    who ? `(${who})` : undefined,
+    event.detail ? `: ${event.detail}` : undefined,
+  ]
+    .filter(Boolean)
+    .join(' ')
+  return { at: event.at, kind: 'incident', type: event.type, text }
+}
+
+function messageEntry(m: Message, names: Map<string, string>, appId: string): TimelineEntry {
+  const at = Number(m.create_time)
+  for (const mention of m.mentions ?? [])
+    if (mention.id && mention.name) names.set(mention.id, mention.name)
+  let content: EventJson = {}
+  try {
+    content = JSON.parse(m.body?.content ?? '{}')
+  } catch {
+    // leave empty
+  }
+  if (m.msg_type === 'system') {
+    let text = String(content.template ?? '')
+    for (const [k, v] of Object.entries(content))
+      if (Array.isArray(v)) text = text.replaceAll(`{${k}}`, v.join(', '))
+    return { at, kind: 'system', type: 'system', text }
+  }
+  const bot = m.sender?.sender_type === 'app' || m.sender?.id_type === 'app_id'
+  const senderId = m.sender?.id ?? ''
+  const sender = {
+    id: senderId,
+    bot,
+    ...(names.get(senderId)
+      ? { name: names.get(senderId)! }
+      : bot && senderId === appId
+        ? { name: 'bot' }
+        : {}),
+  }
+  const mentionName = (key: string) => (m.mentions ?? []).find((x) => x.key === key)?.name ?? key
+  let text: string
+  switch (m.msg_type) {
+    case 'text':
+      text = String(content.text ?? '').replace(
+        /@_user_\d+|@_all/g,
+        (k) => `@${k === '@_all' ? 'all' : mentionName(k)}`,
+      )
+      break
+    case 'post': {
+      const locale = (content.content ? content : Object.values(content)[0]) as
+        | { title?: string; content?: Array<Array<Record<string, string>>> }
+        | undefined
+      const paragraphs = (locale?.content ?? []).map((p) =>
+        p
+          .map((n: Record<string, string>) =>
+            n.tag === 'at'
+              ? `@${names.get(n.user_id ?? '') ?? n.user_name ?? n.user_id}`
+              : n.tag === 'a'
+                ? `${n.text} (${n.href})`
+                : n.tag === 'img'
+                  ? `[image ${n.image_key}]`
+                  : (n.text ?? ''),
+          )
+          .join(''),
+      )
+      text = [locale?.title, ...paragraphs].filter(Boolean).join('\n')
+      break
+    }
+    case 'interactive': {
+      // The history API returns the card's title and visible texts; keep them, minus markup.
+      const lines = (content.elements ?? [])
+        .flat()
+        .map((n: Record<string, string>) => cardText(n.text ?? n.content ?? '', names))
+        .filter(Boolean)
+      text = [`[card] ${content.title ?? ''}`.trim(), ...lines].join('\n')
+      break
+    }
+    case 'image':
+      text = `[image ${content.image_key ?? ''}]`
+      break
+    case 'file':
+      text = `[file ${content.file_name ?? ''} ${content.file_key ?? ''}]`.replace(/\s+\]/, ']')
+      break
+    default:
+      text = `[${m.msg_type}]`
+  }
+  return { at, kind: 'message', sender, type: m.msg_type, text: decodeEntities(text) }
+}
+
+function cardText(markdown: string, names: Map<string, string>): string {
+  return markdown
+    .replace(
+      /<at (?:id|user_id)=["']?([^"'\s>]+)["']?><\/at>/g,
+      (_, id: string) => `@${id === 'all' ? 'all' : (names.get(id) ?? id)}`,
+    )
+    .replace(/<\/?font[^>]*>/g, '')
+    .replace(/\*\*/g, '')
+    .trim()
+}
+
+function decodeEntities(text: string): string {
+  return text.replace(/&#(\d+);/g, (_, n: string) => String.fromCharCode(Number(n)))
+}
+
+function time(ms: number, options: TimelineOptions): string {
+  return new Intl.DateTimeFormat('sv-SE', {
+    timeZone: options.timeZone,
+    dateStyle: 'short',
+    timeStyle: 'medium',
+  }).format(ms)
+}
+
+/** Markdown (and the HTML GitHub renders it to) must not be injected by chat text. */
+function md(text: string): string {
+  return text
+    .replace(/[&<>]/g, (c) => `&#${c.charCodeAt(0)};`)
+    .replace(/([\\`*_[\]|#~!])/g, '\\$1')
+    .replace(/\n/g, '<br>')
+}
+
+function markdownLine(
+  entry: TimelineEntry,
+  options: TimelineOptions,
+  l: (typeof LABELS)['en'],
+): string {
+  const when = time(entry.at, options)
+  if (entry.kind === 'system') return `- ${when} ⚙️ _${md(entry.text)}_`
+  if (entry.kind === 'incident') return `- ${when} 🔔 **${l.incident}**: ${md(entry.text)}`
+  const who = entry.sender?.name ?? entry.sender?.id ?? '?'
+  return `- ${when} **${md(who)}${entry.sender?.bot ? ` (${l.bot})` : ''}**: ${md(entry.text)}`
+}
