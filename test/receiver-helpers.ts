@@ -22,11 +22,16 @@ export async function startReceiver(
     config?: Record<string, unknown>
     store?: IncidentStore
     retry?: { maxAttempts?: number; maxElapsedMs?: number }
+    timeoutMs?: number
   } = {},
 ) {
   const config: Config = parseConfig({ auth: { bearer_token: TOKEN }, ...options.config })
   const metrics = new Metrics()
-  const client = clientFor(s, { onCall: metrics.onFeishuCall, retry: options.retry ?? {} })
+  const client = clientFor(s, {
+    onCall: metrics.onFeishuCall,
+    retry: options.retry ?? {},
+    ...(options.timeoutMs ? { timeoutMs: options.timeoutMs } : {}),
+  })
   const warroom = new WarRoom({
     client,
     store: options.store ?? new MemoryStore(),
