@@ -1,0 +1,56 @@
+// npm run bench: every benchmark in BENCHMARKS.md, printed as it finishes.
+import os from 'node:os'
+import { callsPerOperation } from './calls.mjs'
+import { coldStart } from './coldstart.mjs'
+import { fmt } from './lib.mjs'
+import { overhead } from './overhead.mjs'
+import { storm } from './storm.mjs'
+import { timelineMemory } from './timeline-memory.mjs'
+
+const only = process.argv.slice(2)
+const want = (name) => only.length === 0 || only.includes(name)
+console.log(
+  `machine: ${os.cpus().length} × ${os.cpus()[0]?.model}, ${Math.round(os.totalmem() / 2 ** 30)} GiB, Node ${process.version}, ${os.platform()} ${os.release()}`,
+)
+
+if (want('calls')) {
+  console.log('\n## 1. Feishu calls per operation')
+  for (const row of await callsPerOperation())
+    console.log(`- ${row.name}: ${row.calls} (${row.endpoints || 'none'})`)
+}
+if (want('storm')) {
+  console.log('\n## 2. Alert storm (and 5a: receiver memory)')
+  const r = await storm()
+  console.log(JSON.stringify(r, null, 2))
+  console.log(
+    `drain ${fmt(r.drainMs / 1000)} s vs lower bound ${r.boundSeconds} s = ${fmt(r.drainMs / 1000 / r.boundSeconds, 2)}×; ${r.chats} chats, ${r.wrong} wrong; peak RSS ${fmt(r.peakRssMiB)} MiB`,
+  )
+}
+if (want('overhead')) {
+  console.log('\n## 3. Receiver overhead on the repeat path')
+  const r = await overhead()
+  console.log(
+    `warroom: ${fmt(r.warroom.rps, 0)} req/s, p50 ${fmt(r.warroom.p50, 2)} ms, p99 ${fmt(r.warroom.p99, 2)} ms, errors ${r.warroom.errors}`,
+  )
+  console.log(
+    `bare:    ${fmt(r.baseline.rps, 0)} req/s, p50 ${fmt(r.baseline.p50, 2)} ms, p99 ${fmt(r.baseline.p99, 2)} ms`,
+  )
+  console.log(`ratio:   ${fmt(r.ratio, 2)} of the bare server's throughput`)
+}
+if (want('coldstart')) {
+  console.log('\n## 4. Action cold start')
+  const r = await coldStart()
+  console.log(
+    `node dist/index.js → first Feishu request: ${fmt(r.actionMs)} ms; node -e '': ${fmt(r.bareMs)} ms; difference ${fmt(r.aboveBareMs)} ms (median of ${r.runs})`,
+  )
+  console.log(
+    `dist/index.js: ${fmt(r.sizeBytes / 1024, 0)} kB minified; unminified by package: ${r.composition.map((c) => `${c.pkg} ${c.kB} kB`).join(', ')}`,
+  )
+}
+if (want('timeline')) {
+  console.log('\n## 5b. Timeline export of a 5,000-message chat')
+  const r = await timelineMemory()
+  console.log(
+    `${r.messages} messages in ${fmt(r.seconds)} s, exit ${r.code}, peak RSS ${fmt(r.peakRssMiB)} MiB`,
+  )
+}
