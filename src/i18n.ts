@@ -130,13 +130,22 @@ export function formatDuration(ms: number, language: Language): string {
   return TEXTS[language].d(days, h, m, s)
 }
 
+const formatters = new Map<string, Intl.DateTimeFormat>()
+
 export function formatTime(ms: number, timeZone: string, language: Language): string {
-  return new Intl.DateTimeFormat(language === 'zh' ? 'zh-CN' : 'en-GB', {
-    timeZone,
-    month: '2-digit',
-    day: '2-digit',
-    hour: '2-digit',
-    minute: '2-digit',
-    hour12: false,
-  }).format(ms)
+  // Building a formatter costs far more than using one: keep one per zone and language.
+  const id = `${timeZone}|${language}`
+  let formatter = formatters.get(id)
+  if (!formatter) {
+    formatter = new Intl.DateTimeFormat(language === 'zh' ? 'zh-CN' : 'en-GB', {
+      timeZone,
+      month: '2-digit',
+      day: '2-digit',
+      hour: '2-digit',
+      minute: '2-digit',
+      hour12: false,
+    })
+    formatters.set(id, formatter)
+  }
+  return formatter.format(ms)
 }

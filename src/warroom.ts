@@ -113,6 +113,8 @@ export class WarRoom {
   private readonly onRecord: ((record: IncidentRecord) => void) | undefined
   private readonly mutex = new KeyedMutex()
   private readonly idCache = new Map<string, { openId: string | undefined; at: number }>()
+  /** Version of each record this process wrote, for the receiver's repeat fast path. */
+  private readonly versions = new Map<string, number>()
 
   constructor(deps: WarRoomDeps) {
     this.client = deps.client
@@ -578,9 +580,18 @@ export class WarRoom {
     }
   }
 
+  /**
+   * The version this process last wrote for a key (undefined if none): a
+   * notification whose effect was applied at this version needs no work.
+   */
+  recordVersion(keyHash: string): number | undefined {
+    return this.versions.get(keyHash)
+  }
+
   private async save(record: IncidentRecord): Promise<void> {
     record.version++
     await this.store.put(record)
+    this.versions.set(record.keyHash, record.version)
     this.onRecord?.(record)
   }
 

@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto'
 import { createReadStream, createWriteStream } from 'node:fs'
 import { mkdir, rename, rm, stat } from 'node:fs/promises'
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http'
@@ -77,6 +78,12 @@ export class Receiver {
   private readonly seenEvents = new SeenIds()
   private readonly now: () => number
   private readonly adapterOptions: Omit<AlertAdapterOptions, 'members' | 'severityOverride'>
+  /**
+   * Repeat fast path: the hash of a body already handled, with the incident
+   * version it left behind. The same bytes while that version still stands
+   * cannot change anything, so they are answered without parsing.
+   */
+  private readonly handled = new Map<string, { keyHash: string; version: number; key: string }>()
   /** Timelines being written after resolutions; close() waits for them. */
   private readonly background = new Set<Promise<void>>()
 
@@ -205,6 +212,17 @@ export class Receiver {
       checkWebhookAuth(req, config.auth)
       const raw = await readBody(req, config.server.body_limit_bytes)
       if (source === 'grafana') checkGrafanaSignature(req, raw, config.grafana, this.now)
+      const digest = `${source}:${createHash('sha256').update(raw).digest('base64')}`
+      const seen = this.handled.get(digest)
+      if (seen && this.options.warroom.recordVersion(seen.keyHash) === seen.version) {
+        count('none')
+        return sendJson(res, 200, {
+          action: 'none',
+          key: seen.key,
+          reason: 'repeat of a notification already applied',
+          feishu_calls: 0,
+        })
+      }
       const body = parseJsonBody(raw, req.headers['content-type'])
       const incident = await this.toIncident(source, body)
       if (!incident) {
@@ -213,14 +231,16 @@ export class Receiver {
       }
       const result = await this.options.warroom.handle(incident)
       this.afterResolution(result)
+      this.remember(digest, result.key)
       count(result.action)
-      logger.info('webhook handled', {
-        source,
-        key: result.key,
-        action: result.action,
-        chatId: result.chatId,
-        feishuCalls: result.feishuCalls,
-      })
+      if (result.action !== 'none')
+        logger.info('webhook handled', {
+          source,
+          key: result.key,
+          action: result.action,
+          chatId: result.chatId,
+          feishuCalls: result.feishuCalls,
+        })
       return sendJson(res, 200, resultBody(result))
     } catch (error) {
       if (error instanceof HttpError) {
@@ -252,6 +272,14 @@ export class Receiver {
     } finally {
       stop()
     }
+  }
+
+  private remember(digest: string, key: string): void {
+    const keyHash = hashKey(key)
+    const version = this.options.warroom.recordVersion(keyHash)
+    if (version === undefined) return
+    if (this.handled.size >= 10_000) this.handled.delete(this.handled.keys().next().value!)
+    this.handled.set(digest, { keyHash, version, key })
   }
 
   /** Validates a payload and turns it into an incident; undefined for Grafana's test. */
