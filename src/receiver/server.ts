@@ -216,12 +216,8 @@ export class Receiver {
       const seen = this.handled.get(digest)
       if (seen && this.options.warroom.recordVersion(seen.keyHash) === seen.version) {
         count('none')
-        return sendJson(res, 200, {
-          action: 'none',
-          key: seen.key,
-          reason: 'repeat of a notification already applied',
-          feishu_calls: 0,
-        })
+        // Kept short: this is the path an Alertmanager repeat or an HA peer's copy takes.
+        return sendJson(res, 200, { action: 'none', reason: 'repeat' })
       }
       const body = parseJsonBody(raw, req.headers['content-type'])
       const incident = await this.toIncident(source, body)
