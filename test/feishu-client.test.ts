@@ -190,7 +190,7 @@ describe('rate limits', () => {
 
   it('retries a send refused by the real per-chat limit (5/s) even without uuid, losing nothing', async () => {
     const s = await sandbox()
-    const client = clientFor(s)
+    const client = clientFor(s, { pace: false })
     const chat = await client.createChat({ name: 'busy chat' })
     await Promise.all(
       Array.from({ length: 8 }, (_, i) =>
@@ -215,6 +215,7 @@ describe('rate limits', () => {
     const s = await sandbox()
     const waits: number[] = []
     const client = clientFor(s, {
+      pace: false,
       sleep: (ms) => {
         waits.push(ms)
         return new Promise((r) => setTimeout(r, ms))
@@ -224,6 +225,32 @@ describe('rate limits', () => {
     await Promise.all(Array.from({ length: 60 }, () => client.getChat(chat.chat_id)))
     expect(countRequests(s, 'getChat')).toBeGreaterThan(60)
     expect(waits.some((w) => w >= 1000)).toBe(true)
+  })
+
+  it('paces a burst to the documented limits itself, so Feishu refuses nothing and order is kept', async () => {
+    const s = await sandbox()
+    const client = clientFor(s)
+    const chat = await client.createChat({ name: 'paced' })
+    const started = Date.now()
+    const sent = await Promise.all(
+      Array.from({ length: 12 }, (_, i) =>
+        client.sendMessage({
+          receiveIdType: 'chat_id',
+          receiveId: chat.chat_id,
+          msgType: 'text',
+          content: { text: `p${i}` },
+        }),
+      ),
+    )
+    await Promise.all(Array.from({ length: 60 }, () => client.getChat(chat.chat_id)))
+    expect(countRequests(s, 'sendMessage')).toBe(12) // none refused, none repeated
+    expect(countRequests(s, 'getChat')).toBe(60)
+    const texts = s.state
+      .messagesIn(chat.chat_id)
+      .filter((m) => m.msg_type === 'text')
+      .map((m) => JSON.parse(m.content).text)
+    expect(texts).toEqual(sent.map((_, i) => `p${i}`))
+    expect(Date.now() - started).toBeGreaterThanOrEqual(1000) // 12 messages to one chat need 3 one-second windows
   })
 })
 

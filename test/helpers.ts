@@ -25,6 +25,8 @@ export function clientFor(
     appSecret: s.appSecret,
     domain: s.url,
     now: () => s.now(),
+    // A sandbox without limits is for speed; pacing would slow it down for nothing.
+    pace: s.rateLimits,
     ...options,
     retry: { baseDelayMs: 5, maxDelayMs: 50, ...options.retry },
   })

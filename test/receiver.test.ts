@@ -45,7 +45,8 @@ describe('POST /alertmanager', () => {
     expect(v.cardRead).toContain('https://runbooks.acme.example/high-error-rate')
 
     const repeat = await post(`${url}/alertmanager`, first)
-    expect(repeat.json).toMatchObject({ action: 'none', feishu_calls: 0 })
+    expect(repeat.json).toEqual({ action: 'none', reason: 'repeat' })
+    expect(countRequests(s, 'patchMessage') + countRequests(s, 'sendMessage')).toBe(1) // only the card so far
 
     const two = alertmanagerPayload([
       alert({ instance: 'checkout-1' }),

@@ -9,6 +9,7 @@ import {
   RATE_LIMIT_CODES,
   TOKEN_INVALID_CODES,
 } from './errors.js'
+import { DOCUMENTED_LIMITS, RateGate } from './ratelimit.js'
 import { backoffDelay, DEFAULT_RETRY, type RetryPolicy, rateLimitDelay, sleep } from './retry.js'
 import { TokenCache } from './token.js'
 
@@ -71,6 +72,11 @@ export interface TransportOptions {
   dispatcher?: Dispatcher
   logger?: Logger
   onCall?: (event: CallEvent) => void
+  /**
+   * Pace calls to Feishu's documented limits on this side (default true);
+   * false leaves all limiting to Feishu's refusals and the retries.
+   */
+  pace?: boolean
   /** For tests: a clock and a sleep. */
   now?: () => number
   sleep?: (ms: number) => Promise<void>
@@ -112,6 +118,7 @@ export class FeishuTransport {
   private readonly now: () => number
   private readonly sleep: (ms: number) => Promise<void>
   private readonly tokens: TokenCache
+  private readonly gate: RateGate | undefined
   /** Calls per endpoint, counting HTTP requests actually sent (retries included). */
   readonly requestCounts = new Map<EndpointName, number>()
 
@@ -133,6 +140,24 @@ export class FeishuTransport {
     this.now = options.now ?? Date.now
     this.sleep = options.sleep ?? sleep
     this.tokens = new TokenCache(() => this.fetchToken(), this.now)
+    this.gate = options.pace === false ? undefined : new RateGate(this.now)
+  }
+
+  /** Waits for room under the app-wide limit of the endpoint and the per-chat / per-message ones. */
+  private async pace(spec: CallSpec): Promise<void> {
+    if (!this.gate || spec.endpoint === 'token') return
+    await this.gate.acquire(`api:${spec.endpoint}`, DOCUMENTED_LIMITS.api)
+    const body = (spec.body ?? {}) as Record<string, unknown>
+    if (
+      spec.endpoint === 'sendMessage' &&
+      spec.query?.receive_id_type === 'chat_id' &&
+      typeof body.receive_id === 'string'
+    )
+      await this.gate.acquire(`chat:${body.receive_id}`, DOCUMENTED_LIMITS.perChat)
+    if (spec.endpoint === 'patchMessage' && spec.params?.message_id)
+      await this.gate.acquire(`patch:${spec.params.message_id}`, DOCUMENTED_LIMITS.perMessage)
+    if (spec.endpoint === 'pinMessage' && typeof body.message_id === 'string')
+      await this.gate.acquire(`pin:${body.message_id}`, DOCUMENTED_LIMITS.perMessage)
   }
 
   async close(): Promise<void> {
@@ -198,6 +223,7 @@ export class FeishuTransport {
       }
       if (spec.body !== undefined && !isForm)
         headers['content-type'] = 'application/json; charset=utf-8'
+      await this.pace(spec)
 
       let status: number | undefined
       let envelope: Envelope | undefined
