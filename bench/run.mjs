@@ -51,6 +51,6 @@ if (want('timeline')) {
   console.log('\n## 5b. Timeline export of a 5,000-message chat')
   const r = await timelineMemory()
   console.log(
-    `${r.messages} messages in ${fmt(r.seconds)} s, exit ${r.code}, peak RSS ${fmt(r.peakRssMiB)} MiB`,
+    `${r.messages} messages in ${fmt(r.seconds)} s with the V8 heap capped at ${r.heapMiB} MiB: exit ${r.code}, peak RSS ${fmt(r.peakRssMiB)} MiB`,
   )
 }

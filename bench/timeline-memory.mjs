@@ -5,7 +5,7 @@ import { FeishuClient } from '../lib/src/feishu/client.js'
 import { startSandbox } from '../lib/src/sandbox/server.js'
 import { WarRoom } from '../lib/src/warroom.js'
 
-export async function timelineMemory({ messages = 5000 } = {}) {
+export async function timelineMemory({ messages = 5000, heapMiB = 48 } = {}) {
   const sandbox = await startSandbox({ rateLimits: false })
   const client = new FeishuClient({
     appId: sandbox.appId,
@@ -28,16 +28,21 @@ export async function timelineMemory({ messages = 5000 } = {}) {
       sandbox.now() + i,
     )
   }
-  const child = spawn(process.execPath, ['-e', CHILD], {
-    env: {
-      PATH: process.env.PATH,
-      FEISHU_APP_ID: sandbox.appId,
-      FEISHU_APP_SECRET: sandbox.appSecret,
-      FEISHU_DOMAIN: sandbox.url,
-      CHAT: opened.chatId,
+  // A small heap cap proves the export streams: it would run out if it held the chat.
+  const child = spawn(
+    process.execPath,
+    [`--max-old-space-size=${heapMiB}`, '--input-type=module', '-e', CHILD],
+    {
+      env: {
+        PATH: process.env.PATH,
+        FEISHU_APP_ID: sandbox.appId,
+        FEISHU_APP_SECRET: sandbox.appSecret,
+        FEISHU_DOMAIN: sandbox.url,
+        CHAT: opened.chatId,
+      },
+      stdio: ['ignore', 'pipe', 'inherit'],
     },
-    stdio: ['ignore', 'pipe', 'inherit'],
-  })
+  )
   let out = ''
   child.stdout.on('data', (d) => (out += d))
   const started = Date.now()
@@ -45,7 +50,7 @@ export async function timelineMemory({ messages = 5000 } = {}) {
   const result = JSON.parse(out.trim().split('\n').at(-1))
   await client.close()
   await sandbox.close()
-  return { messages, seconds: (Date.now() - started) / 1000, ...result }
+  return { messages, heapMiB, seconds: (Date.now() - started) / 1000, ...result }
 }
 
 // Runs the CLI's timeline command with its output going to /dev/null, then reports its peak RSS.

@@ -1,10 +1,9 @@
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process'
 import { writeFile } from 'node:fs/promises'
-import { createServer } from 'node:net'
 import { join } from 'node:path'
 import { request } from 'undici'
 import { afterEach, describe, expect, it } from 'vitest'
-import { sandbox, tempDir, view } from './helpers.js'
+import { freePort, sandbox, tempDir, view } from './helpers.js'
 import { startReceiver, TOKEN } from './receiver-helpers.js'
 
 // The real Prometheus Alertmanager (Debian's prometheus-alertmanager, installed by .ci/run).
@@ -24,14 +23,6 @@ afterEach(() => {
   am?.kill('SIGTERM')
   am = undefined
 })
-
-async function freePort(): Promise<number> {
-  const server = createServer()
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r))
-  const port = (server.address() as { port: number }).port
-  await new Promise((r) => server.close(r))
-  return port
-}
 
 async function until<T>(what: string, check: () => T | undefined | false, ms = 20_000): Promise<T> {
   const end = Date.now() + ms

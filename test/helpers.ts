@@ -126,3 +126,13 @@ export function view(s: FeishuSandbox, chatId: string) {
     pinned: [...s.state.pins.values()].filter((p) => p.chat_id === chatId).map((p) => p.message_id),
   }
 }
+
+/** A TCP port that was free a moment ago, for processes that need a fixed one. */
+export async function freePort(): Promise<number> {
+  const { createServer } = await import('node:net')
+  const server = createServer()
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r))
+  const port = (server.address() as { port: number }).port
+  await new Promise((r) => server.close(r))
+  return port
+}

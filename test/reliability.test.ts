@@ -1,6 +1,5 @@
 import { type ChildProcess, spawn } from 'node:child_process'
 import { writeFile } from 'node:fs/promises'
-import { createServer } from 'node:net'
 import { join } from 'node:path'
 import { Pool, request } from 'undici'
 import { afterEach, describe, expect, it } from 'vitest'
@@ -14,7 +13,7 @@ import {
   type HostileRequest,
   rng,
 } from './fixtures/hostile.js'
-import { incident, sandbox, tempDir, view } from './helpers.js'
+import { freePort, incident, sandbox, tempDir, view } from './helpers.js'
 import { post, startReceiver, TOKEN } from './receiver-helpers.js'
 
 type Sandbox = Awaited<ReturnType<typeof sandbox>>
@@ -417,11 +416,3 @@ describe('injection through alert labels', () => {
     }
   })
 })
-
-async function freePort(): Promise<number> {
-  const server = createServer()
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r))
-  const port = (server.address() as { port: number }).port
-  await new Promise((r) => server.close(r))
-  return port
-}

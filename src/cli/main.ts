@@ -112,6 +112,24 @@ function parse<
   }
 }
 
+/** A client for the configured app; commands other than serve need real credentials. */
+function clientFromConfig(
+  config: Config,
+  command: string,
+  options: { retry?: { maxAttempts: number; maxElapsedMs: number } } = {},
+) {
+  if (!config.feishu.app_id)
+    throw new UsageError(
+      `${command} needs Feishu credentials: set FEISHU_APP_ID and FEISHU_APP_SECRET (or feishu.app_id in --config)`,
+    )
+  return new FeishuClient({
+    appId: config.feishu.app_id,
+    appSecret: config.feishu.app_secret!,
+    domain: config.feishu.domain,
+    ...(options.retry ? { retry: options.retry } : {}),
+  })
+}
+
 export function warRoomConfig(config: Config): Partial<WarRoomConfig> {
   return {
     language: config.warroom.language,
@@ -235,10 +253,6 @@ async function notify(args: string[], env: NodeJS.ProcessEnv, io: Io): Promise<n
     'data-dir': { type: 'string' },
   })
   const config = await loadConfig(values.config, env)
-  if (!config.feishu.app_id)
-    throw new UsageError(
-      'notify needs Feishu credentials: set FEISHU_APP_ID and FEISHU_APP_SECRET (or feishu.app_id in --config)',
-    )
   let input: unknown
   if (values.file) {
     const text =
@@ -272,11 +286,7 @@ async function notify(args: string[], env: NodeJS.ProcessEnv, io: Io): Promise<n
     }
   }
   const incident = parseIncident(input)
-  const client = new FeishuClient({
-    appId: config.feishu.app_id,
-    appSecret: config.feishu.app_secret!,
-    domain: config.feishu.domain,
-  })
+  const client = clientFromConfig(config, 'notify')
   try {
     const store = values['data-dir'] ? await FileStore.open(values['data-dir']) : undefined
     const warroom = new WarRoom({
@@ -310,15 +320,7 @@ async function timeline(args: string[], env: NodeJS.ProcessEnv, io: Io): Promise
   if (!chatId || !/^oc_\w+$/.test(chatId))
     throw new UsageError('give the incident chat id: warroom timeline oc_… [--json]')
   const config = await loadConfig(values.config, env)
-  if (!config.feishu.app_id)
-    throw new UsageError(
-      'timeline needs Feishu credentials: set FEISHU_APP_ID and FEISHU_APP_SECRET',
-    )
-  const client = new FeishuClient({
-    appId: config.feishu.app_id,
-    appSecret: config.feishu.app_secret!,
-    domain: config.feishu.domain,
-  })
+  const client = clientFromConfig(config, 'timeline')
   try {
     const store = values['data-dir'] ? await FileStore.open(values['data-dir']) : undefined
     const warroom = new WarRoom({
@@ -368,10 +370,7 @@ async function check(args: string[], env: NodeJS.ProcessEnv, io: Io): Promise<nu
     )
     return 1
   }
-  const client = new FeishuClient({
-    appId: config.feishu.app_id,
-    appSecret: config.feishu.app_secret!,
-    domain: config.feishu.domain,
+  const client = clientFromConfig(config, 'check', {
     retry: { maxAttempts: 2, maxElapsedMs: 15_000 },
   })
   const problems: string[] = []

@@ -1047,48 +1047,19 @@ export class FeishuSandbox {
       const input = parseJson(body) as Record<string, unknown>
       if (typeof input.receive_id !== 'string' || !input.receive_id)
         throw fieldError('receive_id', 'receive_id is required')
-      if (typeof input.msg_type !== 'string') throw fieldError('msg_type', 'msg_type is required')
-      const uuid = typeof input.uuid === 'string' ? input.uuid : undefined
-      if (uuid !== undefined && (uuid.length === 0 || uuid.length > 50))
-        throw fieldError('uuid', 'uuid must be 1-50 characters')
-      const now = this.now()
-      if (uuid) {
-        const seen = this.state.messageUuids.get(uuid)
-        if (seen && now - seen.at < MESSAGE_UUID_WINDOW_MS) {
-          const m = this.state.messages.get(seen.message_id)
-          if (m) return this.messageView(m)
-        }
-      }
-      let chat: SandboxChat
-      if (receiveIdType === 'chat_id') {
-        chat = this.chatFor(input.receive_id, true, 230002)
-      } else {
-        const user = this.state.userBy(receiveIdType, input.receive_id)
+      const receiveId = input.receive_id
+      return this.postAsBot(input, () => {
+        if (receiveIdType === 'chat_id') return this.chatFor(receiveId, true, 230002)
+        const user = this.state.userBy(receiveIdType, receiveId)
         if (!user)
           throw new ApiError(
             400,
             receiveIdType === 'open_id' ? 99992351 : 230034,
-            `Invalid receive_id: ${receiveIdType} ${input.receive_id} does not exist.`,
+            `Invalid receive_id: ${receiveIdType} ${receiveId} does not exist.`,
           )
         if (user.status !== 'active') throw new ApiError(400, 230029, 'The user has resigned.')
-        chat = this.p2pChat(user.open_id)
-      }
-      const rendered = this.inspectContent(input.msg_type, input.content, chat)
-      this.limitChat(chat.chat_id)
-      const message = this.state.addMessage({
-        message_id: newId('om_'),
-        chat_id: chat.chat_id,
-        msg_type: input.msg_type,
-        content: input.content as string,
-        sender: { id: this.appId, id_type: 'app_id', sender_type: 'app' },
-        create_time: now,
-        update_time: now,
-        patches: 0,
-        ...rendered,
-        ...(uuid ? { uuid } : {}),
+        return this.p2pChat(user.open_id)
       })
-      if (uuid) this.state.messageUuids.set(uuid, { message_id: message.message_id, at: now })
-      return this.messageView(message)
     },
 
     replyMessage: ({ params, body }) => {
@@ -1099,38 +1070,8 @@ export class FeishuSandbox {
           230001,
           'Your request contains an invalid request parameter, ext=message_id not found',
         )
-      const chat = this.chatFor(parent.chat_id, true, 230002)
       const input = parseJson(body) as Record<string, unknown>
-      if (typeof input.msg_type !== 'string') throw fieldError('msg_type', 'msg_type is required')
-      const uuid = typeof input.uuid === 'string' ? input.uuid : undefined
-      if (uuid !== undefined && (uuid.length === 0 || uuid.length > 50))
-        throw fieldError('uuid', 'uuid must be 1-50 characters')
-      const now = this.now()
-      if (uuid) {
-        const seen = this.state.messageUuids.get(uuid)
-        if (seen && now - seen.at < MESSAGE_UUID_WINDOW_MS) {
-          const m = this.state.messages.get(seen.message_id)
-          if (m) return this.messageView(m)
-        }
-      }
-      const rendered = this.inspectContent(input.msg_type, input.content, chat)
-      this.limitChat(chat.chat_id)
-      const message = this.state.addMessage({
-        message_id: newId('om_'),
-        chat_id: chat.chat_id,
-        msg_type: input.msg_type,
-        content: input.content as string,
-        sender: { id: this.appId, id_type: 'app_id', sender_type: 'app' },
-        create_time: now,
-        update_time: now,
-        parent_id: parent.message_id,
-        root_id: parent.root_id ?? parent.message_id,
-        patches: 0,
-        ...rendered,
-        ...(uuid ? { uuid } : {}),
-      })
-      if (uuid) this.state.messageUuids.set(uuid, { message_id: message.message_id, at: now })
-      return this.messageView(message)
+      return this.postAsBot(input, () => this.chatFor(parent.chat_id, true, 230002), parent)
     },
 
     patchMessage: ({ params, body }) => {
@@ -1400,6 +1341,45 @@ export class FeishuSandbox {
         ],
       }
     },
+  }
+
+  /** Send and reply: validation, the 1-hour uuid window, content checks, the per-chat limit. */
+  private postAsBot(
+    input: Record<string, unknown>,
+    chatOf: () => SandboxChat,
+    parent?: SandboxMessage,
+  ) {
+    if (typeof input.msg_type !== 'string') throw fieldError('msg_type', 'msg_type is required')
+    const uuid = typeof input.uuid === 'string' ? input.uuid : undefined
+    if (uuid !== undefined && (uuid.length === 0 || uuid.length > 50))
+      throw fieldError('uuid', 'uuid must be 1-50 characters')
+    const now = this.now()
+    if (uuid) {
+      const seen = this.state.messageUuids.get(uuid)
+      const earlier =
+        seen && now - seen.at < MESSAGE_UUID_WINDOW_MS && this.state.messages.get(seen.message_id)
+      if (earlier) return this.messageView(earlier)
+    }
+    const chat = chatOf()
+    const rendered = this.inspectContent(input.msg_type, input.content, chat)
+    this.limitChat(chat.chat_id)
+    const message = this.state.addMessage({
+      message_id: newId('om_'),
+      chat_id: chat.chat_id,
+      msg_type: input.msg_type,
+      content: input.content as string,
+      sender: { id: this.appId, id_type: 'app_id', sender_type: 'app' },
+      create_time: now,
+      update_time: now,
+      ...(parent
+        ? { parent_id: parent.message_id, root_id: parent.root_id ?? parent.message_id }
+        : {}),
+      patches: 0,
+      ...rendered,
+      ...(uuid ? { uuid } : {}),
+    })
+    if (uuid) this.state.messageUuids.set(uuid, { message_id: message.message_id, at: now })
+    return this.messageView(message)
   }
 
   /** The bot's one-to-one chat with a user, created on first use. */
