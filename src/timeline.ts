@@ -1,7 +1,7 @@
 import type { FeishuClient } from './feishu/client.js'
 import type { Message } from './feishu/types.js'
 import { formatDuration, type Language } from './i18n.js'
-import type { EventJson } from './receiver/feishu-events.js'
+import type { JsonObject } from './json.js'
 import type { IncidentEvent, IncidentRecord } from './store.js'
 
 /**
@@ -229,7 +229,7 @@ function messageEntry(m: Message, names: Map<string, string>, appId: string): Ti
   const at = Number(m.create_time)
   for (const mention of m.mentions ?? [])
     if (mention.id && mention.name) names.set(mention.id, mention.name)
-  let content: EventJson = {}
+  let content: JsonObject = {}
   try {
     content = JSON.parse(m.body?.content ?? '{}')
   } catch {

@@ -9,13 +9,7 @@ import type { ImageFetcher } from './images.js'
 import { type Incident, type IncidentInput, parseIncident, SEVERITY_RANK } from './incident.js'
 import { type Logger, silentLogger } from './log.js'
 import { KeyedMutex } from './mutex.js'
-import {
-  hashKey,
-  type IncidentEvent,
-  type IncidentRecord,
-  type IncidentStore,
-  MemoryStore,
-} from './store.js'
+import { hashKey, type IncidentRecord, type IncidentStore, MemoryStore } from './store.js'
 import { safePlainText, singleLine, truncate } from './text.js'
 import { type Figures, type TimelineOutput, writeTimeline } from './timeline.js'
 
@@ -1018,5 +1012,3 @@ function sha(text: string): string {
 export function deriveUuid(...parts: string[]): string {
   return `wr${sha(parts.join('|')).slice(0, 40)}`
 }
-
-export type { IncidentEvent }

@@ -119,8 +119,6 @@ export class FeishuTransport {
   private readonly sleep: (ms: number) => Promise<void>
   private readonly tokens: TokenCache
   private readonly gate: RateGate | undefined
-  /** Calls per endpoint, counting HTTP requests actually sent (retries included). */
-  readonly requestCounts = new Map<EndpointName, number>()
 
   constructor(options: TransportOptions) {
     if (!options.appId) throw new Error('Feishu app id is empty')
@@ -162,13 +160,6 @@ export class FeishuTransport {
 
   async close(): Promise<void> {
     if (this.ownsDispatcher) await this.dispatcher.close()
-  }
-
-  /** Requests sent to endpoints other than the token endpoint. */
-  get apiRequestCount(): number {
-    let n = 0
-    for (const [endpoint, count] of this.requestCounts) if (endpoint !== 'token') n += count
-    return n
   }
 
   /** Calls an endpoint and returns its `data`. Throws FeishuError. */
@@ -229,7 +220,6 @@ export class FeishuTransport {
       let envelope: Envelope | undefined
       let failure: FeishuError
       let waitMs: number
-      this.requestCounts.set(spec.endpoint, (this.requestCounts.get(spec.endpoint) ?? 0) + 1)
       if (authenticated) {
         const counter = callScope.getStore()
         if (counter) counter.count++

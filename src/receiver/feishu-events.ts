@@ -12,9 +12,10 @@ import {
  * challenge, and de-duplication of redeliveries (shared/feishu-api.md §16).
  */
 
-/** An event body: read field by field with optional chaining, never trusted. */
-// biome-ignore lint/suspicious/noExplicitAny: event payloads are read defensively, field by field
-export type EventJson = Record<string, any>
+import type { JsonObject } from '../json.js'
+
+/** An event body. */
+export type EventJson = JsonObject
 
 export class EventRejected extends Error {
   constructor(

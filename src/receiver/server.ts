@@ -83,7 +83,7 @@ export class Receiver {
    * version it left behind. The same bytes while that version still stands
    * cannot change anything, so they are answered without parsing.
    */
-  private readonly handled = new Map<string, { keyHash: string; version: number; key: string }>()
+  private readonly handled = new Map<string, { keyHash: string; version: number }>()
   /** Timelines being written after resolutions; close() waits for them. */
   private readonly background = new Set<Promise<void>>()
 
@@ -275,7 +275,7 @@ export class Receiver {
     const version = this.options.warroom.recordVersion(keyHash)
     if (version === undefined) return
     if (this.handled.size >= 10_000) this.handled.delete(this.handled.keys().next().value!)
-    this.handled.set(digest, { keyHash, version, key })
+    this.handled.set(digest, { keyHash, version })
   }
 
   /** Validates a payload and turns it into an incident; undefined for Grafana's test. */

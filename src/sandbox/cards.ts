@@ -213,5 +213,3 @@ export function imageFormat(bytes: Uint8Array): string | undefined {
   if (b[0] === 0 && b[1] === 0 && b[2] === 1 && b[3] === 0) return 'ico'
   return undefined
 }
-
-export { HEADER_TEMPLATES }
