@@ -162,7 +162,7 @@ function render(){
     const who=m.sender.sender_type==='app'?state.appName:name(m.sender.id);
     const pin=chat.pinned.includes(m.message_id)?' <span class="pin">📌 pinned</span>':'';
     const upd=m.patches?' <span class="pin">updated '+m.patches+'×</span>':'';
-    const body=m.msg_type==='interactive'?card(m.content,m):m.msg_type==='post'?'<div class="bubble">'+post(m.content)+'</div>':'<div class="bubble">'+esc(m.content.text||JSON.stringify(m.content))+'</div>';
+    const body=m.msg_type==='interactive'?card(m.content,m):m.msg_type==='post'?'<div class="bubble">'+post(m.content)+'</div>':'<div class="bubble">'+esc((m.content.text||JSON.stringify(m.content)).replace(/@_user_\\d+/g,'@'+state.appName))+'</div>';
     return '<div class="msg"><div class="who">'+esc(who)+pin+upd+'</div>'+body+'</div>';}).join('');
   const as=document.getElementById('as'); const cur=as.value;
   as.innerHTML=chat.members.map(id=>'<option value="'+id+'">'+esc(name(id))+'</option>').join(''); if(cur)as.value=cur;
