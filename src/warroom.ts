@@ -77,6 +77,8 @@ export interface WarRoomDeps {
 /** Which incident a person's command or button is about. */
 export type IncidentRef = { keyHash: string } | { key: string } | { chatId: string }
 
+/** Incident events kept per record (the timeline shows them). */
+const MAX_EVENTS = 500
 const MARKER = /\[warroom:([0-9a-f]{32}):(open|resolved):(\d+)\]/
 const BAD_MEMBER_CODES = new Set([
   232043, 232022, 232030, 99992351, 99992360, 99992364, 99992361, 232024, 230013,
@@ -584,6 +586,9 @@ export class WarRoom {
 
   private async save(record: IncidentRecord): Promise<void> {
     record.version++
+    // A flapping alert must not grow its record without end: keep the start and the recent past.
+    if (record.events.length > MAX_EVENTS)
+      record.events = [...record.events.slice(0, 50), ...record.events.slice(-(MAX_EVENTS - 50))]
     await this.store.put(record)
     this.versions.set(record.keyHash, record.version)
     this.onRecord?.(record)

@@ -67,6 +67,7 @@ describe('warroom notify', () => {
     ).toBe(0)
     expect(JSON.parse(b.out[0]!).action).toBe('resolved')
     expect(view(s, result.chatId).name).toMatch(/^\[已解决\] /)
+    expect(view(s, result.chatId).posts.at(-1)).toContain('复盘摘要')
   })
 
   it('reads an incident from a JSON file', async () => {

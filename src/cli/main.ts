@@ -297,6 +297,11 @@ async function notify(args: string[], env: NodeJS.ProcessEnv, io: Io): Promise<n
     const members = [...new Set([...incident.members, ...config.members])]
     const result = await warroom.handle({ ...incident, members })
     io.out(JSON.stringify(result))
+    if (result.action === 'resolved' && result.chatId) {
+      // Every resolution ends with the review summary in the chat, whoever reported it.
+      const { warning } = await warroom.summarize({ chatId: result.chatId })
+      if (warning) io.err(`warroom notify: ${warning}`)
+    }
     return 0
   } finally {
     await client.close()
