@@ -467,3 +467,20 @@ describe('language', () => {
     expect(view(s, opened.chatId!).posts.at(-1)).toContain('Incident resolved')
   })
 })
+
+describe('long-lived incidents', () => {
+  it('keeps a flapping incident’s record bounded', async () => {
+    const s = await sandbox({ rateLimits: false })
+    const store = new MemoryStore()
+    const room = warRoomFor(s, { store })
+    await room.handle(incident())
+    for (let i = 0; i < 600; i++) {
+      await room.handle(
+        incident({ items: [{ id: `f${i % 2}`, title: `flap ${i % 2}`, status: 'firing' }] }),
+      )
+    }
+    const [record] = await store.list()
+    expect(record!.events.length).toBeLessThanOrEqual(500)
+    expect(record!.events[0]!.type).toBe('opened')
+  }, 60_000)
+})
