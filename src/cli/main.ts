@@ -130,6 +130,18 @@ function clientFromConfig(
   })
 }
 
+/** notify and timeline: the configured app, and a store only when a data directory is given. */
+async function warRoomFromConfig(config: Config, command: string, dataDir: string | undefined) {
+  const client = clientFromConfig(config, command)
+  const store = dataDir ? await FileStore.open(dataDir) : undefined
+  const warroom = new WarRoom({
+    client,
+    ...(store ? { store } : {}),
+    config: warRoomConfig(config),
+  })
+  return { client, warroom }
+}
+
 export function warRoomConfig(config: Config): Partial<WarRoomConfig> {
   return {
     language: config.warroom.language,
@@ -286,14 +298,8 @@ async function notify(args: string[], env: NodeJS.ProcessEnv, io: Io): Promise<n
     }
   }
   const incident = parseIncident(input)
-  const client = clientFromConfig(config, 'notify')
+  const { client, warroom } = await warRoomFromConfig(config, 'notify', values['data-dir'])
   try {
-    const store = values['data-dir'] ? await FileStore.open(values['data-dir']) : undefined
-    const warroom = new WarRoom({
-      client,
-      ...(store ? { store } : {}),
-      config: warRoomConfig(config),
-    })
     const members = [...new Set([...incident.members, ...config.members])]
     const result = await warroom.handle({ ...incident, members })
     io.out(JSON.stringify(result))
@@ -325,14 +331,8 @@ async function timeline(args: string[], env: NodeJS.ProcessEnv, io: Io): Promise
   if (!chatId || !/^oc_\w+$/.test(chatId))
     throw new UsageError('give the incident chat id: warroom timeline oc_… [--json]')
   const config = await loadConfig(values.config, env)
-  const client = clientFromConfig(config, 'timeline')
+  const { client, warroom } = await warRoomFromConfig(config, 'timeline', values['data-dir'])
   try {
-    const store = values['data-dir'] ? await FileStore.open(values['data-dir']) : undefined
-    const warroom = new WarRoom({
-      client,
-      ...(store ? { store } : {}),
-      config: warRoomConfig(config),
-    })
     let buffer = ''
     const figures = await warroom.timeline({ chatId }, [
       {

@@ -1063,25 +1063,13 @@ export class FeishuSandbox {
     },
 
     replyMessage: ({ params, body }) => {
-      const parent = this.state.messages.get(params.message_id!)
-      if (!parent)
-        throw new ApiError(
-          400,
-          230001,
-          'Your request contains an invalid request parameter, ext=message_id not found',
-        )
+      const parent = this.messageFor(params.message_id!)
       const input = parseJson(body) as Record<string, unknown>
       return this.postAsBot(input, () => this.chatFor(parent.chat_id, true, 230002), parent)
     },
 
     patchMessage: ({ params, body }) => {
-      const message = this.state.messages.get(params.message_id!)
-      if (!message)
-        throw new ApiError(
-          400,
-          230001,
-          'Your request contains an invalid request parameter, ext=message_id not found',
-        )
+      const message = this.messageFor(params.message_id!)
       if (message.sender.id !== this.appId)
         throw new ApiError(
           400,
@@ -1195,13 +1183,7 @@ export class FeishuSandbox {
       const input = parseJson(body) as { message_id?: unknown }
       if (typeof input.message_id !== 'string')
         throw fieldError('message_id', 'message_id is required')
-      const message = this.state.messages.get(input.message_id)
-      if (!message)
-        throw new ApiError(
-          400,
-          230001,
-          'Your request contains an invalid request parameter, ext=message_id not found',
-        )
+      const message = this.messageFor(input.message_id)
       this.chatFor(message.chat_id, true, 230002)
       this.limitMessage('pin', message.message_id)
       let pin = this.state.pins.get(message.message_id)
@@ -1243,13 +1225,7 @@ export class FeishuSandbox {
     },
 
     urgentApp: ({ url, params, body }) => {
-      const message = this.state.messages.get(params.message_id!)
-      if (!message)
-        throw new ApiError(
-          400,
-          230001,
-          'Your request contains an invalid request parameter, ext=message_id not found',
-        )
+      const message = this.messageFor(params.message_id!)
       if (message.sender.id !== this.appId)
         throw new ApiError(400, 230012, 'The bot is not the sender of this message.')
       const chat = this.chatFor(message.chat_id, true, 230002)
@@ -1341,6 +1317,17 @@ export class FeishuSandbox {
         ],
       }
     },
+  }
+
+  private messageFor(id: string): SandboxMessage {
+    const message = this.state.messages.get(id)
+    if (!message)
+      throw new ApiError(
+        400,
+        230001,
+        'Your request contains an invalid request parameter, ext=message_id not found',
+      )
+    return message
   }
 
   /** Send and reply: validation, the 1-hour uuid window, content checks, the per-chat limit. */
