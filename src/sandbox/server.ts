@@ -14,7 +14,7 @@ import {
   type Rendered,
   TEXT_LIMIT_BYTES,
 } from './cards.js'
-import { FaultQueue, FEISHU_LIMITS, WindowLimiter } from './limits.js'
+import { type Fault, FaultQueue, FEISHU_LIMITS, WindowLimiter } from './limits.js'
 import {
   DEFAULT_USERS,
   newId,
@@ -354,20 +354,8 @@ export class FeishuSandbox {
 
     const fault = this.faults.take(endpoint)
     if (fault?.kind === 'delay') await new Promise((r) => setTimeout(r, fault.ms ?? 1000))
-    if (fault && !fault.afterEffect) {
-      if (fault.kind === 'drop') {
-        req.socket.destroy()
-        return
-      }
-      if (fault.kind === 'status') {
-        this.failWith(res, fault.status ?? 500, fault.html ?? false, logId)
-        return
-      }
-      if (fault.kind === 'rateLimit') {
-        this.rateLimited(res, 50, fault.resetSeconds ?? 1, logId)
-        return
-      }
-    }
+    // A fault before the work: Feishu never saw the call.
+    if (fault && !fault.afterEffect && this.applyFault(fault, req, res, logId)) return
 
     let status = 200
     let payload: Record<string, unknown>
@@ -425,18 +413,31 @@ export class FeishuSandbox {
       }
     }
 
-    if (fault?.afterEffect) {
-      // The work is done; only the answer is lost.
-      if (fault.kind === 'drop') {
-        req.socket.destroy()
-        return
-      }
-      if (fault.kind === 'status') {
-        this.failWith(res, fault.status ?? 500, fault.html ?? false, logId)
-        return
-      }
-    }
+    // A fault after the work: it is done, only the answer is lost.
+    if (fault?.afterEffect && this.applyFault(fault, req, res, logId)) return
     this.reply(res, status, payload, logId, headers)
+  }
+
+  /** Answers with the fault instead of the result; false when the fault does not replace the answer. */
+  private applyFault(
+    fault: Fault,
+    req: IncomingMessage,
+    res: ServerResponse,
+    logId: string,
+  ): boolean {
+    if (fault.kind === 'drop') {
+      req.socket.destroy()
+      return true
+    }
+    if (fault.kind === 'status') {
+      this.failWith(res, fault.status ?? 500, fault.html ?? false, logId)
+      return true
+    }
+    if (fault.kind === 'rateLimit') {
+      this.rateLimited(res, 50, fault.resetSeconds ?? 1, logId)
+      return true
+    }
+    return false
   }
 
   private reply(
