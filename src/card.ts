@@ -143,7 +143,8 @@ function build(view: CardView, opts: CardOptions, budget: Budget): Record<string
     if (rest > 0) lines.push(t.more(rest))
     elements.push(
       md(
-        `**${t.items}** (${firing.length}/${incident.items.length} ${t.firing})\n${lines.join('\n')}`,
+        // Resolved by a person while the source still reports alerts: say so, not "firing".
+        `**${t.items}** (${firing.length}/${incident.items.length} ${resolved ? t.stillFiring : t.firing})\n${lines.join('\n')}`,
       ),
     )
   } else if (incident.items.length) {

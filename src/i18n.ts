@@ -7,6 +7,7 @@ export const TEXTS = {
   zh: {
     status: '状态',
     firing: '告警中',
+    stillFiring: '来源仍报告告警',
     resolved: '已恢复',
     acknowledged: '已确认',
     severity: '级别',
@@ -66,6 +67,7 @@ export const TEXTS = {
   en: {
     status: 'Status',
     firing: 'Firing',
+    stillFiring: 'still firing at the source',
     resolved: 'Resolved',
     acknowledged: 'Acknowledged',
     severity: 'Severity',

@@ -269,6 +269,8 @@ describe('resolve', () => {
     const v = view(s, opened.chatId!)
     expect(v.posts.at(-1)).toContain(`@${alice!.open_id}`)
     expect(v.posts.at(-1)).toContain('restarted the pods')
+    // The source still reports the alert: the green card says so instead of "firing".
+    expect(v.cardRead).toContain('(1/1 来源仍报告告警)')
     expect(v.cards[0]!.mentions).toContain(alice!.open_id)
   })
 
