@@ -224,7 +224,7 @@ export class WarRoom {
   /** The card as it stands now, for a card callback's answer. */
   async cardFor(ref: IncidentRef): Promise<Record<string, unknown> | undefined> {
     const record = await this.find(ref)
-    return record ? this.renderFor(record).card : undefined
+    return record ? this.render(record) : undefined
   }
 
   /** Writes the incident's timeline (the whole chat history merged with its events) to the outputs. */
@@ -645,21 +645,25 @@ export class WarRoom {
     }
   }
 
-  private renderFor(record: IncidentRecord): { card: Record<string, unknown>; hash: string } {
-    const options = {
-      language: this.config.language,
-      timeZone: this.config.timeZone,
-      maxItems: this.config.maxItems,
-    }
-    const view = this.view(record)
-    const card = renderCard(view, options)
-    // The hash ignores the "updated" time, so an identical repeat costs nothing.
-    const hash = sha(JSON.stringify(renderCard({ ...view, updatedAt: 0 }, options)))
-    return { card, hash }
+  private render(record: IncidentRecord, updatedAt = this.now()): Record<string, unknown> {
+    return renderCard(
+      { ...this.view(record), updatedAt },
+      {
+        language: this.config.language,
+        timeZone: this.config.timeZone,
+        maxItems: this.config.maxItems,
+      },
+    )
+  }
+
+  /** What the card shows, without its "updated" time: equal hashes mean nothing to patch. */
+  private cardHashOf(record: IncidentRecord): string {
+    return sha(JSON.stringify(this.render(record, 0)))
   }
 
   private async sendCard(record: IncidentRecord, op: Op): Promise<void> {
-    const { card, hash } = this.renderFor(record)
+    const card = this.render(record)
+    const hash = this.cardHashOf(record)
     const message = await this.client.sendMessage({
       receiveIdType: 'chat_id',
       receiveId: record.chatId,
@@ -684,9 +688,10 @@ export class WarRoom {
       await this.sendCard(record, op)
       return true
     }
-    const { card, hash } = this.renderFor(record)
+    // Rendered for real only when it changed: a repeat costs one render and no call.
+    const hash = this.cardHashOf(record)
     if (hash === record.cardHash) return false
-    await this.client.patchCard(record.cardMessageId, card)
+    await this.client.patchCard(record.cardMessageId, this.render(record))
     record.cardHash = hash
     return true
   }
