@@ -142,6 +142,22 @@ describe('warroom check', () => {
   })
 })
 
+/** Posts an incident while the sandbox holds createChat for 800 ms: it is in flight when this returns. */
+async function slowIncident(url: string, sandboxUrl: string) {
+  await request(`${sandboxUrl}/_sandbox/faults`, {
+    method: 'POST',
+    body: JSON.stringify({ kind: 'delay', ms: 800, times: 1, endpoint: 'createChat' }),
+  })
+  const inFlight = request(`${url}/incidents`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify(incident()),
+  })
+  await new Promise((r) => setTimeout(r, 200))
+  // Wrapped: returning the promise itself from an async function would wait for the answer.
+  return { inFlight }
+}
+
 describe('warroom serve', () => {
   it('runs against the sandbox without credentials, serves /sandbox, and stops gracefully', async () => {
     let stop!: () => void
@@ -164,16 +180,7 @@ describe('warroom serve', () => {
     const page = await request(`${url}/sandbox`)
     expect(await page.body.text()).toContain('Feishu sandbox')
     // A slow Feishu: the request is in flight when the stop comes, and still completes.
-    await request(`${sandboxUrl}/_sandbox/faults`, {
-      method: 'POST',
-      body: JSON.stringify({ kind: 'delay', ms: 800, times: 1, endpoint: 'createChat' }),
-    })
-    const inFlight = request(`${url}/incidents`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json' },
-      body: JSON.stringify(incident()),
-    })
-    await new Promise((r) => setTimeout(r, 200))
+    const { inFlight } = await slowIncident(url, sandboxUrl!)
     stop()
     const res = await inFlight
     expect(res.statusCode).toBe(200)
@@ -195,16 +202,7 @@ describe('warroom serve', () => {
       await new Promise((r) => setTimeout(r, 50))
     const url = /Watch the sandbox:\s+(\S+)\/sandbox/.exec(stdout)![1]!
     const api = /Sandbox Feishu API:\s+(\S+)/.exec(stdout)![1]!
-    await request(`${api}/_sandbox/faults`, {
-      method: 'POST',
-      body: JSON.stringify({ kind: 'delay', ms: 800, times: 1, endpoint: 'createChat' }),
-    })
-    const inFlight = request(`${url}/incidents`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json' },
-      body: JSON.stringify(incident()),
-    })
-    await new Promise((r) => setTimeout(r, 200))
+    const { inFlight } = await slowIncident(url, api)
     child.kill('SIGTERM')
     const res = await inFlight
     expect(res.statusCode).toBe(200)
