@@ -3,15 +3,28 @@ import { FeishuClient, type FeishuClientOptions } from '../src/feishu/client.js'
 import { type FeishuSandbox, type SandboxOptions, startSandbox } from '../src/sandbox/server.js'
 
 const open: Array<{ close(): Promise<void> }> = []
+const checked: FeishuSandbox[] = []
 
 afterEach(async () => {
   while (open.length) await open.pop()!.close()
+  // Every request the product made must match Feishu's official schemas.
+  const refused = checked.splice(0).flatMap((s) => s.violations)
+  if (refused.length)
+    throw new Error(`requests refused by Feishu's official schemas: ${JSON.stringify(refused)}`)
 })
 
-/** A sandbox on loopback, closed after the test. */
-export async function sandbox(options: SandboxOptions = {}): Promise<FeishuSandbox> {
-  const s = await startSandbox(options)
+/**
+ * A sandbox on loopback, closed after the test. Unless `malformed` (a test
+ * that sends bad requests on purpose), the test fails when any request it
+ * received does not match Feishu's official request schemas.
+ */
+export async function sandbox(
+  options: SandboxOptions & { malformed?: boolean } = {},
+): Promise<FeishuSandbox> {
+  const { malformed, ...rest } = options
+  const s = await startSandbox(rest)
   open.push(s)
+  if (!malformed) checked.push(s)
   return s
 }
 

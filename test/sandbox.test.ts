@@ -92,7 +92,7 @@ describe('sandbox token endpoint', () => {
 
 describe('sandbox validation', () => {
   it('refuses a send without receive_id_type or with an unknown one (99992402 naming the field)', async () => {
-    const s = await sandbox()
+    const s = await sandbox({ malformed: true })
     const { t, chatId } = await chatWithAlice(s)
     const body = { receive_id: chatId, msg_type: 'text', content: '{"text":"x"}' }
     const missing = await raw(s, 'POST', '/open-apis/im/v1/messages', body, t)
@@ -110,7 +110,7 @@ describe('sandbox validation', () => {
   })
 
   it('refuses content that is not a JSON string', async () => {
-    const s = await sandbox()
+    const s = await sandbox({ malformed: true })
     const { t, chatId } = await chatWithAlice(s)
     const path = '/open-apis/im/v1/messages?receive_id_type=chat_id'
     const object = await raw(

@@ -68,6 +68,21 @@ export const FEISHU_LIMITS = {
   perMessage: [{ limit: 5, ms: 1000 }],
 } as const satisfies Record<string, readonly Window[]>
 
+/**
+ * Batch limits written in Feishu's official API descriptions (checked against
+ * them in test/reference/feishu-schemas.test.ts).
+ */
+export const SANDBOX_LIMITS = {
+  /** Create chat, user_id_list: 最多同时邀请 50 个用户. */
+  createChatUsers: 50,
+  /** Add chat members, id_list: 每次请求最多拉 50 个用户. */
+  addMemberIds: 50,
+  /** urgent_app / urgent_sms / urgent_phone, user_id_list: 列表长度不能大于 200. */
+  urgentIds: 200,
+  /** batch_get_id, emails and mobiles: 最多可传入 50 条 each. */
+  batchGetIdEach: 50,
+} as const
+
 export type FaultKind = 'status' | 'delay' | 'drop' | 'rateLimit'
 
 export interface Fault {

@@ -2,7 +2,6 @@ import { createCipheriv, createHash, randomBytes } from 'node:crypto'
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import { request } from 'undici'
-import { ENDPOINTS, type EndpointName, GROUP_HISTORY_SCOPE } from '../feishu/endpoints.js'
 import {
   CARD_LIMIT_BYTES,
   ContentError,
@@ -14,7 +13,10 @@ import {
   type Rendered,
   TEXT_LIMIT_BYTES,
 } from './cards.js'
-import { type Fault, FaultQueue, FEISHU_LIMITS, WindowLimiter } from './limits.js'
+import { type Fault, FaultQueue, FEISHU_LIMITS, SANDBOX_LIMITS, WindowLimiter } from './limits.js'
+import { type Part, parseMultipart } from './multipart.js'
+import { checkRequest } from './official.js'
+import { matchRoute, type RouteName, SANDBOX_ROUTES } from './routes.js'
 import {
   DEFAULT_USERS,
   newId,
@@ -42,9 +44,12 @@ export interface SandboxOptions {
   clockOffsetMs?: number
 }
 
-/** Every scope named in ENDPOINTS plus group history: what a fully set-up app has. */
+/** Reading group history needs this sensitive scope on top of the message-list ones. */
+const GROUP_HISTORY_SCOPE = 'im:message.group_msg'
+
+/** Every scope a route takes, plus group history: what a fully set-up app has. */
 export const ALL_SCOPES: readonly string[] = [
-  ...new Set([...Object.values(ENDPOINTS).flatMap((e) => e.scopes), GROUP_HISTORY_SCOPE]),
+  ...new Set([...Object.values(SANDBOX_ROUTES).flatMap((e) => e.scopes), GROUP_HISTORY_SCOPE]),
 ]
 
 /** Chat names are cut by Feishu's client beyond this (UNVERIFIED: the API limit is not documented). */
@@ -96,6 +101,11 @@ export class FeishuSandbox {
   rateLimits: boolean
   tokenTtlSeconds: number
   clockOffsetMs: number
+  /** Requests refused by Feishu's official schemas, with what was wrong. */
+  readonly violations: Array<{
+    tool: string
+    violations: Array<{ field: string; description: string }>
+  }> = []
   /** Every Open API request received, in order (endpoint name, or the raw path when unknown). */
   readonly requests: Array<{ endpoint: string; method: string; path: string; at: number }> = []
 
@@ -314,21 +324,6 @@ export class FeishuSandbox {
     for (const l of this.listeners) l()
   }
 
-  private routes: Array<{ name: EndpointName; method: string; pattern: RegExp; keys: string[] }> =
-    Object.entries(ENDPOINTS)
-      // Literal paths before parameterised ones: /chats/search must not match /chats/:chat_id.
-      .sort(([, a], [, b]) => Number(a.path.includes(':')) - Number(b.path.includes(':')))
-      .map(([name, def]) => {
-        const keys: string[] = []
-        const pattern = new RegExp(
-          `^${def.path.replace(/:([a-z_]+)/g, (_, k: string) => {
-            keys.push(k)
-            return '([^/]+)'
-          })}$`,
-        )
-        return { name: name as EndpointName, method: def.method, pattern, keys }
-      })
-
   private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const url = new URL(req.url ?? '/', 'http://sandbox')
     const logId = `${new Date(this.now()).toISOString().replace(/\D/g, '').slice(0, 14)}${randomBytes(8).toString('hex').toUpperCase()}`
@@ -341,7 +336,8 @@ export class FeishuSandbox {
       this.reply(res, 404, { code: 404, msg: 'not found' }, logId)
       return
     }
-    const route = this.routes.find((r) => r.method === req.method && r.pattern.test(url.pathname))
+    const matched = matchRoute(req.method ?? '', url.pathname)
+    const route = matched?.route
     const endpoint = route?.name ?? url.pathname
     this.requests.push({ endpoint, method: req.method ?? '', path: url.pathname, at: this.now() })
     let body: Buffer
@@ -361,18 +357,16 @@ export class FeishuSandbox {
     let payload: Record<string, unknown>
     let headers: Record<string, string> = {}
     try {
-      if (!route) throw new ApiError(404, 404, `404 page not found: ${req.method} ${url.pathname}`)
-      const params = Object.fromEntries(
-        route.keys.map((k, i) => [
-          k,
-          decodeURIComponent(route.pattern.exec(url.pathname)?.[i + 1] ?? ''),
-        ]),
-      )
+      if (!route || !matched)
+        throw new ApiError(404, 404, `404 page not found: ${req.method} ${url.pathname}`)
+      const params = matched.params
       if (route.name === 'token') {
+        this.conform(route.tool, req, url, params, body)
         payload = this.issueToken(body)
       } else {
         const appId = this.authenticate(req)
         this.checkScopes(route.name)
+        this.conform(route.tool, req, url, params, body)
         if (this.rateLimits) {
           const limited = this.limiter.take(`api:${route.name}`, FEISHU_LIMITS.api)
           if (limited)
@@ -564,8 +558,32 @@ export class FeishuSandbox {
     return this.appId
   }
 
-  private checkScopes(endpoint: EndpointName): void {
-    const needed: readonly string[] = ENDPOINTS[endpoint].scopes
+  /** Refuses what Feishu's official request schema refuses (99992402, as Feishu answers). */
+  private conform(
+    tool: string,
+    req: IncomingMessage,
+    url: URL,
+    params: Record<string, string>,
+    body: Buffer,
+  ): void {
+    let json: unknown
+    if (body.length > 0 && !/^multipart\//.test(req.headers['content-type'] ?? '')) {
+      try {
+        json = JSON.parse(body.toString('utf8'))
+      } catch {
+        return // the handler answers malformed JSON
+      }
+    }
+    if (json !== undefined && (typeof json !== 'object' || json === null || Array.isArray(json)))
+      return
+    const violations = checkRequest(tool, { query: url.searchParams, params, body: json })
+    if (violations.length === 0) return
+    this.violations.push({ tool, violations })
+    throw new ApiError(400, 99992402, 'field validation failed', { field_violations: violations })
+  }
+
+  private checkScopes(endpoint: RouteName): void {
+    const needed: readonly string[] = SANDBOX_ROUTES[endpoint].scopes
     if (needed.length === 0 || needed.some((s) => this.scopes.has(s))) return
     const list = needed.join(', ')
     throw new ApiError(
@@ -841,7 +859,7 @@ export class FeishuSandbox {
     return rendered
   }
 
-  private readonly handlers: Record<Exclude<EndpointName, 'token'>, Handler> = {
+  private readonly handlers: Record<Exclude<RouteName, 'token'>, Handler> = {
     createChat: ({ url, body }) => {
       const input = parseJson(body) as Record<string, unknown>
       const idType = this.idType(
@@ -873,8 +891,12 @@ export class FeishuSandbox {
       if (chatType === 'public' && [...name].length < 2)
         throw new ApiError(400, 232020, 'The name of a public chat must be at least 2 characters.')
       const members = input.user_id_list ?? []
-      if (!Array.isArray(members) || members.length > 50)
-        throw new ApiError(400, 232001, 'user_id_list takes at most 50 ids.')
+      if (!Array.isArray(members) || members.length > SANDBOX_LIMITS.createChatUsers)
+        throw new ApiError(
+          400,
+          232001,
+          `user_id_list takes at most ${SANDBOX_LIMITS.createChatUsers} ids.`,
+        )
       const resolved = this.resolveUsers(members, idType)
       if (resolved.missing.length)
         throw new ApiError(400, 232043, 'Your request contains unavailable ids.', {
@@ -1011,8 +1033,8 @@ export class FeishuSandbox {
       const input = parseJson(body) as { id_list?: unknown }
       if (!Array.isArray(input.id_list) || input.id_list.length === 0)
         throw new ApiError(400, 232001, 'id_list must not be empty.')
-      if (input.id_list.length > 50)
-        throw new ApiError(400, 232001, 'id_list takes at most 50 ids.')
+      if (input.id_list.length > SANDBOX_LIMITS.addMemberIds)
+        throw new ApiError(400, 232001, `id_list takes at most ${SANDBOX_LIMITS.addMemberIds} ids.`)
       if (idType === 'app_id') {
         for (const id of input.id_list as string[]) chat.bots.add(id)
         return { invalid_id_list: [], not_existed_id_list: [], pending_approval_id_list: [] }
@@ -1147,23 +1169,25 @@ export class FeishuSandbox {
           234001,
           'Invalid request param: the body must be multipart/form-data.',
         )
-      let form: globalThis.FormData
+      let form: Map<string, Part>
       try {
-        form = await new Response(body, { headers: { 'content-type': contentType } }).formData()
-      } catch {
-        throw new ApiError(400, 234001, 'Invalid request param: malformed multipart body.')
+        form = parseMultipart(body, contentType)
+      } catch (error) {
+        throw new ApiError(
+          400,
+          234001,
+          `Invalid request param: malformed multipart body (${(error as Error).message}).`,
+        )
       }
-      const imageType = form.get('image_type')
+      const imageType = form.get('image_type')?.data.toString('utf8')
       if (imageType !== 'message' && imageType !== 'avatar')
         throw new ApiError(
           400,
           234001,
           'Invalid request param: image_type must be message or avatar.',
         )
-      const file = form.get('image')
-      if (!file || typeof file === 'string')
-        throw new ApiError(400, 234001, 'Invalid request param: image is required.')
-      const bytes = Buffer.from(await file.arrayBuffer())
+      const bytes = form.get('image')?.data
+      if (!bytes) throw new ApiError(400, 234001, 'Invalid request param: image is required.')
       if (bytes.length === 0) throw new ApiError(400, 234010, 'File size is zero.')
       if (bytes.length > 10 * 1024 * 1024)
         throw new ApiError(400, 234006, 'The image exceeds the 10 MB limit.')
@@ -1225,35 +1249,14 @@ export class FeishuSandbox {
       return this.paginate(pins, url, 20, 50)
     },
 
-    urgentApp: ({ url, params, body }) => {
+    urgentApp: (ctx) => this.urgent('app', ctx),
+    urgentSms: (ctx) => this.urgent('sms', ctx),
+    urgentPhone: (ctx) => this.urgent('phone', ctx),
+
+    getMessage: ({ params }) => {
       const message = this.messageFor(params.message_id!)
-      if (message.sender.id !== this.appId)
-        throw new ApiError(400, 230012, 'The bot is not the sender of this message.')
-      const chat = this.chatFor(message.chat_id, true, 230002)
-      const idType = this.idType(
-        url.searchParams.get('user_id_type'),
-        'user_id_type',
-        ['open_id', 'union_id', 'user_id'],
-        'open_id',
-      )
-      const input = parseJson(body) as { user_id_list?: unknown }
-      if (!Array.isArray(input.user_id_list) || input.user_id_list.length === 0)
-        throw fieldError('user_id_list', 'user_id_list must not be empty')
-      const valid: string[] = []
-      const invalid: string[] = []
-      for (const id of input.user_id_list as string[]) {
-        const user = this.state.userBy(idType, id)
-        if (user && chat.members.has(user.open_id)) valid.push(user.open_id)
-        else invalid.push(id)
-      }
-      if (valid.length === 0)
-        throw new ApiError(
-          400,
-          230001,
-          'Your request contains an invalid request parameter, ext=no valid user in user_id_list',
-        )
-      this.state.urgent.push({ message_id: message.message_id, user_ids: valid, at: this.now() })
-      return { invalid_user_id_list: invalid }
+      this.chatFor(message.chat_id, true, 230002)
+      return { items: [this.messageView(message)] }
     },
 
     getUser: ({ url, params }) => {
@@ -1295,10 +1298,11 @@ export class FeishuSandbox {
       }
       const emails = input.emails ?? []
       const mobiles = input.mobiles ?? []
-      if (!Array.isArray(emails) || emails.length > 50)
-        throw fieldError('emails', 'emails takes at most 50 entries')
-      if (!Array.isArray(mobiles) || mobiles.length > 50)
-        throw fieldError('mobiles', 'mobiles takes at most 50 entries')
+      const most = SANDBOX_LIMITS.batchGetIdEach
+      if (!Array.isArray(emails) || emails.length > most)
+        throw fieldError('emails', `emails takes at most ${most} entries`)
+      if (!Array.isArray(mobiles) || mobiles.length > most)
+        throw fieldError('mobiles', `mobiles takes at most ${most} entries`)
       const pick = (kind: 'email' | 'mobile', value: string) => {
         const user = this.state.userBy(kind, value)
         const visible = user && (user.status === 'active' || input.include_resigned === true)
@@ -1318,6 +1322,45 @@ export class FeishuSandbox {
         ],
       }
     },
+  }
+
+  /** urgent_app / urgent_sms / urgent_phone: only members of the message's chat are buzzed. */
+  private urgent(kind: 'app' | 'sms' | 'phone', { url, params, body }: Ctx) {
+    const message = this.messageFor(params.message_id!)
+    if (message.sender.id !== this.appId)
+      throw new ApiError(400, 230012, 'The bot is not the sender of this message.')
+    const chat = this.chatFor(message.chat_id, true, 230002)
+    const idType = this.idType(
+      url.searchParams.get('user_id_type'),
+      'user_id_type',
+      ['open_id', 'union_id', 'user_id'],
+      'open_id',
+    )
+    const input = parseJson(body) as { user_id_list?: unknown }
+    if (!Array.isArray(input.user_id_list) || input.user_id_list.length === 0)
+      throw fieldError('user_id_list', 'user_id_list must not be empty')
+    if (input.user_id_list.length > SANDBOX_LIMITS.urgentIds)
+      throw fieldError('user_id_list', `user_id_list takes at most ${SANDBOX_LIMITS.urgentIds} ids`)
+    const valid: string[] = []
+    const invalid: string[] = []
+    for (const id of input.user_id_list as string[]) {
+      const user = this.state.userBy(idType, id)
+      if (user && chat.members.has(user.open_id)) valid.push(user.open_id)
+      else invalid.push(id)
+    }
+    if (valid.length === 0)
+      throw new ApiError(
+        400,
+        230001,
+        'Your request contains an invalid request parameter, ext=no valid user in user_id_list',
+      )
+    this.state.urgent.push({
+      kind,
+      message_id: message.message_id,
+      user_ids: valid,
+      at: this.now(),
+    })
+    return { invalid_user_id_list: invalid }
   }
 
   private messageFor(id: string): SandboxMessage {

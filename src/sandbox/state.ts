@@ -56,6 +56,8 @@ export interface SandboxImage {
 }
 
 export interface UrgentNotice {
+  /** urgent_app, urgent_sms or urgent_phone. */
+  kind: 'app' | 'sms' | 'phone'
   message_id: string
   user_ids: string[]
   at: number
