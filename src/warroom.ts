@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto'
 import { type CardView, type Person, renderCard, SEVERITY_STYLE } from './card.js'
-import type { FeishuClient } from './feishu/client.js'
+import { type FeishuClient, LIMITS } from './feishu/client.js'
 import { FeishuError } from './feishu/errors.js'
 import { countCalls } from './feishu/transport.js'
 import type { ChatSummary } from './feishu/types.js'
@@ -347,13 +347,12 @@ export class WarRoom {
     let chatId: string
     let pending = members.openIds
     try {
+      // Create takes at most 50 users; the rest are added in batches below.
+      const first = pending.slice(0, LIMITS.usersPerCreate)
       chatId = (
-        await this.client.createChat(
-          { name: chatName, description, user_id_list: pending },
-          { uuid },
-        )
+        await this.client.createChat({ name: chatName, description, user_id_list: first }, { uuid })
       ).chat_id
-      pending = []
+      pending = pending.slice(first.length)
     } catch (error) {
       // One unusable id fails the whole create: create empty, then add with per-id reporting.
       if (!(error instanceof FeishuError && BAD_MEMBER_CODES.has(error.code) && pending.length))
@@ -856,20 +855,26 @@ export class WarRoom {
     }
   }
 
+  /** The card keeps its old pictures until new ones are uploaded. */
   private async uploadImages(record: IncidentRecord, incident: Incident, op: Op): Promise<void> {
-    record.imageKeys = []
-    record.imageUrls = [...incident.images]
-    if (!this.fetchImage) return
+    if (!this.fetchImage) {
+      record.imageKeys = []
+      record.imageUrls = [...incident.images]
+      return
+    }
+    const keys: string[] = []
     for (const url of incident.images) {
       try {
         const image = await this.fetchImage(url)
-        record.imageKeys.push(
-          await this.client.uploadImage(image.bytes, { contentType: image.contentType }),
-        )
+        keys.push(await this.client.uploadImage(image.bytes, { contentType: image.contentType }))
       } catch (error) {
         op.warnings.push(`image ${url} not shown: ${(error as Error).message}`)
       }
     }
+    // Nothing new uploaded: keep the old pictures, and try again on the next update.
+    if (keys.length === 0 && record.imageKeys.length && incident.images.length) return
+    record.imageKeys = keys
+    record.imageUrls = [...incident.images]
   }
 
   // ------------------------------------------------------- finding records

@@ -24,7 +24,11 @@ interface Page<T> {
 
 /** Feishu's documented batch limits. */
 export const LIMITS = {
+  /** Create chat's user_id_list; the rest are added through chat members. */
+  usersPerCreate: 50,
   membersPerCall: 50,
+  /** urgent_app / urgent_sms / urgent_phone user_id_list. */
+  idsPerUrgent: 200,
   idsPerBatchGet: 50,
   chatPageSize: 100,
   messagePageSize: 50,
@@ -245,22 +249,26 @@ export class FeishuClient {
   }
 
   /**
-   * Buzzes (加急) users about a message the bot sent. Not retried after an
-   * ambiguous failure: a second buzz is worse than a missing one.
+   * Buzzes (加急) users about a message the bot sent, 200 per call. Not
+   * retried after an ambiguous failure: a second buzz is worse than a missing one.
    */
   async urgentApp(
     messageId: string,
     userIds: string[],
     userIdType: UserIdType = 'open_id',
   ): Promise<string[]> {
-    const data = await this.transport.call<{ invalid_user_id_list?: string[] }>({
-      endpoint: 'urgentApp',
-      params: { message_id: messageId },
-      query: { user_id_type: userIdType },
-      body: { user_id_list: unique(userIds) },
-      idempotent: false,
-    })
-    return data.invalid_user_id_list ?? []
+    const invalid: string[] = []
+    for (const batch of chunk(unique(userIds), LIMITS.idsPerUrgent)) {
+      const data = await this.transport.call<{ invalid_user_id_list?: string[] }>({
+        endpoint: 'urgentApp',
+        params: { message_id: messageId },
+        query: { user_id_type: userIdType },
+        body: { user_id_list: batch },
+        idempotent: false,
+      })
+      invalid.push(...(data.invalid_user_id_list ?? []))
+    }
+    return invalid
   }
 
   /** A user's display name (needs a contact scope; see ENDPOINTS.getUser). */

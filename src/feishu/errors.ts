@@ -96,8 +96,13 @@ export const IN_FLIGHT_CODES = new Set([
   230049, // the message is being sent
 ])
 
-/** Token problems that a fresh tenant_access_token fixes. */
-export const TOKEN_INVALID_CODES = new Set([99991663, 99991664, 99991665, 99991661, 99991671])
+/**
+ * Token problems that a fresh tenant_access_token fixes. 234002 is how image
+ * upload says it (HTTP 401, "Authorization failed"), not a gateway token code.
+ */
+export const TOKEN_INVALID_CODES = new Set([
+  99991663, 99991664, 99991665, 99991661, 99991671, 234002,
+])
 
 const PERMISSION_CODES = new Set([99991672, 99991676, 99991679])
 

@@ -364,7 +364,7 @@ export class FeishuSandbox {
         this.conform(route.tool, req, url, params, body)
         payload = this.issueToken(body)
       } else {
-        const appId = this.authenticate(req)
+        const appId = this.authenticate(req, route.name)
         this.checkScopes(route.name)
         this.conform(route.tool, req, url, params, body)
         if (this.rateLimits) {
@@ -539,7 +539,7 @@ export class FeishuSandbox {
     return { code: 0, msg: 'ok', tenant_access_token: token, expire: this.tokenTtlSeconds }
   }
 
-  private authenticate(req: IncomingMessage): string {
+  private authenticate(req: IncomingMessage, route: RouteName): string {
     const header = req.headers.authorization ?? ''
     const match = /^Bearer\s+(\S+)$/i.exec(header)
     if (!match?.[1])
@@ -549,6 +549,13 @@ export class FeishuSandbox {
         'Missing access token for authorization. Please make a request with token attached.',
       )
     const token = this.tokens.get(match[1])
+    // Image upload answers an expired token its own way (HTTP 401, 234002).
+    if ((!token || token.expiresAt <= this.now()) && route === 'uploadImage')
+      throw new ApiError(
+        401,
+        234002,
+        'Unauthorized. You do not have permission to perform the requested operation on the resource.',
+      )
     if (!token || token.expiresAt <= this.now())
       throw new ApiError(
         400,
