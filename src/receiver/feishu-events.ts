@@ -96,6 +96,7 @@ export function openDelivery(
   } catch {
     throw new EventRejected(400, 'body is not a JSON object')
   }
+  if (isLegacyCardCallback(outer)) return openLegacyCallback(outer, rawBody, headers, security)
   let event: EventJson = outer
   if (typeof outer.encrypt === 'string') {
     if (!security.encryptKey)
@@ -120,28 +121,85 @@ export function openDelivery(
       throw new EventRejected(401, 'verification token does not match')
   }
   // The challenge carries no signature headers; the SDKs check only its token.
-  if (security.encryptKey && !isChallenge) {
-    const h = (name: string) => {
-      const v = headers[name]
-      return Array.isArray(v) ? v[0] : v
-    }
-    const timestamp = h('x-lark-request-timestamp')
-    const nonce = h('x-lark-request-nonce')
-    const signature = h('x-lark-signature')
-    if (!timestamp || !nonce || !signature)
-      throw new EventRejected(401, 'missing X-Lark-Signature headers')
-    const expected = signEvent(timestamp, nonce, security.encryptKey, rawBody)
-    if (!safeEqual(signature.toLowerCase(), expected))
-      throw new EventRejected(401, 'X-Lark-Signature does not match')
-    // Timestamps are documented as seconds; a non-numeric one (seen from some senders) is not judged.
-    if (/^\d+$/.test(timestamp)) {
-      const skew = Math.abs(security.now() / 1000 - Number(timestamp))
-      if (skew > security.maxSkewSeconds)
-        throw new EventRejected(401, `stale request timestamp (${Math.round(skew)} s off)`)
-    }
-  }
+  if (security.encryptKey && !isChallenge)
+    checkSignature(headers, security, (t, n) => signEvent(t, n, security.encryptKey!, rawBody))
   // With neither a token nor a key configured nothing can be checked; the receiver warns at start.
   return event
+}
+
+/**
+ * The older card callback (`card.action.trigger_v1`, the app's "card request
+ * URL"): a flat body, never encrypted, whose `token` is the card-update token.
+ * Distinguished as the official Node SDK does: neither `encrypt` nor `schema`.
+ */
+function isLegacyCardCallback(body: Record<string, unknown>): boolean {
+  return (
+    !('encrypt' in body) &&
+    !('schema' in body) &&
+    body.type !== 'url_verification' &&
+    typeof body.open_message_id === 'string' &&
+    typeof body.action === 'object'
+  )
+}
+
+/**
+ * X-Lark-Signature of a legacy card callback: hex SHA-1 of timestamp + nonce +
+ * verification token + the raw body (as @larksuiteoapi/node-sdk's
+ * checkIsCardEventValidated computes it, over the bytes received).
+ */
+export function signLegacyCallback(
+  timestamp: string,
+  nonce: string,
+  verificationToken: string,
+  rawBody: Buffer,
+): string {
+  return createHash('sha1')
+    .update(timestamp + nonce + verificationToken)
+    .update(rawBody)
+    .digest('hex')
+}
+
+function openLegacyCallback(
+  body: Record<string, unknown>,
+  rawBody: Buffer,
+  headers: Record<string, string | string[] | undefined>,
+  security: EventSecurity,
+): EventJson {
+  if (security.verificationToken) {
+    const token = security.verificationToken
+    checkSignature(headers, security, (t, n) => signLegacyCallback(t, n, token, rawBody))
+  } else if (security.encryptKey) {
+    // Only the verification token can prove a legacy callback; the Encrypt Key plays no part.
+    throw new EventRejected(
+      401,
+      'a legacy card callback (card.action.trigger_v1) can only be verified with the Verification Token: set FEISHU_VERIFICATION_TOKEN, or subscribe to card.action.trigger instead',
+    )
+  }
+  return body as EventJson
+}
+
+function checkSignature(
+  headers: Record<string, string | string[] | undefined>,
+  security: EventSecurity,
+  expected: (timestamp: string, nonce: string) => string,
+): void {
+  const h = (name: string) => {
+    const v = headers[name]
+    return Array.isArray(v) ? v[0] : v
+  }
+  const timestamp = h('x-lark-request-timestamp')
+  const nonce = h('x-lark-request-nonce')
+  const signature = h('x-lark-signature')
+  if (!timestamp || !nonce || !signature)
+    throw new EventRejected(401, 'missing X-Lark-Signature headers')
+  if (!safeEqual(signature.toLowerCase(), expected(timestamp, nonce)))
+    throw new EventRejected(401, 'X-Lark-Signature does not match')
+  // Timestamps are documented as seconds; a non-numeric one (seen from some senders) is not judged.
+  if (/^\d+$/.test(timestamp)) {
+    const skew = Math.abs(security.now() / 1000 - Number(timestamp))
+    if (skew > security.maxSkewSeconds)
+      throw new EventRejected(401, `stale request timestamp (${Math.round(skew)} s off)`)
+  }
 }
 
 /** Remembers ids for a while (Feishu redelivers for up to ~7 h). */

@@ -438,13 +438,13 @@ export class Receiver {
         }
         metrics.events.inc({ type, outcome: result.action })
         const card = result.action !== 'none' ? await warroom.cardFor(ref) : undefined
-        return sendJson(res, 200, {
-          toast: {
-            type: result.action === 'none' ? 'info' : 'success',
-            content: result.action === 'none' ? (result.reason ?? toasts.none) : toasts[op],
-          },
-          ...(card ? { card: { type: 'raw', data: card } } : {}),
-        })
+        const toast = {
+          type: result.action === 'none' ? 'info' : 'success',
+          content: result.action === 'none' ? (result.reason ?? toasts.none) : toasts[op],
+        }
+        // The legacy callback takes the new card's fields at the top level.
+        if (type === 'card.action.trigger_v1') return sendJson(res, 200, { ...card, toast })
+        return sendJson(res, 200, { toast, ...(card ? { card: { type: 'raw', data: card } } : {}) })
       } catch (error) {
         metrics.events.inc({ type, outcome: 'error' })
         logger.error('card action failed', { op, error: (error as Error).message })
