@@ -56,8 +56,13 @@ function story(g) {
   return n
 }
 
-export async function storm({ groups = 200, perGroup = 10, windowMs = 10_000 } = {}) {
-  const sandbox = await startSandbox({ rateLimits: true })
+export async function storm({
+  groups = 200,
+  perGroup = 10,
+  windowMs = 10_000,
+  windows = 'sliding',
+} = {}) {
+  const sandbox = await startSandbox({ rateLimits: true, rateLimitWindows: windows })
   const dir = mkdtempSync(join(tmpdir(), 'warroom-storm-'))
   const port = await freePort()
   const config = join(dir, 'warroom.yml')
@@ -139,21 +144,28 @@ export async function storm({ groups = 200, perGroup = 10, windowMs = 10_000 } =
     if (chat.length !== 1 || cards.length !== 1 || resolved !== (g % 2 === 0 && perGroup >= 10))
       wrong++
   }
-  // Lower bound: each API admits 50 calls per fixed 1-second window. n calls fill ceil(n/50) windows; the
-  // first call may come at the very end of its window and the last at the very start of its own, so they
-  // are at least ceil(n/50) − 2 seconds apart (and ceil(n/50) − 1 when the storm starts with a window).
+  // Lower bound: each API admits 50 calls per second. Counted over sliding windows, n calls need the first
+  // and the last to be at least ceil(n/50) − 1 seconds apart; over fixed windows aligned to the second the
+  // first may come at the end of its window and the last at the start of its own: ceil(n/50) − 2.
   const requested = {}
   for (const r of sandbox.requests) requested[r.endpoint] = (requested[r.endpoint] ?? 0) + 1
   const calls = countAccepted(sandbox)
   const boundSeconds = Math.max(
     ...Object.entries(calls)
       .filter(([e]) => e !== 'token')
-      .map(([, n]) => Math.ceil(n / 50) - 2),
+      .map(([, n]) => Math.ceil(n / 50) - (windows === 'fixed' ? 2 : 1)),
   )
+  const refusedByFeishu = sandbox.refusedByLimits
+  const answered5xx = Object.entries(stats.answers)
+    .filter(([k]) => /^5\d\d /.test(k))
+    .reduce((n, [, v]) => n + v, 0)
   receiver.child.kill('SIGTERM')
   await pool.close()
   await sandbox.close()
   return {
+    windows,
+    refusedByFeishu,
+    answered5xx,
     groups,
     notifications: groups * perGroup,
     sentWithinMs,

@@ -6,6 +6,7 @@
 import { createServer } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import { describe, expect, it } from 'vitest'
+import { DOCUMENTED_LIMITS, RateGate } from '../src/feishu/ratelimit.js'
 import { httpImageFetcher } from '../src/images.js'
 import { MemoryStore } from '../src/store.js'
 import { WarRoom } from '../src/warroom.js'
@@ -107,5 +108,53 @@ describe('image upload after the token expired', () => {
     } finally {
       server.close()
     }
+  })
+})
+
+describe('client pacing', () => {
+  /** A gate on a fake clock; sleeping moves the clock. */
+  function fakeGate(start: number) {
+    let now = start
+    const gate = new RateGate(
+      () => now,
+      async (ms) => {
+        now += ms
+      },
+    )
+    return { gate, clock: () => now }
+  }
+
+  it('never lets more than the limit fall in any window of its length, across an epoch edge', async () => {
+    // Start 50 ms before a second boundary: fixed windows would pass 100 calls within ~50 ms.
+    const { gate, clock } = fakeGate(1_700_000_000_950)
+    const sent: number[] = []
+    for (let i = 0; i < 400; i++) {
+      const ticket = await gate.acquire('api:sendMessage', DOCUMENTED_LIMITS.api)
+      gate.stamp([ticket])
+      sent.push(clock())
+    }
+    let worst = 0
+    for (let i = 0; i < sent.length; i++) {
+      const inWindow = sent.filter((t) => t >= sent[i]! && t < sent[i]! + 1000).length
+      worst = Math.max(worst, inWindow)
+    }
+    expect(worst).toBe(50)
+    // ...and with the margin the pace stays close to the limit: 400 calls in about 8 windows.
+    expect(sent.at(-1)! - sent[0]!).toBeLessThan(7 * 1050 + 100)
+  })
+
+  it('counts a call from when it leaves, not from when its first slot was taken', async () => {
+    let now = 0
+    const gate = new RateGate(
+      () => now,
+      async (ms) => {
+        now += ms
+      },
+    )
+    const first = await gate.acquire('k', [{ limit: 1, ms: 1000 }])
+    now += 900 // the call waited for another limit before it left
+    gate.stamp([first])
+    const second = await gate.acquire('k', [{ limit: 1, ms: 1000 }])
+    expect(second.entries[0]!.at).toBeGreaterThanOrEqual(900 + 1000)
   })
 })

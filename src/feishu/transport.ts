@@ -9,7 +9,7 @@ import {
   RATE_LIMIT_CODES,
   TOKEN_INVALID_CODES,
 } from './errors.js'
-import { DOCUMENTED_LIMITS, RateGate } from './ratelimit.js'
+import { DOCUMENTED_LIMITS, RateGate, type Ticket } from './ratelimit.js'
 import { backoffDelay, DEFAULT_RETRY, type RetryPolicy, rateLimitDelay, sleep } from './retry.js'
 import { TokenCache } from './token.js'
 
@@ -141,21 +141,29 @@ export class FeishuTransport {
     this.gate = options.pace === false ? undefined : new RateGate(this.now)
   }
 
-  /** Waits for room under the app-wide limit of the endpoint and the per-chat / per-message ones. */
+  /**
+   * Waits for room under the per-chat / per-message limits, then the
+   * app-wide one of the endpoint, and stamps all of them with the moment the
+   * call leaves.
+   */
   private async pace(spec: CallSpec): Promise<void> {
     if (!this.gate || spec.endpoint === 'token') return
-    await this.gate.acquire(`api:${spec.endpoint}`, DOCUMENTED_LIMITS.api)
+    const tickets: Ticket[] = []
     const body = (spec.body ?? {}) as Record<string, unknown>
     if (
       spec.endpoint === 'sendMessage' &&
       spec.query?.receive_id_type === 'chat_id' &&
       typeof body.receive_id === 'string'
     )
-      await this.gate.acquire(`chat:${body.receive_id}`, DOCUMENTED_LIMITS.perChat)
+      tickets.push(await this.gate.acquire(`chat:${body.receive_id}`, DOCUMENTED_LIMITS.perChat))
     if (spec.endpoint === 'patchMessage' && spec.params?.message_id)
-      await this.gate.acquire(`patch:${spec.params.message_id}`, DOCUMENTED_LIMITS.perMessage)
+      tickets.push(
+        await this.gate.acquire(`patch:${spec.params.message_id}`, DOCUMENTED_LIMITS.perMessage),
+      )
     if (spec.endpoint === 'pinMessage' && typeof body.message_id === 'string')
-      await this.gate.acquire(`pin:${body.message_id}`, DOCUMENTED_LIMITS.perMessage)
+      tickets.push(await this.gate.acquire(`pin:${body.message_id}`, DOCUMENTED_LIMITS.perMessage))
+    tickets.push(await this.gate.acquire(`api:${spec.endpoint}`, DOCUMENTED_LIMITS.api))
+    this.gate.stamp(tickets)
   }
 
   async close(): Promise<void> {

@@ -1,21 +1,29 @@
 /**
- * Fixed-window counters, the way Feishu's gateway describes its limits: a
- * call is refused when any window it belongs to is full, and the refusal says
- * how many seconds remain until that window resets.
+ * Rate-limit counters. Feishu does not document whether its windows are
+ * fixed or sliding, so the sandbox counts the stricter model by default:
+ * `sliding` refuses a call when `limit` calls were accepted in the last `ms`
+ * (any span of that length); `fixed` counts windows aligned to the epoch.
+ * A refusal says how many seconds remain until a call would fit.
  */
 export interface Window {
   limit: number
   ms: number
 }
 
-export class WindowLimiter {
-  private readonly counts = new Map<string, { start: number; count: number }>()
+export type WindowModel = 'sliding' | 'fixed'
 
-  constructor(private readonly now: () => number) {}
+export class WindowLimiter {
+  private readonly fixed = new Map<string, { start: number; count: number }>()
+  private readonly logs = new Map<string, number[]>()
+
+  constructor(
+    private readonly now: () => number,
+    readonly model: WindowModel = 'sliding',
+  ) {}
 
   /**
    * Counts one call against every window; returns the first full window and
-   * the seconds until it resets, or undefined when the call may proceed.
+   * the seconds until it has room, or undefined when the call may proceed.
    */
   take(
     key: string,
@@ -23,26 +31,46 @@ export class WindowLimiter {
   ): { limit: number; resetSeconds: number } | undefined {
     const now = this.now()
     for (const w of windows) {
-      const slot = this.slot(key, w, now)
-      if (slot.count >= w.limit) {
-        return {
-          limit: w.limit,
-          resetSeconds: Math.max(1, Math.ceil((slot.start + w.ms - now) / 1000)),
-        }
-      }
+      const waitMs =
+        this.model === 'fixed' ? this.fixedWait(key, w, now) : this.slidingWait(key, w, now)
+      if (waitMs > 0) return { limit: w.limit, resetSeconds: Math.max(1, Math.ceil(waitMs / 1000)) }
     }
-    for (const w of windows) this.slot(key, w, now).count++
+    for (const w of windows) {
+      if (this.model === 'fixed') this.slot(key, w, now).count++
+      else this.log(key, w).push(now)
+    }
     this.prune(now)
     return undefined
+  }
+
+  private slidingWait(key: string, w: Window, now: number): number {
+    const log = this.log(key, w)
+    while (log.length && log[0]! <= now - w.ms) log.shift()
+    return log.length < w.limit ? 0 : log[0]! + w.ms - now
+  }
+
+  private fixedWait(key: string, w: Window, now: number): number {
+    const slot = this.slot(key, w, now)
+    return slot.count < w.limit ? 0 : slot.start + w.ms - now
+  }
+
+  private log(key: string, w: Window): number[] {
+    const id = `${key}|${w.ms}`
+    let log = this.logs.get(id)
+    if (!log) {
+      log = []
+      this.logs.set(id, log)
+    }
+    return log
   }
 
   private slot(key: string, w: Window, now: number) {
     const id = `${key}|${w.ms}`
     const start = Math.floor(now / w.ms) * w.ms
-    let slot = this.counts.get(id)
+    let slot = this.fixed.get(id)
     if (!slot || slot.start !== start) {
       slot = { start, count: 0 }
-      this.counts.set(id, slot)
+      this.fixed.set(id, slot)
     }
     return slot
   }
@@ -51,7 +79,11 @@ export class WindowLimiter {
   private prune(now: number): void {
     if (now - this.lastPrune < 60_000) return
     this.lastPrune = now
-    for (const [id, slot] of this.counts) if (slot.start < now - 120_000) this.counts.delete(id)
+    for (const [id, slot] of this.fixed) if (slot.start < now - 120_000) this.fixed.delete(id)
+    for (const [id, log] of this.logs) {
+      const last = log[log.length - 1]
+      if (last === undefined || last < now - 120_000) this.logs.delete(id)
+    }
   }
 }
 

@@ -13,7 +13,14 @@ import {
   type Rendered,
   TEXT_LIMIT_BYTES,
 } from './cards.js'
-import { type Fault, FaultQueue, FEISHU_LIMITS, SANDBOX_LIMITS, WindowLimiter } from './limits.js'
+import {
+  type Fault,
+  FaultQueue,
+  FEISHU_LIMITS,
+  SANDBOX_LIMITS,
+  WindowLimiter,
+  type WindowModel,
+} from './limits.js'
 import { type Part, parseMultipart } from './multipart.js'
 import { checkRequest } from './official.js'
 import { matchRoute, type RouteName, SANDBOX_ROUTES } from './routes.js'
@@ -36,6 +43,8 @@ export interface SandboxOptions {
   tokenTtlSeconds?: number
   /** Enforce Feishu's documented rate limits (default true). */
   rateLimits?: boolean
+  /** How the limits are counted: any span of the window (default), or windows aligned to the epoch. */
+  rateLimitWindows?: WindowModel
   /** Seed the directory with demo users (default true). */
   seedUsers?: boolean
   host?: string
@@ -101,6 +110,8 @@ export class FeishuSandbox {
   rateLimits: boolean
   tokenTtlSeconds: number
   clockOffsetMs: number
+  /** Calls refused by the rate limits (99991400, 230020, 230047). */
+  refusedByLimits = 0
   /** Requests refused by Feishu's official schemas, with what was wrong. */
   readonly violations: Array<{
     tool: string
@@ -127,7 +138,7 @@ export class FeishuSandbox {
     this.rateLimits = options.rateLimits ?? true
     this.tokenTtlSeconds = options.tokenTtlSeconds ?? 7200
     this.clockOffsetMs = options.clockOffsetMs ?? 0
-    this.limiter = new WindowLimiter(() => this.now())
+    this.limiter = new WindowLimiter(() => this.now(), options.rateLimitWindows ?? 'sliding')
     if (options.seedUsers ?? true) for (const u of DEFAULT_USERS) this.state.addUser(u)
   }
 
@@ -369,6 +380,7 @@ export class FeishuSandbox {
         this.conform(route.tool, req, url, params, body)
         if (this.rateLimits) {
           const limited = this.limiter.take(`api:${route.name}`, FEISHU_LIMITS.api)
+          if (limited) this.refusedByLimits++
           if (limited)
             throw new ApiError(
               429,
@@ -604,17 +616,21 @@ export class FeishuSandbox {
   }
 
   private limitChat(chatId: string): void {
-    if (this.rateLimits && this.limiter.take(`chat:${chatId}`, FEISHU_LIMITS.perChat))
+    if (this.rateLimits && this.limiter.take(`chat:${chatId}`, FEISHU_LIMITS.perChat)) {
+      this.refusedByLimits++
       throw new ApiError(400, 230020, 'This operation triggers the frequency limit.')
+    }
   }
 
   private limitMessage(kind: 'patch' | 'pin', messageId: string): void {
-    if (this.rateLimits && this.limiter.take(`${kind}:${messageId}`, FEISHU_LIMITS.perMessage))
+    if (this.rateLimits && this.limiter.take(`${kind}:${messageId}`, FEISHU_LIMITS.perMessage)) {
+      this.refusedByLimits++
       throw new ApiError(
         400,
         kind === 'pin' ? 230047 : 230020,
         'This operation triggers the frequency limit.',
       )
+    }
   }
 
   // ---------------------------------------------------------------- handlers
