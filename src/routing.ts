@@ -1,5 +1,5 @@
 import type { Route } from './config.js'
-import type { Severity } from './incident.js'
+import type { Incident, Severity } from './incident.js'
 
 export interface RouteResult {
   members: string[]
@@ -32,4 +32,21 @@ export function route(
   }
   result.members = [...new Set(result.members)]
   return result
+}
+
+/**
+ * A normalised incident with the routes applied to its labels: the routed
+ * members added, and the route's severity when one matched. The same for the
+ * receiver's generic webhook and `warroom notify`.
+ */
+export function routeIncident(
+  incident: Incident,
+  config: { routes: Route[]; members: string[] },
+): Incident {
+  const routed = route(incident.labels, config.routes, config.members)
+  return {
+    ...incident,
+    members: [...new Set([...incident.members, ...routed.members])],
+    ...(routed.severity ? { severity: routed.severity } : {}),
+  }
 }

@@ -6,7 +6,13 @@ import { countCalls } from './feishu/transport.js'
 import type { ChatSummary } from './feishu/types.js'
 import { formatDuration, type Language, TEXTS } from './i18n.js'
 import type { ImageFetcher } from './images.js'
-import { type Incident, type IncidentInput, parseIncident, SEVERITY_RANK } from './incident.js'
+import {
+  type Incident,
+  type IncidentInput,
+  parseIncident,
+  SEVERITY_RANK,
+  type Severity,
+} from './incident.js'
 import { type Logger, silentLogger } from './log.js'
 import { KeyedMutex } from './mutex.js'
 import { hashKey, type IncidentRecord, type IncidentStore, MemoryStore } from './store.js'
@@ -66,6 +72,11 @@ export interface WarRoomDeps {
   client: FeishuClient
   /** Where records live. Without one, chats are found through their description marker. */
   store?: IncidentStore
+  /**
+   * The store as a cache, not the truth: a key it does not hold is looked up
+   * in Feishu (warroom notify, which other machines may run too).
+   */
+  storeIsCache?: boolean
   config?: Partial<WarRoomConfig>
   logger?: Logger
   now?: () => number
@@ -115,7 +126,7 @@ export class WarRoom {
   constructor(deps: WarRoomDeps) {
     this.client = deps.client
     this.store = deps.store ?? new MemoryStore()
-    this.storeIsAuthoritative = deps.store !== undefined
+    this.storeIsAuthoritative = deps.store !== undefined && !deps.storeIsCache
     this.config = { ...DEFAULT_CONFIG, ...deps.config }
     this.logger = deps.logger ?? silentLogger
     this.now = deps.now ?? Date.now
@@ -497,7 +508,12 @@ export class WarRoom {
     record.status = 'resolved'
     record.resolvedAt = Math.max(resolvedAt, record.openedAt)
     if (how.by) record.resolvedBy = how.by
-    if (how.incident) record.incident = mergeResolved(record.incident, how.incident)
+    if (how.incident)
+      record.incident = mergeResolved(
+        record.incident,
+        how.incident,
+        severityInName(record.chatName),
+      )
     record.events.push({
       type: 'resolved',
       at: now,
@@ -506,23 +522,27 @@ export class WarRoom {
     })
     await this.refreshCard(record, op)
     await this.client.updateChat(record.chatId, {
-      name: this.config.resolvedPrefix + record.chatName,
+      name: this.resolvedName(record.chatName),
       description: this.description(record.keyHash, 'resolved', record.openedAt),
     })
     const t = this.t
     const lasted = t.lasted(
       formatDuration(record.resolvedAt - record.openedAt, this.config.language),
     )
-    const first: Array<Record<string, unknown>> = [
-      { tag: 'text', text: `${t.resolvedMsg} · ${lasted} · ` },
-    ]
-    if (how.by)
-      first.push(...this.personNodes(how.by), { tag: 'text', text: ` ${t.resolvedBy('').trim()}` })
-    else
-      first.push({
-        tag: 'text',
-        text: t.resolvedBySource(t.sourceNames[record.incident?.source ?? 'generic']),
-      })
+    // "✅ 事件已解决 · 持续 5分 · 由 @Bob 标记解决" / "✅ Incident resolved · lasted 5m · resolved by @Bob"
+    const [before, after] = t.resolvedByParts
+    const first: Array<Record<string, unknown>> = how.by
+      ? [
+          { tag: 'text', text: `${t.resolvedMsg} · ${lasted} · ${before}` },
+          ...this.personNodes(how.by),
+          ...(after ? [{ tag: 'text', text: after }] : []),
+        ]
+      : [
+          {
+            tag: 'text',
+            text: `${t.resolvedMsg} · ${lasted} · ${t.resolvedBySource(t.sourceNames[record.incident?.source ?? 'generic'])}`,
+          },
+        ]
     const paragraphs = [first]
     const detail = how.note ?? how.incident?.resolution
     if (detail) paragraphs.push([{ tag: 'text', text: safePlainText(truncate(detail, 1000)) }])
@@ -544,6 +564,12 @@ export class WarRoom {
     result.feishuCalls = calls
     if (!result.key) result.key = key
     for (const w of result.warnings) this.logger.warn(w, { key: result.key, chatId: result.chatId })
+    if (result.failedMembers.length)
+      this.logger.warn('could not invite some members', {
+        key: result.key,
+        chatId: result.chatId,
+        members: result.failedMembers.map((m) => `${m.id} (${m.reason})`),
+      })
     return result
   }
 
@@ -596,17 +622,25 @@ export class WarRoom {
   chatName(incident: Incident): string {
     const style = SEVERITY_STYLE[incident.severity]
     const title = safePlainText(singleLine(incident.title))
+    // Replacer functions: a string replacement would expand $` and $' found in a title.
     const fill = (t: string) =>
       this.config.chatNameTemplate
-        .replaceAll('{emoji}', style.emoji)
-        .replaceAll('{priority}', style.priority)
-        .replaceAll('{severity}', incident.severity)
-        .replaceAll('{source}', incident.source)
-        .replaceAll('{title}', t)
+        .replaceAll('{emoji}', () => style.emoji)
+        .replaceAll('{priority}', () => style.priority)
+        .replaceAll('{severity}', () => incident.severity)
+        .replaceAll('{source}', () => incident.source)
+        .replaceAll('{title}', () => t)
     // Room for the resolved prefix, so the rename never exceeds the limit.
     const max = CHAT_NAME_MAX - [...this.config.resolvedPrefix].length
     const overhead = [...fill('')].length
     return singleLine(fill(truncate(title, Math.max(8, max - overhead))))
+  }
+
+  /** "[已解决] [P0] title": the prefix, and no alarm emoji left on a resolved chat. */
+  private resolvedName(chatName: string): string {
+    let name = chatName
+    for (const { emoji } of Object.values(SEVERITY_STYLE)) name = name.replaceAll(emoji, '')
+    return this.config.resolvedPrefix + singleLine(name.replace(/\s+/g, ' ').trim())
   }
 
   private description(keyHash: string, state: 'open' | 'resolved', openedAt: number): string {
@@ -614,8 +648,13 @@ export class WarRoom {
   }
 
   private view(record: IncidentRecord): CardView {
+    // The card's title is the chat's: both keep the title the incident opened with.
+    const incident = record.incident && {
+      ...record.incident,
+      title: record.openTitle ?? record.incident.title,
+    }
     return {
-      incident: record.incident ?? {
+      incident: incident ?? {
         key: record.key || record.keyHash,
         title: record.chatName,
         status: record.status === 'open' ? 'firing' : 'resolved',
@@ -1004,13 +1043,43 @@ function summarizeChange(change: Change): string {
 }
 
 /** A resolved notification may list only the resolved alerts; keep what else the card knew. */
-function mergeResolved(previous: Incident | undefined, resolved: Incident): Incident {
-  if (!previous) return resolved
+/**
+ * What the card shows after a resolution: everything the incident had, with
+ * what the resolving report adds. A bare "resolved" (a key and a title) must
+ * not wipe the severity, links, fields or responders.
+ */
+function mergeResolved(
+  previous: Incident | undefined,
+  resolved: Incident,
+  named: Severity | undefined,
+): Incident {
+  // A chat found by its marker: only its name tells what severity it was opened with.
+  if (!previous) return named ? { ...resolved, severity: named } : resolved
   const items = new Map<string, Incident['items'][number]>(
     previous.items.map((i) => [i.id, { ...i, status: 'resolved' as const }]),
   )
   for (const item of resolved.items) items.set(item.id, item)
-  return { ...previous, ...resolved, items: [...items.values()], members: previous.members }
+  const pick = <T>(now: T[], before: T[]) => (now.length ? now : before)
+  return {
+    ...previous,
+    status: 'resolved',
+    items: [...items.values()],
+    fields: pick(resolved.fields, previous.fields),
+    links: pick(resolved.links, previous.links),
+    images: pick(resolved.images, previous.images),
+    labels: Object.keys(resolved.labels).length ? resolved.labels : previous.labels,
+    ...(resolved.summary ? { summary: resolved.summary } : {}),
+    ...(resolved.resolvedAt ? { resolvedAt: resolved.resolvedAt } : {}),
+    ...(resolved.resolution ? { resolution: resolved.resolution } : {}),
+    ...(resolved.event ? { event: resolved.event } : {}),
+  }
+}
+
+/** The severity a chat name shows by its priority tag ("🔥 [P0] …"), if any. */
+function severityInName(name: string): Severity | undefined {
+  const priority = /\[(P[0-3])\]/.exec(name)?.[1]
+  const found = Object.entries(SEVERITY_STYLE).find(([, style]) => style.priority === priority)
+  return found?.[0] as Severity | undefined
 }
 
 function reasonOf(error: unknown): string {

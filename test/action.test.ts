@@ -207,7 +207,7 @@ describe('the bundled action, run as the runner runs it', () => {
     })
     expect(fixed.outputs.action).toBe('resolved')
     const v = view(s, chatId)
-    expect(v.name).toBe('[已解决] 🔴 [P1] CI 在 main 上失败')
+    expect(v.name).toBe('[已解决] [P1] CI 在 main 上失败')
     expect(v.card.header.template).toBe('green')
     expect(v.posts.at(-2)).toContain('由提交 beefcaf「Pin payment SDK to 4.2」(The Octocat) 修复')
     expect(v.posts.at(-2)).toMatch(/持续 /)
@@ -286,7 +286,7 @@ describe('the bundled action, run as the runner runs it', () => {
       event: deploymentStatusEvent('success', 2),
     })
     expect(ok.outputs.action).toBe('resolved')
-    expect(view(s, chatId).name).toBe('[已解决] 🔴 [P1] 部署到 production 失败')
+    expect(view(s, chatId).name).toBe('[已解决] [P1] 部署到 production 失败')
     expect(view(s, chatId).posts.at(-2)).toContain('部署到 production 成功 (f3b6c9a)')
   })
 

@@ -140,7 +140,7 @@ receivers:
       view(s, chat.chat_id).name.startsWith('[已解决] '),
     )
     v = view(s, chat.chat_id)
-    expect(v.name).toBe('[已解决] 🔥 [P0] Checkout 5xx above 5%')
+    expect(v.name).toBe('[已解决] [P0] Checkout 5xx above 5%')
     expect(v.card.header.template).toBe('green')
     expect(v.posts.some((p) => p.includes('事件已解决'))).toBe(true)
     expect(

@@ -1,5 +1,7 @@
 import { spawn } from 'node:child_process'
+import { mkdtempSync } from 'node:fs'
 import { writeFile } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { request } from 'undici'
 import { describe, expect, it } from 'vitest'
@@ -12,10 +14,12 @@ function io() {
   return { out, err, io: { out: (t: string) => out.push(t), err: (t: string) => err.push(t) } }
 }
 
+/** Each test's notify state in a folder of its own, never the home directory. */
 const envFor = (s: Awaited<ReturnType<typeof sandbox>>) => ({
   FEISHU_APP_ID: s.appId,
   FEISHU_APP_SECRET: s.appSecret,
   FEISHU_DOMAIN: s.url,
+  XDG_STATE_HOME: mkdtempSync(join(tmpdir(), 'warroom-state-')),
 })
 
 describe('warroom notify', () => {
@@ -23,6 +27,7 @@ describe('warroom notify', () => {
     const s = await sandbox()
     const [alice] = [...s.state.users.values()]
     const a = io()
+    const env = envFor(s)
     const code = await main(
       [
         'notify',
@@ -39,13 +44,13 @@ describe('warroom notify', () => {
         '--field',
         'version=v42',
       ],
-      envFor(s),
+      env,
       a.io,
     )
     expect(code, a.err.join('\n')).toBe(0)
     const result = JSON.parse(a.out[0]!)
     expect(result.action).toBe('opened')
-    const v = view(s, result.chatId)
+    const v = view(s, result.chat_id)
     expect(v.name).toBe('🔥 [P0] Deploy of shop to prod failed')
     expect(v.members).toEqual([alice!.open_id])
     expect(v.cardRead).toContain('v42')
@@ -61,13 +66,20 @@ describe('warroom notify', () => {
           '--status',
           'resolved',
         ],
-        envFor(s),
+        env,
         b.io,
       ),
     ).toBe(0)
     expect(JSON.parse(b.out[0]!).action).toBe('resolved')
-    expect(view(s, result.chatId).name).toMatch(/^\[已解决\] /)
-    expect(view(s, result.chatId).posts.at(-1)).toContain('复盘摘要')
+    // A bare resolution keeps what the incident had: severity, link, field, responders.
+    const after = view(s, result.chat_id)
+    expect(after.name).toBe('[已解决] [P0] Deploy of shop to prod failed')
+    expect(after.card.header.template).toBe('green')
+    expect(after.cardRead).toContain('P0')
+    expect(after.cardRead).toContain('v42')
+    expect(after.cardRead).toContain('https://ci.acme.example/1')
+    expect(after.cardRead).toContain(alice!.open_id)
+    expect(after.posts.at(-1)).toContain('复盘摘要')
   })
 
   it('reads an incident from a JSON file', async () => {
@@ -242,14 +254,20 @@ describe('the README walkthrough', () => {
     expect((await send('/incidents', 'incident.json')).action).toBe('opened')
     expect((await send('/alertmanager', 'alertmanager-resolved.json')).action).toBe('resolved')
     expect((await send('/incidents', 'incident-resolved.json')).action).toBe('resolved')
+    expect((await send('/grafana', 'grafana-resolved.json')).action).toBe('resolved')
     const state = (await (await request(`${url}/sandbox/state`)).body.json()) as {
-      chats: Array<{ name: string }>
+      chats: Array<{ name: string; members: string[] }>
+      users: Array<{ open_id: string; name: string }>
     }
-    const names = state.chats.map((c) => c.name).filter(Boolean)
-    expect(names).toHaveLength(3)
-    expect(names.filter((n) => n.startsWith('[已解决] '))).toHaveLength(2)
+    const chats = state.chats.filter((c) => c.name)
+    expect(chats).toHaveLength(3)
+    expect(chats.filter((c) => c.name.startsWith('[已解决] '))).toHaveLength(3)
+    // The demo routing invites people: team=payments → Alice and Bob, everyone → Carol.
+    const nameOf = (id: string) => state.users.find((u) => u.open_id === id)?.name
+    for (const chat of chats)
+      expect(chat.members.map(nameOf).sort()).toEqual(['Alice Wang', 'Bob Li', 'Carol Zhang'])
     const metrics = await (await request(`${url}/metrics`)).body.text()
-    expect(metrics).toContain('warroom_open_incidents 1')
+    expect(metrics).toContain('warroom_open_incidents 0')
     expect(metrics).toContain('warroom_webhooks_total{source="grafana",outcome="test"} 1')
     stop()
     expect(await served).toBe(0)

@@ -72,7 +72,7 @@ describe('POST /alertmanager', () => {
     const resolved = await post(`${url}/alertmanager`, allResolved)
     expect(resolved.json.action).toBe('resolved')
     v = view(s, chatId)
-    expect(v.name).toBe('[已解决] 🔥 [P0] 5xx rate above 5% on checkout-1')
+    expect(v.name).toBe('[已解决] [P0] 5xx rate above 5% on checkout-1')
     expect(v.card.header.template).toBe('green')
     expect(chats(s)).toHaveLength(1)
   })
@@ -378,9 +378,14 @@ describe('POST /feishu/events', () => {
     await s.say(opened.chatId!, alice!.open_id, '/resolve rolled back v42')
     await waitFor(async () => view(s, opened.chatId!).name.startsWith('[已解决] '))
     v = view(s, opened.chatId!)
-    expect(v.posts.at(-1)).toContain('rolled back v42')
-    expect(v.posts.at(-1)).toContain(`@${alice!.open_id}`)
+    const resolution = v.posts.find((p) => p.includes('rolled back v42'))
+    // Read as a person would: who resolved it, in the right order, no double spaces.
+    expect(resolution).toMatch(
+      new RegExp(`^✅ 事件已解决 · 持续 \\S+ · 由 @${alice!.open_id} 标记解决\nrolled back v42$`),
+    )
     expect(v.card.header.template).toBe('green')
+    // A person's resolution gets the review summary and the timeline too.
+    await waitFor(async () => view(s, opened.chatId!).posts.some((p) => p.includes('复盘摘要')))
   })
 
   it('rejects bad signatures, stale timestamps and unencrypted bodies when an Encrypt Key is set', async () => {

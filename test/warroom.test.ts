@@ -143,7 +143,7 @@ describe('open', () => {
     expect([...name].length).toBeLessThanOrEqual(60 - [...'[已解决] '].length)
     expect(name.endsWith('…')).toBe(true)
     await room.handle(incident({ title: `Very long title ${'x'.repeat(200)}`, status: 'resolved' }))
-    expect(view(s, result.chatId!).name).toBe(`[已解决] ${name}`)
+    expect(view(s, result.chatId!).name).toBe(`[已解决] ${name.replace('🔴 ', '')}`)
   })
 
   it('rejects a bad incident with a message naming each bad field, and calls nothing', async () => {
@@ -241,7 +241,7 @@ describe('resolve', () => {
     expect(resolved.action).toBe('resolved')
     expect(resolved.feishuCalls).toBeLessThanOrEqual(3)
     const v = view(s, opened.chatId!)
-    expect(v.name).toBe('[已解决] 🔴 [P1] Checkout API error rate above 5%')
+    expect(v.name).toBe('[已解决] [P1] Checkout API error rate above 5%')
     expect(v.card.header.template).toBe('green')
     expect(v.cardText).toContain('1小时5分')
     expect(v.cardText).not.toContain('"op":"ack"')
@@ -252,7 +252,7 @@ describe('resolve', () => {
     const again = await room.handle(incident({ status: 'resolved' }))
     expect(again.action).toBe('none')
     expect(again.feishuCalls).toBe(0)
-    expect(view(s, opened.chatId!).name).toBe('[已解决] 🔴 [P1] Checkout API error rate above 5%')
+    expect(view(s, opened.chatId!).name).toBe('[已解决] [P1] Checkout API error rate above 5%')
   })
 
   it('names the person who resolved it', async () => {
@@ -465,7 +465,7 @@ describe('language', () => {
     expect(view(s, opened.chatId!).cardText).toContain('Firing')
     expect(view(s, opened.chatId!).cardText).toContain('Acknowledge')
     await room.handle(incident({ status: 'resolved' }))
-    expect(view(s, opened.chatId!).name).toBe('[Resolved] 🔴 [P1] Checkout API error rate above 5%')
+    expect(view(s, opened.chatId!).name).toBe('[Resolved] [P1] Checkout API error rate above 5%')
     expect(view(s, opened.chatId!).posts.at(-1)).toContain('Incident resolved')
   })
 })

@@ -1,4 +1,6 @@
-import { readFile } from 'node:fs/promises'
+import { mkdtemp, readFile, rm } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
 import { parseArgs } from 'node:util'
 import { type Config, ConfigError, loadConfig } from '../config.js'
 import { FeishuClient } from '../feishu/client.js'
@@ -9,30 +11,64 @@ import { IncidentError, parseIncident } from '../incident.js'
 import { jsonLogger, type Logger } from '../log.js'
 import { Metrics } from '../metrics.js'
 import { Receiver } from '../receiver/server.js'
+import { resultJson } from '../result-json.js'
+import { routeIncident } from '../routing.js'
+import { withDemoRouting } from '../sandbox/demo.js'
 import { type FeishuSandbox, startSandbox } from '../sandbox/server.js'
 import { sandboxUi } from '../sandbox/ui.js'
 import { FileStore, type IncidentStore, MemoryStore } from '../store.js'
 import { WarRoom, type WarRoomConfig } from '../warroom.js'
 
-const USAGE = `Usage: warroom <command> [options]
+const USAGE = `Usage: warroom <command> [options]     (from a checkout: npx warroom …)
 
 Commands:
   serve     Run the receiver (Alertmanager, Grafana, generic webhooks, Feishu events).
             Without Feishu credentials it runs against the built-in sandbox.
   notify    Open, update or resolve an incident from flags or a JSON file.
-  check     Check the config and the Feishu credentials and permissions.
-  timeline  Print an incident chat's timeline: warroom timeline <chat-id> [--json]
+  check     Check the config, the Feishu credentials and permissions.
+  timeline  Print an incident chat's timeline.
 
-Common options:
-  --config FILE      YAML config file (see README)
-  --help             Show this help
-
-serve:    --host HOST  --port PORT
-notify:   --file FILE|-  or  --key K --title T [--status firing|resolved] [--severity S]
-          [--summary S] [--member ID]... [--link LABEL=URL]... [--field NAME=VALUE]...
-          [--data-dir DIR] (remember incidents locally instead of finding chats in Feishu)
+Run warroom <command> --help for its options.
 Environment: FEISHU_APP_ID FEISHU_APP_SECRET FEISHU_DOMAIN FEISHU_ENCRYPT_KEY
-             FEISHU_VERIFICATION_TOKEN WARROOM_WEBHOOK_TOKEN WARROOM_DATA_DIR`
+             FEISHU_VERIFICATION_TOKEN WARROOM_WEBHOOK_TOKEN WARROOM_DATA_DIR PORT`
+
+/** Each command's own help, printed by `warroom <command> --help`. */
+export const HELP: Record<string, string> = {
+  serve: `Usage: warroom serve [--config FILE] [--host HOST] [--port PORT]
+
+Runs the receiver: POST /alertmanager, /grafana, /incidents; Feishu events at /feishu/events.
+Without Feishu credentials it runs against the built-in sandbox (page at /sandbox).
+
+  --config FILE   YAML config (see README); secrets may come from the environment
+  --host HOST     address to listen on (default: server.host, 0.0.0.0)
+  --port PORT     port (default: the PORT environment variable, then server.port, 8080)
+  --help          show this help`,
+  notify: `Usage: warroom notify --file FILE|-  [--config FILE] [--data-dir DIR]
+       warroom notify --key K --title T [--status firing|resolved] [--severity S]
+                      [--summary S] [--member ID]... [--label NAME=VALUE]...
+                      [--link LABEL=URL]... [--field NAME=VALUE]... [--config FILE]
+
+Opens, updates or resolves one incident and prints the result as JSON. The routes of
+--config apply to its labels, as in warroom serve. A resolution keeps what the incident had.
+Exit code: 0 done, 1 Feishu refused, 2 bad input.
+
+  --data-dir DIR  where incidents are remembered between runs (default
+                  $XDG_STATE_HOME/feishu-warroom/notify); a key not found there is looked up in Feishu
+  --stateless     remember nothing locally: find the chat in Feishu by its marker (CI runners)
+  --help          show this help`,
+  check: `Usage: warroom check [--config FILE]
+
+Checks the config, the Feishu credentials, the permissions that can be probed without side
+effects, and grafana.test_chat_id. Exit code 0 when everything works, 1 otherwise.
+
+  --help          show this help`,
+  timeline: `Usage: warroom timeline <chat-id> [--json] [--config FILE] [--data-dir DIR]
+
+Prints an incident chat's timeline (every message merged with the incident's events and the
+key figures) as Markdown, or JSON with --json.
+
+  --help          show this help`,
+}
 
 export interface Io {
   out: (text: string) => void
@@ -78,6 +114,10 @@ export async function main(
         return 2
     }
   } catch (error) {
+    if (error instanceof HelpRequested) {
+      io.out(HELP[command] ?? USAGE)
+      return 0
+    }
     if (
       error instanceof ConfigError ||
       error instanceof IncidentError ||
@@ -97,9 +137,14 @@ export async function main(
 
 class UsageError extends Error {}
 
+/** Asked for a command's help: printed, exit 0. */
+class HelpRequested extends Error {}
+
 function parse<
   T extends Record<string, { type: 'string' | 'boolean'; multiple?: boolean; short?: string }>,
->(args: string[], options: T) {
+>(command: string, args: string[], options: T) {
+  // Before parsing: --help works whatever else is on the line, even an unknown option.
+  if (args.includes('--help') || args.includes('-h')) throw new HelpRequested(command)
   try {
     return parseArgs({
       args,
@@ -108,7 +153,7 @@ function parse<
       strict: true,
     })
   } catch (error) {
-    throw new UsageError(`${(error as Error).message} (see warroom --help)`)
+    throw new UsageError(`${(error as Error).message} (see warroom ${command} --help)`)
   }
 }
 
@@ -130,13 +175,32 @@ function clientFromConfig(
   })
 }
 
-/** notify and timeline: the configured app, and a store only when a data directory is given. */
-async function warRoomFromConfig(config: Config, command: string, dataDir: string | undefined) {
+/**
+ * Where notify and timeline remember incidents between runs on one machine, so
+ * that a bare `--status resolved` keeps the card the incident had. Elsewhere
+ * (a CI runner) the chat is found in Feishu by its marker.
+ */
+export function notifyStateDir(env: NodeJS.ProcessEnv): string {
+  const base = env.XDG_STATE_HOME || join(env.HOME || tmpdir(), '.local', 'state')
+  return join(base, 'feishu-warroom', 'notify')
+}
+
+/** notify and timeline: the configured app, and the local state as a cache. */
+async function warRoomFromConfig(
+  config: Config,
+  command: string,
+  options: {
+    dataDir?: string | undefined
+    stateless?: boolean | undefined
+    env: NodeJS.ProcessEnv
+  },
+) {
   const client = clientFromConfig(config, command)
-  const store = dataDir ? await FileStore.open(dataDir) : undefined
+  const dir = options.stateless ? undefined : (options.dataDir ?? notifyStateDir(options.env))
+  const store = dir ? await FileStore.open(dir) : undefined
   const warroom = new WarRoom({
     client,
-    ...(store ? { store } : {}),
+    ...(store ? { store, storeIsCache: true } : {}),
     config: warRoomConfig(config),
   })
   return { client, warroom }
@@ -157,17 +221,31 @@ export function warRoomConfig(config: Config): Partial<WarRoomConfig> {
 // ------------------------------------------------------------------- serve
 
 async function serve(args: string[], env: NodeJS.ProcessEnv, io: Io): Promise<number> {
-  const { values } = parse(args, { host: { type: 'string' }, port: { type: 'string' } })
-  const config = await loadConfig(values.config, env)
+  const { values } = parse('serve', args, { host: { type: 'string' }, port: { type: 'string' } })
+  let config = await loadConfig(values.config, env)
   const host = values.host ?? config.server.host
-  const port = values.port !== undefined ? Number(values.port) : config.server.port
-  if (!Number.isInteger(port) || port < 0 || port > 65535)
-    throw new UsageError(`--port must be 0-65535, got ${values.port}`)
+  // A platform's PORT (containers, PaaS) wins over the config file; --port over both.
+  const portText = values.port ?? env.PORT
+  const port = portText !== undefined ? Number(portText) : config.server.port
+  if (!/^\d+$/.test(portText ?? String(port)) || port > 65535)
+    throw new UsageError(
+      `${values.port !== undefined ? '--port' : 'PORT'} must be a port number 0-65535, got "${portText}"`,
+    )
   const logger = jsonLogger((line) => io.err(line.trimEnd()))
   const metrics = new Metrics()
 
   let sandbox: FeishuSandbox | undefined
-  if (!config.feishu.app_id) sandbox = await startSandbox({ host: '127.0.0.1', port: 0 })
+  let sandboxDir: string | undefined
+  let demoRouting = false
+  if (!config.feishu.app_id) {
+    sandbox = await startSandbox({ host: '127.0.0.1', port: 0 })
+    // Sandbox chats live in memory; their timelines go to a temporary folder, not the working tree.
+    sandboxDir = await mkdtemp(join(tmpdir(), 'feishu-warroom-sandbox-'))
+    config = { ...config, server: { ...config.server, data_dir: sandboxDir } }
+    const demo = withDemoRouting(config)
+    config = demo.config
+    demoRouting = demo.applied
+  }
   const client = new FeishuClient({
     appId: sandbox?.appId ?? config.feishu.app_id!,
     appSecret: sandbox?.appSecret ?? config.feishu.app_secret!,
@@ -223,6 +301,14 @@ async function serve(args: string[], env: NodeJS.ProcessEnv, io: Io): Promise<nu
         `  Alertmanager hook:   ${url}/alertmanager     Grafana hook: ${url}/grafana`,
         `  Generic incidents:   ${url}/incidents        Metrics: ${url}/metrics`,
         `  Sandbox Feishu API:  ${sandbox.url} (state: ${sandbox.url}/_sandbox/state)`,
+        `  Timelines:           ${sandboxDir} (removed when you stop)`,
+        ...(demoRouting
+          ? [
+              '  Who is invited:      your config names nobody, so the demo routing applies:',
+              '                       team=payments → Alice Wang, Bob Li; every incident → Carol Zhang',
+            ]
+          : []),
+        `  Sandbox users:       ${[...sandbox.state.users.values()].map((u) => `${u.name} <${u.email}>`).join(', ')}`,
         '',
       ].join('\n'),
     )
@@ -244,6 +330,7 @@ async function serve(args: string[], env: NodeJS.ProcessEnv, io: Io): Promise<nu
   await receiver.close()
   await client.close()
   await sandbox?.close()
+  if (sandboxDir) await rm(sandboxDir, { recursive: true, force: true })
   logger.info('stopped')
   return 0
 }
@@ -251,8 +338,9 @@ async function serve(args: string[], env: NodeJS.ProcessEnv, io: Io): Promise<nu
 // ------------------------------------------------------------------ notify
 
 async function notify(args: string[], env: NodeJS.ProcessEnv, io: Io): Promise<number> {
-  const { values } = parse(args, {
+  const { values } = parse('notify', args, {
     file: { type: 'string' },
+    label: { type: 'string', multiple: true },
     key: { type: 'string' },
     title: { type: 'string' },
     status: { type: 'string' },
@@ -263,6 +351,7 @@ async function notify(args: string[], env: NodeJS.ProcessEnv, io: Io): Promise<n
     link: { type: 'string', multiple: true },
     field: { type: 'string', multiple: true },
     'data-dir': { type: 'string' },
+    stateless: { type: 'boolean' },
   })
   const config = await loadConfig(values.config, env)
   let input: unknown
@@ -293,16 +382,21 @@ async function notify(args: string[], env: NodeJS.ProcessEnv, io: Io): Promise<n
       ...(values.summary ? { summary: values.summary } : {}),
       ...(values.source ? { source: values.source } : {}),
       members: values.member ?? [],
+      labels: Object.fromEntries(pairs(values.label, 'label')),
       links: pairs(values.link, 'link').map(([label, url]) => ({ label, url })),
       fields: pairs(values.field, 'field').map(([name, value]) => ({ name, value })),
     }
   }
   const incident = parseIncident(input)
-  const { client, warroom } = await warRoomFromConfig(config, 'notify', values['data-dir'])
+  const { client, warroom } = await warRoomFromConfig(config, 'notify', {
+    dataDir: values['data-dir'],
+    stateless: values.stateless,
+    env,
+  })
   try {
-    const members = [...new Set([...incident.members, ...config.members])]
-    const result = await warroom.handle({ ...incident, members })
-    io.out(JSON.stringify(result))
+    // The same routes as `warroom serve`: members and severity from the labels.
+    const result = await warroom.handle(routeIncident(incident, config))
+    io.out(JSON.stringify(resultJson(result)))
     if (result.action === 'resolved' && result.chatId) {
       // Every resolution ends with the review summary in the chat, whoever reported it.
       const { warning } = await warroom.summarize({ chatId: result.chatId })
@@ -323,15 +417,20 @@ async function readStdin(): Promise<string> {
 // ---------------------------------------------------------------- timeline
 
 async function timeline(args: string[], env: NodeJS.ProcessEnv, io: Io): Promise<number> {
-  const { values, positionals } = parse(args, {
+  const { values, positionals } = parse('timeline', args, {
     json: { type: 'boolean' },
     'data-dir': { type: 'string' },
+    stateless: { type: 'boolean' },
   })
   const chatId = positionals[0]
   if (!chatId || !/^oc_\w+$/.test(chatId))
     throw new UsageError('give the incident chat id: warroom timeline oc_… [--json]')
   const config = await loadConfig(values.config, env)
-  const { client, warroom } = await warRoomFromConfig(config, 'timeline', values['data-dir'])
+  const { client, warroom } = await warRoomFromConfig(config, 'timeline', {
+    dataDir: values['data-dir'],
+    stateless: values.stateless,
+    env,
+  })
   try {
     let buffer = ''
     const figures = await warroom.timeline({ chatId }, [
@@ -364,7 +463,7 @@ async function timeline(args: string[], env: NodeJS.ProcessEnv, io: Io): Promise
 // ------------------------------------------------------------------- check
 
 async function check(args: string[], env: NodeJS.ProcessEnv, io: Io): Promise<number> {
-  const { values } = parse(args, {})
+  const { values } = parse('check', args, {})
   const config = await loadConfig(values.config, env)
   io.out(
     `config: ok${values.config ? ` (${values.config})` : ''}; ${config.routes.length} route(s), ${config.members.length} default member(s)`,
@@ -402,6 +501,22 @@ async function check(args: string[], env: NodeJS.ProcessEnv, io: Io): Promise<nu
       })
       return ''
     })
+    // Without a token every other probe fails the same way: say it once.
+    if (problems.length) {
+      io.err('check failed: fix the credentials first; nothing else can be probed without them')
+      return 1
+    }
+    const testChat = config.grafana.test_chat_id
+    if (testChat)
+      await probe(`grafana.test_chat_id (${testChat})`, async () => {
+        const chat = await client.getChat(testChat)
+        // For a chat the bot is not in, Feishu answers with the name and member count only.
+        if (!('chat_mode' in chat))
+          throw new Error(
+            'the bot is not a member of this chat, so Grafana tests cannot be posted there: add the bot to it',
+          )
+        return chat.name ? `"${chat.name}"` : ''
+      })
     await probe('im:chat (list the bot’s chats)', async () => {
       let count = 0
       for await (const chat of client.listChats({ pageSize: 20 })) {

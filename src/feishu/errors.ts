@@ -158,6 +158,9 @@ const HINTS: Record<number, string> = {
   99991401:
     'the caller’s IP is blocked by the app’s IP allow-list: add the runner’s address or remove the allow-list',
   99991543: BAD_CREDENTIALS,
+  // From the token endpoint: an app id Feishu does not know.
+  10003:
+    'Feishu knows no app with this app id: copy the App ID (cli_…) from Credentials & Basic Info in the developer console; apps made on open.larksuite.com need domain lark',
   10014: BAD_CREDENTIALS,
   10015: BAD_CREDENTIALS,
   99991662: 'the app is disabled in this tenant: ask a tenant admin to enable it',

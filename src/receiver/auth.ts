@@ -54,6 +54,17 @@ export function checkGrafanaSignature(
     hmac.update(`${timestamp}:`)
   }
   hmac.update(rawBody)
-  if (!safeEqual(signature.trim().toLowerCase(), hmac.digest('hex')))
-    throw new HttpError(401, `${grafana.hmac_header} does not match`)
+  if (!safeEqual(signature.trim().toLowerCase(), hmac.digest('hex'))) {
+    // Name the settings to compare: Grafana's HMAC Secret, Header and Timestamp header.
+    const sentTimestamp = get('X-Grafana-Alerting-Timestamp')
+    const hint = grafana.hmac_timestamp_header
+      ? `Grafana's "Timestamp header" must be ${grafana.hmac_timestamp_header} (grafana.hmac_timestamp_header)`
+      : sentTimestamp
+        ? 'the request carries X-Grafana-Alerting-Timestamp: Grafana then signs "timestamp:body", so set grafana.hmac_timestamp_header: X-Grafana-Alerting-Timestamp'
+        : `if Grafana's "Timestamp header" is set, put the same name in grafana.hmac_timestamp_header`
+    throw new HttpError(
+      401,
+      `${grafana.hmac_header} does not match: the contact point's HMAC "Secret" must equal grafana.hmac_secret and its "Header" must be ${grafana.hmac_header}; ${hint}`,
+    )
+  }
 }

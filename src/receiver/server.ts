@@ -15,7 +15,8 @@ import { FeishuError } from '../feishu/errors.js'
 import { describeZodError, IncidentError, type IncidentInput, parseIncident } from '../incident.js'
 import type { Logger } from '../log.js'
 import type { Metrics } from '../metrics.js'
-import { route } from '../routing.js'
+import { resultJson } from '../result-json.js'
+import { route, routeIncident } from '../routing.js'
 import { hashKey } from '../store.js'
 import type { TimelineSink } from '../timeline.js'
 import type { WarRoom, WarRoomResult } from '../warroom.js'
@@ -221,9 +222,9 @@ export class Receiver {
       }
       const body = parseJsonBody(raw, req.headers['content-type'])
       const incident = await this.toIncident(source, body)
-      if (!incident) {
+      if ('test' in incident) {
         count('test')
-        return sendJson(res, 200, { action: 'none', reason: 'Grafana test notification' })
+        return sendJson(res, 200, { action: 'none', reason: incident.test })
       }
       const result = await this.options.warroom.handle(incident)
       this.afterResolution(result)
@@ -237,7 +238,7 @@ export class Receiver {
           chatId: result.chatId,
           feishuCalls: result.feishuCalls,
         })
-      return sendJson(res, 200, resultBody(result))
+      return sendJson(res, 200, resultJson(result))
     } catch (error) {
       if (error instanceof HttpError) {
         count(
@@ -278,21 +279,13 @@ export class Receiver {
     this.handled.set(digest, { keyHash, version })
   }
 
-  /** Validates a payload and turns it into an incident; undefined for Grafana's test. */
+  /** Validates a payload and turns it into an incident; for Grafana's test, what became of it. */
   private async toIncident(
     source: 'alertmanager' | 'grafana' | 'generic',
     body: unknown,
-  ): Promise<IncidentInput | undefined> {
+  ): Promise<IncidentInput | { test: string }> {
     const { config } = this.options
-    if (source === 'generic') {
-      const incident = parseIncident(body)
-      const routed = route(incident.labels, config.routes, config.members)
-      return {
-        ...incident,
-        members: [...new Set([...incident.members, ...routed.members])],
-        ...(routed.severity ? { severity: routed.severity } : {}),
-      }
-    }
+    if (source === 'generic') return routeIncident(parseIncident(body), config)
     const schema = source === 'alertmanager' ? AlertmanagerSchema : GrafanaSchema
     const parsed = schema.safeParse(body)
     if (!parsed.success) {
@@ -312,27 +305,30 @@ export class Receiver {
     }
     if (source === 'grafana') {
       const grafana = payload as ReturnType<typeof GrafanaSchema.parse>
-      if (isGrafanaTest(grafana)) {
-        await this.postGrafanaTest(grafana)
-        return undefined
-      }
+      if (isGrafanaTest(grafana)) return { test: await this.postGrafanaTest(grafana) }
       return grafanaIncident(grafana, options)
     }
     return alertmanagerIncident(payload as ReturnType<typeof AlertmanagerSchema.parse>, options)
   }
 
-  private async postGrafanaTest(payload: ReturnType<typeof GrafanaSchema.parse>): Promise<void> {
+  /**
+   * Grafana's "Test" button: posted to grafana.test_chat_id when set. Grafana
+   * shows the answer in its test dialog, so a failure answers 502 with why.
+   */
+  private async postGrafanaTest(payload: ReturnType<typeof GrafanaSchema.parse>): Promise<string> {
     const chatId = this.options.config.grafana.test_chat_id
-    if (!chatId) return
+    if (!chatId)
+      return 'Grafana test notification received; set grafana.test_chat_id to see test notifications in a chat'
     try {
       await this.options.warroom.postTest(
         chatId,
         `Grafana test notification from ${payload.receiver}: ${payload.alerts[0]?.annotations.summary ?? ''}`,
       )
+      return `Grafana test notification posted to ${chatId}`
     } catch (error) {
-      this.options.logger.warn('could not post the Grafana test notification', {
-        error: (error as Error).message,
-      })
+      const message = `could not post the Grafana test notification to grafana.test_chat_id ${chatId}: ${errorText(error)}`
+      this.options.logger.warn(message)
+      throw new HttpError(502, message)
     }
   }
 
@@ -586,6 +582,8 @@ export class Receiver {
         ? await warroom.acknowledge(ref, by)
         : await warroom.resolveBy(ref, by, command.note)
     if (result.action === 'none' && messageId) await warroom.reply(messageId, result.reason ?? '')
+    // A person's resolution gets the timeline and the review summary too.
+    this.afterResolution(result)
     return result
   }
 }
@@ -604,16 +602,8 @@ function notAWarRoom(language: 'zh' | 'en'): string {
   return language === 'zh' ? '这个群不是事件群。' : 'This chat is not an incident war room.'
 }
 
-function resultBody(result: WarRoomResult) {
-  return {
-    action: result.action,
-    key: result.key,
-    ...(result.chatId ? { chat_id: result.chatId, chat_url: result.chatUrl } : {}),
-    ...(result.cardMessageId ? { message_id: result.cardMessageId } : {}),
-    ...(result.reopened ? { reopened: true } : {}),
-    ...(result.reason ? { reason: result.reason } : {}),
-    ...(result.failedMembers.length ? { failed_members: result.failedMembers } : {}),
-    ...(result.warnings.length ? { warnings: result.warnings } : {}),
-    feishu_calls: result.feishuCalls,
-  }
+function errorText(error: unknown): string {
+  if (error instanceof FeishuError)
+    return `Feishu code ${error.code} ${error.msg}${error.hint ? ` (${error.hint})` : ''}`
+  return error instanceof Error ? error.message : String(error)
 }

@@ -121,12 +121,24 @@ main{display:flex;height:calc(100vh - 44px)}#chats{width:300px;overflow:auto;bac
 .t-red{background:#f54a45}.t-carmine{background:#c01f3a}.t-orange{background:#ff8800}.t-blue{background:#3370ff}.t-green{background:#34c724}.t-grey{background:#8f959e}.t-yellow{background:#ffc60a}.t-wathet{background:#4da6ff}.t-turquoise{background:#14c0ff}.t-violet{background:#7f3bf5}.t-purple{background:#935af6}.t-indigo{background:#4954e6}.t-default{background:#646a73}
 form{display:flex;gap:6px;padding:10px 16px;background:#fff;border-top:1px solid #dee0e3}form input[type=text]{flex:1;padding:6px}
 #empty{color:#8f959e;padding:40px;text-align:center}
+#pinned{background:#fff8e6;border-bottom:1px solid #f5d78e;padding:8px 16px;max-height:45vh;overflow:auto}#pinned:empty{display:none}
+#pinned .lbl{font-size:12px;color:#8f6b00;margin-bottom:4px}
+#notice{padding:8px 16px;display:none}#notice.err{display:block;background:#fde2e2;color:#a8071a}#notice.ok{display:block;background:#e8f7e8;color:#1f6f1f}
 </style></head><body>
 <header><b>Feishu sandbox</b><span>What feishu-warroom did, as Feishu would show it. Nothing here leaves this machine.</span></header>
-<main><div id="chats"></div><div id="room"><div id="title"></div><div id="msgs"><div id="empty">No chats yet. Send an alert (see README) and its war room appears here.</div></div>
+<main><div id="chats"></div><div id="room"><div id="title"></div><div id="pinned"></div><div id="notice" role="status"></div><div id="msgs"><div id="empty">No chats yet. Send an alert (see README) and its war room appears here.</div></div>
 <form id="say"><select id="as"></select><label><input type="checkbox" id="mention" checked> @bot</label><input type="text" id="text" placeholder="/ack, /resolve fixed it, /status or anything"><button>Send</button></form></div></main>
 <script>
-let state=null, sel=null;
+let state=null, sel=null, shown={};
+function notice(text,ok){const n=document.getElementById('notice');n.textContent=text;n.className=text?(ok?'ok':'err'):'';}
+async function send(path,body){
+  try{const r=await fetch(path,{method:'POST',headers:{'content-type':'application/json'},body:JSON.stringify(body)});
+    const j=await r.json().catch(()=>({}));
+    if(!r.ok){notice('Error '+r.status+': '+(j.error||r.statusText),false);return null;}
+    const d=j.delivery||j;if(d&&d.status&&d.status>=300){notice('The receiver answered '+d.status+': '+JSON.stringify(d.body),false);return null;}
+    notice('',true);return j;
+  }catch(e){notice('Error: '+e.message,false);return null;}
+}
 const esc=s=>String(s).replace(/&(?!#\\d+;)/g,'&amp;').replace(/</g,'&lt;').replace(/>/g,'&gt;').replace(/"/g,'&quot;');
 const name=id=>(state.users.find(u=>u.open_id===id)||{}).name||id;
 function md(text){
@@ -157,22 +169,30 @@ function render(){
   const chat=state.chats.find(c=>c.chat_id===sel); if(!chat)return;
   document.getElementById('title').innerHTML='<b>'+esc(chat.name)+'</b><br><small>'+chat.members.map(name).map(esc).join(', ')+' · renamed '+(chat.names.length-1)+'×</small>';
   const byId=Object.fromEntries(state.messages.map(m=>[m.message_id,m]));
-  document.getElementById('msgs').innerHTML=chat.messages.map(id=>byId[id]).map(m=>{
+  const pinnedCards=chat.pinned.map(id=>byId[id]).filter(m=>m&&m.msg_type==='interactive');
+  document.getElementById('pinned').innerHTML=pinnedCards.map(m=>'<div class="lbl">📌 pinned card'+(m.patches?' · updated '+m.patches+'×':'')+'</div>'+card(m.content,m)).join('');
+  const box=document.getElementById('msgs');const atEnd=box.scrollHeight-box.scrollTop-box.clientHeight<40;
+  box.innerHTML=chat.messages.map(id=>byId[id]).map(m=>{
     if(m.msg_type==='system')return '<div class="sys">'+system(m.content)+'</div>';
     const who=m.sender.sender_type==='app'?state.appName:name(m.sender.id);
     const pin=chat.pinned.includes(m.message_id)?' <span class="pin">📌 pinned</span>':'';
     const upd=m.patches?' <span class="pin">updated '+m.patches+'×</span>':'';
     const body=m.msg_type==='interactive'?card(m.content,m):m.msg_type==='post'?'<div class="bubble">'+post(m.content)+'</div>':'<div class="bubble">'+esc((m.content.text||JSON.stringify(m.content)).replace(/@_user_\\d+/g,'@'+state.appName))+'</div>';
     return '<div class="msg"><div class="who">'+esc(who)+pin+upd+'</div>'+body+'</div>';}).join('');
+  // New messages come into view, as in Feishu; reading further up is left alone.
+  if(atEnd||shown[chat.chat_id]!==chat.messages.length){box.scrollTop=box.scrollHeight;}
+  shown[chat.chat_id]=chat.messages.length;
   const as=document.getElementById('as'); const cur=as.value;
   as.innerHTML=chat.members.map(id=>'<option value="'+id+'">'+esc(name(id))+'</option>').join(''); if(cur)as.value=cur;
 }
 async function load(){state=await (await fetch('/sandbox/state')).json();render();}
 document.getElementById('chats').onclick=e=>{const d=e.target.closest('.chat');if(d){sel=d.dataset.id;render();}};
 document.getElementById('msgs').onclick=async e=>{const b=e.target.closest('button[data-msg]');if(!b)return;
-  const as=document.getElementById('as').value;const r=await fetch('/sandbox/click',{method:'POST',headers:{'content-type':'application/json'},body:JSON.stringify({message_id:b.dataset.msg,open_id:as,value:JSON.parse(b.dataset.value)})});
-  const j=await r.json();if(j.body&&j.body.toast)alert(j.body.toast.content);};
+  const as=document.getElementById('as').value;if(!as){notice('Nobody is in this chat to click as: invite members (see README)',false);return;}
+  const j=await send('/sandbox/click',{message_id:b.dataset.msg,open_id:as,value:JSON.parse(b.dataset.value)});
+  if(j&&j.body&&j.body.toast)notice(j.body.toast.content,j.body.toast.type!=='error');};
 document.getElementById('say').onsubmit=async e=>{e.preventDefault();const t=document.getElementById('text');if(!t.value)return;
-  await fetch('/sandbox/say',{method:'POST',headers:{'content-type':'application/json'},body:JSON.stringify({chat_id:sel,open_id:document.getElementById('as').value,text:t.value,mention_bot:document.getElementById('mention').checked})});t.value='';};
+  const as=document.getElementById('as').value;if(!as){notice('Nobody is in this chat to write as: invite members (see README)',false);return;}
+  if(await send('/sandbox/say',{chat_id:sel,open_id:as,text:t.value,mention_bot:document.getElementById('mention').checked}))t.value='';};
 new EventSource('/sandbox/stream').onmessage=load; load();
 </script></body></html>`

@@ -43,7 +43,7 @@ async function sdkAccepts(body: Record<string, unknown>, headers: Record<string,
     {
       verificationToken: VERIFICATION_TOKEN,
       encryptKey: ENCRYPT_KEY,
-      loggerLevel: lark.LoggerLevel.fatal,
+      logger: quiet,
     },
     async () => {
       called = true
