@@ -138,7 +138,7 @@ export async function writeTimeline(
       )
     } else {
       await sink.write(
-        `# ${l.title}: ${md(title)}\n\n- ${l.key}: \`${record.key.replace(/`/g, "'")}\`\n- ${l.chat}: ${record.chatId}\n\n`,
+        `# ${l.title}: ${md(title)}\n\n- ${l.key}: ${keyText(record)}\n- ${l.chat}: ${record.chatId}\n\n`,
       )
     }
   }
@@ -343,4 +343,14 @@ function markdownLine(
   if (entry.kind === 'incident') return `- ${when} 🔔 **${l.incident}**: ${md(entry.text)}`
   const who = entry.sender?.name ?? entry.sender?.id ?? '?'
   return `- ${when} **${md(who)}${entry.sender?.bot ? ` (${l.bot})` : ''}**: ${md(entry.text)}`
+}
+
+/**
+ * The key as inline code, safe in Markdown whatever it contains; a chat found
+ * by its marker knows only the key's hash.
+ */
+function keyText(record: IncidentRecord): string {
+  if (!record.key) return `sha256 ${record.keyHash}…`
+  const oneLine = record.key.replace(/[\r\n\u2028\u2029]+/g, ' ').replace(/`/g, "'")
+  return `\`${oneLine}\``
 }

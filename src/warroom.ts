@@ -91,6 +91,8 @@ export type IncidentRef = { keyHash: string } | { key: string } | { chatId: stri
 /** Incident events kept per record (the timeline shows them). */
 const MAX_EVENTS = 500
 const MARKER = /\[warroom:([0-9a-f]{32}):(open|resolved):(\d+)\]/
+/** getChat of a chat that does not exist, was dissolved, or the bot is not in. */
+const NOT_OUR_CHAT_CODES = new Set([232006, 232009, 232011, 230002, 232010])
 const BAD_MEMBER_CODES = new Set([
   232043, 232022, 232030, 99992351, 99992360, 99992364, 99992361, 232024, 230013,
 ])
@@ -934,11 +936,9 @@ export class WarRoom {
       if (!(await this.store.get(record.keyHash))) await this.store.put(record)
       return record.keyHash
     } catch (error) {
-      this.logger.warn('could not read the chat to find its incident', {
-        chatId: ref.chatId,
-        error: (error as Error).message,
-      })
-      return undefined
+      // Not a chat of this bot: not a war room. Anything else (network, credentials) is the answer.
+      if (error instanceof FeishuError && NOT_OUR_CHAT_CODES.has(error.code)) return undefined
+      throw error
     }
   }
 
@@ -993,7 +993,7 @@ export class WarRoom {
       chatName: name,
       status,
       openedAt,
-      ...(status === 'resolved' ? { resolvedAt: openedAt } : {}),
+      // When it was resolved is not in the marker: unknown, not "at once".
       members: [],
       invited: [],
       failedMembers: [],
