@@ -191,7 +191,7 @@ describe('warroom timeline', () => {
     const wrong = io()
     expect(
       await main(
-        ['timeline', opened.chatId!, '--stateless'],
+        ['timeline', opened.chatId!],
         { ...envFor(s), FEISHU_APP_SECRET: 'wrong-secret' },
         wrong.io,
       ),
@@ -200,16 +200,14 @@ describe('warroom timeline', () => {
     const unreachable = io()
     expect(
       await main(
-        ['timeline', opened.chatId!, '--stateless'],
+        ['timeline', opened.chatId!],
         { ...envFor(s), FEISHU_DOMAIN: `http://127.0.0.1:${await freePort()}` },
         unreachable.io,
       ),
     ).toBe(1)
     expect(unreachable.err.join()).toMatch(/ECONNREFUSED|network error/)
     const notOurs = io()
-    expect(
-      await main(['timeline', 'oc_0123456789abcdef', '--stateless'], envFor(s), notOurs.io),
-    ).toBe(1)
+    expect(await main(['timeline', 'oc_0123456789abcdef'], envFor(s), notOurs.io)).toBe(1)
     expect(notOurs.err.join()).toContain('is not an incident war room of this app')
   })
 
@@ -221,7 +219,7 @@ describe('warroom timeline', () => {
     await warroom.acknowledge({ chatId: opened.chatId! }, { openId: alice })
     await warroom.resolveBy({ chatId: opened.chatId! }, { name: 'Bob' })
     const a = io()
-    expect(await main(['timeline', opened.chatId!, '--stateless'], envFor(s), a.io)).toBe(0)
+    expect(await main(['timeline', opened.chatId!], envFor(s), a.io)).toBe(0)
     const text = a.out.join('\n')
     expect(text).toMatch(/- 事件键: sha256 [0-9a-f]{32}…/)
     expect(text).not.toContain('解决用时: 0秒')

@@ -180,9 +180,10 @@ function clientFromConfig(
  * that a bare `--status resolved` keeps the card the incident had. Elsewhere
  * (a CI runner) the chat is found in Feishu by its marker.
  */
-export function notifyStateDir(env: NodeJS.ProcessEnv): string {
-  const base = env.XDG_STATE_HOME || join(env.HOME || tmpdir(), '.local', 'state')
-  return join(base, 'feishu-warroom', 'notify')
+export function notifyStateDir(env: NodeJS.ProcessEnv): string | undefined {
+  const base = env.XDG_STATE_HOME || (env.HOME && join(env.HOME, '.local', 'state'))
+  // No home of its own (a bare CI container): remember nothing rather than share /tmp.
+  return base ? join(base, 'feishu-warroom', 'notify') : undefined
 }
 
 /** notify and timeline: the configured app, and the local state as a cache. */
@@ -420,15 +421,15 @@ async function timeline(args: string[], env: NodeJS.ProcessEnv, io: Io): Promise
   const { values, positionals } = parse('timeline', args, {
     json: { type: 'boolean' },
     'data-dir': { type: 'string' },
-    stateless: { type: 'boolean' },
   })
   const chatId = positionals[0]
   if (!chatId || !/^oc_\w+$/.test(chatId))
     throw new UsageError('give the incident chat id: warroom timeline oc_… [--json]')
   const config = await loadConfig(values.config, env)
+  // The chat is named: its history and marker come from Feishu, so the local state is not used.
   const { client, warroom } = await warRoomFromConfig(config, 'timeline', {
     dataDir: values['data-dir'],
-    stateless: values.stateless,
+    stateless: values['data-dir'] === undefined,
     env,
   })
   try {

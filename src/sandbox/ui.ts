@@ -187,7 +187,7 @@ function render(){
 }
 async function load(){state=await (await fetch('/sandbox/state')).json();render();}
 document.getElementById('chats').onclick=e=>{const d=e.target.closest('.chat');if(d){sel=d.dataset.id;render();}};
-document.getElementById('msgs').onclick=async e=>{const b=e.target.closest('button[data-msg]');if(!b)return;
+document.getElementById('room').onclick=async e=>{const b=e.target.closest('button[data-msg]');if(!b)return;
   const as=document.getElementById('as').value;if(!as){notice('Nobody is in this chat to click as: invite members (see README)',false);return;}
   const j=await send('/sandbox/click',{message_id:b.dataset.msg,open_id:as,value:JSON.parse(b.dataset.value)});
   if(j&&j.body&&j.body.toast)notice(j.body.toast.content,j.body.toast.type!=='error');};
