@@ -66,7 +66,7 @@ export interface AlertAdapterOptions {
 
 const TEXT = {
   zh: {
-    alerts: '告警',
+    alerts: '条告警',
     silence: '静默',
     alertmanager: 'Alertmanager',
     runbook: '处置手册',

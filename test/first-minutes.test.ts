@@ -11,8 +11,11 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { describe, expect, it } from 'vitest'
 import { HELP, main } from '../src/cli/main.js'
+import { jsonLogger } from '../src/log.js'
+import { MemoryStore } from '../src/store.js'
+import { WarRoom } from '../src/warroom.js'
 import { grafanaTestPayload } from './fixtures/alerts.js'
-import { freePort, incident, sandbox, tempDir, view } from './helpers.js'
+import { clientFor, freePort, incident, sandbox, tempDir, view } from './helpers.js'
 import { post, startReceiver } from './receiver-helpers.js'
 
 function io() {
@@ -223,5 +226,25 @@ describe('warroom timeline', () => {
     const text = a.out.join('\n')
     expect(text).toMatch(/- 事件键: sha256 [0-9a-f]{32}…/)
     expect(text).not.toContain('解决用时: 0秒')
+  })
+})
+
+describe('members that could not be invited', () => {
+  it('are logged with the reason, not only put on the card', async () => {
+    const s = await sandbox()
+    const lines: string[] = []
+    const room = new WarRoom({
+      client: clientFor(s),
+      store: new MemoryStore(),
+      now: () => s.now(),
+      logger: jsonLogger((line) => lines.push(line)),
+    })
+    await room.handle(incident({ members: ['nobody@example.com', 'alice@example.com'] }))
+    const warning = lines
+      .map((l) => JSON.parse(l))
+      .find((l) => l.message.includes('could not invite'))
+    expect(warning?.level).toBe('warn')
+    expect(warning?.members.join()).toContain('nobody@example.com')
+    expect(warning?.members.join()).not.toContain('alice@example.com')
   })
 })
