@@ -1,7 +1,12 @@
 import { createHash } from 'node:crypto'
 import { z } from 'zod'
-import { DEFAULT_SEVERITY_MAP } from '../src/config.js'
-import type { IncidentInput, Severity } from '../src/incident.js'
+import {
+  DEFAULT_SEVERITY_MAP,
+  describeZodError,
+  type IncidentInput,
+  PayloadError,
+  type Severity,
+} from '../src/incident.js'
 
 /**
  * Prometheus Alertmanager webhook (payload version 4) → Incident.
@@ -59,8 +64,6 @@ export interface AlertAdapterOptions {
   /** Label value (lower case) → severity; merged over the defaults. */
   severityMap: Record<string, Severity>
   defaultSeverity: Severity
-  members: string[]
-  severityOverride?: Severity
   language: 'zh' | 'en'
 }
 
@@ -89,7 +92,6 @@ export function isZeroTime(value: string | undefined): boolean {
 }
 
 export function severityOf(labelValue: string | undefined, options: AlertAdapterOptions): Severity {
-  if (options.severityOverride) return options.severityOverride
   const v = (labelValue ?? '').toLowerCase()
   return options.severityMap[v] ?? DEFAULT_SEVERITY_MAP[v] ?? options.defaultSeverity
 }
@@ -201,10 +203,26 @@ export function groupIncident(
     fields: fieldLabels.slice(0, 20).map(([name, value]) => ({ name, value })),
     items,
     links,
-    members: options.members,
     labels: { ...payload.groupLabels, ...common },
     event: notificationId(payload),
   }
+}
+
+/**
+ * An Alertmanager webhook body (payload version 4) as a normalised incident:
+ * one notification group is one incident. Routing (who is invited) is applied
+ * to its labels afterwards, the same for every source.
+ */
+export function fromAlertmanager(body: unknown, options: AlertAdapterOptions): IncidentInput {
+  return alertmanagerIncident(parsePayload(AlertmanagerSchema, body, 'alertmanager'), options)
+}
+
+/** Validates a payload with its schema, or throws PayloadError naming the first bad field. */
+export function parsePayload<T extends z.ZodType>(schema: T, body: unknown, source: string) {
+  const parsed = schema.safeParse(body)
+  if (parsed.success) return parsed.data as z.output<T>
+  const first = describeZodError(parsed.error)[0]!
+  throw new PayloadError(`invalid ${source} payload: ${first.path || '(root)'}: ${first.message}`)
 }
 
 export function alertmanagerIncident(

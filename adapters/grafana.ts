@@ -6,6 +6,7 @@ import {
   AlertSchema,
   groupIncident,
   isHttp,
+  parsePayload,
 } from './alertmanager.js'
 
 /**
@@ -52,6 +53,18 @@ export function isGrafanaTest(payload: GrafanaPayload): boolean {
     (payload.alerts[0]!.labels.instance === 'Grafana' ||
       payload.alerts[0]!.annotations.summary === 'Notification test')
   )
+}
+
+/**
+ * A Grafana unified-alerting webhook body as a normalised incident, or, for
+ * the contact point's "Test" button, the payload to post as a test.
+ */
+export function fromGrafana(
+  body: unknown,
+  options: AlertAdapterOptions,
+): IncidentInput | { test: GrafanaPayload } {
+  const payload = parsePayload(GrafanaSchema, body, 'grafana')
+  return isGrafanaTest(payload) ? { test: payload } : grafanaIncident(payload, options)
 }
 
 export function grafanaIncident(

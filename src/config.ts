@@ -4,6 +4,8 @@ import { z } from 'zod'
 import { resolveBaseUrl } from './feishu/transport.js'
 import { describeZodError, SEVERITIES } from './incident.js'
 
+export { DEFAULT_SEVERITY_MAP } from './incident.js'
+
 /**
  * The receiver's configuration: a YAML file validated up front, with secrets
  * allowed to come from the environment instead. Every error names its key.
@@ -153,25 +155,6 @@ export type Config = z.output<typeof ConfigSchema>
 export type Route = z.output<typeof RouteSchema>
 
 /** Severity label values understood without configuration. */
-export const DEFAULT_SEVERITY_MAP: Record<string, (typeof SEVERITIES)[number]> = {
-  critical: 'critical',
-  crit: 'critical',
-  page: 'critical',
-  p0: 'critical',
-  p1: 'error',
-  error: 'error',
-  high: 'error',
-  major: 'error',
-  warning: 'warning',
-  warn: 'warning',
-  medium: 'warning',
-  p2: 'warning',
-  minor: 'warning',
-  info: 'info',
-  low: 'info',
-  none: 'info',
-  p3: 'info',
-}
 
 export class ConfigError extends Error {
   override readonly name = 'ConfigError'

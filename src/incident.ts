@@ -110,3 +110,29 @@ export const SEVERITY_RANK: Record<Severity, number> = {
   error: 2,
   critical: 3,
 }
+
+/** Common severity label values (lower case) → severity; a config's map is merged over these. */
+export const DEFAULT_SEVERITY_MAP: Record<string, Severity> = {
+  critical: 'critical',
+  crit: 'critical',
+  page: 'critical',
+  p0: 'critical',
+  p1: 'error',
+  error: 'error',
+  high: 'error',
+  major: 'error',
+  warning: 'warning',
+  warn: 'warning',
+  medium: 'warning',
+  p2: 'warning',
+  minor: 'warning',
+  info: 'info',
+  low: 'info',
+  none: 'info',
+  p3: 'info',
+}
+
+/** A source's payload that its adapter cannot read: the message names the first bad field. */
+export class PayloadError extends Error {
+  override readonly name = 'PayloadError'
+}

@@ -18,7 +18,7 @@ const amOptions = {
   severityLabel: 'severity',
   severityMap: {},
   defaultSeverity: 'error' as const,
-  members: [],
+
   language: 'en' as const,
 }
 

@@ -1,0 +1,52 @@
+/** The CLI's help texts: `warroom --help` and `warroom <command> --help`. */
+
+export const USAGE = `Usage: warroom <command> [options]     (from a checkout: npx warroom …)
+
+Commands:
+  serve     Run the receiver (Alertmanager, Grafana, generic webhooks, Feishu events).
+            Without Feishu credentials it runs against the built-in sandbox.
+  notify    Open, update or resolve an incident from flags or a JSON file.
+  check     Check the config, the Feishu credentials and permissions.
+  timeline  Print an incident chat's timeline.
+
+Run warroom <command> --help for its options.
+Environment: FEISHU_APP_ID FEISHU_APP_SECRET FEISHU_DOMAIN FEISHU_ENCRYPT_KEY
+             FEISHU_VERIFICATION_TOKEN WARROOM_WEBHOOK_TOKEN WARROOM_DATA_DIR PORT`
+
+/** Each command's own help, printed by `warroom <command> --help`. */
+export const HELP: Record<string, string> = {
+  serve: `Usage: warroom serve [--config FILE] [--host HOST] [--port PORT]
+
+Runs the receiver: POST /alertmanager, /grafana, /incidents; Feishu events at /feishu/events.
+Without Feishu credentials it runs against the built-in sandbox (page at /sandbox).
+
+  --config FILE   YAML config (see README); secrets may come from the environment
+  --host HOST     address to listen on (default: server.host, 0.0.0.0)
+  --port PORT     port (default: the PORT environment variable, then server.port, 8080)
+  --help          show this help`,
+  notify: `Usage: warroom notify --file FILE|-  [--config FILE] [--data-dir DIR]
+       warroom notify --key K --title T [--status firing|resolved] [--severity S]
+                      [--summary S] [--member ID]... [--label NAME=VALUE]...
+                      [--link LABEL=URL]... [--field NAME=VALUE]... [--config FILE]
+
+Opens, updates or resolves one incident and prints the result as JSON. The routes of
+--config apply to its labels, as in warroom serve. A resolution keeps what the incident had.
+Exit code: 0 done, 1 Feishu refused, 2 bad input.
+
+  --data-dir DIR  where incidents are remembered between runs (default
+                  $XDG_STATE_HOME/feishu-warroom/notify); a key not found there is looked up in Feishu
+  --stateless     remember nothing locally: find the chat in Feishu by its marker (CI runners)
+  --help          show this help`,
+  check: `Usage: warroom check [--config FILE]
+
+Checks the config, the Feishu credentials, the permissions that can be probed without side
+effects, and grafana.test_chat_id. Exit code 0 when everything works, 1 otherwise.
+
+  --help          show this help`,
+  timeline: `Usage: warroom timeline <chat-id> [--json] [--config FILE] [--data-dir DIR]
+
+Prints an incident chat's timeline (every message merged with the incident's events and the
+key figures) as Markdown, or JSON with --json.
+
+  --help          show this help`,
+}

@@ -1,0 +1,83 @@
+import { readFile } from 'node:fs/promises'
+import { loadConfig } from '../config.js'
+import type { Incident } from '../incident.js'
+import { intake } from '../intake.js'
+import { resultJson } from '../result-json.js'
+import { type Io, parse, UsageError, warRoomFromConfig } from './common.js'
+
+export async function notify(args: string[], env: NodeJS.ProcessEnv, io: Io): Promise<number> {
+  const { values } = parse('notify', args, {
+    file: { type: 'string' },
+    label: { type: 'string', multiple: true },
+    key: { type: 'string' },
+    title: { type: 'string' },
+    status: { type: 'string' },
+    severity: { type: 'string' },
+    summary: { type: 'string' },
+    source: { type: 'string' },
+    member: { type: 'string', multiple: true },
+    link: { type: 'string', multiple: true },
+    field: { type: 'string', multiple: true },
+    'data-dir': { type: 'string' },
+    stateless: { type: 'boolean' },
+  })
+  const config = await loadConfig(values.config, env)
+  let input: unknown
+  if (values.file) {
+    const text =
+      values.file === '-'
+        ? await readStdin()
+        : await readFile(values.file, 'utf8').catch((e: NodeJS.ErrnoException) => {
+            throw new UsageError(`cannot read ${values.file}: ${e.code ?? e.message}`)
+          })
+    try {
+      input = JSON.parse(text)
+    } catch (error) {
+      throw new UsageError(`${values.file} is not valid JSON: ${(error as Error).message}`)
+    }
+  } else {
+    const pairs = (list: string[] | undefined, what: string) =>
+      (list ?? []).map((p) => {
+        const i = p.indexOf('=')
+        if (i < 1) throw new UsageError(`--${what} takes NAME=VALUE, got "${p}"`)
+        return [p.slice(0, i), p.slice(i + 1)] as const
+      })
+    input = {
+      key: values.key,
+      title: values.title,
+      ...(values.status ? { status: values.status } : {}),
+      ...(values.severity ? { severity: values.severity } : {}),
+      ...(values.summary ? { summary: values.summary } : {}),
+      ...(values.source ? { source: values.source } : {}),
+      members: values.member ?? [],
+      labels: Object.fromEntries(pairs(values.label, 'label')),
+      links: pairs(values.link, 'link').map(([label, url]) => ({ label, url })),
+      fields: pairs(values.field, 'field').map(([name, value]) => ({ name, value })),
+    }
+  }
+  const { incident } = intake('generic', input, config) as { incident: Incident }
+  const { client, warroom } = await warRoomFromConfig(config, 'notify', {
+    dataDir: values['data-dir'],
+    stateless: values.stateless,
+    env,
+  })
+  try {
+    // Through the same intake as `warroom serve`: the routes add members and severity.
+    const result = await warroom.handle(incident)
+    io.out(JSON.stringify(resultJson(result)))
+    if (result.action === 'resolved' && result.chatId) {
+      // Every resolution ends with the review summary in the chat, whoever reported it.
+      const { warning } = await warroom.summarize({ chatId: result.chatId })
+      if (warning) io.err(`warroom notify: ${warning}`)
+    }
+    return 0
+  } finally {
+    await client.close()
+  }
+}
+
+async function readStdin(): Promise<string> {
+  const chunks: Buffer[] = []
+  for await (const chunk of process.stdin) chunks.push(chunk as Buffer)
+  return Buffer.concat(chunks).toString('utf8')
+}

@@ -1,0 +1,130 @@
+import { mkdtemp, rm } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { loadConfig } from '../config.js'
+import { FeishuClient } from '../feishu/client.js'
+import { httpImageFetcher } from '../images.js'
+import { jsonLogger } from '../log.js'
+import { Metrics } from '../metrics.js'
+import { Receiver } from '../receiver/server.js'
+import { withDemoRouting } from '../sandbox/demo.js'
+import { type FeishuSandbox, startSandbox } from '../sandbox/server.js'
+import { sandboxUi } from '../sandbox/ui.js'
+import { FileStore, type IncidentStore, MemoryStore } from '../store.js'
+import { WarRoom } from '../warroom.js'
+import { type Io, parse, UsageError, warRoomConfig } from './common.js'
+
+export async function serve(args: string[], env: NodeJS.ProcessEnv, io: Io): Promise<number> {
+  const { values } = parse('serve', args, { host: { type: 'string' }, port: { type: 'string' } })
+  let config = await loadConfig(values.config, env)
+  const host = values.host ?? config.server.host
+  // A platform's PORT (containers, PaaS) wins over the config file; --port over both.
+  const portText = values.port ?? env.PORT
+  const port = portText !== undefined ? Number(portText) : config.server.port
+  if (!/^\d+$/.test(portText ?? String(port)) || port > 65535)
+    throw new UsageError(
+      `${values.port !== undefined ? '--port' : 'PORT'} must be a port number 0-65535, got "${portText}"`,
+    )
+  const logger = jsonLogger((line) => io.err(line.trimEnd()))
+  const metrics = new Metrics()
+
+  let sandbox: FeishuSandbox | undefined
+  let sandboxDir: string | undefined
+  let demoRouting = false
+  if (!config.feishu.app_id) {
+    sandbox = await startSandbox({ host: '127.0.0.1', port: 0 })
+    // Sandbox chats live in memory; their timelines go to a temporary folder, not the working tree.
+    sandboxDir = await mkdtemp(join(tmpdir(), 'feishu-warroom-sandbox-'))
+    config = { ...config, server: { ...config.server, data_dir: sandboxDir } }
+    const demo = withDemoRouting(config)
+    config = demo.config
+    demoRouting = demo.applied
+  }
+  const client = new FeishuClient({
+    appId: sandbox?.appId ?? config.feishu.app_id!,
+    appSecret: sandbox?.appSecret ?? config.feishu.app_secret!,
+    domain: sandbox?.url ?? config.feishu.domain,
+    logger,
+    onCall: metrics.onFeishuCall,
+    // Stay well inside Alertmanager's notification timeout.
+    retry: { maxElapsedMs: 20_000 },
+  })
+  // The sandbox forgets everything on exit, so its incidents are not written to disk.
+  const store: IncidentStore = sandbox
+    ? new MemoryStore()
+    : await FileStore.open(config.server.data_dir)
+  const open = new Map<string, boolean>()
+  for (const r of await store.list()) open.set(r.keyHash, r.status === 'open')
+  const countOpen = () => metrics.openIncidents.set([...open.values()].filter(Boolean).length)
+  countOpen()
+  const warroom = new WarRoom({
+    client,
+    store,
+    logger,
+    config: warRoomConfig(config),
+    fetchImage: httpImageFetcher(),
+    onRecord: (r) => {
+      open.set(r.keyHash, r.status === 'open')
+      countOpen()
+    },
+  })
+  const receiver = new Receiver({
+    config,
+    warroom,
+    logger,
+    metrics,
+    ...(sandbox ? { extra: sandboxUi(sandbox) } : {}),
+  })
+  const url = await receiver.listen(host, port)
+  if (sandbox) {
+    sandbox.events = {
+      url: `${url}/feishu/events`,
+      ...(config.feishu.encrypt_key ? { encryptKey: config.feishu.encrypt_key } : {}),
+      ...(config.feishu.verification_token
+        ? { verificationToken: config.feishu.verification_token }
+        : {}),
+    }
+    io.out(
+      [
+        '',
+        '  feishu-warroom is running against the BUILT-IN FEISHU SANDBOX: no Feishu credentials were given',
+        '  (set FEISHU_APP_ID and FEISHU_APP_SECRET, or feishu.app_id in --config, to use real Feishu).',
+        '  Nothing is sent to Feishu; chats and cards live in memory until you stop the process.',
+        '',
+        `  Watch the sandbox:   ${url}/sandbox`,
+        `  Alertmanager hook:   ${url}/alertmanager     Grafana hook: ${url}/grafana`,
+        `  Generic incidents:   ${url}/incidents        Metrics: ${url}/metrics`,
+        `  Sandbox Feishu API:  ${sandbox.url} (state: ${sandbox.url}/_sandbox/state)`,
+        `  Timelines:           ${sandboxDir} (removed when you stop)`,
+        ...(demoRouting
+          ? [
+              '  Who is invited:      your config names nobody, so the demo routing applies:',
+              '                       team=payments → Alice Wang, Bob Li; every incident → Carol Zhang',
+            ]
+          : []),
+        `  Sandbox users:       ${[...sandbox.state.users.values()].map((u) => `${u.name} <${u.email}>`).join(', ')}`,
+        '',
+      ].join('\n'),
+    )
+  } else {
+    io.out(`feishu-warroom receiver listening on ${url} (Feishu ${config.feishu.domain})`)
+  }
+  if (!config.auth.bearer_token && !config.auth.basic)
+    logger.warn(
+      'webhook endpoints accept requests without authentication: set auth.bearer_token or WARROOM_WEBHOOK_TOKEN',
+    )
+  if (!config.feishu.encrypt_key && !config.feishu.verification_token)
+    logger.warn(
+      'Feishu events are not verified: set feishu.encrypt_key (FEISHU_ENCRYPT_KEY) or feishu.verification_token',
+    )
+  io.onListening?.({ url, ...(sandbox ? { sandboxUrl: sandbox.url } : {}) })
+
+  await (io.stopSignal ?? new Promise<void>(() => {}))
+  logger.info('shutting down: finishing in-flight work')
+  await receiver.close()
+  await client.close()
+  await sandbox?.close()
+  if (sandboxDir) await rm(sandboxDir, { recursive: true, force: true })
+  logger.info('stopped')
+  return 0
+}

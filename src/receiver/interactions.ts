@@ -1,0 +1,228 @@
+import type { IncomingMessage, ServerResponse } from 'node:http'
+import type { Config } from '../config.js'
+import type { Logger } from '../log.js'
+import type { Metrics } from '../metrics.js'
+import type { WarRoom, WarRoomResult } from '../warroom.js'
+import {
+  type Command,
+  type EventJson,
+  EventRejected,
+  openDelivery,
+  parseCommand,
+  SeenIds,
+} from './feishu-events.js'
+import { HttpError, readBody, sendJson } from './http.js'
+import type { Timelines } from './timelines.js'
+
+export interface InteractionOptions {
+  config: Config
+  warroom: WarRoom
+  logger: Logger
+  metrics: Metrics
+  timelines: Timelines
+  now: () => number
+  /** Time a card callback may take before answering with a toast alone (Feishu allows 3 s). */
+  callbackBudgetMs?: number
+}
+
+const TOASTS = {
+  zh: {
+    ack: '已确认',
+    resolve: '已标记解决',
+    none: '无需操作',
+    failed: '操作失败，请稍后重试',
+    pending: '处理中…',
+  },
+  en: {
+    ack: 'Acknowledged',
+    resolve: 'Resolved',
+    none: 'Nothing to do',
+    failed: 'Failed, try again shortly',
+    pending: 'Working on it…',
+  },
+}
+
+/**
+ * What people do in a war room: chat commands (im.message.receive_v1) and card
+ * buttons (card.action.trigger, and the legacy trigger_v1), delivered to
+ * POST /feishu/events, checked, de-duplicated and turned into core calls.
+ */
+export class Interactions {
+  private readonly seenEvents = new SeenIds()
+
+  constructor(private readonly options: InteractionOptions) {}
+
+  private get now() {
+    return this.options.now
+  }
+
+  async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const { config, metrics, logger, warroom } = this.options
+    const raw = await readBody(req, config.server.body_limit_bytes)
+    let event: EventJson
+    try {
+      event = openDelivery(raw, req.headers, {
+        ...(config.feishu.encrypt_key ? { encryptKey: config.feishu.encrypt_key } : {}),
+        ...(config.feishu.verification_token
+          ? { verificationToken: config.feishu.verification_token }
+          : {}),
+        maxSkewSeconds: 300,
+        now: this.now,
+      })
+    } catch (error) {
+      if (error instanceof EventRejected) {
+        metrics.events.inc({ type: 'unknown', outcome: 'rejected' })
+        throw new HttpError(error.status, error.message)
+      }
+      throw error
+    }
+    if (event.type === 'url_verification') {
+      metrics.events.inc({ type: 'url_verification', outcome: 'ok' })
+      return sendJson(res, 200, { challenge: String(event.challenge ?? '') })
+    }
+    const type: string =
+      event.header?.event_type ??
+      (event.action && event.open_message_id
+        ? 'card.action.trigger_v1'
+        : (event.event?.type ?? 'unknown'))
+    const eventId: string | undefined = event.header?.event_id ?? event.uuid
+    if (eventId && this.seenEvents.check(`e:${eventId}`, this.now())) {
+      metrics.events.inc({ type, outcome: 'duplicate' })
+      return sendJson(res, 200, {})
+    }
+
+    if (type === 'im.message.receive_v1') {
+      const message = event.event?.message ?? {}
+      if (message.message_id && this.seenEvents.check(`m:${message.message_id}`, this.now())) {
+        metrics.events.inc({ type, outcome: 'duplicate' })
+        return sendJson(res, 200, {})
+      }
+      const command = this.commandOf(event)
+      sendJson(res, 200, {}) // answer now; Feishu wants 200 within 3 s
+      if (!command) {
+        metrics.events.inc({ type, outcome: 'ignored' })
+        return
+      }
+      const by = { openId: event.event?.sender?.sender_id?.open_id as string | undefined }
+      try {
+        const result = await this.runCommand(
+          command,
+          { chatId: String(message.chat_id) },
+          by,
+          String(message.message_id),
+        )
+        metrics.events.inc({ type, outcome: result.action })
+      } catch (error) {
+        metrics.events.inc({ type, outcome: 'error' })
+        logger.error('chat command failed', {
+          op: command.op,
+          chatId: message.chat_id,
+          error: (error as Error).message,
+        })
+      }
+      return
+    }
+
+    if (type === 'card.action.trigger' || type === 'card.action.trigger_v1') {
+      const e = type === 'card.action.trigger' ? (event.event ?? {}) : event
+      const value = (e.action?.value ?? {}) as { op?: string; k?: string }
+      const chatId: string | undefined = e.context?.open_chat_id ?? e.open_chat_id
+      const openId: string | undefined = e.operator?.open_id ?? e.open_id
+      const op = value.op === 'ack' || value.op === 'resolve' ? value.op : undefined
+      const toasts = TOASTS[config.warroom.language]
+      if (!op) {
+        metrics.events.inc({ type, outcome: 'ignored' })
+        return sendJson(res, 200, {})
+      }
+      const clickKey = `c:${e.context?.open_message_id ?? e.open_message_id}:${openId}:${op}`
+      if (this.seenEvents.check(clickKey, this.now()))
+        return sendJson(res, 200, { toast: { type: 'info', content: toasts.none } })
+      const ref =
+        typeof value.k === 'string' && /^[0-9a-f]{32}$/.test(value.k)
+          ? { keyHash: value.k }
+          : { chatId: chatId ?? '' }
+      const work = this.runCommand({ op }, ref, openId ? { openId } : {}, undefined)
+      const budget = new Promise<'late'>((r) =>
+        setTimeout(() => r('late'), this.options.callbackBudgetMs ?? 2500).unref(),
+      )
+      try {
+        const result = await Promise.race([work, budget])
+        if (result === 'late') {
+          work.catch((error) =>
+            logger.error('card action failed', { op, error: (error as Error).message }),
+          )
+          metrics.events.inc({ type, outcome: 'late' })
+          return sendJson(res, 200, { toast: { type: 'info', content: toasts.pending } })
+        }
+        metrics.events.inc({ type, outcome: result.action })
+        const card = result.action !== 'none' ? await warroom.cardFor(ref) : undefined
+        const toast = {
+          type: result.action === 'none' ? 'info' : 'success',
+          content: result.action === 'none' ? (result.reason ?? toasts.none) : toasts[op],
+        }
+        // The legacy callback takes the new card's fields at the top level.
+        if (type === 'card.action.trigger_v1') return sendJson(res, 200, { ...card, toast })
+        return sendJson(res, 200, { toast, ...(card ? { card: { type: 'raw', data: card } } : {}) })
+      } catch (error) {
+        metrics.events.inc({ type, outcome: 'error' })
+        logger.error('card action failed', { op, error: (error as Error).message })
+        return sendJson(res, 200, { toast: { type: 'error', content: toasts.failed } })
+      }
+    }
+    metrics.events.inc({ type, outcome: 'ignored' })
+    return sendJson(res, 200, {})
+  }
+
+  private commandOf(event: EventJson): Command | undefined {
+    const message = event.event?.message ?? {}
+    if (message.chat_type !== 'group' || message.message_type !== 'text') return undefined
+    if (event.event?.sender?.sender_type && event.event.sender.sender_type !== 'user')
+      return undefined
+    let text = ''
+    try {
+      text = String(JSON.parse(String(message.content ?? '{}')).text ?? '')
+    } catch {
+      return undefined
+    }
+    // Without the all-group-messages scope Feishu only delivers messages that @mention the bot,
+    // so any mention is taken as addressing it; "@bot ack" then works without the slash.
+    const mentioned = Array.isArray(message.mentions) && message.mentions.length > 0
+    return parseCommand(text, mentioned)
+  }
+
+  private async runCommand(
+    command: Command,
+    ref: { chatId: string } | { keyHash: string },
+    by: { openId?: string },
+    messageId: string | undefined,
+  ): Promise<WarRoomResult> {
+    const { warroom } = this.options
+    if (command.op === 'status') {
+      const record = await warroom.find(ref)
+      if (messageId)
+        await warroom.reply(
+          messageId,
+          record ? warroom.describe(record) : notAWarRoom(this.options.config.warroom.language),
+        )
+      return {
+        action: 'none',
+        key: record?.key ?? '',
+        failedMembers: [],
+        feishuCalls: 0,
+        warnings: [],
+      }
+    }
+    const result =
+      command.op === 'ack'
+        ? await warroom.acknowledge(ref, by)
+        : await warroom.resolveBy(ref, by, command.note)
+    if (result.action === 'none' && messageId) await warroom.reply(messageId, result.reason ?? '')
+    // A person's resolution gets the timeline and the review summary too.
+    this.options.timelines.afterResolution(result)
+    return result
+  }
+}
+
+function notAWarRoom(language: 'zh' | 'en'): string {
+  return language === 'zh' ? '这个群不是事件群。' : 'This chat is not an incident war room.'
+}
