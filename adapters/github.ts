@@ -1,3 +1,4 @@
+import { errorMessage } from '../src/errors.js'
 import type { IncidentInput, Severity } from '../src/incident.js'
 
 /**
@@ -66,23 +67,23 @@ interface RunFacts {
   status: RunStatus | undefined
   rawStatus: string
   workflowName: string
-  workflowFile?: string
-  branch?: string
+  workflowFile?: string | undefined
+  branch?: string | undefined
   sha: string
-  commitMessage?: string
-  commitAuthor?: string
-  commitAuthorLogin?: string
-  actor?: string
-  runId?: number
-  runNumber?: number
-  runAttempt?: number
-  runUrl?: string
-  compareUrl?: string
-  startedAt?: string
-  environment?: string
-  deployUrl?: string
-  logUrl?: string
-  description?: string
+  commitMessage?: string | undefined
+  commitAuthor?: string | undefined
+  commitAuthorLogin?: string | undefined
+  actor?: string | undefined
+  runId?: number | undefined
+  runNumber?: number | undefined
+  runAttempt?: number | undefined
+  runUrl?: string | undefined
+  compareUrl?: string | undefined
+  startedAt?: string | undefined
+  environment?: string | undefined
+  deployUrl?: string | undefined
+  logUrl?: string | undefined
+  description?: string | undefined
   event: string
 }
 
@@ -376,5 +377,5 @@ export async function githubIncident(
 function jobErrorReason(error: unknown): string {
   const status = (error as { status?: number }).status
   if (status === 403 || status === 404) return `HTTP ${status}: the token may not read Actions`
-  return (error as Error).message ?? String(error)
+  return errorMessage(error) ?? String(error)
 }

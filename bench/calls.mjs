@@ -1,8 +1,9 @@
 // Benchmark 1: Feishu calls per operation, counted against the sandbox.
+
+import { WarRoom } from '../lib/src/core/warroom.js'
 import { FeishuClient } from '../lib/src/feishu/client.js'
 import { startSandbox } from '../lib/src/sandbox/server.js'
 import { MemoryStore } from '../lib/src/store.js'
-import { WarRoom } from '../lib/src/warroom.js'
 
 export async function callsPerOperation() {
   const sandbox = await startSandbox()

@@ -1,9 +1,9 @@
 // Benchmark 5b: peak memory of exporting the timeline of a 5,000-message chat
 // (`warroom timeline` in its own process, streaming to a file).
 import { spawn } from 'node:child_process'
+import { WarRoom } from '../lib/src/core/warroom.js'
 import { FeishuClient } from '../lib/src/feishu/client.js'
 import { startSandbox } from '../lib/src/sandbox/server.js'
-import { WarRoom } from '../lib/src/warroom.js'
 
 export async function timelineMemory({ messages = 5000, heapMiB = 48 } = {}) {
   const sandbox = await startSandbox({ rateLimits: false })

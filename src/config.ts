@@ -1,6 +1,7 @@
 import { readFile } from 'node:fs/promises'
 import { parse as parseYaml } from 'yaml'
 import { z } from 'zod'
+import { errorMessage } from './errors.js'
 import { resolveBaseUrl } from './feishu/transport.js'
 import { describeZodError, SEVERITIES } from './incident.js'
 
@@ -203,13 +204,13 @@ export async function loadConfig(
       text = await readFile(path, 'utf8')
     } catch (error) {
       throw new ConfigError(
-        `Cannot read config file ${path}: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`,
+        `Cannot read config file ${path}: ${(error as NodeJS.ErrnoException).code ?? errorMessage(error)}`,
       )
     }
     try {
       raw = parseYaml(text) ?? {}
     } catch (error) {
-      throw new ConfigError(`Config file ${path} is not valid YAML: ${(error as Error).message}`)
+      throw new ConfigError(`Config file ${path} is not valid YAML: ${errorMessage(error)}`)
     }
   }
   const config = applyEnv(parseConfig(raw, path ? `config file ${path}` : 'config'), env)

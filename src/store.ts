@@ -2,6 +2,7 @@ import { createHash, randomBytes } from 'node:crypto'
 import { mkdir, open, readdir, readFile, rename, rm } from 'node:fs/promises'
 import { join } from 'node:path'
 import type { Person } from './card.js'
+import { errorMessage } from './errors.js'
 import type { Incident } from './incident.js'
 
 /** One entry of an incident's own history (the timeline merges it with the chat's). */
@@ -128,7 +129,7 @@ export class FileStore extends MemoryStore {
           store.remember(record)
       } catch (error) {
         throw new Error(
-          `Corrupt incident record ${path}: ${(error as Error).message}. Move it away to continue.`,
+          `Corrupt incident record ${path}: ${errorMessage(error)}. Move it away to continue.`,
         )
       }
     }

@@ -63,9 +63,9 @@ export function countRequests(s: FeishuSandbox, endpoint: string): number {
 import { mkdtemp } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
+import { WarRoom, type WarRoomConfig } from '../src/core/warroom.js'
 import type { IncidentInput } from '../src/incident.js'
 import type { IncidentStore } from '../src/store.js'
-import { WarRoom, type WarRoomConfig } from '../src/warroom.js'
 
 export function warRoomFor(
   s: FeishuSandbox,

@@ -6,10 +6,10 @@
 import { createServer } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import { describe, expect, it } from 'vitest'
+import { WarRoom } from '../src/core/warroom.js'
 import { DOCUMENTED_LIMITS, RateGate } from '../src/feishu/ratelimit.js'
 import { httpImageFetcher } from '../src/images.js'
 import { MemoryStore } from '../src/store.js'
-import { WarRoom } from '../src/warroom.js'
 import {
   clientFor,
   countRequests,

@@ -1,12 +1,12 @@
 import { request } from 'undici'
 import { afterEach } from 'vitest'
 import { type Config, parseConfig } from '../src/config.js'
+import { WarRoom } from '../src/core/warroom.js'
 import { silentLogger } from '../src/log.js'
 import { Metrics } from '../src/metrics.js'
 import { Receiver } from '../src/receiver/server.js'
 import type { FeishuSandbox } from '../src/sandbox/server.js'
 import { type IncidentStore, MemoryStore } from '../src/store.js'
-import { WarRoom } from '../src/warroom.js'
 import { clientFor } from './helpers.js'
 
 const running: Receiver[] = []

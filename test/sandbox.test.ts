@@ -11,7 +11,7 @@ async function raw(s: FeishuSandbox, method: string, path: string, body?: unknow
       'content-type': 'application/json',
       ...(token ? { authorization: `Bearer ${token}` } : {}),
     },
-    body: body === undefined ? undefined : typeof body === 'string' ? body : JSON.stringify(body),
+    ...(body === undefined ? {} : { body: typeof body === 'string' ? body : JSON.stringify(body) }),
   })
   return {
     status: res.statusCode,

@@ -3,10 +3,10 @@ import { createServer } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import { join } from 'node:path'
 import { describe, expect, it } from 'vitest'
+import { WarRoom } from '../src/core/warroom.js'
 import { httpImageFetcher } from '../src/images.js'
 import { IncidentError } from '../src/incident.js'
 import { FileStore, MemoryStore } from '../src/store.js'
-import { WarRoom } from '../src/warroom.js'
 import {
   clientFor,
   countRequests,

@@ -2,6 +2,7 @@ import { existsSync, readFileSync } from 'node:fs'
 import { isAbsolute, join, relative, resolve } from 'node:path'
 import { parse as parseYaml } from 'yaml'
 import { z } from 'zod'
+import { errorMessage } from '../errors.js'
 import { resolveBaseUrl } from '../feishu/transport.js'
 import { SEVERITIES } from '../incident.js'
 
@@ -153,7 +154,7 @@ export function readGithubUsers(value: string, workspace: string): Record<string
     parsed = parseYaml(source)
   } catch (error) {
     throw new InputError(
-      `Invalid input github-users: ${where} is not valid YAML/JSON: ${(error as Error).message}`,
+      `Invalid input github-users: ${where} is not valid YAML/JSON: ${errorMessage(error)}`,
     )
   }
   if (!parsed || typeof parsed !== 'object' || Array.isArray(parsed))

@@ -2,10 +2,11 @@ import { writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { type FailedJob, type GitHubContext, githubIncident } from '../../adapters/github.js'
+import { WarRoom, type WarRoomResult } from '../core/warroom.js'
+import { errorMessage } from '../errors.js'
 import { FeishuClient } from '../feishu/client.js'
 import { FeishuError } from '../feishu/errors.js'
 import type { Logger } from '../log.js'
-import { WarRoom, type WarRoomResult } from '../warroom.js'
 import { type ActionConfig, type Core, InputError, readInputs } from './inputs.js'
 
 export interface ActionDeps {
@@ -38,7 +39,7 @@ export async function run(
     config = readInputs(core, env.GITHUB_WORKSPACE ?? process.cwd())
   } catch (error) {
     core.setFailed(
-      error instanceof InputError ? error.message : `Invalid inputs: ${(error as Error).message}`,
+      error instanceof InputError ? error.message : `Invalid inputs: ${errorMessage(error)}`,
     )
     return
   }
@@ -189,7 +190,7 @@ async function writeSummary(
         .addRaw(timeline.length > 200_000 ? `${timeline.slice(0, 200_000)}\n…` : timeline, true)
     await summary.write()
   } catch (error) {
-    core.debug(`job summary not written: ${(error as Error).message}`)
+    core.debug(`job summary not written: ${errorMessage(error)}`)
   }
 }
 

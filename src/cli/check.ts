@@ -1,4 +1,5 @@
 import { loadConfig } from '../config.js'
+import { errorMessage } from '../errors.js'
 import { RECOMMENDED_SCOPES } from '../feishu/endpoints.js'
 import { FeishuError } from '../feishu/errors.js'
 import { clientFromConfig, type Io, parse } from './common.js'
@@ -27,7 +28,7 @@ export async function check(args: string[], env: NodeJS.ProcessEnv, io: Io): Pro
       const message =
         error instanceof FeishuError
           ? `code ${error.code}: ${error.hint ?? error.msg}`
-          : (error as Error).message
+          : errorMessage(error)
       problems.push(`${what}: ${message}`)
       io.err(`${what}: FAILED ${message}`)
     }

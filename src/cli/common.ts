@@ -1,9 +1,10 @@
 import { join } from 'node:path'
 import { parseArgs } from 'node:util'
 import type { Config } from '../config.js'
+import { WarRoom, type WarRoomConfig } from '../core/warroom.js'
+import { errorMessage } from '../errors.js'
 import { FeishuClient } from '../feishu/client.js'
 import { FileStore } from '../store.js'
-import { WarRoom, type WarRoomConfig } from '../warroom.js'
 
 /** Where a command writes: stdout and stderr, and the signal to stop on (serve). */
 export interface Io {
@@ -34,7 +35,7 @@ export function parse<
       strict: true,
     })
   } catch (error) {
-    throw new UsageError(`${(error as Error).message} (see warroom ${command} --help)`)
+    throw new UsageError(`${errorMessage(error)} (see warroom ${command} --help)`)
   }
 }
 

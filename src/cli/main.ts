@@ -63,7 +63,7 @@ export async function main(
       io.err(`warroom ${command}: ${error.message}`)
       return 1
     }
-    io.err(`warroom ${command}: ${(error as Error).stack ?? String(error)}`)
+    io.err(`warroom ${command}: ${(error instanceof Error && error.stack) || String(error)}`)
     return 1
   }
 }

@@ -1,5 +1,6 @@
 import { readFile } from 'node:fs/promises'
 import { loadConfig } from '../config.js'
+import { errorMessage } from '../errors.js'
 import type { Incident } from '../incident.js'
 import { intake } from '../intake.js'
 import { resultJson } from '../result-json.js'
@@ -33,7 +34,7 @@ export async function notify(args: string[], env: NodeJS.ProcessEnv, io: Io): Pr
     try {
       input = JSON.parse(text)
     } catch (error) {
-      throw new UsageError(`${values.file} is not valid JSON: ${(error as Error).message}`)
+      throw new UsageError(`${values.file} is not valid JSON: ${errorMessage(error)}`)
     }
   } else {
     const pairs = (list: string[] | undefined, what: string) =>

@@ -12,13 +12,13 @@ export interface FeishuErrorInit {
   /** Feishu's business code; 0 never reaches here. -1 when there was no Feishu answer at all. */
   code: number
   msg: string
-  httpStatus?: number
-  logId?: string
+  httpStatus?: number | undefined
+  logId?: string | undefined
   /** `METHOD path` of the failed call, e.g. `POST /open-apis/im/v1/chats`. */
   endpoint: string
   /** Scopes that open this endpoint, used to name the scope in a permission hint. */
   endpointScopes?: readonly string[]
-  detail?: FeishuErrorDetail
+  detail?: FeishuErrorDetail | undefined
   attempts?: number
   cause?: unknown
 }

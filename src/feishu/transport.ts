@@ -236,12 +236,9 @@ export class FeishuTransport {
         const res = await request(url, {
           method: def.method,
           headers,
-          body:
-            spec.body === undefined
-              ? undefined
-              : isForm
-                ? (spec.body as FormData)
-                : JSON.stringify(spec.body),
+          ...(spec.body === undefined
+            ? {}
+            : { body: isForm ? (spec.body as FormData) : JSON.stringify(spec.body) }),
           dispatcher: this.dispatcher,
           headersTimeout: this.timeoutMs,
           bodyTimeout: this.timeoutMs,

@@ -1,4 +1,5 @@
 import type { IncomingMessage, ServerResponse } from 'node:http'
+import { errorMessage } from '../errors.js'
 
 /** Small helpers for the receiver's node:http handlers. */
 
@@ -63,7 +64,7 @@ export function parseJsonBody(body: Buffer, contentType: string | undefined): un
   try {
     value = JSON.parse(text)
   } catch (error) {
-    throw new HttpError(400, `body is not valid JSON: ${(error as Error).message.slice(0, 120)}`)
+    throw new HttpError(400, `body is not valid JSON: ${errorMessage(error).slice(0, 120)}`)
   }
   if (!value || typeof value !== 'object' || Array.isArray(value))
     throw new HttpError(400, 'body must be a JSON object')

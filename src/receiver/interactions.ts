@@ -1,8 +1,9 @@
 import type { IncomingMessage, ServerResponse } from 'node:http'
 import type { Config } from '../config.js'
+import type { WarRoom, WarRoomResult } from '../core/warroom.js'
+import { errorMessage } from '../errors.js'
 import type { Logger } from '../log.js'
 import type { Metrics } from '../metrics.js'
-import type { WarRoom, WarRoomResult } from '../warroom.js'
 import {
   type Command,
   type EventJson,
@@ -117,7 +118,7 @@ export class Interactions {
         logger.error('chat command failed', {
           op: command.op,
           chatId: message.chat_id,
-          error: (error as Error).message,
+          error: errorMessage(error),
         })
       }
       return
@@ -149,7 +150,7 @@ export class Interactions {
         const result = await Promise.race([work, budget])
         if (result === 'late') {
           work.catch((error) =>
-            logger.error('card action failed', { op, error: (error as Error).message }),
+            logger.error('card action failed', { op, error: errorMessage(error) }),
           )
           metrics.events.inc({ type, outcome: 'late' })
           return sendJson(res, 200, { toast: { type: 'info', content: toasts.pending } })
@@ -165,7 +166,7 @@ export class Interactions {
         return sendJson(res, 200, { toast, ...(card ? { card: { type: 'raw', data: card } } : {}) })
       } catch (error) {
         metrics.events.inc({ type, outcome: 'error' })
-        logger.error('card action failed', { op, error: (error as Error).message })
+        logger.error('card action failed', { op, error: errorMessage(error) })
         return sendJson(res, 200, { toast: { type: 'error', content: toasts.failed } })
       }
     }
@@ -193,17 +194,12 @@ export class Interactions {
   private async runCommand(
     command: Command,
     ref: { chatId: string } | { keyHash: string },
-    by: { openId?: string },
+    by: { openId?: string | undefined },
     messageId: string | undefined,
   ): Promise<WarRoomResult> {
     const { warroom } = this.options
     if (command.op === 'status') {
-      const record = await warroom.find(ref)
-      if (messageId)
-        await warroom.reply(
-          messageId,
-          record ? warroom.describe(record) : notAWarRoom(this.options.config.warroom.language),
-        )
+      const record = messageId ? await warroom.status(ref, messageId) : await warroom.find(ref)
       return {
         action: 'none',
         key: record?.key ?? '',
@@ -212,17 +208,14 @@ export class Interactions {
         warnings: [],
       }
     }
+    const person = by.openId ? { openId: by.openId } : {}
     const result =
       command.op === 'ack'
-        ? await warroom.acknowledge(ref, by)
-        : await warroom.resolveBy(ref, by, command.note)
+        ? await warroom.acknowledge(ref, person)
+        : await warroom.resolveBy(ref, person, command.note)
     if (result.action === 'none' && messageId) await warroom.reply(messageId, result.reason ?? '')
     // A person's resolution gets the timeline and the review summary too.
     this.options.timelines.afterResolution(result)
     return result
   }
-}
-
-function notAWarRoom(language: 'zh' | 'en'): string {
-  return language === 'zh' ? '这个群不是事件群。' : 'This chat is not an incident war room.'
 }

@@ -4,6 +4,7 @@ import type { AddressInfo } from 'node:net'
 import type { AlertAdapterOptions } from '../../adapters/alertmanager.js'
 import type { GrafanaPayload } from '../../adapters/grafana.js'
 import type { Config } from '../config.js'
+import type { WarRoom } from '../core/warroom.js'
 import { FeishuError } from '../feishu/errors.js'
 import { IncidentError, PayloadError } from '../incident.js'
 import { adapterOptions, intake } from '../intake.js'
@@ -11,7 +12,6 @@ import type { Logger } from '../log.js'
 import type { Metrics } from '../metrics.js'
 import { resultJson } from '../result-json.js'
 import { hashKey } from '../store.js'
-import type { WarRoom } from '../warroom.js'
 import { checkGrafanaSignature, checkWebhookAuth } from './auth.js'
 import { HttpError, parseJsonBody, readBody, sendJson, sendText } from './http.js'
 import { Interactions } from './interactions.js'
@@ -167,7 +167,7 @@ export class Receiver {
     }
     this.options.logger.error('request failed', {
       path,
-      error: (error as Error).stack ?? String(error),
+      error: (error instanceof Error && error.stack) || String(error),
     })
     sendJson(res, 500, { error: 'internal error' })
   }

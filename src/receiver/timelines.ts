@@ -2,10 +2,11 @@ import { createReadStream, createWriteStream } from 'node:fs'
 import { mkdir, rename, rm, stat } from 'node:fs/promises'
 import type { IncomingMessage, ServerResponse } from 'node:http'
 import { join } from 'node:path'
+import type { WarRoom, WarRoomResult } from '../core/warroom.js'
+import { errorMessage } from '../errors.js'
 import type { Logger } from '../log.js'
 import { hashKey } from '../store.js'
 import type { TimelineSink } from '../timeline.js'
-import type { WarRoom, WarRoomResult } from '../warroom.js'
 import { HttpError } from './http.js'
 
 /**
@@ -65,7 +66,7 @@ export class Timelines {
         for (const s of streams) s.destroy()
         logger.warn('could not write the timeline', {
           key: result.key,
-          error: (error as Error).message,
+          error: errorMessage(error),
         })
       }
     })()
@@ -99,7 +100,7 @@ export class Timelines {
       ])
       res.end()
     } catch (error) {
-      this.options.logger.warn('timeline failed', { key, error: (error as Error).message })
+      this.options.logger.warn('timeline failed', { key, error: errorMessage(error) })
       res.destroy()
     }
   }

@@ -2,6 +2,7 @@ import { createCipheriv, createHash, randomBytes } from 'node:crypto'
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import { request } from 'undici'
+import { errorMessage } from '../errors.js'
 import {
   CARD_LIMIT_BYTES,
   ContentError,
@@ -413,7 +414,7 @@ export class FeishuSandbox {
         status = 500
         payload = {
           code: 2200,
-          msg: `Internal Error: ${(error as Error).message}`,
+          msg: `Internal Error: ${errorMessage(error)}`,
           error: { log_id: logId },
         }
       }
@@ -521,7 +522,7 @@ export class FeishuSandbox {
       }
       respond(404, { error: `unknown sandbox control ${route}` })
     } catch (error) {
-      respond(400, { error: (error as Error).message })
+      respond(400, { error: errorMessage(error) })
     }
   }
 
@@ -1199,7 +1200,7 @@ export class FeishuSandbox {
         throw new ApiError(
           400,
           234001,
-          `Invalid request param: malformed multipart body (${(error as Error).message}).`,
+          `Invalid request param: malformed multipart body (${errorMessage(error)}).`,
         )
       }
       const imageType = form.get('image_type')?.data.toString('utf8')

@@ -1,4 +1,5 @@
 import type { IncomingMessage, ServerResponse } from 'node:http'
+import { errorMessage } from '../errors.js'
 import { HttpError, parseJsonBody, readBody, sendJson } from '../receiver/http.js'
 import type { FeishuSandbox } from './server.js'
 
@@ -94,7 +95,7 @@ export function sandboxUi(sandbox: FeishuSandbox) {
         }
       } catch (error) {
         if (error instanceof HttpError) throw error
-        throw new HttpError(400, (error as Error).message)
+        throw new HttpError(400, errorMessage(error))
       }
       return true
     }

@@ -19,7 +19,10 @@ describe('Feishu’s official client against the sandbox', () => {
       loggerLevel: lark.LoggerLevel.error,
     })
     const [alice, bob] = [...s.state.users.values()]
-    const ok = <T extends { code?: number; msg?: string }>(answer: T, what: string): T => {
+    const ok = <T extends { code?: number | undefined; msg?: string | undefined }>(
+      answer: T,
+      what: string,
+    ): T => {
       expect(answer.code, `${what}: ${answer.msg}`).toBe(0)
       return answer
     }

@@ -1,0 +1,149 @@
+import { type CardView, renderCard } from '../card.js'
+import type { ImageFetcher } from '../images.js'
+import type { Incident } from '../incident.js'
+import type { IncidentRecord } from '../store.js'
+import { type Core, deriveUuid, errorMessage, type Op, sha } from './model.js'
+
+/**
+ * The war room's alert card: rendered from the record, sent once and pinned,
+ * patched only when what it shows changed (compared by hash), found again
+ * among the pins, and its images uploaded.
+ */
+export class Cards {
+  constructor(
+    private readonly core: Core,
+    private readonly fetchImage: ImageFetcher | undefined,
+    private readonly save: (record: IncidentRecord) => Promise<void>,
+  ) {}
+
+  private view(record: IncidentRecord): CardView {
+    // The card's title is the chat's: both keep the title the incident opened with.
+    const incident = record.incident && {
+      ...record.incident,
+      title: record.openTitle ?? record.incident.title,
+    }
+    return {
+      incident: incident ?? {
+        key: record.key || record.keyHash,
+        title: record.chatName,
+        status: record.status === 'open' ? 'firing' : 'resolved',
+        severity: 'error',
+        source: 'generic',
+        fields: [],
+        items: [],
+        links: [],
+        members: [],
+        images: [],
+        labels: {},
+      },
+      keyHash: record.keyHash,
+      state: record.status === 'open' ? 'firing' : 'resolved',
+      openedAt: record.openedAt,
+      updatedAt: this.core.now(),
+      members: record.members,
+      failedMembers: record.failedMembers,
+      imageKeys: record.imageKeys,
+      ...(record.resolvedAt !== undefined ? { resolvedAt: record.resolvedAt } : {}),
+      ...(record.ack ? { ack: record.ack } : {}),
+      ...(record.resolvedBy ? { resolvedBy: record.resolvedBy } : {}),
+      ...(record.previousChatId
+        ? { previousChatUrl: this.core.client.chatLink(record.previousChatId) }
+        : {}),
+    }
+  }
+
+  render(record: IncidentRecord, updatedAt = this.core.now()): Record<string, unknown> {
+    return renderCard(
+      { ...this.view(record), updatedAt },
+      {
+        language: this.core.config.language,
+        timeZone: this.core.config.timeZone,
+        maxItems: this.core.config.maxItems,
+      },
+    )
+  }
+
+  /** What the card shows, without its "updated" time: equal hashes mean nothing to patch. */
+  private hashOf(record: IncidentRecord): string {
+    return sha(JSON.stringify(this.render(record, 0)))
+  }
+
+  async send(record: IncidentRecord, op: Op): Promise<void> {
+    const card = this.render(record)
+    const hash = this.hashOf(record)
+    const message = await this.core.client.sendMessage({
+      receiveIdType: 'chat_id',
+      receiveId: record.chatId,
+      msgType: 'interactive',
+      content: card,
+      uuid: deriveUuid('card', record.chatId),
+    })
+    record.cardMessageId = message.message_id
+    record.cardHash = hash
+    await this.save(record)
+    try {
+      await this.core.client.pinMessage(message.message_id)
+    } catch (error) {
+      op.warnings.push(`could not pin the card: ${errorMessage(error)}`)
+    }
+  }
+
+  /** Patches the card when what it shows changed; returns whether it did. */
+  async refresh(record: IncidentRecord, op: Op): Promise<boolean> {
+    if (!record.cardMessageId) {
+      const found = await this.find(record.chatId)
+      if (found) record.cardMessageId = found
+    }
+    if (!record.cardMessageId) {
+      await this.send(record, op)
+      return true
+    }
+    // Rendered for real only when it changed: a repeat costs one render and no call.
+    const hash = this.hashOf(record)
+    if (hash === record.cardHash) return false
+    await this.core.client.patchCard(record.cardMessageId, this.render(record))
+    record.cardHash = hash
+    return true
+  }
+
+  /** The card is the earliest message this app pinned in the chat. */
+  private async find(chatId: string): Promise<string | undefined> {
+    let found: string | undefined
+    try {
+      for await (const pin of this.core.client.listPins(chatId)) {
+        if (pin.operator_id_type === 'app_id' && pin.operator_id === this.core.client.appId)
+          found = pin.message_id
+      }
+    } catch (error) {
+      this.core.logger.warn('could not list pins to find the card', {
+        chatId,
+        error: errorMessage(error),
+      })
+    }
+    return found
+  }
+
+  /** The card keeps its old pictures until new ones are uploaded. */
+  async uploadImages(record: IncidentRecord, incident: Incident, op: Op): Promise<void> {
+    if (!this.fetchImage) {
+      record.imageKeys = []
+      record.imageUrls = [...incident.images]
+      return
+    }
+    const keys: string[] = []
+    for (const url of incident.images) {
+      try {
+        const image = await this.fetchImage(url)
+        keys.push(
+          await this.core.client.uploadImage(image.bytes, { contentType: image.contentType }),
+        )
+      } catch (error) {
+        op.warnings.push(`image ${url} not shown: ${errorMessage(error)}`)
+      }
+    }
+    // Nothing new uploaded: keep the old pictures, and try again on the next update.
+    if (keys.length === 0 && record.imageKeys.length && incident.images.length) return
+    record.imageKeys = keys
+    record.imageUrls = [...incident.images]
+  }
+}

@@ -1,0 +1,114 @@
+import { FeishuError } from '../feishu/errors.js'
+import type { ChatSummary } from '../feishu/types.js'
+import { hashKey, type IncidentRecord, type IncidentStore } from '../store.js'
+import type { Core, IncidentRef } from './model.js'
+
+const MARKER = /\[warroom:([0-9a-f]{32}):(open|resolved):(\d+)\]/
+/** getChat of a chat that does not exist, was dissolved, or the bot is not in. */
+const NOT_OUR_CHAT_CODES = new Set([232006, 232009, 232011, 230002, 232010])
+
+/**
+ * Finding an incident's record: in the store, or through the marker each war
+ * room carries in its chat description (the Action keeps no state; a lost
+ * store is rebuilt from the chats the bot is in).
+ */
+export class Discovery {
+  /** A given store is the truth (after one sync from Feishu when it starts empty). */
+  private synced = false
+
+  constructor(
+    private readonly core: Core,
+    private readonly store: IncidentStore,
+    private readonly storeIsAuthoritative: boolean,
+  ) {}
+
+  /** The marker written into a war room's description. */
+  description(keyHash: string, state: 'open' | 'resolved', openedAt: number): string {
+    return `feishu-warroom incident chat\n[warroom:${keyHash}:${state}:${Math.floor(openedAt / 1000)}]`
+  }
+
+  async keyHashFor(ref: IncidentRef): Promise<string | undefined> {
+    if ('keyHash' in ref) return ref.keyHash
+    if ('key' in ref) return hashKey(ref.key)
+    const known = await this.store.findByChat(ref.chatId)
+    if (known) return known.keyHash
+    try {
+      const chat = await this.core.client.getChat(ref.chatId)
+      const record = this.fromMarker({
+        chat_id: ref.chatId,
+        name: chat.name ?? '',
+        description: chat.description ?? '',
+      })
+      if (!record) return undefined
+      if (!(await this.store.get(record.keyHash))) await this.store.put(record)
+      return record.keyHash
+    } catch (error) {
+      // Not a chat of this bot: not a war room. Anything else (network, credentials) is the answer.
+      if (error instanceof FeishuError && NOT_OUR_CHAT_CODES.has(error.code)) return undefined
+      throw error
+    }
+  }
+
+  async lookup(keyHash: string): Promise<IncidentRecord | undefined> {
+    if (this.storeIsAuthoritative && !this.synced) {
+      if (await this.store.isEmpty()) await this.syncFromFeishu()
+      this.synced = true
+    }
+    const stored = await this.store.get(keyHash)
+    if (stored || this.storeIsAuthoritative) return stored
+    return this.discover(keyHash)
+  }
+
+  /** Finds the newest chat whose marker names this key (no store: the GitHub Action). */
+  private async discover(keyHash: string): Promise<IncidentRecord | undefined> {
+    let found: IncidentRecord | undefined
+    for await (const chat of this.core.client.listChats()) {
+      const record = this.fromMarker(chat)
+      if (record?.keyHash === keyHash) found = record
+    }
+    if (found) await this.store.put(found)
+    return found
+  }
+
+  /** Rebuilds a lost or new store from the marker chats the bot is in. */
+  async syncFromFeishu(): Promise<number> {
+    const newest = new Map<string, IncidentRecord>()
+    for await (const chat of this.core.client.listChats()) {
+      const record = this.fromMarker(chat)
+      if (record) newest.set(record.keyHash, record)
+    }
+    for (const record of newest.values()) await this.store.put(record)
+    if (newest.size)
+      this.core.logger.info('rebuilt incident records from Feishu chats', { count: newest.size })
+    return newest.size
+  }
+
+  private fromMarker(
+    chat: Pick<ChatSummary, 'chat_id' | 'name' | 'description'>,
+  ): IncidentRecord | undefined {
+    const m = MARKER.exec(chat.description ?? '')
+    if (!m) return undefined
+    const status = m[2] as 'open' | 'resolved'
+    let name = chat.name ?? ''
+    if (status === 'resolved' && name.startsWith(this.core.config.resolvedPrefix))
+      name = name.slice(this.core.config.resolvedPrefix.length)
+    const openedAt = Number(m[3]) * 1000
+    return {
+      keyHash: m[1]!,
+      key: '',
+      chatId: chat.chat_id,
+      chatName: name,
+      status,
+      openedAt,
+      // When it was resolved is not in the marker: unknown, not "at once".
+      members: [],
+      invited: [],
+      failedMembers: [],
+      imageKeys: [],
+      imageUrls: [],
+      seenEvents: [],
+      events: [],
+      version: 0,
+    }
+  }
+}

@@ -1,0 +1,102 @@
+import type { IncidentRecord } from '../store.js'
+import { type Core, type Op, reasonOf } from './model.js'
+
+/**
+ * Who is in the war room: member ids of every kind parsed (open_id, union_id,
+ * user_id, email, mobile), emails and mobiles looked up once and cached, and
+ * people added in batches with per-id reporting of those who could not be.
+ */
+export class Members {
+  private readonly idCache = new Map<string, { openId: string | undefined; at: number }>()
+
+  constructor(private readonly core: Core) {}
+
+  async resolve(ids: string[], op: Op) {
+    const openIds: string[] = []
+    const other: Array<{ id: string; type: 'union_id' | 'user_id' }> = []
+    const emails: string[] = []
+    const mobiles: string[] = []
+    for (const raw of ids) {
+      const id = raw.trim()
+      if (/^ou_[A-Za-z0-9]+$/.test(id)) openIds.push(id)
+      else if (/^on_[A-Za-z0-9]+$/.test(id)) other.push({ id, type: 'union_id' })
+      else if (/^[^@\s]+@[^@\s]+\.[^@\s]+$/.test(id)) emails.push(id.toLowerCase())
+      else if (/^\+?[0-9][0-9 -]{5,20}$/.test(id)) mobiles.push(id.replace(/[ -]/g, ''))
+      else if (/^[A-Za-z0-9_-]{1,64}$/.test(id)) other.push({ id, type: 'user_id' })
+      else op.failedMembers.push({ id, reason: 'not a Feishu id, email or mobile' })
+    }
+    const failed: Array<{ id: string; reason: string }> = []
+    const fresh = (k: string) => {
+      const hit = this.idCache.get(k)
+      return hit && this.core.now() - hit.at < 6 * 3600_000 ? hit : undefined
+    }
+    const toLookUp = {
+      emails: emails.filter((e) => !fresh(e)),
+      mobiles: mobiles.filter((m) => !fresh(m)),
+    }
+    if (toLookUp.emails.length || toLookUp.mobiles.length) {
+      try {
+        const found = await this.core.client.batchGetId(toLookUp)
+        for (const [k, v] of found) this.idCache.set(k, { openId: v, at: this.core.now() })
+      } catch (error) {
+        for (const id of [...toLookUp.emails, ...toLookUp.mobiles])
+          failed.push({ id, reason: reasonOf(error) })
+      }
+    }
+    for (const k of [...emails, ...mobiles]) {
+      const hit = fresh(k)
+      if (hit?.openId) openIds.push(hit.openId)
+      else if (hit)
+        failed.push({
+          id: k,
+          reason: 'no Feishu user with this email or mobile (or outside the app’s contact scope)',
+        })
+    }
+    op.failedMembers.push(...failed)
+    return { openIds: [...new Set(openIds)], other, failed: [...op.failedMembers] }
+  }
+
+  async add(
+    record: IncidentRecord,
+    ids: string[],
+    type: 'open_id' | 'union_id' | 'user_id',
+    op: Op,
+  ): Promise<void> {
+    if (!ids.length) return
+    try {
+      const res = await this.core.client.addMembers(record.chatId, ids, { memberIdType: type })
+      const bad = new Set([...res.invalid_id_list, ...res.not_existed_id_list])
+      for (const id of res.invalid_id_list)
+        op.failedMembers.push({ id, reason: 'resigned, not activated or not visible to the app' })
+      for (const id of res.not_existed_id_list)
+        op.failedMembers.push({ id, reason: 'does not exist' })
+      for (const id of res.pending_approval_id_list)
+        op.warnings.push(`${id} is waiting for the chat owner's approval`)
+      if (type === 'open_id')
+        record.members = [...new Set([...record.members, ...ids.filter((i) => !bad.has(i))])]
+      for (const f of op.failedMembers)
+        if (!record.failedMembers.some((x) => x.id === f.id)) record.failedMembers.push(f)
+    } catch (error) {
+      for (const id of ids) {
+        const failure = { id, reason: reasonOf(error) }
+        op.failedMembers.push(failure)
+        record.failedMembers.push(failure)
+      }
+    }
+  }
+
+  async addOther(
+    record: IncidentRecord,
+    other: Array<{ id: string; type: 'union_id' | 'user_id' }>,
+    op: Op,
+  ) {
+    for (const type of ['union_id', 'user_id'] as const) {
+      await this.add(
+        record,
+        other.filter((o) => o.type === type).map((o) => o.id),
+        type,
+        op,
+      )
+    }
+  }
+}

@@ -1,0 +1,198 @@
+import { type Person, SEVERITY_STYLE } from '../card.js'
+import { formatDuration, TEXTS } from '../i18n.js'
+import { type Incident, SEVERITY_RANK, type Severity } from '../incident.js'
+import type { IncidentRecord } from '../store.js'
+import { safePlainText, singleLine, truncate } from '../text.js'
+import { CHAT_NAME_MAX, type Core, deriveUuid } from './model.js'
+
+export type Paragraphs = Array<Array<Record<string, unknown>>>
+
+/**
+ * Every text the war room writes into a chat (as post messages: untrusted
+ * text only ever in text nodes, people only as real mentions), the chat's
+ * name, and the one post envelope.
+ */
+export class Messages {
+  constructor(private readonly core: Core) {}
+
+  get t() {
+    return TEXTS[this.core.config.language]
+  }
+
+  /** The post envelope, in the configured language. */
+  content(paragraphs: Paragraphs) {
+    const locale = this.core.config.language === 'zh' ? 'zh_cn' : 'en_us'
+    return { [locale]: { title: '', content: paragraphs } }
+  }
+
+  /** Posts a short message (a post: untrusted text only in text nodes). */
+  async post(
+    record: IncidentRecord,
+    paragraphs: Array<Array<Record<string, unknown>>>,
+    event: string,
+  ): Promise<void> {
+    const locale = this.core.config.language === 'zh' ? 'zh_cn' : 'en_us'
+    await this.core.client.sendMessage({
+      receiveIdType: 'chat_id',
+      receiveId: record.chatId,
+      msgType: 'post',
+      content: { [locale]: { title: '', content: paragraphs } },
+      uuid: deriveUuid('msg', record.chatId, event),
+    })
+  }
+
+  personNodes(person: Person): Array<Record<string, unknown>> {
+    if (person.openId && /^ou_[A-Za-z0-9]+$/.test(person.openId))
+      return [{ tag: 'at', user_id: person.openId }]
+    return [{ tag: 'text', text: safePlainText(truncate(person.name ?? this.t.unknownUser, 60)) }]
+  }
+
+  changeParagraphs(change: Change, previous: Incident | undefined, incident: Incident) {
+    const t = this.t
+    const headline: string[] = []
+    if (!previous) headline.push(t.newEvent)
+    else if (change.newFiring.length) headline.push(t.newFiring(change.newFiring.length))
+    if (change.resolved.length) headline.push(t.newResolved(change.resolved.length))
+    if (change.severityRaised && previous)
+      headline.push(
+        t.severityRaised(t.severityNames[previous.severity], t.severityNames[incident.severity]),
+      )
+    if (!headline.length) headline.push(t.newEvent)
+    const paragraphs: Array<Array<Record<string, unknown>>> = [
+      [{ tag: 'text', text: `🔔 ${headline.join('；')}` }],
+    ]
+    const lines = [
+      ...change.newFiring.slice(0, 5).map((i) => ({ icon: '🔴', item: i })),
+      ...change.resolved.slice(0, 5).map((i) => ({ icon: '🟢', item: i })),
+    ]
+    for (const { icon, item } of lines) {
+      const nodes: Array<Record<string, unknown>> = [
+        { tag: 'text', text: `${icon} ${safePlainText(truncate(singleLine(item.title), 200))}` },
+      ]
+      if (item.url) nodes.push({ tag: 'text', text: ' ' }, { tag: 'a', text: '↗', href: item.url })
+      paragraphs.push(nodes)
+    }
+    if (!lines.length && incident.summary)
+      paragraphs.push([{ tag: 'text', text: safePlainText(truncate(incident.summary, 500)) }])
+    return paragraphs
+  }
+
+  /** Where the incident stands, for /status, as post paragraphs. */
+  describe(record: IncidentRecord): Array<Array<Record<string, unknown>>> {
+    const t = this.t
+    const incident = record.incident
+    const severity = incident
+      ? `${SEVERITY_STYLE[incident.severity].priority} ${t.severityNames[incident.severity]}`
+      : '-'
+    const state = record.status === 'resolved' ? t.resolved : record.ack ? t.acknowledged : t.firing
+    const end = record.resolvedAt ?? this.core.now()
+    const lines = [
+      `${t.status}: ${state} · ${t.severity}: ${severity} · ${t.duration}: ${formatDuration(end - record.openedAt, this.core.config.language)}`,
+    ]
+    if (incident) {
+      const firing = incident.items.filter((i) => i.status === 'firing').length
+      if (incident.items.length)
+        lines.push(`${t.items}: ${firing}/${incident.items.length} ${t.firing}`)
+    }
+    const paragraphs: Array<Array<Record<string, unknown>>> = lines.map((line) => [
+      { tag: 'text', text: safePlainText(line) },
+    ])
+    if (record.ack) {
+      const [before, after] = t.ackParts
+      paragraphs.push([
+        { tag: 'text', text: before },
+        ...this.personNodes(record.ack.by),
+        { tag: 'text', text: after },
+      ])
+    }
+    return paragraphs
+  }
+
+  /** Answers a person's message in the chat (command results, /status). */
+  async reply(
+    messageId: string,
+    text: string | Array<Array<Record<string, unknown>>>,
+  ): Promise<void> {
+    const locale = this.core.config.language === 'zh' ? 'zh_cn' : 'en_us'
+    const content =
+      typeof text === 'string'
+        ? text.split('\n').map((line) => [{ tag: 'text', text: safePlainText(line) }])
+        : text
+    await this.core.client.reply(messageId, {
+      msgType: 'post',
+      content: { [locale]: { title: '', content } },
+      uuid: deriveUuid('reply', messageId, JSON.stringify(content)),
+    })
+  }
+
+  /** Posts a line in any chat the bot is in (Grafana's test notifications). */
+  async postTest(chatId: string, text: string): Promise<void> {
+    const locale = this.core.config.language === 'zh' ? 'zh_cn' : 'en_us'
+    await this.core.client.sendMessage({
+      receiveIdType: 'chat_id',
+      receiveId: chatId,
+      msgType: 'post',
+      content: {
+        [locale]: {
+          title: '',
+          content: [[{ tag: 'text', text: safePlainText(truncate(text, 2000)) }]],
+        },
+      },
+    })
+  }
+
+  chatName(incident: Incident): string {
+    const style = SEVERITY_STYLE[incident.severity]
+    const title = safePlainText(singleLine(incident.title))
+    // Replacer functions: a string replacement would expand $` and $' found in a title.
+    const fill = (t: string) =>
+      this.core.config.chatNameTemplate
+        .replaceAll('{emoji}', () => style.emoji)
+        .replaceAll('{priority}', () => style.priority)
+        .replaceAll('{severity}', () => incident.severity)
+        .replaceAll('{source}', () => incident.source)
+        .replaceAll('{title}', () => t)
+    // Room for the resolved prefix, so the rename never exceeds the limit.
+    const max = CHAT_NAME_MAX - [...this.core.config.resolvedPrefix].length
+    const overhead = [...fill('')].length
+    return singleLine(fill(truncate(title, Math.max(8, max - overhead))))
+  }
+
+  /** "[已解决] [P0] title": the prefix, and no alarm emoji left on a resolved chat. */
+  resolvedName(chatName: string): string {
+    let name = chatName
+    for (const { emoji } of Object.values(SEVERITY_STYLE)) name = name.replaceAll(emoji, '')
+    return this.core.config.resolvedPrefix + singleLine(name.replace(/\s+/g, ' ').trim())
+  }
+}
+
+export interface Change {
+  newFiring: Incident['items']
+  resolved: Incident['items']
+  severityRaised: boolean
+}
+
+export function describeChange(previous: Incident | undefined, next: Incident): Change {
+  if (!previous) return { newFiring: [], resolved: [], severityRaised: false }
+  const before = new Map(previous.items.map((i) => [i.id, i.status]))
+  return {
+    newFiring: next.items.filter((i) => i.status === 'firing' && before.get(i.id) !== 'firing'),
+    resolved: next.items.filter((i) => i.status === 'resolved' && before.get(i.id) === 'firing'),
+    severityRaised: SEVERITY_RANK[next.severity] > SEVERITY_RANK[previous.severity],
+  }
+}
+
+export function summarizeChange(change: Change): string {
+  const parts = []
+  if (change.newFiring.length) parts.push(`${change.newFiring.length} firing`)
+  if (change.resolved.length) parts.push(`${change.resolved.length} resolved`)
+  if (change.severityRaised) parts.push('severity raised')
+  return parts.join(', ') || 'card updated'
+}
+
+/** The severity a chat name shows by its priority tag ("🔥 [P0] …"), if any. */
+export function severityInName(name: string): Severity | undefined {
+  const priority = /\[(P[0-3])\]/.exec(name)?.[1]
+  const found = Object.entries(SEVERITY_STYLE).find(([, style]) => style.priority === priority)
+  return found?.[0] as Severity | undefined
+}

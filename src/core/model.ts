@@ -1,0 +1,120 @@
+import { createHash } from 'node:crypto'
+import { errorMessage } from '../errors.js'
+import type { FeishuClient } from '../feishu/client.js'
+import { FeishuError } from '../feishu/errors.js'
+import type { Language } from '../i18n.js'
+import type { ImageFetcher } from '../images.js'
+import type { Logger } from '../log.js'
+import type { IncidentRecord, IncidentStore } from '../store.js'
+
+/**
+ * The core's shared vocabulary: configuration, results, references to an
+ * incident, and what every part of the core is given (the client, the
+ * config, a logger, the clock). The other core modules import from here,
+ * never from warroom.ts.
+ */
+
+export interface WarRoomConfig {
+  language: Language
+  /** Time zone for times shown on cards and in messages. */
+  timeZone: string
+  /** Put in front of the chat name when the incident resolves. */
+  resolvedPrefix: string
+  /** Chat name; placeholders {emoji} {priority} {severity} {title} {source}. */
+  chatNameTemplate: string
+  /** A firing within this long after resolution reuses the resolved chat; 0 never does. */
+  reopenWindowMs: number
+  /** Items listed on the card before "and N more". */
+  maxItems: number
+  /** Buzz (加急) the members of a critical incident. */
+  urgentOnCritical: boolean
+}
+
+export const DEFAULT_CONFIG: WarRoomConfig = {
+  language: 'zh',
+  timeZone: 'Asia/Shanghai',
+  resolvedPrefix: '[已解决] ',
+  chatNameTemplate: '{emoji} [{priority}] {title}',
+  reopenWindowMs: 30 * 60_000,
+  maxItems: 10,
+  urgentOnCritical: true,
+}
+
+/** Feishu chat names longer than this are refused or cut (UNVERIFIED limit; see the sandbox). */
+export const CHAT_NAME_MAX = 60
+
+export type WarRoomAction = 'opened' | 'updated' | 'resolved' | 'acknowledged' | 'none'
+
+export interface WarRoomResult {
+  action: WarRoomAction
+  key: string
+  chatId?: string
+  chatUrl?: string
+  cardMessageId?: string
+  /** True when a firing reopened a recently resolved chat instead of opening a new one. */
+  reopened?: boolean
+  /** Members that could not be added, with Feishu's reason. */
+  failedMembers: Array<{ id: string; reason: string }>
+  /** Open API requests this operation made (token fetches excluded). */
+  feishuCalls: number
+  /** Things that went wrong without stopping the incident (a pin, an image, a buzz). */
+  warnings: string[]
+  /** Why nothing happened, when action is none. */
+  reason?: string
+}
+
+export interface WarRoomDeps {
+  client: FeishuClient
+  /** Where records live. Without one, chats are found through their description marker. */
+  store?: IncidentStore
+  /**
+   * The store as a cache, not the truth: a key it does not hold is looked up
+   * in Feishu (warroom notify, which other machines may run too).
+   */
+  storeIsCache?: boolean
+  config?: Partial<WarRoomConfig>
+  logger?: Logger
+  now?: () => number
+  fetchImage?: ImageFetcher
+  /** Called after every change to a record (metrics, the receiver's timeline). */
+  onRecord?: (record: IncidentRecord) => void
+}
+
+/** Which incident a person's command or button is about. */
+export type IncidentRef = { keyHash: string } | { key: string } | { chatId: string }
+
+/** Incident events kept per record (the timeline shows them). */
+export const MAX_EVENTS = 500
+
+/** What every part of the core works with. */
+export interface Core {
+  client: FeishuClient
+  config: WarRoomConfig
+  logger: Logger
+  now: () => number
+}
+
+/** Warnings and failed members gathered during one operation. */
+export interface Op {
+  warnings: string[]
+  failedMembers: Array<{ id: string; reason: string }>
+}
+
+export const newOp = (): Op => ({ warnings: [], failedMembers: [] })
+
+export function reasonOf(error: unknown): string {
+  if (error instanceof FeishuError)
+    return `Feishu code ${error.code}${error.hint ? `: ${error.hint}` : ''}`
+  return errorMessage(error)
+}
+
+export function sha(text: string): string {
+  return createHash('sha256').update(text).digest('hex')
+}
+
+/** Feishu uuids are at most 50 characters: a prefix and 40 hex digits. */
+export function deriveUuid(...parts: string[]): string {
+  return `wr${sha(parts.join('|')).slice(0, 40)}`
+}
+
+export { errorMessage }

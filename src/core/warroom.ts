@@ -1,0 +1,587 @@
+import type { Person } from '../card.js'
+import { type FeishuClient, LIMITS } from '../feishu/client.js'
+import { FeishuError } from '../feishu/errors.js'
+import { countCalls } from '../feishu/transport.js'
+import { formatDuration } from '../i18n.js'
+import { type Incident, type IncidentInput, parseIncident, type Severity } from '../incident.js'
+import { type Logger, silentLogger } from '../log.js'
+import { KeyedMutex } from '../mutex.js'
+import { hashKey, type IncidentRecord, type IncidentStore, MemoryStore } from '../store.js'
+import { safePlainText, truncate } from '../text.js'
+import { type Figures, type TimelineOutput, writeTimeline } from '../timeline.js'
+import { Cards } from './cards.js'
+import { Discovery } from './discovery.js'
+import { Members } from './members.js'
+import {
+  describeChange,
+  Messages,
+  type Paragraphs,
+  severityInName,
+  summarizeChange,
+} from './messages.js'
+import {
+  type Core,
+  DEFAULT_CONFIG,
+  deriveUuid,
+  errorMessage,
+  type IncidentRef,
+  MAX_EVENTS,
+  type Op,
+  type WarRoomAction,
+  type WarRoomConfig,
+  type WarRoomDeps,
+  type WarRoomResult,
+} from './model.js'
+
+export * from './model.js'
+
+/** Create-chat failures caused by one unusable member id: create empty, then add one by one. */
+const BAD_MEMBER_CODES = new Set([
+  232043, 232022, 232030, 99992351, 99992360, 99992364, 99992361, 232024, 230013,
+])
+
+/**
+ * The core's lifecycle: makes Feishu reflect an incident. One chat per
+ * incident key, its members invited, one pinned card kept current, follow-ups
+ * when something people must see changed, and a green card plus a
+ * `[已解决] ` rename at the end. Work for one key is serialised; uuids derived
+ * from the key keep retries and duplicate deliveries from doubling anything.
+ * Members, chat texts, the card and finding records are each their own module.
+ */
+export class WarRoom {
+  readonly config: WarRoomConfig
+  private readonly client: FeishuClient
+  private readonly store: IncidentStore
+  private readonly logger: Logger
+  private readonly now: () => number
+  private readonly onRecord: ((record: IncidentRecord) => void) | undefined
+  private readonly mutex = new KeyedMutex()
+  /** Version of each record this process wrote, for the receiver's repeat fast path. */
+  private readonly versions = new Map<string, number>()
+  private readonly members: Members
+  private readonly messages: Messages
+  private readonly cards: Cards
+  private readonly discovery: Discovery
+
+  constructor(deps: WarRoomDeps) {
+    this.client = deps.client
+    this.store = deps.store ?? new MemoryStore()
+    this.config = { ...DEFAULT_CONFIG, ...deps.config }
+    this.logger = deps.logger ?? silentLogger
+    this.now = deps.now ?? Date.now
+    this.onRecord = deps.onRecord
+    const core: Core = {
+      client: this.client,
+      config: this.config,
+      logger: this.logger,
+      now: this.now,
+    }
+    this.members = new Members(core)
+    this.messages = new Messages(core)
+    this.cards = new Cards(core, deps.fetchImage, (record) => this.save(record))
+    this.discovery = new Discovery(core, this.store, deps.store !== undefined && !deps.storeIsCache)
+  }
+
+  private get t() {
+    return this.messages.t
+  }
+
+  /** Opens, updates or resolves the war room for an incident, by its status. */
+  async handle(input: Incident | IncidentInput): Promise<WarRoomResult> {
+    const incident = parseIncident(input)
+    const keyHash = hashKey(incident.key)
+    return this.run(incident.key, keyHash, async (op) => {
+      const record = await this.discovery.lookup(keyHash)
+      if (incident.status === 'resolved') {
+        if (!record) return this.none(incident.key, 'no open war room for this key')
+        if (isStaleResolution(record, incident))
+          return this.none(incident.key, 'a late resolution of an earlier episode', record, op)
+        return this.resolveRecord(record, op, { incident })
+      }
+      if (!record) return this.open(incident, keyHash, op)
+      if (record.status === 'open') return this.update(record, incident, op)
+      const resolvedAt = record.resolvedAt ?? 0
+      if (this.config.reopenWindowMs > 0 && this.now() - resolvedAt <= this.config.reopenWindowMs)
+        return this.reopen(record, incident, op)
+      return this.open(incident, keyHash, op, record)
+    })
+  }
+
+  /** A person acknowledged the incident (a chat command or the card's button). */
+  async acknowledge(ref: IncidentRef, by: Person): Promise<WarRoomResult> {
+    const keyHash = await this.discovery.keyHashFor(ref)
+    if (!keyHash) return this.none('', 'this chat is not an incident war room')
+    return this.run('', keyHash, async (op) => {
+      const record = await this.discovery.lookup(keyHash)
+      if (!record) return this.none('', 'unknown incident')
+      if (record.status !== 'open')
+        return this.none(record.key, 'the incident is already resolved', record)
+      if (record.ack) return this.none(record.key, 'already acknowledged', record)
+      record.ack = { by, at: this.now() }
+      record.events.push({ type: 'acknowledged', at: record.ack.at, by })
+      await this.cards.refresh(record, op)
+      await this.messages.post(
+        record,
+        [[...this.messages.personNodes(by), { tag: 'text', text: ` ${this.t.ackMsg('').trim()}` }]],
+        `ack`,
+      )
+      await this.save(record)
+      return this.result('acknowledged', record, op)
+    })
+  }
+
+  /** A person resolved the incident, with an optional note. */
+  async resolveBy(ref: IncidentRef, by: Person, note?: string): Promise<WarRoomResult> {
+    const keyHash = await this.discovery.keyHashFor(ref)
+    if (!keyHash) return this.none('', 'this chat is not an incident war room')
+    return this.run('', keyHash, async (op) => {
+      const record = await this.discovery.lookup(keyHash)
+      if (!record) return this.none('', 'unknown incident')
+      return this.resolveRecord(record, op, { by, note })
+    })
+  }
+
+  /**
+   * Posts a notice in the incident's open chat, if there is one; opens
+   * nothing (a cancelled run is worth a line, not a war room).
+   */
+  async notice(key: string, text: string, event?: string): Promise<WarRoomResult> {
+    const keyHash = hashKey(key)
+    return this.run(key, keyHash, async (op) => {
+      const record = await this.discovery.lookup(keyHash)
+      if (record?.status !== 'open') return this.none(key, 'no open war room for this key')
+      if (event && record.seenEvents.includes(event))
+        return this.none(key, 'already reported', record, op)
+      await this.messages.post(
+        record,
+        [[{ tag: 'text', text: safePlainText(truncate(text, 2000)) }]],
+        event ?? `notice:${text}`,
+      )
+      if (event) record.seenEvents = [...record.seenEvents, event].slice(-50)
+      record.events.push({ type: 'updated', at: this.now(), detail: text })
+      await this.save(record)
+      return this.result('updated', record, op)
+    })
+  }
+
+  /** Posts a line in any chat the bot is in (Grafana's test notifications). */
+  postTest(chatId: string, text: string): Promise<void> {
+    return this.messages.postTest(chatId, text)
+  }
+
+  /** The card as it stands now, for a card callback's answer. */
+  async cardFor(ref: IncidentRef): Promise<Record<string, unknown> | undefined> {
+    const record = await this.find(ref)
+    return record ? this.cards.render(record) : undefined
+  }
+
+  /** Writes the incident's timeline (the whole chat history merged with its events) to the outputs. */
+  async timeline(ref: IncidentRef, outputs: TimelineOutput[]): Promise<Figures | undefined> {
+    const record = await this.find(ref)
+    if (!record) return undefined
+    return writeTimeline(this.client, record, outputs, {
+      language: this.config.language,
+      timeZone: this.config.timeZone,
+    })
+  }
+
+  /**
+   * After a resolution: the timeline to the outputs, then a summary message
+   * with the key figures in the chat. Without the history scope the summary
+   * still gives the times, and the failure is returned as a warning.
+   */
+  async summarize(
+    ref: IncidentRef,
+    outputs: TimelineOutput[] = [],
+  ): Promise<{ figures?: Figures; warning?: string }> {
+    const record = await this.find(ref)
+    if (!record) return { warning: 'unknown incident' }
+    let figures: Figures | undefined
+    let warning: string | undefined
+    try {
+      figures = await writeTimeline(this.client, record, outputs, {
+        language: this.config.language,
+        timeZone: this.config.timeZone,
+      })
+    } catch (error) {
+      warning = `timeline unavailable: ${errorMessage(error)}`
+    }
+    const d = (ms: number | undefined) =>
+      ms === undefined ? '-' : formatDuration(ms, this.config.language)
+    const text = this.t.summaryMsg(
+      d(record.ack ? record.ack.at - record.openedAt : undefined),
+      d(record.resolvedAt !== undefined ? record.resolvedAt - record.openedAt : undefined),
+      figures ? String(figures.responders) : '-',
+      figures ? String(figures.messages) : '-',
+    )
+    await this.messages.post(
+      record,
+      [[{ tag: 'text', text }]],
+      `summary:${record.resolvedAt ?? ''}`,
+    )
+    return { ...(figures ? { figures } : {}), ...(warning ? { warning } : {}) }
+  }
+
+  /** Answers a person's message in the chat (command results). */
+  reply(messageId: string, text: string | Paragraphs): Promise<void> {
+    return this.messages.reply(messageId, text)
+  }
+
+  /** /status: where the incident of this chat stands, as a reply to the asking message. */
+  async status(ref: IncidentRef, messageId: string): Promise<IncidentRecord | undefined> {
+    const record = await this.find(ref)
+    await this.messages.reply(
+      messageId,
+      record ? this.messages.describe(record) : this.t.notAWarRoom,
+    )
+    return record
+  }
+
+  /** Where the incident stands, for /status, as post paragraphs. */
+  describe(record: IncidentRecord): Paragraphs {
+    return this.messages.describe(record)
+  }
+
+  /** The record behind a chat or key, for /status and the timeline. */
+  async find(ref: IncidentRef): Promise<IncidentRecord | undefined> {
+    const keyHash = await this.discovery.keyHashFor(ref)
+    return keyHash ? this.discovery.lookup(keyHash) : undefined
+  }
+
+  /** Waits for in-flight work (graceful shutdown). */
+  idle(): Promise<void> {
+    return this.mutex.idle()
+  }
+
+  private async open(
+    incident: Incident,
+    keyHash: string,
+    op: Op,
+    previous?: IncidentRecord,
+  ): Promise<WarRoomResult> {
+    const now = this.now()
+    const openedAt = Math.min(incident.startedAt ? Date.parse(incident.startedAt) : now, now)
+    const chatName = this.messages.chatName(incident)
+    const members = await this.members.resolve(incident.members, op)
+    // Same key and same predecessor: the same chat, however often this is retried.
+    const uuid = deriveUuid('chat', keyHash, previous?.chatId ?? '-')
+    const description = this.discovery.description(keyHash, 'open', openedAt)
+    let chatId: string
+    let pending = members.openIds
+    try {
+      // Create takes at most 50 users; the rest are added in batches below.
+      const first = pending.slice(0, LIMITS.usersPerCreate)
+      chatId = (
+        await this.client.createChat({ name: chatName, description, user_id_list: first }, { uuid })
+      ).chat_id
+      pending = pending.slice(first.length)
+    } catch (error) {
+      // One unusable id fails the whole create: create empty, then add with per-id reporting.
+      if (!(error instanceof FeishuError && BAD_MEMBER_CODES.has(error.code) && pending.length))
+        throw error
+      chatId = (
+        await this.client.createChat(
+          { name: chatName, description },
+          { uuid: deriveUuid('chat-bare', keyHash, previous?.chatId ?? '-') },
+        )
+      ).chat_id
+    }
+    const record: IncidentRecord = {
+      keyHash,
+      key: incident.key,
+      chatId,
+      chatName,
+      openTitle: incident.title,
+      status: 'open',
+      openedAt,
+      members: members.openIds.filter((id) => !pending.includes(id)),
+      invited: [...incident.members],
+      failedMembers: [...members.failed],
+      imageKeys: [],
+      imageUrls: [],
+      incident,
+      seenEvents: incident.event ? [incident.event] : [],
+      events: [{ type: 'opened', at: now, detail: incident.title }],
+      version: 0,
+      ...(previous ? { previousChatId: previous.chatId } : {}),
+    }
+    await this.save(record) // before anything else can fail: a retry finds the chat
+    await this.members.add(record, pending, 'open_id', op)
+    await this.members.addOther(record, members.other, op)
+    await this.cards.uploadImages(record, incident, op)
+    await this.cards.send(record, op)
+    if (
+      incident.severity === 'critical' &&
+      this.config.urgentOnCritical &&
+      record.members.length &&
+      record.cardMessageId
+    ) {
+      try {
+        const invalid = await this.client.urgentApp(record.cardMessageId, record.members)
+        if (invalid.length) op.warnings.push(`urgent notice not delivered to ${invalid.join(', ')}`)
+      } catch (error) {
+        op.warnings.push(`urgent notice failed: ${errorMessage(error)}`)
+      }
+    }
+    await this.save(record)
+    return this.result('opened', record, op)
+  }
+
+  private async update(record: IncidentRecord, incident: Incident, op: Op): Promise<WarRoomResult> {
+    const previous = record.incident
+    const eventIsNew = !incident.event || !record.seenEvents.includes(incident.event)
+    const added = incident.members.filter((m) => !record.invited.includes(m))
+    if (added.length) {
+      const members = await this.members.resolve(added, op)
+      record.invited.push(...added)
+      record.failedMembers.push(...members.failed)
+      await this.members.add(record, members.openIds, 'open_id', op)
+      await this.members.addOther(record, members.other, op)
+    }
+    record.incident = incident
+    // The name follows the severity; the title it was opened with stays (a changing name is noise).
+    // A chat found by its marker keeps the name it has: what it was opened with is unknown.
+    if (record.openTitle === undefined && previous) record.openTitle = incident.title
+    const name = this.messages.chatName({ ...incident, title: record.openTitle ?? incident.title })
+    if (previous && name !== record.chatName) {
+      await this.client.updateChat(record.chatId, { name })
+      record.chatName = name
+    }
+    if (incident.images.join('\n') !== record.imageUrls.join('\n'))
+      await this.cards.uploadImages(record, incident, op)
+    const cardChanged = await this.cards.refresh(record, op)
+
+    // Without a previous report (a chat found by its marker), every firing item is news.
+    const change = previous
+      ? describeChange(previous, incident)
+      : {
+          newFiring: incident.items.filter((i) => i.status === 'firing'),
+          resolved: [],
+          severityRaised: false,
+        }
+    const announce =
+      eventIsNew &&
+      (change.newFiring.length > 0 ||
+        change.resolved.length > 0 ||
+        change.severityRaised ||
+        (!previous && !!incident.event))
+    if (announce) {
+      await this.messages.post(
+        record,
+        this.messages.changeParagraphs(change, previous, incident),
+        incident.event ?? record.cardHash ?? String(this.now()),
+      )
+    }
+    if (incident.event && eventIsNew)
+      record.seenEvents = [...record.seenEvents, incident.event].slice(-50)
+    const changed = cardChanged || announce || added.length > 0
+    if (changed)
+      record.events.push({ type: 'updated', at: this.now(), detail: summarizeChange(change) })
+    if (changed || eventIsNew) await this.save(record)
+    return changed
+      ? this.result('updated', record, op)
+      : this.none(record.key, 'nothing changed', record, op)
+  }
+
+  private async reopen(record: IncidentRecord, incident: Incident, op: Op): Promise<WarRoomResult> {
+    record.status = 'open'
+    delete record.resolvedAt
+    delete record.resolvedBy
+    delete record.ack
+    record.incident = incident
+    record.chatName = this.messages.chatName({
+      ...incident,
+      title: record.openTitle ?? incident.title,
+    })
+    record.events.push({ type: 'reopened', at: this.now(), detail: incident.title })
+    await this.client.updateChat(record.chatId, {
+      name: record.chatName,
+      description: this.discovery.description(record.keyHash, 'open', record.openedAt),
+    })
+    await this.cards.refresh(record, op)
+    await this.messages.post(
+      record,
+      [[{ tag: 'text', text: this.t.reopened }]],
+      `reopen:${record.events.length}`,
+    )
+    if (incident.event) record.seenEvents = [...record.seenEvents, incident.event].slice(-50)
+    await this.save(record)
+    return { ...this.result('opened', record, op), reopened: true }
+  }
+
+  private async resolveRecord(
+    record: IncidentRecord,
+    op: Op,
+    how: { incident?: Incident; by?: Person; note?: string | undefined },
+  ): Promise<WarRoomResult> {
+    if (record.status === 'resolved') return this.none(record.key, 'already resolved', record, op)
+    const now = this.now()
+    const resolvedAt = how.incident?.resolvedAt
+      ? Math.min(Date.parse(how.incident.resolvedAt), now)
+      : now
+    record.status = 'resolved'
+    record.resolvedAt = Math.max(resolvedAt, record.openedAt)
+    if (how.by) record.resolvedBy = how.by
+    if (how.incident)
+      record.incident = mergeResolved(
+        record.incident,
+        how.incident,
+        severityInName(record.chatName),
+      )
+    record.events.push({
+      type: 'resolved',
+      at: now,
+      ...(how.by ? { by: how.by } : {}),
+      ...(how.note ? { detail: how.note } : {}),
+    })
+    await this.cards.refresh(record, op)
+    await this.client.updateChat(record.chatId, {
+      name: this.messages.resolvedName(record.chatName),
+      description: this.discovery.description(record.keyHash, 'resolved', record.openedAt),
+    })
+    const t = this.t
+    const lasted = t.lasted(
+      formatDuration(record.resolvedAt - record.openedAt, this.config.language),
+    )
+    // "✅ 事件已解决 · 持续 5分 · 由 @Bob 标记解决" / "✅ Incident resolved · lasted 5m · resolved by @Bob"
+    const [before, after] = t.resolvedByParts
+    const first: Array<Record<string, unknown>> = how.by
+      ? [
+          { tag: 'text', text: `${t.resolvedMsg} · ${lasted} · ${before}` },
+          ...this.messages.personNodes(how.by),
+          ...(after ? [{ tag: 'text', text: after }] : []),
+        ]
+      : [
+          {
+            tag: 'text',
+            text: `${t.resolvedMsg} · ${lasted} · ${t.resolvedBySource(t.sourceNames[record.incident?.source ?? 'generic'])}`,
+          },
+        ]
+    const paragraphs = [first]
+    const detail = how.note ?? how.incident?.resolution
+    if (detail) paragraphs.push([{ tag: 'text', text: safePlainText(truncate(detail, 1000)) }])
+    await this.messages.post(record, paragraphs, `resolved:${record.resolvedAt}`)
+    await this.save(record)
+    return this.result('resolved', record, op)
+  }
+
+  private async run(
+    key: string,
+    keyHash: string,
+    work: (op: Op) => Promise<WarRoomResult>,
+  ): Promise<WarRoomResult> {
+    const { result, calls } = await countCalls(() =>
+      this.mutex.run(keyHash, () => work({ warnings: [], failedMembers: [] })),
+    )
+    result.feishuCalls = calls
+    if (!result.key) result.key = key
+    for (const w of result.warnings) this.logger.warn(w, { key: result.key, chatId: result.chatId })
+    if (result.failedMembers.length)
+      this.logger.warn('could not invite some members', {
+        key: result.key,
+        chatId: result.chatId,
+        members: result.failedMembers.map((m) => `${m.id} (${m.reason})`),
+      })
+    return result
+  }
+
+  private result(action: WarRoomAction, record: IncidentRecord, op: Op): WarRoomResult {
+    return {
+      action,
+      key: record.key,
+      chatId: record.chatId,
+      chatUrl: this.client.chatLink(record.chatId),
+      ...(record.cardMessageId ? { cardMessageId: record.cardMessageId } : {}),
+      failedMembers: op.failedMembers,
+      feishuCalls: 0,
+      warnings: op.warnings,
+    }
+  }
+
+  private none(key: string, reason: string, record?: IncidentRecord, op?: Op): WarRoomResult {
+    return {
+      ...(record
+        ? this.result('none', record, op ?? { warnings: [], failedMembers: [] })
+        : {
+            action: 'none' as const,
+            key,
+            failedMembers: [],
+            feishuCalls: 0,
+            warnings: op?.warnings ?? [],
+          }),
+      reason,
+    }
+  }
+
+  /**
+   * The version this process last wrote for a key (undefined if none): a
+   * notification whose effect was applied at this version needs no work.
+   */
+  recordVersion(keyHash: string): number | undefined {
+    return this.versions.get(keyHash)
+  }
+
+  private async save(record: IncidentRecord): Promise<void> {
+    record.version++
+    // A flapping alert must not grow its record without end: keep the start and the recent past.
+    if (record.events.length > MAX_EVENTS)
+      record.events = [...record.events.slice(0, 50), ...record.events.slice(-(MAX_EVENTS - 50))]
+    await this.store.put(record)
+    this.versions.set(record.keyHash, record.version)
+    this.onRecord?.(record)
+  }
+
+  /** Rebuilds a lost or new store from the marker chats the bot is in. */
+  syncFromFeishu(): Promise<number> {
+    return this.discovery.syncFromFeishu()
+  }
+
+  chatName(incident: Incident): string {
+    return this.messages.chatName(incident)
+  }
+}
+
+/**
+ * A resolution whose alerts all started before this chat's episode began is
+ * a late copy for an earlier episode (an HA peer, a retry): it must not close
+ * the current one.
+ */
+function isStaleResolution(record: IncidentRecord, incident: Incident): boolean {
+  if (record.status !== 'open' || incident.items.length === 0) return false
+  return incident.items.every(
+    (i) => i.startedAt !== undefined && Date.parse(i.startedAt) + 1000 < record.openedAt,
+  )
+}
+
+/** A resolved notification may list only the resolved alerts; keep what else the card knew. */
+/**
+ * What the card shows after a resolution: everything the incident had, with
+ * what the resolving report adds. A bare "resolved" (a key and a title) must
+ * not wipe the severity, links, fields or responders.
+ */
+function mergeResolved(
+  previous: Incident | undefined,
+  resolved: Incident,
+  named: Severity | undefined,
+): Incident {
+  // A chat found by its marker: only its name tells what severity it was opened with.
+  if (!previous) return named ? { ...resolved, severity: named } : resolved
+  const items = new Map<string, Incident['items'][number]>(
+    previous.items.map((i) => [i.id, { ...i, status: 'resolved' as const }]),
+  )
+  for (const item of resolved.items) items.set(item.id, item)
+  const pick = <T>(now: T[], before: T[]) => (now.length ? now : before)
+  return {
+    ...previous,
+    status: 'resolved',
+    items: [...items.values()],
+    fields: pick(resolved.fields, previous.fields),
+    links: pick(resolved.links, previous.links),
+    images: pick(resolved.images, previous.images),
+    labels: Object.keys(resolved.labels).length ? resolved.labels : previous.labels,
+    ...(resolved.summary ? { summary: resolved.summary } : {}),
+    ...(resolved.resolvedAt ? { resolvedAt: resolved.resolvedAt } : {}),
+    ...(resolved.resolution ? { resolution: resolved.resolution } : {}),
+    ...(resolved.event ? { event: resolved.event } : {}),
+  }
+}
