@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto'
 import { z } from 'zod'
+import { ALERTMANAGER_TEXTS } from '../src/i18n/index.js'
 import {
   DEFAULT_SEVERITY_MAP,
   describeZodError,
@@ -67,25 +68,6 @@ export interface AlertAdapterOptions {
   language: 'zh' | 'en'
 }
 
-const TEXT = {
-  zh: {
-    alerts: '条告警',
-    silence: '静默',
-    alertmanager: 'Alertmanager',
-    runbook: '处置手册',
-    dashboard: '看板',
-    truncated: (n: number) => `另有 ${n} 条告警被 max_alerts 截断`,
-  },
-  en: {
-    alerts: 'alerts',
-    silence: 'Silence',
-    alertmanager: 'Alertmanager',
-    runbook: 'Runbook',
-    dashboard: 'Dashboard',
-    truncated: (n: number) => `${n} more alerts were cut by max_alerts`,
-  },
-}
-
 /** Not a real end: Alertmanager's zero time for firing alerts. */
 export function isZeroTime(value: string | undefined): boolean {
   return !value || Date.parse(value) <= 0
@@ -105,7 +87,7 @@ export function groupIncident(
   key: string,
   options: AlertAdapterOptions,
 ): IncidentInput {
-  const t = TEXT[options.language]
+  const t = ALERTMANAGER_TEXTS[options.language]
   const firing = payload.alerts.filter((a) => a.status === 'firing')
   const shown = firing.length ? firing : payload.alerts
   const names = [...new Set(shown.map((a) => a.labels.alertname).filter(Boolean))]

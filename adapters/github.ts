@@ -1,4 +1,5 @@
 import { errorMessage } from '../src/errors.js'
+import { GITHUB_TEXTS } from '../src/i18n/index.js'
 import type { IncidentInput, Severity } from '../src/incident.js'
 
 /**
@@ -85,55 +86,6 @@ interface RunFacts {
   logUrl?: string | undefined
   description?: string | undefined
   event: string
-}
-
-const TEXT = {
-  zh: {
-    failed: (what: string, where: string) => `${what} 在 ${where} 上失败`,
-    deployFailed: (env: string) => `部署到 ${env} 失败`,
-    repository: '仓库',
-    workflow: '工作流',
-    branch: '分支',
-    commit: '提交',
-    author: '作者',
-    actor: '触发者',
-    run: '运行',
-    attempt: (n: number) => `第 ${n} 次尝试`,
-    event: '事件',
-    environment: '环境',
-    jobsMissing: '失败的 Job',
-    jobsMissingWhy: (why: string) =>
-      `无法读取（${why}）；请给工作流加上 permissions: actions: read`,
-    fixedBy: (sha: string, msg: string, who: string) => `由提交 ${sha}「${msg}」(${who}) 修复`,
-    deployOk: (env: string, sha: string) => `部署到 ${env} 成功 (${sha})`,
-    runLink: '运行日志',
-    commitLink: '提交',
-    compareLink: '变更对比',
-    deployLink: '部署',
-  },
-  en: {
-    failed: (what: string, where: string) => `${what} failed on ${where}`,
-    deployFailed: (env: string) => `Deploy to ${env} failed`,
-    repository: 'Repository',
-    workflow: 'Workflow',
-    branch: 'Branch',
-    commit: 'Commit',
-    author: 'Author',
-    actor: 'Triggered by',
-    run: 'Run',
-    attempt: (n: number) => `attempt ${n}`,
-    event: 'Event',
-    environment: 'Environment',
-    jobsMissing: 'Failed jobs',
-    jobsMissingWhy: (why: string) =>
-      `unavailable (${why}); grant the workflow permissions: actions: read`,
-    fixedBy: (sha: string, msg: string, who: string) => `Fixed by commit ${sha} "${msg}" (${who})`,
-    deployOk: (env: string, sha: string) => `Deploy to ${env} succeeded (${sha})`,
-    runLink: 'Run logs',
-    commitLink: 'Commit',
-    compareLink: 'Compare',
-    deployLink: 'Deployment',
-  },
 }
 
 const FAILED_CONCLUSIONS = new Set(['failure', 'timed_out', 'startup_failure'])
@@ -260,7 +212,7 @@ export async function githubIncident(
   options: GitHubAdapterOptions,
 ): Promise<GitHubIncident> {
   const facts = runFacts(ctx, options.env)
-  const t = TEXT[options.language]
+  const t = GITHUB_TEXTS[options.language]
   const status = options.status ?? facts.status
   const key = options.key || defaultKey(ctx, facts)
   const repo = `${ctx.repo.owner}/${ctx.repo.repo}`

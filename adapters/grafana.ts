@@ -1,4 +1,5 @@
 import { z } from 'zod'
+import { GRAFANA_TEXTS } from '../src/i18n/index.js'
 import type { IncidentInput } from '../src/incident.js'
 import {
   type AlertAdapterOptions,
@@ -34,17 +35,6 @@ export const GrafanaSchema = AlertmanagerSchema.extend({
 
 export type GrafanaPayload = z.output<typeof GrafanaSchema>
 
-const TEXT = {
-  zh: { dashboard: '看板', panel: '面板', silence: '静默', grafana: 'Grafana', value: '当前值' },
-  en: {
-    dashboard: 'Dashboard',
-    panel: 'Panel',
-    silence: 'Silence',
-    grafana: 'Grafana',
-    value: 'Value',
-  },
-}
-
 /** Grafana's "Test" button sends one alert labelled alertname=TestAlert, instance=Grafana. */
 export function isGrafanaTest(payload: GrafanaPayload): boolean {
   return (
@@ -71,7 +61,7 @@ export function grafanaIncident(
   payload: GrafanaPayload,
   options: AlertAdapterOptions,
 ): IncidentInput {
-  const t = TEXT[options.language]
+  const t = GRAFANA_TEXTS[options.language]
   const key = `grafana:${payload.orgId ?? 1}:${payload.receiver}:${payload.groupKey}`
   const incident = groupIncident(payload, 'grafana', key, options)
   const firing = payload.alerts.filter((a) => a.status === 'firing')

@@ -1,4 +1,4 @@
-import { formatDuration, formatTime, type Language, TEXTS } from './i18n.js'
+import { formatDuration, formatTime, type Language, TEXTS } from './i18n/index.js'
 import type { Incident, IncidentItem, Severity } from './incident.js'
 import { escapeMarkdown, safePlainText, safeUrl, singleLine, truncate } from './text.js'
 

@@ -3,6 +3,7 @@ import { parse as parseYaml } from 'yaml'
 import { z } from 'zod'
 import { errorMessage } from './errors.js'
 import { resolveBaseUrl } from './feishu/transport.js'
+import { RESOLVED_PREFIX } from './i18n/index.js'
 import { describeZodError, SEVERITIES } from './incident.js'
 
 export { DEFAULT_SEVERITY_MAP } from './incident.js'
@@ -123,7 +124,7 @@ export const ConfigSchema = z.strictObject({
           }
         }, 'must be an IANA time zone such as Asia/Shanghai')
         .default('Asia/Shanghai'),
-      resolved_prefix: z.string().max(30).default('[已解决] '),
+      resolved_prefix: z.string().max(30).default(RESOLVED_PREFIX),
       chat_name_template: z.string().max(200).default('{emoji} [{priority}] {title}'),
       reopen_window: duration.default(30 * 60_000),
       max_items: z.number().int().min(1).max(50).default(10),
@@ -132,7 +133,7 @@ export const ConfigSchema = z.strictObject({
     .default({
       language: 'zh',
       time_zone: 'Asia/Shanghai',
-      resolved_prefix: '[已解决] ',
+      resolved_prefix: RESOLVED_PREFIX,
       chat_name_template: '{emoji} [{priority}] {title}',
       reopen_window: 30 * 60_000,
       max_items: 10,

@@ -1,6 +1,6 @@
 import type { FeishuClient } from './feishu/client.js'
 import type { Message } from './feishu/types.js'
-import { formatDuration, type Language } from './i18n.js'
+import { formatDuration, type Language, TIMELINE_LABELS } from './i18n/index.js'
 import type { JsonObject } from './json.js'
 import type { IncidentEvent, IncidentRecord } from './store.js'
 
@@ -49,55 +49,6 @@ export interface TimelineOptions {
   names?: Map<string, string>
 }
 
-const LABELS = {
-  zh: {
-    title: '事件时间线',
-    key: '事件键',
-    chat: '群',
-    opened: '开始',
-    acked: '确认',
-    resolved: '解决',
-    figures: '关键指标',
-    tta: '确认用时',
-    ttr: '解决用时',
-    responders: '参与人数',
-    messages: '人工消息数',
-    total: '消息总数',
-    bot: '机器人',
-    incident: '事件',
-    events: {
-      opened: '事件群已创建',
-      updated: '事件更新',
-      acknowledged: '已确认',
-      resolved: '已解决',
-      reopened: '事件重新打开',
-    },
-  },
-  en: {
-    title: 'Incident timeline',
-    key: 'Key',
-    chat: 'Chat',
-    opened: 'Opened',
-    acked: 'Acknowledged',
-    resolved: 'Resolved',
-    figures: 'Key figures',
-    tta: 'Time to acknowledge',
-    ttr: 'Time to resolve',
-    responders: 'Responders',
-    messages: 'Messages from people',
-    total: 'All messages',
-    bot: 'bot',
-    incident: 'incident',
-    events: {
-      opened: 'war room opened',
-      updated: 'incident updated',
-      acknowledged: 'acknowledged',
-      resolved: 'resolved',
-      reopened: 'reopened',
-    },
-  },
-}
-
 /** Reads the history once and writes it to every output (e.g. a Markdown and a JSON file). */
 export async function writeTimeline(
   client: FeishuClient,
@@ -105,7 +56,7 @@ export async function writeTimeline(
   outputs: TimelineOutput[],
   options: TimelineOptions,
 ): Promise<Figures> {
-  const l = LABELS[options.language]
+  const l = TIMELINE_LABELS[options.language]
   const names = new Map(options.names)
   for (const e of record.events) if (e.by?.openId && e.by.name) names.set(e.by.openId, e.by.name)
   const events = [...record.events].sort((a, b) => a.at - b.at)
@@ -213,7 +164,7 @@ export async function timelineText(
   return { text: parts.join(''), figures }
 }
 
-function incidentEntry(event: IncidentEvent, l: (typeof LABELS)['en']): TimelineEntry {
+function incidentEntry(event: IncidentEvent, l: (typeof TIMELINE_LABELS)['en']): TimelineEntry {
   const who = event.by ? (event.by.name ?? event.by.openId) : undefined
   const text = [
     l.events[event.type],
@@ -336,7 +287,7 @@ function md(text: string): string {
 function markdownLine(
   entry: TimelineEntry,
   options: TimelineOptions,
-  l: (typeof LABELS)['en'],
+  l: (typeof TIMELINE_LABELS)['en'],
 ): string {
   const when = time(entry.at, options)
   if (entry.kind === 'system') return `- ${when} ⚙️ _${md(entry.text)}_`

@@ -4,6 +4,7 @@ import { parse as parseYaml } from 'yaml'
 import { z } from 'zod'
 import { errorMessage } from '../errors.js'
 import { resolveBaseUrl } from '../feishu/transport.js'
+import { RESOLVED_PREFIX } from '../i18n/index.js'
 import { SEVERITIES } from '../incident.js'
 
 /** The part of @actions/core the action uses; passed in so tests can supply their own. */
@@ -88,7 +89,7 @@ export function readInputs(
     severity: input('severity').toLowerCase() || 'error',
     chatName: input('chat-name') || undefined,
     // Not trimmed: the prefix's trailing space is part of it.
-    resolvedPrefix: core.getInput('resolved-prefix', { trimWhitespace: false }) || '[已解决] ',
+    resolvedPrefix: core.getInput('resolved-prefix', { trimWhitespace: false }) || RESOLVED_PREFIX,
     language: input('language').toLowerCase() || 'zh',
     failOnError: bool('fail-on-error', true),
     githubToken: githubToken || undefined,

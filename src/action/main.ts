@@ -6,6 +6,7 @@ import { WarRoom, type WarRoomResult } from '../core/warroom.js'
 import { errorMessage } from '../errors.js'
 import { FeishuClient } from '../feishu/client.js'
 import { FeishuError } from '../feishu/errors.js'
+import { CANCELLED } from '../i18n/index.js'
 import type { Logger } from '../log.js'
 import { type ActionConfig, type Core, InputError, readInputs } from './inputs.js'
 
@@ -17,11 +18,6 @@ export interface ActionDeps {
     runId: number,
     attempt: number,
   ) => Promise<FailedJob[]>
-}
-
-const CANCELLED = {
-  zh: (run: string) => `⏹ 运行 ${run} 已取消`,
-  en: (run: string) => `⏹ Run ${run} was cancelled`,
 }
 
 /**

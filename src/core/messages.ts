@@ -1,8 +1,9 @@
 import { type Person, SEVERITY_STYLE } from '../card.js'
-import { formatDuration, TEXTS } from '../i18n.js'
+import { formatDuration, TEXTS } from '../i18n/index.js'
 import { type Incident, SEVERITY_RANK, type Severity } from '../incident.js'
 import type { IncidentRecord } from '../store.js'
 import { safePlainText, singleLine, truncate } from '../text.js'
+import type { Figures } from '../timeline.js'
 import { CHAT_NAME_MAX, type Core, deriveUuid } from './model.js'
 
 export type Paragraphs = Array<Array<Record<string, unknown>>>
@@ -17,6 +18,48 @@ export class Messages {
 
   get t() {
     return TEXTS[this.core.config.language]
+  }
+
+  /**
+   * "✅ 事件已解决 · 持续 5分 · 由 @Bob 标记解决" / "✅ Incident resolved · lasted 5m · resolved by @Bob",
+   * or who reported it recovered, then the note.
+   */
+  resolution(record: IncidentRecord, by: Person | undefined, note: string | undefined): Paragraphs {
+    const t = this.t
+    const lasted = t.lasted(
+      formatDuration(
+        (record.resolvedAt ?? this.core.now()) - record.openedAt,
+        this.core.config.language,
+      ),
+    )
+    const [before, after] = t.resolvedByParts
+    const first: Array<Record<string, unknown>> = by
+      ? [
+          { tag: 'text', text: `${t.resolvedMsg} · ${lasted} · ${before}` },
+          ...this.personNodes(by),
+          ...(after ? [{ tag: 'text', text: after }] : []),
+        ]
+      : [
+          {
+            tag: 'text',
+            text: `${t.resolvedMsg} · ${lasted} · ${t.resolvedBySource(t.sourceNames[record.incident?.source ?? 'generic'])}`,
+          },
+        ]
+    const paragraphs = [first]
+    if (note) paragraphs.push([{ tag: 'text', text: safePlainText(truncate(note, 1000)) }])
+    return paragraphs
+  }
+
+  /** The review summary: times to acknowledge and resolve, responders, messages. */
+  summary(record: IncidentRecord, figures: Figures | undefined): string {
+    const d = (ms: number | undefined) =>
+      ms === undefined ? '-' : formatDuration(ms, this.core.config.language)
+    return this.t.summaryMsg(
+      d(record.ack ? record.ack.at - record.openedAt : undefined),
+      d(record.resolvedAt !== undefined ? record.resolvedAt - record.openedAt : undefined),
+      figures ? String(figures.responders) : '-',
+      figures ? String(figures.messages) : '-',
+    )
   }
 
   /** The post envelope, in the configured language. */

@@ -2,7 +2,8 @@ import { createHash } from 'node:crypto'
 import { errorMessage } from '../errors.js'
 import type { FeishuClient } from '../feishu/client.js'
 import { FeishuError } from '../feishu/errors.js'
-import type { Language } from '../i18n.js'
+import type { Language } from '../i18n/index.js'
+import { RESOLVED_PREFIX } from '../i18n/index.js'
 import type { ImageFetcher } from '../images.js'
 import type { Logger } from '../log.js'
 import type { IncidentRecord, IncidentStore } from '../store.js'
@@ -33,7 +34,7 @@ export interface WarRoomConfig {
 export const DEFAULT_CONFIG: WarRoomConfig = {
   language: 'zh',
   timeZone: 'Asia/Shanghai',
-  resolvedPrefix: '[已解决] ',
+  resolvedPrefix: RESOLVED_PREFIX,
   chatNameTemplate: '{emoji} [{priority}] {title}',
   reopenWindowMs: 30 * 60_000,
   maxItems: 10,

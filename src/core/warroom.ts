@@ -2,8 +2,7 @@ import type { Person } from '../card.js'
 import { type FeishuClient, LIMITS } from '../feishu/client.js'
 import { FeishuError } from '../feishu/errors.js'
 import { countCalls } from '../feishu/transport.js'
-import { formatDuration } from '../i18n.js'
-import { type Incident, type IncidentInput, parseIncident, type Severity } from '../incident.js'
+import { type Incident, type IncidentInput, parseIncident } from '../incident.js'
 import { type Logger, silentLogger } from '../log.js'
 import { KeyedMutex } from '../mutex.js'
 import { hashKey, type IncidentRecord, type IncidentStore, MemoryStore } from '../store.js'
@@ -11,6 +10,7 @@ import { safePlainText, truncate } from '../text.js'
 import { type Figures, type TimelineOutput, writeTimeline } from '../timeline.js'
 import { Cards } from './cards.js'
 import { Discovery } from './discovery.js'
+import { isStaleResolution, mergeResolved } from './episodes.js'
 import { Members } from './members.js'
 import {
   describeChange,
@@ -206,14 +206,7 @@ export class WarRoom {
     } catch (error) {
       warning = `timeline unavailable: ${errorMessage(error)}`
     }
-    const d = (ms: number | undefined) =>
-      ms === undefined ? '-' : formatDuration(ms, this.config.language)
-    const text = this.t.summaryMsg(
-      d(record.ack ? record.ack.at - record.openedAt : undefined),
-      d(record.resolvedAt !== undefined ? record.resolvedAt - record.openedAt : undefined),
-      figures ? String(figures.responders) : '-',
-      figures ? String(figures.messages) : '-',
-    )
+    const text = this.messages.summary(record, figures)
     await this.messages.post(
       record,
       [[{ tag: 'text', text }]],
@@ -235,11 +228,6 @@ export class WarRoom {
       record ? this.messages.describe(record) : this.t.notAWarRoom,
     )
     return record
-  }
-
-  /** Where the incident stands, for /status, as post paragraphs. */
-  describe(record: IncidentRecord): Paragraphs {
-    return this.messages.describe(record)
   }
 
   /** The record behind a chat or key, for /status and the timeline. */
@@ -310,19 +298,8 @@ export class WarRoom {
     await this.members.addOther(record, members.other, op)
     await this.cards.uploadImages(record, incident, op)
     await this.cards.send(record, op)
-    if (
-      incident.severity === 'critical' &&
-      this.config.urgentOnCritical &&
-      record.members.length &&
-      record.cardMessageId
-    ) {
-      try {
-        const invalid = await this.client.urgentApp(record.cardMessageId, record.members)
-        if (invalid.length) op.warnings.push(`urgent notice not delivered to ${invalid.join(', ')}`)
-      } catch (error) {
-        op.warnings.push(`urgent notice failed: ${errorMessage(error)}`)
-      }
-    }
+    if (incident.severity === 'critical' && this.config.urgentOnCritical)
+      await this.cards.buzz(record, op)
     await this.save(record)
     return this.result('opened', record, op)
   }
@@ -439,27 +416,11 @@ export class WarRoom {
       name: this.messages.resolvedName(record.chatName),
       description: this.discovery.description(record.keyHash, 'resolved', record.openedAt),
     })
-    const t = this.t
-    const lasted = t.lasted(
-      formatDuration(record.resolvedAt - record.openedAt, this.config.language),
+    const paragraphs = this.messages.resolution(
+      record,
+      how.by,
+      how.note ?? how.incident?.resolution,
     )
-    // "✅ 事件已解决 · 持续 5分 · 由 @Bob 标记解决" / "✅ Incident resolved · lasted 5m · resolved by @Bob"
-    const [before, after] = t.resolvedByParts
-    const first: Array<Record<string, unknown>> = how.by
-      ? [
-          { tag: 'text', text: `${t.resolvedMsg} · ${lasted} · ${before}` },
-          ...this.messages.personNodes(how.by),
-          ...(after ? [{ tag: 'text', text: after }] : []),
-        ]
-      : [
-          {
-            tag: 'text',
-            text: `${t.resolvedMsg} · ${lasted} · ${t.resolvedBySource(t.sourceNames[record.incident?.source ?? 'generic'])}`,
-          },
-        ]
-    const paragraphs = [first]
-    const detail = how.note ?? how.incident?.resolution
-    if (detail) paragraphs.push([{ tag: 'text', text: safePlainText(truncate(detail, 1000)) }])
     await this.messages.post(record, paragraphs, `resolved:${record.resolvedAt}`)
     await this.save(record)
     return this.result('resolved', record, op)
@@ -534,54 +495,5 @@ export class WarRoom {
   /** Rebuilds a lost or new store from the marker chats the bot is in. */
   syncFromFeishu(): Promise<number> {
     return this.discovery.syncFromFeishu()
-  }
-
-  chatName(incident: Incident): string {
-    return this.messages.chatName(incident)
-  }
-}
-
-/**
- * A resolution whose alerts all started before this chat's episode began is
- * a late copy for an earlier episode (an HA peer, a retry): it must not close
- * the current one.
- */
-function isStaleResolution(record: IncidentRecord, incident: Incident): boolean {
-  if (record.status !== 'open' || incident.items.length === 0) return false
-  return incident.items.every(
-    (i) => i.startedAt !== undefined && Date.parse(i.startedAt) + 1000 < record.openedAt,
-  )
-}
-
-/** A resolved notification may list only the resolved alerts; keep what else the card knew. */
-/**
- * What the card shows after a resolution: everything the incident had, with
- * what the resolving report adds. A bare "resolved" (a key and a title) must
- * not wipe the severity, links, fields or responders.
- */
-function mergeResolved(
-  previous: Incident | undefined,
-  resolved: Incident,
-  named: Severity | undefined,
-): Incident {
-  // A chat found by its marker: only its name tells what severity it was opened with.
-  if (!previous) return named ? { ...resolved, severity: named } : resolved
-  const items = new Map<string, Incident['items'][number]>(
-    previous.items.map((i) => [i.id, { ...i, status: 'resolved' as const }]),
-  )
-  for (const item of resolved.items) items.set(item.id, item)
-  const pick = <T>(now: T[], before: T[]) => (now.length ? now : before)
-  return {
-    ...previous,
-    status: 'resolved',
-    items: [...items.values()],
-    fields: pick(resolved.fields, previous.fields),
-    links: pick(resolved.links, previous.links),
-    images: pick(resolved.images, previous.images),
-    labels: Object.keys(resolved.labels).length ? resolved.labels : previous.labels,
-    ...(resolved.summary ? { summary: resolved.summary } : {}),
-    ...(resolved.resolvedAt ? { resolvedAt: resolved.resolvedAt } : {}),
-    ...(resolved.resolution ? { resolution: resolved.resolution } : {}),
-    ...(resolved.event ? { event: resolved.event } : {}),
   }
 }

@@ -2,6 +2,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http'
 import type { Config } from '../config.js'
 import type { WarRoom, WarRoomResult } from '../core/warroom.js'
 import { errorMessage } from '../errors.js'
+import { TOASTS } from '../i18n/index.js'
 import type { Logger } from '../log.js'
 import type { Metrics } from '../metrics.js'
 import {
@@ -24,23 +25,6 @@ export interface InteractionOptions {
   now: () => number
   /** Time a card callback may take before answering with a toast alone (Feishu allows 3 s). */
   callbackBudgetMs?: number
-}
-
-const TOASTS = {
-  zh: {
-    ack: '已确认',
-    resolve: '已标记解决',
-    none: '无需操作',
-    failed: '操作失败，请稍后重试',
-    pending: '处理中…',
-  },
-  en: {
-    ack: 'Acknowledged',
-    resolve: 'Resolved',
-    none: 'Nothing to do',
-    failed: 'Failed, try again shortly',
-    pending: 'Working on it…',
-  },
 }
 
 /**

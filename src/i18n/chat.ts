@@ -1,4 +1,4 @@
-import type { Severity } from './incident.js'
+import type { Severity } from '../incident.js'
 
 export type Language = 'zh' | 'en'
 
@@ -153,3 +153,6 @@ export function formatTime(ms: number, timeZone: string, language: Language): st
   }
   return formatter.format(ms)
 }
+
+/** The default prefix of a resolved chat's name (the product's name for it, in any language). */
+export const RESOLVED_PREFIX = '[已解决] '

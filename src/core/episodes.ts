@@ -1,0 +1,47 @@
+import type { Incident, Severity } from '../incident.js'
+import type { IncidentRecord } from '../store.js'
+
+/**
+ * A resolution whose alerts all started before this chat's episode began is
+ * a late copy for an earlier episode (an HA peer, a retry): it must not close
+ * the current one.
+ */
+export function isStaleResolution(record: IncidentRecord, incident: Incident): boolean {
+  if (record.status !== 'open' || incident.items.length === 0) return false
+  return incident.items.every(
+    (i) => i.startedAt !== undefined && Date.parse(i.startedAt) + 1000 < record.openedAt,
+  )
+}
+
+/** A resolved notification may list only the resolved alerts; keep what else the card knew. */
+/**
+ * What the card shows after a resolution: everything the incident had, with
+ * what the resolving report adds. A bare "resolved" (a key and a title) must
+ * not wipe the severity, links, fields or responders.
+ */
+export function mergeResolved(
+  previous: Incident | undefined,
+  resolved: Incident,
+  named: Severity | undefined,
+): Incident {
+  // A chat found by its marker: only its name tells what severity it was opened with.
+  if (!previous) return named ? { ...resolved, severity: named } : resolved
+  const items = new Map<string, Incident['items'][number]>(
+    previous.items.map((i) => [i.id, { ...i, status: 'resolved' as const }]),
+  )
+  for (const item of resolved.items) items.set(item.id, item)
+  const pick = <T>(now: T[], before: T[]) => (now.length ? now : before)
+  return {
+    ...previous,
+    status: 'resolved',
+    items: [...items.values()],
+    fields: pick(resolved.fields, previous.fields),
+    links: pick(resolved.links, previous.links),
+    images: pick(resolved.images, previous.images),
+    labels: Object.keys(resolved.labels).length ? resolved.labels : previous.labels,
+    ...(resolved.summary ? { summary: resolved.summary } : {}),
+    ...(resolved.resolvedAt ? { resolvedAt: resolved.resolvedAt } : {}),
+    ...(resolved.resolution ? { resolution: resolved.resolution } : {}),
+    ...(resolved.event ? { event: resolved.event } : {}),
+  }
+}
