@@ -1,0 +1,82 @@
+import type { IncomingMessage } from 'node:http'
+import type { WindowModel } from './limits.js'
+import { SANDBOX_ROUTES } from './routes.js'
+
+/** What the sandbox's parts share: its options, constants, the API error and the handler shape. */
+
+export interface SandboxOptions {
+  /** The one app the sandbox knows. */
+  appId?: string
+  appSecret?: string
+  appName?: string
+  /** Scopes granted to the app; all the product needs by default. */
+  scopes?: Iterable<string>
+  /** Lifetime of a new tenant_access_token in seconds (Feishu: 7200). */
+  tokenTtlSeconds?: number
+  /** Enforce Feishu's documented rate limits (default true). */
+  rateLimits?: boolean
+  /** How the limits are counted: any span of the window (default), or windows aligned to the epoch. */
+  rateLimitWindows?: WindowModel
+  /** Seed the directory with demo users (default true). */
+  seedUsers?: boolean
+  host?: string
+  port?: number
+  /** Milliseconds added to the wall clock: lets tests move time forward. */
+  clockOffsetMs?: number
+}
+
+/** Reading group history needs this sensitive scope on top of the message-list ones. */
+export const GROUP_HISTORY_SCOPE = 'im:message.group_msg'
+
+/** Every scope a route takes, plus group history: what a fully set-up app has. */
+export const ALL_SCOPES: readonly string[] = [
+  ...new Set([...Object.values(SANDBOX_ROUTES).flatMap((e) => e.scopes), GROUP_HISTORY_SCOPE]),
+]
+
+/** Chat names are cut by Feishu's client beyond this (UNVERIFIED: the API limit is not documented). */
+export const CHAT_NAME_LIMIT = 60
+export const CREATE_CHAT_UUID_WINDOW_MS = 10 * 3600_000
+export const MESSAGE_UUID_WINDOW_MS = 3600_000
+export const PATCH_WINDOW_MS = 14 * 24 * 3600_000
+export const MAX_BODY_BYTES = 12 * 1024 * 1024
+
+export class ApiError extends Error {
+  constructor(
+    readonly status: number,
+    readonly code: number,
+    msg: string,
+    readonly extra: Record<string, unknown> = {},
+    readonly headers: Record<string, string> = {},
+  ) {
+    super(msg)
+  }
+}
+
+export const fieldError = (field: string, description: string) =>
+  new ApiError(400, 99992402, 'field validation failed', {
+    field_violations: [{ field, description }],
+  })
+
+export interface Ctx {
+  req: IncomingMessage
+  url: URL
+  params: Record<string, string>
+  body: Buffer
+  appId: string
+}
+
+export type Handler = (ctx: Ctx) => Promise<unknown> | unknown
+
+export function parseJson(body: Buffer): unknown {
+  if (body.length === 0) return {}
+  try {
+    const value = JSON.parse(body.toString('utf8')) as unknown
+    if (!value || typeof value !== 'object' || Array.isArray(value))
+      throw new Error('not an object')
+    return value
+  } catch {
+    throw new ApiError(400, 99992402, 'field validation failed', {
+      field_violations: [{ field: 'body', description: 'the request body is not a JSON object' }],
+    })
+  }
+}

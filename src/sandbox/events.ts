@@ -1,0 +1,132 @@
+import { randomBytes } from 'node:crypto'
+import { request } from 'undici'
+import { encryptEvent, signEvent } from '../receiver/feishu-events.js'
+import type { SandboxCore } from './core.js'
+
+/**
+ * Feishu's side of events: a person writes in a chat or clicks a card
+ * button, and the event is delivered to the app's event URL, encrypted and
+ * signed with the same code the receiver verifies with.
+ */
+
+/** Where Feishu delivers events and card callbacks for the app, with its Encrypt Key and token. */
+export interface EventTarget {
+  url: string
+  encryptKey?: string
+  verificationToken?: string
+}
+
+type WithEvents = SandboxCore & { events: EventTarget | undefined }
+
+/** A user writes in a chat and Feishu delivers im.message.receive_v1 (when the bot may see it). */
+export async function say(
+  sb: SandboxCore & { events: EventTarget | undefined },
+  chatId: string,
+  openId: string,
+  text: string,
+  options: { mentionBot?: boolean } = {},
+) {
+  const content = options.mentionBot ? `@_user_1 ${text}` : text
+  const message = sb.postUserMessage(chatId, openId, content)
+  const user = sb.state.users.get(openId)
+  const delivery = await deliver(sb, {
+    schema: '2.0',
+    header: eventHeader(sb, 'im.message.receive_v1'),
+    event: {
+      sender: {
+        sender_id: {
+          open_id: openId,
+          union_id: user?.union_id ?? '',
+          user_id: user?.user_id ?? '',
+        },
+        sender_type: 'user',
+        tenant_key: 'sandbox-tenant',
+      },
+      message: {
+        message_id: message.message_id,
+        root_id: '',
+        parent_id: '',
+        create_time: String(message.create_time),
+        chat_id: chatId,
+        chat_type: 'group',
+        message_type: 'text',
+        content: JSON.stringify({ text: content }),
+        mentions: options.mentionBot
+          ? [
+              {
+                key: '@_user_1',
+                id: { open_id: `ou_bot${sb.appId.slice(4)}`, union_id: '', user_id: '' },
+                name: sb.appName,
+                tenant_key: 'sandbox-tenant',
+              },
+            ]
+          : [],
+      },
+    },
+  })
+  return { message, delivery }
+}
+
+/** A user clicks a card button and Feishu calls back with card.action.trigger. */
+export async function click(
+  sb: SandboxCore & { events: EventTarget | undefined },
+  messageId: string,
+  openId: string,
+  value: Record<string, unknown>,
+) {
+  const message = sb.state.messages.get(messageId)
+  if (!message) throw new Error(`no message ${messageId}`)
+  const user = sb.state.users.get(openId)
+  return deliver(sb, {
+    schema: '2.0',
+    header: eventHeader(sb, 'card.action.trigger'),
+    event: {
+      operator: {
+        tenant_key: 'sandbox-tenant',
+        user_id: user?.user_id ?? '',
+        union_id: user?.union_id ?? '',
+        open_id: openId,
+      },
+      token: `c-${randomBytes(16).toString('hex')}`,
+      action: { value, tag: 'button' },
+      host: 'im_message',
+      context: { open_message_id: messageId, open_chat_id: message.chat_id },
+    },
+  })
+}
+
+function eventHeader(sb: WithEvents, eventType: string) {
+  return {
+    event_id: randomBytes(16).toString('hex'),
+    token: sb.events?.verificationToken ?? '',
+    create_time: String(sb.now()),
+    event_type: eventType,
+    tenant_key: 'sandbox-tenant',
+    app_id: sb.appId,
+  }
+}
+
+/** Posts an event as Feishu does: encrypted and signed when an Encrypt Key is set. */
+async function deliver(sb: WithEvents, event: unknown): Promise<{ status: number; body: unknown }> {
+  const target = sb.events
+  if (!target) return { status: 0, body: 'no event URL configured' }
+  let raw = JSON.stringify(event)
+  const headers: Record<string, string> = { 'content-type': 'application/json' }
+  if (target.encryptKey) {
+    raw = JSON.stringify({ encrypt: encryptEvent(raw, target.encryptKey) })
+    const timestamp = String(Math.floor(sb.now() / 1000))
+    const nonce = randomBytes(8).toString('hex')
+    headers['x-lark-request-timestamp'] = timestamp
+    headers['x-lark-request-nonce'] = nonce
+    headers['x-lark-signature'] = signEvent(timestamp, nonce, target.encryptKey, Buffer.from(raw))
+  }
+  const res = await request(target.url, { method: 'POST', headers, body: raw })
+  const text = await res.body.text()
+  let body: unknown = text
+  try {
+    body = JSON.parse(text)
+  } catch {
+    // keep the text
+  }
+  return { status: res.statusCode, body }
+}

@@ -1,0 +1,47 @@
+import { ApiError, type Handler, parseJson } from '../common.js'
+import type { SandboxContent } from '../content.js'
+import { SANDBOX_LIMITS } from '../limits.js'
+import type { RouteName } from '../routes.js'
+
+/** Add people (and bots) to a chat. */
+export function memberHandlers(sb: SandboxContent): Partial<Record<RouteName, Handler>> {
+  return {
+    addMembers: ({ url, params, body }) => {
+      const chat = sb.chatFor(params.chat_id!, true)
+      const idType = sb.idType(
+        url.searchParams.get('member_id_type'),
+        'member_id_type',
+        ['open_id', 'union_id', 'user_id', 'app_id'],
+        'open_id',
+      )
+      const succeedType = Number(url.searchParams.get('succeed_type') ?? 0)
+      const input = parseJson(body) as { id_list?: unknown }
+      if (!Array.isArray(input.id_list) || input.id_list.length === 0)
+        throw new ApiError(400, 232001, 'id_list must not be empty.')
+      if (input.id_list.length > SANDBOX_LIMITS.addMemberIds)
+        throw new ApiError(400, 232001, `id_list takes at most ${SANDBOX_LIMITS.addMemberIds} ids.`)
+      if (idType === 'app_id') {
+        for (const id of input.id_list as string[]) chat.bots.add(id)
+        return { invalid_id_list: [], not_existed_id_list: [], pending_approval_id_list: [] }
+      }
+      const { valid, invalid, missing } = sb.resolveUsers(input.id_list, idType)
+      const missingCode =
+        idType === 'open_id' ? 99992351 : idType === 'user_id' ? 99992360 : 99992364
+      if (succeedType === 0 && missing.length)
+        throw new ApiError(400, missingCode, `The ${idType} does not exist: ${missing.join(',')}`)
+      if (succeedType === 2 && (missing.length || invalid.length))
+        throw new ApiError(400, 232043, 'Your request contains unavailable ids.', {
+          invalid_id_list: invalid,
+          not_existed_id_list: missing,
+        })
+      if (valid.length === 0 && succeedType !== 1)
+        throw new ApiError(400, 232027, 'No valid members.')
+      sb.addToChat(chat, valid)
+      return {
+        invalid_id_list: invalid,
+        not_existed_id_list: missing,
+        pending_approval_id_list: [],
+      }
+    },
+  }
+}
