@@ -4,7 +4,8 @@
  * text object:
  *
  * - markdown / lark_md: every character with a markdown or tag meaning becomes
- *   an HTML numeric entity, Feishu's documented escape (feishu-api.md §15.3).
+ *   an HTML numeric entity, the escape Feishu documents for card Markdown
+ *   (https://open.feishu.cn/document/common-capabilities/message-card/message-cards-content/using-markdown-tags).
  * - plain_text, post text nodes, chat names: whether Feishu parses `<at>` or
  *   links there is not documented, so the characters that could open a tag or
  *   a link are swapped for full-width look-alikes that no parser treats as

@@ -1,7 +1,7 @@
 /**
  * The Feishu Open API endpoints this product uses, with the permission scopes
  * that open each one (any one of the list is enough). The client names these
- * scopes in its hints; the sandbox enforces them. Source: shared/feishu-api.md.
+ * scopes in its hints. Source: the API pages under https://open.feishu.cn/document/server-docs.
  */
 export const ENDPOINTS = {
   token: {
@@ -69,7 +69,7 @@ export const ENDPOINTS = {
     path: '/open-apis/im/v1/pins',
     scopes: ['im:message', 'im:message.pins:write_only', 'im:message:send_as_bot'],
   },
-  /** Scope list UNVERIFIED beyond im:message (feishu-api.md §12.1 names only the path). */
+  /** Scope list UNVERIFIED beyond im:message (the pin API page names only the path). */
   listPins: {
     method: 'GET',
     path: '/open-apis/im/v1/pins',

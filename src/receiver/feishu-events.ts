@@ -9,7 +9,8 @@ import {
 /**
  * Feishu event subscriptions and card callbacks over HTTP: decryption with the
  * Encrypt Key, signature checks over the raw body, the URL verification
- * challenge, and de-duplication of redeliveries (shared/feishu-api.md §16).
+ * challenge, and de-duplication of redeliveries
+ * (https://open.feishu.cn/document/server-docs/event-subscription-guide/overview).
  */
 
 import type { JsonObject } from '../json.js'

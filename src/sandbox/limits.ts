@@ -87,7 +87,7 @@ export class WindowLimiter {
   }
 }
 
-/** Documented limits (shared/feishu-api.md §2.4–2.5). */
+/** Documented limits (https://open.feishu.cn/document/server-docs/api-call-guide/frequency-control). */
 export const FEISHU_LIMITS = {
   /** Most IM and contact APIs: 1000/min and 50/s per app. */
   api: [
