@@ -1,6 +1,7 @@
 import { cardForHistory, inspectText } from './cards.js'
 import { ALL_SCOPES, ApiError, fieldError, type SandboxOptions } from './common.js'
-import { FaultQueue, FEISHU_LIMITS, WindowLimiter } from './limits.js'
+import { FaultQueue } from './faults.js'
+import { FEISHU_LIMITS, WindowLimiter } from './limits.js'
 import {
   DEFAULT_USERS,
   newId,
