@@ -53,6 +53,8 @@ export interface GitHubAdapterOptions {
   /** GITHUB_WORKFLOW_REF, GITHUB_REF_NAME, GITHUB_HEAD_REF from the environment. */
   env: Record<string, string | undefined>
   listJobs?: JobLister
+  /** Runs from forks: ignored (the default), or kept in war rooms of their own. */
+  forks?: 'ignore' | 'separate'
 }
 
 export interface GitHubIncident {
@@ -214,8 +216,21 @@ export async function githubIncident(
   const facts = runFacts(ctx, options.env)
   const t = GITHUB_TEXTS[options.language]
   const status = options.status ?? facts.status
-  const key = options.key || defaultKey(ctx, facts)
   const repo = `${ctx.repo.owner}/${ctx.repo.repo}`
+  const fork = forkOf(ctx, repo)
+  const key =
+    options.key ||
+    (fork && options.forks === 'separate' ? `${defaultKey(ctx, facts)}:fork:${fork}` : '') ||
+    defaultKey(ctx, facts)
+  // A run from a fork (a pull request from mallory/shop's main) must never resolve or update
+  // the repository's own war room for its main branch.
+  if (fork && options.forks !== 'separate')
+    return {
+      status: 'skip',
+      skipReason: `the run comes from the fork ${fork}; runs from forks never touch ${repo}'s war rooms (forks: separate keys them apart)`,
+      incident: { key, title: `${facts.workflowName} (${fork})`, source: 'github' },
+      kind: facts.kind,
+    }
   const repoUrl = `${ctx.serverUrl}/${repo}`
   const shortSha = facts.sha ? facts.sha.slice(0, 7) : ''
   const firstLine = (facts.commitMessage ?? '').split('\n')[0]!.trim()
@@ -324,6 +339,18 @@ export async function githubIncident(
     }
   }
   return { status, incident, kind: facts.kind }
+}
+
+/** The repository a run's code came from, when it is not this repository (a fork). */
+function forkOf(ctx: GitHubContext, repo: string): string | undefined {
+  const p = ctx.payload
+  const head: unknown =
+    p.workflow_run?.head_repository?.full_name ??
+    p.pull_request?.head?.repo?.full_name ??
+    p.check_suite?.head_repository?.full_name ??
+    p.check_run?.check_suite?.head_repository?.full_name
+  if (typeof head !== 'string' || !head) return undefined
+  return head.toLowerCase() === repo.toLowerCase() ? undefined : head
 }
 
 function jobErrorReason(error: unknown): string {

@@ -212,15 +212,32 @@ describe('the bundled action, run as the runner runs it', () => {
     expect(v.posts.at(-2)).toContain('由提交 beefcaf「Pin payment SDK to 4.2」(The Octocat) 修复')
     expect(v.posts.at(-2)).toMatch(/持续 /)
     expect(fixed.summary).toContain('Resolved the war room')
-    // The chat's timeline: a file for upload-artifact, the job summary, and a summary message in the chat.
-    const timelineFile = fixed.outputs['timeline-file']!
-    expect(timelineFile).toMatch(/feishu-warroom-timeline-oc_\w+\.md$/)
-    const timeline = await readFile(timelineFile, 'utf8')
+    // The job summary gives the figures and the link, never the chat's words; no file unless asked.
+    expect(fixed.summary).toContain('Time to resolve')
+    expect(fixed.summary).not.toContain('有新的失败')
+    expect(fixed.outputs['timeline-file']).toBeUndefined()
+    expect(view(s, chatId).posts.at(-1)).toContain('复盘摘要')
+  })
+
+  it('writes the transcript to a file only when asked, warning on a public repository', async () => {
+    const s = await sandbox()
+    const failing = workflowRunEvent({ conclusion: 'failure', runId: 30433800 }) as any
+    await runAction(s, { eventName: 'workflow_run', event: failing })
+    const fixed = workflowRunEvent({ conclusion: 'success', runId: 30433801 }) as any
+    fixed.repository = { ...fixed.repository, full_name: 'acme/shop', private: false }
+    const r = await runAction(s, {
+      eventName: 'workflow_run',
+      event: fixed,
+      inputs: { 'timeline-file': 'true' },
+    })
+    expect(r.outputs.action).toBe('resolved')
+    const timeline = await readFile(r.outputs['timeline-file']!, 'utf8')
     expect(timeline).toContain('# 事件时间线')
     expect(timeline).toContain('War Room Bot created this group')
-    expect(timeline).toContain('有新的失败')
-    expect(fixed.summary).toContain('## 关键指标')
-    expect(view(s, chatId).posts.at(-1)).toContain('复盘摘要')
+    expect(r.stdout).toMatch(
+      /::warning::timeline-file holds the whole war-room chat and this repository is public/,
+    )
+    expect(r.summary).not.toContain('War Room Bot created this group')
   })
 
   it('puts concurrent notifiers of one run (matrix jobs) into one chat with one card', async () => {

@@ -120,6 +120,8 @@ receivers:
     const chat = await until('a war room', () =>
       [...s.state.chats.values()].find((c) => c.description.includes('[warroom:')),
     )
+    // The chat exists before its card is posted and pinned: wait for the whole opening.
+    await until('the pinned card', () => view(s, chat.chat_id).pinned.length === 1)
     let v = view(s, chat.chat_id)
     expect(v.name).toBe('🔥 [P0] Checkout 5xx above 5%')
     expect(v.members.sort()).toEqual([alice!.open_id, bob!.open_id].sort())

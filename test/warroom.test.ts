@@ -31,7 +31,7 @@ describe('open', () => {
     expect(result.feishuCalls).toBe(3)
     const v = view(s, result.chatId!)
     expect(v.name).toBe('🔴 [P1] Checkout API error rate above 5%')
-    expect(v.chat.description).toMatch(/\[warroom:[0-9a-f]{32}:open:\d+\]/)
+    expect(v.chat.description).toMatch(/\[warroom:[0-9a-f]{32}:open:\d+:[0-9a-f]{24}\]/)
     expect(v.chat.owner).toEqual({ type: 'app', id: s.appId })
     expect(v.members.sort()).toEqual([alice!.open_id, bob!.open_id].sort())
     expect(v.cards).toHaveLength(1)

@@ -50,6 +50,8 @@ const ActionConfig = z.object({
   resolvedPrefix: z.string().max(30),
   language: z.enum(['zh', 'en']),
   failOnError: z.boolean(),
+  timelineFile: z.boolean(),
+  forks: z.enum(['ignore', 'separate']),
   githubToken: z.string().optional(),
 })
 
@@ -92,6 +94,8 @@ export function readInputs(
     resolvedPrefix: core.getInput('resolved-prefix', { trimWhitespace: false }) || RESOLVED_PREFIX,
     language: input('language').toLowerCase() || 'zh',
     failOnError: bool('fail-on-error', true),
+    timelineFile: bool('timeline-file', false),
+    forks: input('forks').toLowerCase() || 'ignore',
     githubToken: githubToken || undefined,
   }
   const result = ActionConfig.safeParse(raw)
@@ -118,6 +122,7 @@ const INPUT_NAMES: Record<string, string> = {
   title: 'title',
   chatName: 'chat-name',
   resolvedPrefix: 'resolved-prefix',
+  forks: 'forks',
 }
 
 /** Comma- or newline-separated, blanks dropped. */

@@ -6,8 +6,9 @@ import { WarRoom, type WarRoomResult } from '../core/warroom.js'
 import { errorMessage } from '../errors.js'
 import { FeishuClient } from '../feishu/client.js'
 import { FeishuError } from '../feishu/errors.js'
-import { CANCELLED } from '../i18n/index.js'
+import { CANCELLED, formatDuration } from '../i18n/index.js'
 import type { Logger } from '../log.js'
+import type { Figures } from '../timeline.js'
 import { type ActionConfig, type Core, InputError, readInputs } from './inputs.js'
 
 export interface ActionDeps {
@@ -57,6 +58,7 @@ export async function run(
       members: config.members,
       githubUsers: config.githubUsers,
       env,
+      forks: config.forks,
       ...(token && deps.listJobs
         ? {
             listJobs: (runId: number, attempt: number) =>
@@ -96,9 +98,11 @@ export async function run(
       )
     setOutputs(core, result)
     core.info(describe(result))
-    const timeline =
-      result.action === 'resolved' ? await writeTimelineFile(room, result, env, core) : undefined
-    await writeSummary(core, result, gh.status, timeline)
+    const figures =
+      result.action === 'resolved'
+        ? await afterResolution(room, result, env, core, config.timelineFile, ctx)
+        : undefined
+    await writeSummary(core, result, gh.status, figures)
   } catch (error) {
     const message = error instanceof Error ? error.message : String(error)
     if (error instanceof FeishuError && !config.failOnError) {
@@ -112,27 +116,35 @@ export async function run(
 }
 
 /**
- * On resolution: the chat's timeline to a file (output timeline-file, for
- * actions/upload-artifact) and the summary message in the chat.
+ * On resolution: the review summary in the chat, and, only when asked
+ * (timeline-file: true), the chat's whole transcript to a file for
+ * actions/upload-artifact. The transcript never goes into the job summary:
+ * on a public repository anyone can read that, and war-room chats hold
+ * addresses and credentials people paste in a hurry.
  */
-async function writeTimelineFile(
+async function afterResolution(
   room: WarRoom,
   result: WarRoomResult,
   env: NodeJS.ProcessEnv,
   core: Core,
+  transcript: boolean,
+  ctx: GitHubContext,
 ) {
-  const dir = env.RUNNER_TEMP || tmpdir()
-  const path = join(dir, `feishu-warroom-timeline-${result.chatId}.md`)
   const parts: string[] = []
-  const { figures, warning } = await room.summarize({ chatId: result.chatId! }, [
-    { format: 'markdown', sink: { write: (c) => void parts.push(c) } },
-  ])
+  const outputs = transcript
+    ? [{ format: 'markdown' as const, sink: { write: (c: string) => void parts.push(c) } }]
+    : []
+  const { figures, warning } = await room.summarize({ chatId: result.chatId! }, outputs)
   if (warning) core.warning(warning)
-  if (!figures) return undefined
-  const text = parts.join('')
-  await writeFile(path, text)
+  if (!transcript || !figures) return figures
+  if (ctx.payload.repository?.private === false)
+    core.warning(
+      'timeline-file holds the whole war-room chat and this repository is public: anyone who can download the workflow artifacts can read it',
+    )
+  const path = join(env.RUNNER_TEMP || tmpdir(), `feishu-warroom-timeline-${result.chatId}.md`)
+  await writeFile(path, parts.join(''))
   core.setOutput('timeline-file', path)
-  return text
+  return figures
 }
 
 function setOutputs(core: Core, result: WarRoomResult): void {
@@ -153,7 +165,7 @@ async function writeSummary(
   core: Core,
   result: WarRoomResult,
   status: string,
-  timeline?: string,
+  figures?: Figures,
 ): Promise<void> {
   try {
     const verb: Record<string, string> = {
@@ -177,13 +189,18 @@ async function writeSummary(
         { data: 'Not invited', header: true },
         { data: escapeHtml(result.failedMembers.map((f) => `${f.id}: ${f.reason}`).join('; ')) },
       ])
+    // The figures only: the chat's words stay in Feishu (see afterResolution).
+    if (figures) {
+      const d = (ms: number | undefined) => (ms === undefined ? '-' : formatDuration(ms, 'en'))
+      rows.push(
+        [{ data: 'Time to acknowledge', header: true }, { data: d(figures.timeToAcknowledgeMs) }],
+        [{ data: 'Time to resolve', header: true }, { data: d(figures.timeToResolveMs) }],
+        [{ data: 'Responders', header: true }, { data: String(figures.responders) }],
+        [{ data: 'Messages from people', header: true }, { data: String(figures.messages) }],
+      )
+    }
     summary.addTable(rows)
     if (result.chatUrl) summary.addLink('Open the chat in Feishu', result.chatUrl)
-    // Cap what goes to the summary (GitHub limits it to 1 MiB); the file has it all.
-    if (timeline)
-      summary
-        .addRaw('\n\n', false)
-        .addRaw(timeline.length > 200_000 ? `${timeline.slice(0, 200_000)}\n…` : timeline, true)
     await summary.write()
   } catch (error) {
     core.debug(`job summary not written: ${errorMessage(error)}`)

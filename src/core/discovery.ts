@@ -1,9 +1,11 @@
+import { createHmac, timingSafeEqual } from 'node:crypto'
 import { FeishuError } from '../feishu/errors.js'
 import type { ChatSummary } from '../feishu/types.js'
 import { hashKey, type IncidentRecord, type IncidentStore } from '../store.js'
 import type { Core, IncidentRef } from './model.js'
 
-const MARKER = /\[warroom:([0-9a-f]{32}):(open|resolved):(\d+)\]/
+/** [warroom:<key hash>:<state>:<opened, s>:<mac>]; the mac is missing in markers of 0.1. */
+const MARKER = /\[warroom:([0-9a-f]{32}):(open|resolved):(\d+)(?::([0-9a-f]{24}))?\]/
 /** getChat of a chat that does not exist, was dissolved, or the bot is not in. */
 const NOT_OUR_CHAT_CODES = new Set([232006, 232009, 232011, 230002, 232010])
 
@@ -16,15 +18,40 @@ export class Discovery {
   /** A given store is the truth (after one sync from Feishu when it starts empty). */
   private synced = false
 
+  private readonly markerKey: Buffer
+
   constructor(
     private readonly core: Core,
     private readonly store: IncidentStore,
     private readonly storeIsAuthoritative: boolean,
-  ) {}
+  ) {
+    this.markerKey = core.client.transport.deriveKey('marker:v1')
+  }
 
-  /** The marker written into a war room's description. */
+  /**
+   * The marker written into a war room's description. Its mac is keyed with a
+   * secret derived from the app secret: a tenant user who writes a marker
+   * into their own group's description cannot make it pass.
+   */
   description(keyHash: string, state: 'open' | 'resolved', openedAt: number): string {
-    return `feishu-warroom incident chat\n[warroom:${keyHash}:${state}:${Math.floor(openedAt / 1000)}]`
+    const seconds = Math.floor(openedAt / 1000)
+    return `feishu-warroom incident chat\n[warroom:${keyHash}:${state}:${seconds}:${this.mac(keyHash, state, seconds)}]`
+  }
+
+  private mac(keyHash: string, state: string, seconds: number): string {
+    return createHmac('sha256', this.markerKey)
+      .update(`${keyHash}:${state}:${seconds}`)
+      .digest('hex')
+      .slice(0, 24)
+  }
+
+  /**
+   * Whether this app owns the chat: Feishu leaves owner_id out when the bot
+   * is the owner (or names the app id); a group a person made names them.
+   */
+  private ownedByApp(chat: { owner_id?: string | undefined; owner_id_type?: string | undefined }) {
+    if (!chat.owner_id) return true
+    return chat.owner_id_type === 'app_id' && chat.owner_id === this.core.client.appId
   }
 
   async keyHashFor(ref: IncidentRef): Promise<string | undefined> {
@@ -38,6 +65,8 @@ export class Discovery {
         chat_id: ref.chatId,
         name: chat.name ?? '',
         description: chat.description ?? '',
+        ...(chat.owner_id ? { owner_id: chat.owner_id } : {}),
+        ...(chat.owner_id_type ? { owner_id_type: chat.owner_id_type } : {}),
       })
       if (!record) return undefined
       if (!(await this.store.get(record.keyHash))) await this.store.put(record)
@@ -83,11 +112,25 @@ export class Discovery {
     return newest.size
   }
 
+  /**
+   * The record a chat's marker describes, when the chat is a war room of this
+   * app: the bot owns it and the marker's mac checks out (a marker without a
+   * mac, written by 0.1, is taken from a chat the bot owns).
+   */
   private fromMarker(
-    chat: Pick<ChatSummary, 'chat_id' | 'name' | 'description'>,
+    chat: Pick<ChatSummary, 'chat_id' | 'name' | 'description' | 'owner_id' | 'owner_id_type'>,
   ): IncidentRecord | undefined {
     const m = MARKER.exec(chat.description ?? '')
-    if (!m) return undefined
+    if (!m || !this.ownedByApp(chat)) return undefined
+    if (m[4] !== undefined) {
+      const expected = this.mac(m[1]!, m[2]!, Number(m[3]))
+      if (!timingSafeEqual(Buffer.from(m[4]), Buffer.from(expected))) {
+        this.core.logger.warn('ignored a chat whose war-room marker is forged', {
+          chatId: chat.chat_id,
+        })
+        return undefined
+      }
+    }
     const status = m[2] as 'open' | 'resolved'
     let name = chat.name ?? ''
     if (status === 'resolved' && name.startsWith(this.core.config.resolvedPrefix))

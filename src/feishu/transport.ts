@@ -1,4 +1,5 @@
 import { AsyncLocalStorage } from 'node:async_hooks'
+import { createHmac } from 'node:crypto'
 import { Agent, type Dispatcher, type FormData, request } from 'undici'
 import { type Logger, registerSecret, silentLogger } from '../log.js'
 import { ENDPOINTS, type EndpointName, fillPath } from './endpoints.js'
@@ -139,6 +140,15 @@ export class FeishuTransport {
     this.sleep = options.sleep ?? sleep
     this.tokens = new TokenCache(() => this.fetchToken(), this.now)
     this.gate = options.pace === false ? undefined : new RateGate(this.now)
+  }
+
+  /**
+   * A key for `purpose` derived from the app secret (HMAC-SHA256), so that
+   * what this app writes (the war-room marker) cannot be forged by anyone
+   * without the secret, while the secret itself never leaves this object.
+   */
+  deriveKey(purpose: string): Buffer {
+    return createHmac('sha256', this.appSecret).update(`feishu-warroom:${purpose}`).digest()
   }
 
   /**

@@ -21,6 +21,7 @@ export interface ChatInfo {
   name?: string
   description?: string
   owner_id?: string
+  owner_id_type?: string
   user_manager_id_list?: string[]
   bot_manager_id_list?: string[]
   chat_mode?: string
