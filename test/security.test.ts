@@ -49,7 +49,7 @@ describe('forged war-room markers', () => {
     await new Promise((r) => setTimeout(r, 100))
     expect(view(s, real.chatId!).name).not.toMatch(/已解决/)
     expect((await warroom.find({ key: incident().key }))?.status).toBe('open')
-    expect(view(s, group).posts.join()).toMatch(/not an incident war room/)
+    expect(view(s, group).posts.join()).toContain('这个群不是事件群')
   })
 
   it('a hand-written marker cannot pre-claim a future incident, in the receiver or the Action', async () => {
@@ -128,3 +128,23 @@ function baseCtx(eventName: string) {
     repo: { owner: 'acme', repo: 'shop' },
   }
 }
+
+describe('clicks from outside the war room', () => {
+  it('a Resolve click on a forwarded copy of the card, by someone not in the chat, is refused', async () => {
+    const s = await sandbox()
+    const [alice, mallory, carol] = users(s)
+    const { warroom } = await startReceiver(s)
+    const opened = await warroom.handle(incident({ members: [alice!.open_id] }))
+    const card = view(s, opened.chatId!).card
+    const resolve = card.elements.find((e: any) => e.tag === 'action').actions[1]
+    expect(resolve.value.op).toBe('resolve')
+    const refused = await s.click(opened.cardMessageId!, mallory!.open_id, resolve.value)
+    expect((refused.body as any).toast.content).toBe('只有事件群的成员可以操作')
+    expect(view(s, opened.chatId!).name).not.toMatch(/已解决/)
+    // Someone who joined the chat by hand (not on the card) is a member all the same.
+    s.state.chats.get(opened.chatId!)!.members.add(carol!.open_id)
+    const accepted = await s.click(opened.cardMessageId!, carol!.open_id, resolve.value)
+    expect((accepted.body as any).toast.type).toBe('success')
+    expect(view(s, opened.chatId!).name).toMatch(/^\[已解决\] /)
+  })
+})

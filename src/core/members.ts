@@ -1,3 +1,4 @@
+import type { Person } from '../card.js'
 import type { IncidentRecord } from '../store.js'
 import { type Core, type Op, reasonOf } from './model.js'
 
@@ -10,6 +11,22 @@ export class Members {
   private readonly idCache = new Map<string, { openId: string | undefined; at: number }>()
 
   constructor(private readonly core: Core) {}
+
+  /**
+   * Whether the person acting on the incident (a command, a button) is in the
+   * war room: one the card names, or found in the chat's member list. A click
+   * on a forwarded copy of the card, by someone outside, is refused.
+   */
+  async isMember(record: IncidentRecord, by: Person): Promise<boolean> {
+    if (!by.openId) return by.name !== undefined && by.name.length > 0 // not from a chat: trusted caller
+    if (record.members.includes(by.openId)) return true
+    for await (const member of this.core.client.listMembers(record.chatId))
+      if (member.member_id === by.openId) {
+        record.members = [...record.members, by.openId]
+        return true
+      }
+    return false
+  }
 
   async resolve(ids: string[], op: Op) {
     const openIds: string[] = []

@@ -103,6 +103,25 @@ export interface Op {
 
 export const newOp = (): Op => ({ warnings: [], failedMembers: [] })
 
+/** The result of an operation on a record (its Feishu call count is filled in afterwards). */
+export function resultOf(
+  action: WarRoomAction,
+  record: IncidentRecord,
+  op: Op,
+  chatUrl: string,
+): WarRoomResult {
+  return {
+    action,
+    key: record.key,
+    chatId: record.chatId,
+    chatUrl,
+    ...(record.cardMessageId ? { cardMessageId: record.cardMessageId } : {}),
+    failedMembers: op.failedMembers,
+    feishuCalls: 0,
+    warnings: op.warnings,
+  }
+}
+
 export function reasonOf(error: unknown): string {
   if (error instanceof FeishuError)
     return `Feishu code ${error.code}${error.hint ? `: ${error.hint}` : ''}`

@@ -26,7 +26,9 @@ import {
   errorMessage,
   type IncidentRef,
   MAX_EVENTS,
+  newOp,
   type Op,
+  resultOf,
   type WarRoomAction,
   type WarRoomConfig,
   type WarRoomDeps,
@@ -108,36 +110,41 @@ export class WarRoom {
   }
 
   /** A person acknowledged the incident (a chat command or the card's button). */
-  async acknowledge(ref: IncidentRef, by: Person): Promise<WarRoomResult> {
-    const keyHash = await this.discovery.keyHashFor(ref)
-    if (!keyHash) return this.none('', 'this chat is not an incident war room')
-    return this.run('', keyHash, async (op) => {
-      const record = await this.discovery.lookup(keyHash)
-      if (!record) return this.none('', 'unknown incident')
+  acknowledge(ref: IncidentRef, by: Person): Promise<WarRoomResult> {
+    return this.asMember(ref, by, async (record, op) => {
       if (record.status !== 'open')
         return this.none(record.key, 'the incident is already resolved', record)
       if (record.ack) return this.none(record.key, 'already acknowledged', record)
       record.ack = { by, at: this.now() }
       record.events.push({ type: 'acknowledged', at: record.ack.at, by })
       await this.cards.refresh(record, op)
-      await this.messages.post(
-        record,
-        [[...this.messages.personNodes(by), { tag: 'text', text: ` ${this.t.ackMsg('').trim()}` }]],
-        `ack`,
-      )
+      const [before, after] = this.t.ackParts
+      const line = [{ tag: 'text', text: before }, ...this.messages.personNodes(by)]
+      await this.messages.post(record, [[...line, { tag: 'text', text: after }]], 'ack')
       await this.save(record)
       return this.result('acknowledged', record, op)
     })
   }
 
   /** A person resolved the incident, with an optional note. */
-  async resolveBy(ref: IncidentRef, by: Person, note?: string): Promise<WarRoomResult> {
+  resolveBy(ref: IncidentRef, by: Person, note?: string): Promise<WarRoomResult> {
+    return this.asMember(ref, by, (record, op) => this.resolveRecord(record, op, { by, note }))
+  }
+
+  /** Work a person does on an incident: only in a war room, and only as one of its members. */
+  private async asMember(
+    ref: IncidentRef,
+    by: Person,
+    work: (record: IncidentRecord, op: Op) => Promise<WarRoomResult>,
+  ): Promise<WarRoomResult> {
     const keyHash = await this.discovery.keyHashFor(ref)
-    if (!keyHash) return this.none('', 'this chat is not an incident war room')
+    if (!keyHash) return this.none('', this.t.notAWarRoom)
     return this.run('', keyHash, async (op) => {
       const record = await this.discovery.lookup(keyHash)
       if (!record) return this.none('', 'unknown incident')
-      return this.resolveRecord(record, op, { by, note })
+      if (!(await this.members.isMember(record, by)))
+        return this.none(record.key, this.t.notAMember, record)
+      return work(record, op)
     })
   }
 
@@ -431,9 +438,7 @@ export class WarRoom {
     keyHash: string,
     work: (op: Op) => Promise<WarRoomResult>,
   ): Promise<WarRoomResult> {
-    const { result, calls } = await countCalls(() =>
-      this.mutex.run(keyHash, () => work({ warnings: [], failedMembers: [] })),
-    )
+    const { result, calls } = await countCalls(() => this.mutex.run(keyHash, () => work(newOp())))
     result.feishuCalls = calls
     if (!result.key) result.key = key
     for (const w of result.warnings) this.logger.warn(w, { key: result.key, chatId: result.chatId })
@@ -447,31 +452,20 @@ export class WarRoom {
   }
 
   private result(action: WarRoomAction, record: IncidentRecord, op: Op): WarRoomResult {
-    return {
-      action,
-      key: record.key,
-      chatId: record.chatId,
-      chatUrl: this.client.chatLink(record.chatId),
-      ...(record.cardMessageId ? { cardMessageId: record.cardMessageId } : {}),
-      failedMembers: op.failedMembers,
-      feishuCalls: 0,
-      warnings: op.warnings,
-    }
+    return resultOf(action, record, op, this.client.chatLink(record.chatId))
   }
 
   private none(key: string, reason: string, record?: IncidentRecord, op?: Op): WarRoomResult {
-    return {
-      ...(record
-        ? this.result('none', record, op ?? { warnings: [], failedMembers: [] })
-        : {
-            action: 'none' as const,
-            key,
-            failedMembers: [],
-            feishuCalls: 0,
-            warnings: op?.warnings ?? [],
-          }),
-      reason,
-    }
+    const base = record
+      ? this.result('none', record, op ?? newOp())
+      : {
+          action: 'none' as const,
+          key,
+          failedMembers: [],
+          feishuCalls: 0,
+          warnings: op?.warnings ?? [],
+        }
+    return { ...base, reason }
   }
 
   /**

@@ -144,6 +144,15 @@ export class FeishuClient {
     return result
   }
 
+  /** The people in a chat (Feishu leaves bots out), page after page. */
+  listMembers(chatId: string): AsyncGenerator<{ member_id: string; name?: string }> {
+    return this.paginate(
+      'listMembers',
+      { member_id_type: 'open_id', page_size: 100 },
+      { chat_id: chatId },
+    )
+  }
+
   /** Sends a message; `content` is the object, serialised here. Retried only with a `uuid`. */
   async sendMessage(args: {
     receiveIdType: ReceiveIdType
@@ -315,13 +324,15 @@ export class FeishuClient {
   }
 
   private async *paginate<T>(
-    endpoint: 'listChats' | 'searchChats' | 'listMessages' | 'listPins',
+    endpoint: 'listChats' | 'searchChats' | 'listMessages' | 'listPins' | 'listMembers',
     query: Record<string, string | number | undefined>,
+    params?: Record<string, string>,
   ): AsyncGenerator<T> {
     let pageToken: string | undefined
     do {
       const page = await this.transport.call<Page<T>>({
         endpoint,
+        ...(params ? { params } : {}),
         query: { ...query, page_token: pageToken },
         idempotent: true,
       })

@@ -39,6 +39,11 @@ export const ENDPOINTS = {
     path: '/open-apis/im/v1/chats/:chat_id/members',
     scopes: ['im:chat', 'im:chat.members:write_only'],
   },
+  listMembers: {
+    method: 'GET',
+    path: '/open-apis/im/v1/chats/:chat_id/members',
+    scopes: ['im:chat', 'im:chat.members:read', 'im:chat:readonly'],
+  },
   sendMessage: {
     method: 'POST',
     path: '/open-apis/im/v1/messages',

@@ -55,6 +55,7 @@ export const TEXTS = {
       `📋 复盘摘要：确认用时 ${tta} · 解决用时 ${ttr} · 参与 ${people} 人 · 人工消息 ${messages} 条`,
     imageFailed: '图片无法加载',
     notAWarRoom: '这个群不是事件群。',
+    notAMember: '只有事件群的成员可以操作',
     unknownUser: '有人',
     d: (days: number, h: number, m: number, s: number) =>
       days
@@ -117,6 +118,7 @@ export const TEXTS = {
       `📋 Review summary: time to acknowledge ${tta} · time to resolve ${ttr} · ${people} responders · ${messages} messages from people`,
     imageFailed: 'image unavailable',
     notAWarRoom: 'This chat is not an incident war room.',
+    notAMember: 'Only members of the war room can do this',
     unknownUser: 'Someone',
     d: (days: number, h: number, m: number, s: number) =>
       days ? `${days}d ${h}h` : h ? `${h}h ${m}m` : m ? `${m}m${s ? ` ${s}s` : ''}` : `${s}s`,

@@ -27,6 +27,10 @@ export const SANDBOX_ROUTES = {
     tool: 'im.v1.chatMembers.create',
     scopes: ['im:chat', 'im:chat.members:write_only'],
   },
+  listMembers: {
+    tool: 'im.v1.chatMembers.get',
+    scopes: ['im:chat', 'im:chat.members:read', 'im:chat:readonly'],
+  },
   sendMessage: {
     tool: 'im.v1.message.create',
     scopes: ['im:message', 'im:message:send_as_bot', 'im:message:send'],

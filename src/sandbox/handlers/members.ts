@@ -6,6 +6,28 @@ import type { RouteName } from '../routes.js'
 /** Add people (and bots) to a chat. */
 export function memberHandlers(sb: SandboxContent): Partial<Record<RouteName, Handler>> {
   return {
+    listMembers: ({ url, params }) => {
+      const chat = sb.chatFor(params.chat_id!, true)
+      const idType = sb.idType(
+        url.searchParams.get('member_id_type'),
+        'member_id_type',
+        ['open_id', 'union_id', 'user_id'],
+        'open_id',
+      )
+      const members = [...chat.members].map((openId) => {
+        const user = sb.state.users.get(openId)
+        const id =
+          idType === 'union_id' ? user?.union_id : idType === 'user_id' ? user?.user_id : openId
+        return {
+          member_id_type: idType,
+          member_id: id ?? openId,
+          name: user?.name ?? '',
+          tenant_key: 'sandbox-tenant',
+        }
+      })
+      return { ...sb.paginate(members, url, 20, 100), member_total: members.length }
+    },
+
     addMembers: ({ url, params, body }) => {
       const chat = sb.chatFor(params.chat_id!, true)
       const idType = sb.idType(
