@@ -75,7 +75,10 @@ export function isZeroTime(value: string | undefined): boolean {
 
 export function severityOf(labelValue: string | undefined, options: AlertAdapterOptions): Severity {
   const v = (labelValue ?? '').toLowerCase()
-  return options.severityMap[v] ?? DEFAULT_SEVERITY_MAP[v] ?? options.defaultSeverity
+  // Own properties only: a label "constructor" or "__proto__" is not a severity.
+  if (Object.hasOwn(options.severityMap, v)) return options.severityMap[v]!
+  if (Object.hasOwn(DEFAULT_SEVERITY_MAP, v)) return DEFAULT_SEVERITY_MAP[v]!
+  return options.defaultSeverity
 }
 
 const RANK: Record<Severity, number> = { info: 0, warning: 1, error: 2, critical: 3 }

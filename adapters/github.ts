@@ -245,7 +245,7 @@ export async function githubIncident(
   for (const login of [facts.actor, facts.commitAuthorLogin]) {
     if (login)
       members.push(
-        ...(options.githubUsers[login] ?? options.githubUsers[login.toLowerCase()] ?? []),
+        ...(own(options.githubUsers, login) ?? own(options.githubUsers, login.toLowerCase()) ?? []),
       )
   }
 
@@ -339,6 +339,11 @@ export async function githubIncident(
     }
   }
   return { status, incident, kind: facts.kind }
+}
+
+/** A mapping's own entry (a login "constructor" or "toString" is not a key of every object). */
+function own<T>(map: Record<string, T>, key: string): T | undefined {
+  return Object.hasOwn(map, key) ? map[key] : undefined
 }
 
 /** The repository a run's code came from, when it is not this repository (a fork). */

@@ -170,7 +170,12 @@ export function applyEnv(config: Config, env: NodeJS.ProcessEnv): Config {
   if (env.FEISHU_DOMAIN) c.feishu.domain = env.FEISHU_DOMAIN
   if (env.FEISHU_ENCRYPT_KEY) c.feishu.encrypt_key = env.FEISHU_ENCRYPT_KEY
   if (env.FEISHU_VERIFICATION_TOKEN) c.feishu.verification_token = env.FEISHU_VERIFICATION_TOKEN
-  if (env.WARROOM_WEBHOOK_TOKEN) c.auth.bearer_token = env.WARROOM_WEBHOOK_TOKEN
+  if (env.WARROOM_WEBHOOK_TOKEN) {
+    // The same rule as the file's auth.bearer_token: a short token is guessed.
+    if (env.WARROOM_WEBHOOK_TOKEN.length < 8)
+      throw new ConfigError('WARROOM_WEBHOOK_TOKEN must be at least 8 characters')
+    c.auth.bearer_token = env.WARROOM_WEBHOOK_TOKEN
+  }
   if (env.WARROOM_DATA_DIR) c.server.data_dir = env.WARROOM_DATA_DIR
   if (env.WARROOM_GRAFANA_HMAC_SECRET) c.grafana.hmac_secret = env.WARROOM_GRAFANA_HMAC_SECRET
   return c

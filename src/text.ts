@@ -41,9 +41,17 @@ export function singleLine(text: string): string {
   return text.replace(/\s*[\r\n]+\s*/g, ' ').trim()
 }
 
-/** Drops C0/C1 controls except tab and newline, and bidi overrides that can disguise text. */
+/**
+ * Drops C0/C1 controls except tab and newline, bidi controls and
+ * zero-width characters that can disguise text, and lone surrogates.
+ */
 export function stripControls(text: string): string {
-  return text.replace(/[\u0000-\u0008\u000b-\u001f\u007f-\u009f\u202a-\u202e\u2066-\u2069]/g, '')
+  return text
+    .replace(
+      /[\u0000-\u0008\u000b-\u001f\u007f-\u009f\u200b-\u200f\u202a-\u202e\u2060-\u2069\ufeff]/g,
+      '',
+    )
+    .replace(/[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/g, '')
 }
 
 /** Cuts to at most `max` code points, ending in an ellipsis when cut. */

@@ -3,14 +3,18 @@
  * fail. Who can reach what is in SECURITY.md.
  */
 import { createHash } from 'node:crypto'
+import { request } from 'undici'
 import { describe, expect, it } from 'vitest'
 import { githubIncident } from '../adapters/github.js'
+import { applyEnv, parseConfig } from '../src/config.js'
+import { encryptEvent, signEvent } from '../src/receiver/feishu-events.js'
 import type { FeishuSandbox } from '../src/sandbox/server.js'
 import { newId } from '../src/sandbox/state.js'
 import { MemoryStore } from '../src/store.js'
+import { alert, alertmanagerPayload } from './fixtures/alerts.js'
 import { pushEvent, workflowRunEvent } from './fixtures/github.js'
 import { incident, sandbox, view, warRoomFor } from './helpers.js'
-import { post, startReceiver } from './receiver-helpers.js'
+import { post, startReceiver, TOKEN } from './receiver-helpers.js'
 
 /** A group a tenant user made and added the bot to, with the description they chose. */
 function attackerGroup(s: FeishuSandbox, ownerOpenId: string, description: string): string {
@@ -146,5 +150,153 @@ describe('clicks from outside the war room', () => {
     const accepted = await s.click(opened.cardMessageId!, carol!.open_id, resolve.value)
     expect((accepted.body as any).toast.type).toBe('success')
     expect(view(s, opened.chatId!).name).toMatch(/^\[已解决\] /)
+  })
+})
+
+describe('smaller attacks', () => {
+  it("$` and $' in a title do not expand in the chat name (the incident still opens)", async () => {
+    const s = await sandbox()
+    const room = warRoomFor(s, { store: new MemoryStore() })
+    const title = "pre $` mid $' post $& $$"
+    const r = await room.handle(incident({ title }))
+    expect(r.action).toBe('opened')
+    expect(view(s, r.chatId!).name).toBe(`🔴 [P1] ${title}`)
+  })
+
+  it('a web page posting text/plain (CSRF) is refused with 415 and opens nothing', async () => {
+    const s = await sandbox()
+    const { url } = await startReceiver(s, { config: { auth: {} } })
+    for (const type of ['text/plain', 'application/x-www-form-urlencoded', 'multipart/form-data']) {
+      const r = await post(`${url}/incidents`, JSON.stringify(incident()), {
+        token: null,
+        headers: { 'content-type': type },
+      })
+      expect(r.status).toBe(415)
+    }
+    expect(s.state.chats.size).toBe(0)
+  })
+
+  it('a key with newlines cannot inject headings, HTML or links into the timeline', async () => {
+    const s = await sandbox()
+    const { warroom } = await startReceiver(s)
+    const key = 'k`\n# Pwned\n<img src=x onerror=alert(1)>\n[click](https://evil.example)'
+    const r = await warroom.handle(incident({ key }))
+    const parts: string[] = []
+    await warroom.timeline({ chatId: r.chatId! }, [
+      { format: 'markdown', sink: { write: (c) => void parts.push(c) } },
+    ])
+    const md = parts.join('')
+    expect(md).not.toMatch(/^# Pwned/m)
+    expect(md.split('\n').find((l) => l.includes('Pwned'))).toMatch(/^- .*`k' # Pwned/)
+  })
+
+  it('after a reopen the same person can acknowledge again', async () => {
+    const s = await sandbox()
+    const [alice] = users(s)
+    const { warroom } = await startReceiver(s)
+    const opened = await warroom.handle(incident({ members: [alice!.open_id] }))
+    const ack = () => {
+      const card = view(s, opened.chatId!).card
+      const button = card.elements.find((e: any) => e.tag === 'action').actions[0]
+      return s.click(opened.cardMessageId!, alice!.open_id, button.value)
+    }
+    expect(((await ack()).body as any).toast.type).toBe('success')
+    await warroom.handle(incident({ status: 'resolved' }))
+    const again = await warroom.handle(incident())
+    expect(again.reopened).toBe(true)
+    expect(((await ack()).body as any).toast.type).toBe('success')
+  })
+
+  it('a severity label "constructor" or "__proto__" gets the default severity, not a 400', async () => {
+    const s = await sandbox()
+    const { url } = await startReceiver(s)
+    for (const severity of ['constructor', '__proto__', 'toString']) {
+      const body = alertmanagerPayload([alert({ instance: severity, severity })], {
+        groupKey: `{}:{sev="${severity}"}`,
+      })
+      const r = await post(`${url}/alertmanager`, body)
+      expect(r.status, JSON.stringify(r.json)).toBe(200)
+      expect(r.json.action).toBe('opened')
+    }
+  })
+
+  it('a GitHub actor named "constructor" does not crash the Action', async () => {
+    for (const login of ['constructor', 'toString', '__proto__']) {
+      const result = await githubIncident(
+        { ...baseCtx('push'), actor: login, payload: pushEvent() },
+        {
+          status: 'failure',
+          severity: 'error',
+          language: 'zh',
+          members: [],
+          githubUsers: {},
+          env: {},
+        },
+      )
+      expect(result.incident.members).toEqual([])
+    }
+  })
+
+  it('a non-numeric X-Lark-Request-Timestamp is refused (it cannot be judged fresh)', async () => {
+    const s = await sandbox()
+    const { url } = await startReceiver(s, { config: { feishu: { encrypt_key: 'ek-123' } } })
+    const raw = JSON.stringify({
+      encrypt: encryptEvent(
+        '{"schema":"2.0","header":{"event_id":"x1","event_type":"im.message.receive_v1"}}',
+        'ek-123',
+      ),
+    })
+    const timestamp = 'yesterday'
+    const nonce = 'n1'
+    const signature = signEvent(timestamp, nonce, 'ek-123', Buffer.from(raw))
+    const r = await post(`${url}/feishu/events`, raw, {
+      token: null,
+      headers: {
+        'x-lark-request-timestamp': timestamp,
+        'x-lark-request-nonce': nonce,
+        'x-lark-signature': signature,
+      },
+    })
+    expect(r.status).toBe(401)
+    expect(r.json.error).toContain('not a number of seconds')
+  })
+
+  it('a short WARROOM_WEBHOOK_TOKEN is refused like a short bearer_token', async () => {
+    expect(() => applyEnv(parseConfig({}), { WARROOM_WEBHOOK_TOKEN: 'abc' })).toThrow(
+      /at least 8 characters/,
+    )
+  })
+
+  it('/incidents/%ZZ/timeline answers 400, not 500', async () => {
+    const s = await sandbox()
+    const { url } = await startReceiver(s)
+    const r = await request(`${url}/incidents/%ZZ/timeline`, {
+      headers: { authorization: `Bearer ${TOKEN}` },
+    })
+    expect(r.statusCode).toBe(400)
+    await r.body.dump()
+  })
+
+  it('bidi controls, zero-width characters and lone surrogates never reach a chat name', async () => {
+    const s = await sandbox()
+    const room = warRoomFor(s, { store: new MemoryStore() })
+    const r = await room.handle(
+      incident({ title: 'db\u202Egnp.exe\u200B down\uD800 now\u2066x\u2069' }),
+    )
+    expect(view(s, r.chatId!).name).toBe('🔴 [P1] dbgnp.exe down nowx')
+  })
+
+  it('event types from unverified senders do not become metric label values', async () => {
+    const s = await sandbox()
+    const { url, metrics } = await startReceiver(s)
+    for (let i = 0; i < 5; i++)
+      await post(
+        `${url}/feishu/events`,
+        { schema: '2.0', header: { event_id: `e${i}`, event_type: `made.up.${i}` } },
+        { token: null },
+      )
+    const text = await metrics.registry.metrics()
+    expect(text).not.toContain('made.up')
+    expect(text).toContain('type="other"')
   })
 })

@@ -195,12 +195,12 @@ function checkSignature(
     throw new EventRejected(401, 'missing X-Lark-Signature headers')
   if (!safeEqual(signature.toLowerCase(), expected(timestamp, nonce)))
     throw new EventRejected(401, 'X-Lark-Signature does not match')
-  // Timestamps are documented as seconds; a non-numeric one (seen from some senders) is not judged.
-  if (/^\d+$/.test(timestamp)) {
-    const skew = Math.abs(security.now() / 1000 - Number(timestamp))
-    if (skew > security.maxSkewSeconds)
-      throw new EventRejected(401, `stale request timestamp (${Math.round(skew)} s off)`)
-  }
+  // Documented as seconds; anything else cannot be judged fresh, so it is refused (a replay).
+  if (!/^\d{1,12}$/.test(timestamp))
+    throw new EventRejected(401, 'X-Lark-Request-Timestamp is not a number of seconds')
+  const skew = Math.abs(security.now() / 1000 - Number(timestamp))
+  if (skew > security.maxSkewSeconds)
+    throw new EventRejected(401, `stale request timestamp (${Math.round(skew)} s off)`)
 }
 
 /** Remembers ids for a while (Feishu redelivers for up to ~7 h). */

@@ -45,14 +45,11 @@ export function readBody(req: IncomingMessage, limit: number): Promise<Buffer> {
 
 /** Parses a JSON body, rejecting bad UTF-8 and anything that is not an object. */
 export function parseJsonBody(body: Buffer, contentType: string | undefined): unknown {
-  if (
-    contentType &&
-    !/^application\/(json|[\w.+-]+\+json)\b/i.test(contentType) &&
-    !/^text\/plain\b/i.test(contentType)
-  )
+  // JSON only: a web page can post text/plain, forms and multipart without asking (CSRF), not JSON.
+  if (!contentType || !/^application\/(json|[\w.+-]+\+json)\b/i.test(contentType))
     throw new HttpError(
       415,
-      `content-type must be application/json, got ${contentType.slice(0, 60)}`,
+      `content-type must be application/json, got ${contentType ? contentType.slice(0, 60) : 'none'}`,
     )
   let text: string
   try {

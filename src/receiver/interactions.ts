@@ -16,6 +16,12 @@ import {
 import { HttpError, readBody, sendJson } from './http.js'
 import type { Timelines } from './timelines.js'
 
+const KNOWN_EVENT_TYPES = new Set([
+  'im.message.receive_v1',
+  'card.action.trigger',
+  'card.action.trigger_v1',
+])
+
 export interface InteractionOptions {
   config: Config
   warroom: WarRoom
@@ -70,22 +76,24 @@ export class Interactions {
       (event.action && event.open_message_id
         ? 'card.action.trigger_v1'
         : (event.event?.type ?? 'unknown'))
+    // Metric labels from a fixed set: an unverified sender must not mint new time series.
+    const label = KNOWN_EVENT_TYPES.has(type) ? type : 'other'
     const eventId: string | undefined = event.header?.event_id ?? event.uuid
     if (eventId && this.seenEvents.check(`e:${eventId}`, this.now())) {
-      metrics.events.inc({ type, outcome: 'duplicate' })
+      metrics.events.inc({ type: label, outcome: 'duplicate' })
       return sendJson(res, 200, {})
     }
 
     if (type === 'im.message.receive_v1') {
       const message = event.event?.message ?? {}
       if (message.message_id && this.seenEvents.check(`m:${message.message_id}`, this.now())) {
-        metrics.events.inc({ type, outcome: 'duplicate' })
+        metrics.events.inc({ type: label, outcome: 'duplicate' })
         return sendJson(res, 200, {})
       }
       const command = this.commandOf(event)
       sendJson(res, 200, {}) // answer now; Feishu wants 200 within 3 s
       if (!command) {
-        metrics.events.inc({ type, outcome: 'ignored' })
+        metrics.events.inc({ type: label, outcome: 'ignored' })
         return
       }
       const by = { openId: event.event?.sender?.sender_id?.open_id as string | undefined }
@@ -96,9 +104,9 @@ export class Interactions {
           by,
           String(message.message_id),
         )
-        metrics.events.inc({ type, outcome: result.action })
+        metrics.events.inc({ type: label, outcome: result.action })
       } catch (error) {
-        metrics.events.inc({ type, outcome: 'error' })
+        metrics.events.inc({ type: label, outcome: 'error' })
         logger.error('chat command failed', {
           op: command.op,
           chatId: message.chat_id,
@@ -116,16 +124,20 @@ export class Interactions {
       const op = value.op === 'ack' || value.op === 'resolve' ? value.op : undefined
       const toasts = TOASTS[config.warroom.language]
       if (!op) {
-        metrics.events.inc({ type, outcome: 'ignored' })
+        metrics.events.inc({ type: label, outcome: 'ignored' })
         return sendJson(res, 200, {})
       }
-      const clickKey = `c:${e.context?.open_message_id ?? e.open_message_id}:${openId}:${op}`
-      if (this.seenEvents.check(clickKey, this.now()))
-        return sendJson(res, 200, { toast: { type: 'info', content: toasts.none } })
       const ref =
         typeof value.k === 'string' && /^[0-9a-f]{32}$/.test(value.k)
           ? { keyHash: value.k }
           : { chatId: chatId ?? '' }
+      // Per episode: after a reopen the same person may click Ack or Resolve again.
+      const record = await warroom.find(ref)
+      const reopened = record?.events.filter((ev) => ev.type === 'reopened').length ?? 0
+      const episode = record ? `${record.openedAt}:${reopened}` : ''
+      const clickKey = `c:${e.context?.open_message_id ?? e.open_message_id}:${openId}:${op}:${episode}`
+      if (this.seenEvents.check(clickKey, this.now()))
+        return sendJson(res, 200, { toast: { type: 'info', content: toasts.none } })
       const work = this.runCommand({ op }, ref, openId ? { openId } : {}, undefined)
       const budget = new Promise<'late'>((r) =>
         setTimeout(() => r('late'), this.options.callbackBudgetMs ?? 2500).unref(),
@@ -136,10 +148,10 @@ export class Interactions {
           work.catch((error) =>
             logger.error('card action failed', { op, error: errorMessage(error) }),
           )
-          metrics.events.inc({ type, outcome: 'late' })
+          metrics.events.inc({ type: label, outcome: 'late' })
           return sendJson(res, 200, { toast: { type: 'info', content: toasts.pending } })
         }
-        metrics.events.inc({ type, outcome: result.action })
+        metrics.events.inc({ type: label, outcome: result.action })
         const card = result.action !== 'none' ? await warroom.cardFor(ref) : undefined
         const toast = {
           type: result.action === 'none' ? 'info' : 'success',
@@ -149,12 +161,12 @@ export class Interactions {
         if (type === 'card.action.trigger_v1') return sendJson(res, 200, { ...card, toast })
         return sendJson(res, 200, { toast, ...(card ? { card: { type: 'raw', data: card } } : {}) })
       } catch (error) {
-        metrics.events.inc({ type, outcome: 'error' })
+        metrics.events.inc({ type: label, outcome: 'error' })
         logger.error('card action failed', { op, error: errorMessage(error) })
         return sendJson(res, 200, { toast: { type: 'error', content: toasts.failed } })
       }
     }
-    metrics.events.inc({ type, outcome: 'ignored' })
+    metrics.events.inc({ type: label, outcome: 'ignored' })
     return sendJson(res, 200, {})
   }
 

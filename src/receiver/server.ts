@@ -149,7 +149,13 @@ export class Receiver {
     if (timeline) {
       if (method !== 'GET') throw new HttpError(405, 'use GET', { allow: 'GET' })
       checkWebhookAuth(req, this.options.config.auth)
-      return this.timelines.serve(req, res, decodeURIComponent(timeline[1]!))
+      let key: string
+      try {
+        key = decodeURIComponent(timeline[1]!)
+      } catch {
+        throw new HttpError(400, 'the incident key in the path is not valid percent-encoding')
+      }
+      return this.timelines.serve(req, res, key)
     }
     if (path === '/feishu/events') {
       if (method !== 'POST') throw new HttpError(405, 'use POST', { allow: 'POST' })
