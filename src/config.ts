@@ -85,12 +85,18 @@ export const ConfigSchema = z.strictObject({
         .default(1024 * 1024),
       /** Public base URL of this receiver, for links (timelines). */
       public_url: z.string().url().optional(),
+      /** Open connections one address may hold (slow-header floods from one host). */
+      max_connections_per_ip: z.number().int().positive().default(64),
+      /** Require the webhook credentials on GET /metrics too. */
+      metrics_auth: z.boolean().default(false),
     })
     .default({
       host: '127.0.0.1',
       port: 8080,
       data_dir: '.warroom-data',
       body_limit_bytes: 1024 * 1024,
+      max_connections_per_ip: 64,
+      metrics_auth: false,
     }),
   auth: z
     .strictObject({

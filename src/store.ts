@@ -1,6 +1,6 @@
 import { createHash, randomBytes } from 'node:crypto'
 import { mkdir, open, readdir, readFile, rename, rm } from 'node:fs/promises'
-import { join } from 'node:path'
+import { dirname, join } from 'node:path'
 import type { Person } from './card.js'
 import { errorMessage } from './errors.js'
 import type { Incident } from './incident.js'
@@ -107,14 +107,22 @@ export class MemoryStore implements IncidentStore {
  * record, never half of one. Everything is loaded into memory on open.
  */
 export class FileStore extends MemoryStore {
+  private lockPath: string | undefined
+
   private constructor(private readonly dir: string) {
     super()
   }
 
-  static async open(dataDir: string): Promise<FileStore> {
+  /**
+   * Opens the store in `dataDir`. With `lock`, refuses a data directory
+   * another live process holds (two receivers on one directory diverge); a
+   * lock left by a killed process is taken over.
+   */
+  static async open(dataDir: string, options: { lock?: boolean } = {}): Promise<FileStore> {
     const dir = join(dataDir, 'incidents')
     await mkdir(dir, { recursive: true })
     const store = new FileStore(dir)
+    if (options.lock) store.lockPath = await takeLock(join(dataDir, 'warroom.lock'))
     for (const name of await readdir(dir)) {
       const path = join(dir, name)
       if (name.endsWith('.tmp')) {
@@ -136,6 +144,12 @@ export class FileStore extends MemoryStore {
     return store
   }
 
+  /** Releases the data directory's lock. */
+  async close(): Promise<void> {
+    if (this.lockPath) await rm(this.lockPath, { force: true })
+    this.lockPath = undefined
+  }
+
   override async put(record: IncidentRecord): Promise<void> {
     if (!/^[0-9a-f]{32}$/.test(record.keyHash))
       throw new Error(`invalid record keyHash ${record.keyHash}`)
@@ -150,5 +164,39 @@ export class FileStore extends MemoryStore {
     }
     await rename(tmp, path)
     await super.put(record)
+  }
+}
+
+/** Thrown when another live process holds the data directory. */
+export class StoreLockedError extends Error {
+  override readonly name = 'StoreLockedError'
+}
+
+async function takeLock(path: string): Promise<string> {
+  for (let attempt = 0; attempt < 2; attempt++) {
+    try {
+      const handle = await open(path, 'wx')
+      await handle.writeFile(String(process.pid))
+      await handle.close()
+      return path
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error
+      const pid = Number((await readFile(path, 'utf8').catch(() => '')).trim())
+      if (pid > 0 && pid !== process.pid && isAlive(pid))
+        throw new StoreLockedError(
+          `another warroom process (pid ${pid}) uses the data directory ${dirname(path)}: run one receiver per data directory, or PostgreSQL for several`,
+        )
+      await rm(path, { force: true }) // left by a process that is gone
+    }
+  }
+  throw new StoreLockedError(`could not lock ${path}`)
+}
+
+function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0)
+    return true
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === 'EPERM'
   }
 }

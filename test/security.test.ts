@@ -2,18 +2,23 @@
  * Attacks from the security review (issue 11), each performed and shown to
  * fail. Who can reach what is in SECURITY.md.
  */
+import { spawnSync } from 'node:child_process'
 import { createHash } from 'node:crypto'
+import { mkdirSync, readdirSync, symlinkSync, writeFileSync } from 'node:fs'
+import { connect } from 'node:net'
+import { join } from 'node:path'
 import { request } from 'undici'
 import { describe, expect, it } from 'vitest'
 import { githubIncident } from '../adapters/github.js'
+import { readGithubUsers } from '../src/action/inputs.js'
 import { applyEnv, parseConfig } from '../src/config.js'
 import { encryptEvent, signEvent } from '../src/receiver/feishu-events.js'
 import type { FeishuSandbox } from '../src/sandbox/server.js'
 import { newId } from '../src/sandbox/state.js'
-import { MemoryStore } from '../src/store.js'
+import { FileStore, MemoryStore } from '../src/store.js'
 import { alert, alertmanagerPayload } from './fixtures/alerts.js'
 import { pushEvent, workflowRunEvent } from './fixtures/github.js'
-import { incident, sandbox, view, warRoomFor } from './helpers.js'
+import { incident, sandbox, tempDir, view, warRoomFor } from './helpers.js'
 import { post, startReceiver, TOKEN } from './receiver-helpers.js'
 
 /** A group a tenant user made and added the bot to, with the description they chose. */
@@ -298,5 +303,106 @@ describe('smaller attacks', () => {
     const text = await metrics.registry.metrics()
     expect(text).not.toContain('made.up')
     expect(text).toContain('type="other"')
+  })
+})
+
+describe('files and processes', () => {
+  it('a github-users file that is a symlink out of the workspace is refused', async () => {
+    const dir = await tempDir()
+    const workspace = join(dir, 'workspace')
+    mkdirSync(workspace)
+    writeFileSync(join(dir, 'outside.yml'), 'octocat: octo@corp.com\n')
+    symlinkSync(join(dir, 'outside.yml'), join(workspace, 'users.yml'))
+    expect(() => readGithubUsers('users.yml', workspace)).toThrow(/links outside the workspace/)
+  })
+
+  it('a YAML error in github-users does not echo the file’s content into the log', async () => {
+    const dir = await tempDir()
+    writeFileSync(join(dir, 'users.yml'), 'octocat: octo@corp.com\ndb_password: "hunter2\n  : [\n')
+    let message = ''
+    try {
+      readGithubUsers('users.yml', dir)
+    } catch (error) {
+      message = (error as Error).message
+    }
+    expect(message).toMatch(/not valid YAML\/JSON/)
+    expect(message).not.toContain('hunter2')
+  })
+
+  it('a second process on the same data directory is refused; a dead process’s lock is taken over', async () => {
+    const dir = await tempDir()
+    const store = await FileStore.open(dir, { lock: true })
+    const other = () =>
+      spawnSync(
+        process.execPath,
+        [
+          '--input-type=module',
+          '-e',
+          `import { FileStore } from '${process.cwd()}/lib/src/store.js'; try { const s = await FileStore.open(${JSON.stringify(dir)}, { lock: true }); await s.close(); console.log('opened') } catch (e) { console.log(e.message); process.exit(3) }`,
+        ],
+        { encoding: 'utf8' },
+      )
+    const refused = other()
+    expect(refused.status).toBe(3)
+    expect(refused.stdout).toContain(`another warroom process (pid ${process.pid})`)
+    await store.close()
+    expect(other().stdout).toContain('opened')
+    // A lock left by a process killed with SIGKILL.
+    const gone = spawnSync(process.execPath, ['-e', 'console.log(process.pid)'], {
+      encoding: 'utf8',
+    })
+    writeFileSync(join(dir, 'warroom.lock'), gone.stdout.trim())
+    expect(other().stdout).toContain('opened')
+  })
+
+  it('after a crash, half-written timelines are removed and recent resolutions get their summary', async () => {
+    const s = await sandbox()
+    const dir = await tempDir()
+    const first = await startReceiver(s, { config: { server: { data_dir: dir } } })
+    const opened = await first.warroom.handle(incident())
+    // The process dies right after resolving: the resolution is saved, the summary never written.
+    await first.warroom.handle(incident({ status: 'resolved' }))
+    mkdirSync(join(dir, 'timelines'), { recursive: true })
+    writeFileSync(join(dir, 'timelines', 'x.md.123.tmp'), 'half')
+    const records = [(await first.warroom.find({ chatId: opened.chatId! }))!]
+    const second = await startReceiver(s, { config: { server: { data_dir: dir } } })
+    expect(await second.receiver.recoverTimelines(records)).toBe(1)
+    await second.receiver.close()
+    expect(readdirSync(join(dir, 'timelines')).sort()).toEqual(
+      [`${records[0]!.keyHash}.json`, `${records[0]!.keyHash}.md`].sort(),
+    )
+    expect(view(s, opened.chatId!).posts.filter((p) => p.includes('复盘摘要'))).toHaveLength(1)
+  })
+
+  it('one host holding many slow connections cannot hold them all', async () => {
+    const s = await sandbox()
+    const { url, receiver } = await startReceiver(s, {
+      config: { server: { max_connections_per_ip: 5 } },
+    })
+    const { port } = new URL(url)
+    const sockets = Array.from({ length: 8 }, () => connect(Number(port), '127.0.0.1'))
+    const closed = await Promise.all(
+      sockets.map(
+        (socket) =>
+          new Promise<boolean>((resolve) => {
+            socket.on('error', () => {}) // the refused ones are reset
+            socket.write('POST /alertmanager HTTP/1.1\r\nHost: x\r\n') // headers never finish
+            socket.once('close', () => resolve(true))
+            setTimeout(() => resolve(false), 500)
+          }),
+      ),
+    )
+    expect(closed.filter(Boolean)).toHaveLength(3)
+    for (const socket of sockets) socket.destroy()
+    await receiver.close()
+  })
+
+  it('/metrics can require the webhook credentials', async () => {
+    const s = await sandbox()
+    const { url } = await startReceiver(s, { config: { server: { metrics_auth: true } } })
+    expect((await request(`${url}/metrics`)).statusCode).toBe(401)
+    const ok = await request(`${url}/metrics`, { headers: { authorization: `Bearer ${TOKEN}` } })
+    expect(ok.statusCode).toBe(200)
+    await ok.body.dump()
   })
 })

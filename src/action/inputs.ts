@@ -1,4 +1,4 @@
-import { existsSync, readFileSync } from 'node:fs'
+import { existsSync, readFileSync, realpathSync } from 'node:fs'
 import { isAbsolute, join, relative, resolve } from 'node:path'
 import { parse as parseYaml } from 'yaml'
 import { z } from 'zod'
@@ -152,6 +152,12 @@ export function readGithubUsers(value: string, workspace: string): Record<string
       throw new InputError(
         `Invalid input github-users: no file ${join(workspace, rel)} (give a mapping like "octocat: octo@corp.com" or a path in the repository)`,
       )
+    // The real path, after symlinks: a link in the repository must not reach outside the workspace.
+    const real = relative(realpathSync(workspace), realpathSync(path))
+    if (real.startsWith('..') || isAbsolute(real))
+      throw new InputError(
+        `Invalid input github-users: the file ${text} links outside the workspace`,
+      )
     source = readFileSync(path, 'utf8')
     where = `the file ${text}`
   }
@@ -159,8 +165,10 @@ export function readGithubUsers(value: string, workspace: string): Record<string
   try {
     parsed = parseYaml(source)
   } catch (error) {
+    // Where, not what: the parser's message quotes the file's lines, which may hold secrets.
+    const at = (error as { linePos?: Array<{ line: number; col: number }> }).linePos?.[0]
     throw new InputError(
-      `Invalid input github-users: ${where} is not valid YAML/JSON: ${errorMessage(error)}`,
+      `Invalid input github-users: ${where} is not valid YAML/JSON${at ? ` (line ${at.line}, column ${at.col})` : ''}`,
     )
   }
   if (!parsed || typeof parsed !== 'object' || Array.isArray(parsed))

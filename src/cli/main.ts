@@ -1,6 +1,7 @@
 import { ConfigError } from '../config.js'
 import { FeishuError } from '../feishu/errors.js'
 import { IncidentError } from '../incident.js'
+import { StoreLockedError } from '../store.js'
 import { check } from './check.js'
 import { HelpRequested, type Io, UsageError } from './common.js'
 import { HELP, USAGE } from './help.js'
@@ -54,6 +55,7 @@ export async function main(
     if (
       error instanceof ConfigError ||
       error instanceof IncidentError ||
+      error instanceof StoreLockedError ||
       error instanceof UsageError
     ) {
       io.err(`warroom ${command}: ${error.message}`)

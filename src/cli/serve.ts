@@ -52,7 +52,7 @@ export async function serve(args: string[], env: NodeJS.ProcessEnv, io: Io): Pro
   // The sandbox forgets everything on exit, so its incidents are not written to disk.
   const store: IncidentStore = sandbox
     ? new MemoryStore()
-    : await FileStore.open(config.server.data_dir)
+    : await FileStore.open(config.server.data_dir, { lock: true })
   const open = new Map<string, boolean>()
   for (const r of await store.list()) open.set(r.keyHash, r.status === 'open')
   const countOpen = () => metrics.openIncidents.set([...open.values()].filter(Boolean).length)
@@ -76,6 +76,8 @@ export async function serve(args: string[], env: NodeJS.ProcessEnv, io: Io): Pro
     ...(sandbox ? { extra: sandboxUi(sandbox) } : {}),
   })
   const url = await receiver.listen(host, port)
+  const resumed = await receiver.recoverTimelines(await store.list())
+  if (resumed) logger.info('finishing the timelines of recent resolutions', { count: resumed })
   if (sandbox) {
     sandbox.events = {
       url: `${url}/feishu/events`,
@@ -122,6 +124,7 @@ export async function serve(args: string[], env: NodeJS.ProcessEnv, io: Io): Pro
   await (io.stopSignal ?? new Promise<void>(() => {}))
   logger.info('shutting down: finishing in-flight work')
   await receiver.close()
+  if (store instanceof FileStore) await store.close()
   await client.close()
   await sandbox?.close()
   if (sandboxDir) await rm(sandboxDir, { recursive: true, force: true })

@@ -11,7 +11,7 @@ import { adapterOptions, intake } from '../intake.js'
 import type { Logger } from '../log.js'
 import type { Metrics } from '../metrics.js'
 import { resultJson } from '../result-json.js'
-import { hashKey } from '../store.js'
+import { hashKey, type IncidentRecord } from '../store.js'
 import { checkGrafanaSignature, checkWebhookAuth } from './auth.js'
 import { HttpError, parseJsonBody, readBody, sendJson, sendText } from './http.js'
 import { Interactions } from './interactions.js'
@@ -77,6 +77,11 @@ export class Receiver {
     })
   }
 
+  /** After a restart: finishes the timelines and summaries a crash cut short. */
+  recoverTimelines(records: IncidentRecord[]): Promise<number> {
+    return this.timelines.recover(records, this.now())
+  }
+
   get url(): string {
     const a = this.server?.address() as AddressInfo | null
     if (!a) throw new Error('the receiver is not listening')
@@ -88,8 +93,26 @@ export class Receiver {
       void this.handle(req, res)
     })
     server.requestTimeout = 60_000
-    server.headersTimeout = 20_000
+    server.headersTimeout = 10_000
     server.keepAliveTimeout = 5_000
+    // One host may not hold every connection (slow headers): past the cap its new ones are closed.
+    const perIp = new Map<string, number>()
+    const cap = this.options.config.server.max_connections_per_ip
+    server.on('connection', (socket) => {
+      const ip = socket.remoteAddress ?? '?'
+      const n = (perIp.get(ip) ?? 0) + 1
+      if (n > cap) {
+        this.options.metrics.webhooks.inc({ source: 'connection', outcome: 'over_ip_cap' })
+        socket.destroy()
+        return
+      }
+      perIp.set(ip, n)
+      socket.once('close', () => {
+        const left = (perIp.get(ip) ?? 1) - 1
+        if (left > 0) perIp.set(ip, left)
+        else perIp.delete(ip)
+      })
+    })
     this.server = server
     await new Promise<void>((resolve, reject) => {
       server.once('error', reject)
@@ -135,6 +158,7 @@ export class Receiver {
     const method = req.method ?? 'GET'
     if (path === '/healthz') return sendJson(res, 200, { status: 'ok' })
     if (path === '/metrics' && method === 'GET') {
+      if (this.options.config.server.metrics_auth) checkWebhookAuth(req, this.options.config.auth)
       return sendText(
         res,
         200,

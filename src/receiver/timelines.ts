@@ -1,11 +1,11 @@
 import { createReadStream, createWriteStream } from 'node:fs'
-import { mkdir, rename, rm, stat } from 'node:fs/promises'
+import { mkdir, readdir, rename, rm, stat } from 'node:fs/promises'
 import type { IncomingMessage, ServerResponse } from 'node:http'
 import { join } from 'node:path'
 import type { WarRoom, WarRoomResult } from '../core/warroom.js'
 import { errorMessage } from '../errors.js'
 import type { Logger } from '../log.js'
-import { hashKey } from '../store.js'
+import { hashKey, type IncidentRecord } from '../store.js'
 import type { TimelineSink } from '../timeline.js'
 import { HttpError } from './http.js'
 
@@ -19,6 +19,41 @@ export class Timelines {
   private readonly background = new Set<Promise<void>>()
 
   constructor(private readonly options: { warroom: WarRoom; logger: Logger; dataDir: string }) {}
+
+  /**
+   * After a crash: drops half-written files, and writes the timeline (and
+   * posts the review summary) of incidents resolved in the last 50 minutes
+   * that have none. The summary's uuid (kept by Feishu for an hour) keeps it
+   * from being posted twice if it had gone out before the crash.
+   */
+  async recover(records: IncidentRecord[], now: number): Promise<number> {
+    const dir = this.dir()
+    await mkdir(dir, { recursive: true })
+    for (const name of await readdir(dir))
+      if (name.endsWith('.tmp')) await rm(join(dir, name), { force: true })
+    let resumed = 0
+    for (const r of records) {
+      if (r.status !== 'resolved' || r.resolvedAt === undefined) continue
+      if (now - r.resolvedAt > 50 * 60_000) continue
+      if (
+        await stat(join(dir, `${r.keyHash}.md`)).then(
+          () => true,
+          () => false,
+        )
+      )
+        continue
+      this.afterResolution({
+        action: 'resolved',
+        key: r.key,
+        chatId: r.chatId,
+        failedMembers: [],
+        feishuCalls: 0,
+        warnings: [],
+      })
+      resumed++
+    }
+    return resumed
+  }
 
   /** Resolves when every timeline being written is done. */
   async idle(): Promise<void> {
