@@ -106,6 +106,12 @@ export const ConfigSchema = z.strictObject({
         .optional(),
     })
     .default({}),
+  images: z
+    .strictObject({
+      /** Hosts, addresses or CIDRs images may come from although private (e.g. an internal Grafana). */
+      allow: z.array(z.string().min(1)).default([]),
+    })
+    .default({ allow: [] }),
   grafana: z
     .strictObject({
       hmac_secret: z.string().min(8).optional(),

@@ -5,20 +5,23 @@
 import { spawnSync } from 'node:child_process'
 import { createHash } from 'node:crypto'
 import { mkdirSync, readdirSync, symlinkSync, writeFileSync } from 'node:fs'
-import { connect } from 'node:net'
+import { createServer } from 'node:http'
+import { type AddressInfo, connect } from 'node:net'
 import { join } from 'node:path'
 import { request } from 'undici'
 import { describe, expect, it } from 'vitest'
 import { githubIncident } from '../adapters/github.js'
 import { readGithubUsers } from '../src/action/inputs.js'
 import { applyEnv, parseConfig } from '../src/config.js'
+import { WarRoom } from '../src/core/warroom.js'
+import { httpImageFetcher } from '../src/images.js'
 import { encryptEvent, signEvent } from '../src/receiver/feishu-events.js'
 import type { FeishuSandbox } from '../src/sandbox/server.js'
 import { newId } from '../src/sandbox/state.js'
 import { FileStore, MemoryStore } from '../src/store.js'
 import { alert, alertmanagerPayload } from './fixtures/alerts.js'
 import { pushEvent, workflowRunEvent } from './fixtures/github.js'
-import { incident, sandbox, tempDir, view, warRoomFor } from './helpers.js'
+import { clientFor, incident, pngBytes, sandbox, tempDir, view, warRoomFor } from './helpers.js'
 import { post, startReceiver, TOKEN } from './receiver-helpers.js'
 
 /** A group a tenant user made and added the bot to, with the description they chose. */
@@ -404,5 +407,78 @@ describe('files and processes', () => {
     const ok = await request(`${url}/metrics`, { headers: { authorization: `Bearer ${TOKEN}` } })
     expect(ok.statusCode).toBe(200)
     await ok.body.dump()
+  })
+})
+
+describe('SSRF through incident images', () => {
+  it('refuses loopback, private and link-local destinations in every spelling, before connecting', async () => {
+    let hits = 0
+    const server = createServer((_req, res) => {
+      hits++
+      res.writeHead(200, { 'content-type': 'image/png' })
+      res.end(pngBytes())
+    })
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r))
+    const port = (server.address() as AddressInfo).port
+    try {
+      const fetchImage = httpImageFetcher()
+      for (const host of [
+        '127.0.0.1',
+        'localhost',
+        '2130706433',
+        '0x7f000001',
+        '[::1]',
+        '[::ffff:127.0.0.1]',
+        '169.254.169.254',
+        '10.0.0.1',
+        '192.168.1.1',
+        '[fd00::1]',
+      ])
+        await expect(fetchImage(`http://${host}:${port}/panel.png`), host).rejects.toThrow(
+          /private or loopback/,
+        )
+      expect(hits).toBe(0)
+      // Allowed by the config (an internal Grafana): fetched.
+      const allowed = httpImageFetcher({ allow: ['127.0.0.0/8'] })
+      expect((await allowed(`http://127.0.0.1:${port}/panel.png`)).contentType).toBe('image/png')
+      expect(hits).toBe(1)
+    } finally {
+      server.close()
+    }
+  })
+
+  it('keeps only images (by their bytes) and tells the webhook sender nothing about the network', async () => {
+    const server = createServer((req, res) => {
+      if (req.url === '/secret.json') {
+        res.writeHead(200, { 'content-type': 'image/png' })
+        res.end('{"AccessKeyId":"AKIA…"}')
+      } else {
+        res.writeHead(404)
+        res.end()
+      }
+    })
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r))
+    const base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`
+    try {
+      const s = await sandbox()
+      const room = new WarRoom({
+        client: clientFor(s),
+        store: new MemoryStore(),
+        now: () => s.now(),
+        fetchImage: httpImageFetcher({ allow: ['127.0.0.1'] }),
+      })
+      const r = await room.handle(
+        incident({
+          images: [`${base}/secret.json`, `${base}/missing.png`, 'http://127.0.0.2:9/x.png'],
+        }),
+      )
+      expect(r.action).toBe('opened')
+      expect(s.state.images.size).toBe(0)
+      const said = r.warnings.join('\n')
+      expect(said).not.toMatch(/404|ECONNREFUSED|not an image|timeout/i)
+      expect(r.warnings).toHaveLength(3)
+    } finally {
+      server.close()
+    }
   })
 })

@@ -62,7 +62,7 @@ export async function serve(args: string[], env: NodeJS.ProcessEnv, io: Io): Pro
     store,
     logger,
     config: warRoomConfig(config),
-    fetchImage: httpImageFetcher(),
+    fetchImage: httpImageFetcher({ allow: config.images.allow }),
     onRecord: (r) => {
       open.set(r.keyHash, r.status === 'open')
       countOpen()
