@@ -106,6 +106,14 @@ export const ConfigSchema = z.strictObject({
         .optional(),
     })
     .default({}),
+  intake: z
+    .strictObject({
+      /** New war rooms per minute, in all; critical incidents always open. Beyond: 429. */
+      max_new_chats_per_minute: z.number().int().positive().default(60),
+      /** New war rooms per minute from one source (alertmanager, grafana, generic). */
+      max_new_chats_per_source_per_minute: z.number().int().positive().default(30),
+    })
+    .default({ max_new_chats_per_minute: 60, max_new_chats_per_source_per_minute: 30 }),
   images: z
     .strictObject({
       /** Hosts, addresses or CIDRs images may come from although private (e.g. an internal Grafana). */

@@ -1,6 +1,7 @@
 import { request } from 'undici'
 import { afterEach } from 'vitest'
 import { type Config, parseConfig } from '../src/config.js'
+import type { NewChatBudget } from '../src/core/admission.js'
 import { WarRoom } from '../src/core/warroom.js'
 import { silentLogger } from '../src/log.js'
 import { Metrics } from '../src/metrics.js'
@@ -23,6 +24,7 @@ export async function startReceiver(
     store?: IncidentStore
     retry?: { maxAttempts?: number; maxElapsedMs?: number }
     timeoutMs?: number
+    budget?: NewChatBudget
   } = {},
 ) {
   const config: Config = parseConfig({ auth: { bearer_token: TOKEN }, ...options.config })
@@ -37,6 +39,7 @@ export async function startReceiver(
     store: options.store ?? new MemoryStore(),
     now: () => s.now(),
     config: { language: config.warroom.language, resolvedPrefix: config.warroom.resolved_prefix },
+    ...(options.budget ? { budget: options.budget } : {}),
   })
   const receiver = new Receiver({
     config,

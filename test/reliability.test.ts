@@ -186,7 +186,7 @@ describe('crash', () => {
     const config = join(dir, 'warroom.yml')
     await writeFile(
       config,
-      `server:\n  port: ${port}\n  data_dir: ${join(dir, 'data')}\nauth:\n  bearer_token: ${TOKEN}\n`,
+      `server:\n  port: ${port}\n  data_dir: ${join(dir, 'data')}\nauth:\n  bearer_token: ${TOKEN}\nintake:\n  max_new_chats_per_minute: 100000\n  max_new_chats_per_source_per_minute: 100000\n`,
     )
     const env = {
       PATH: process.env.PATH ?? '',

@@ -13,6 +13,7 @@ import { describe, expect, it } from 'vitest'
 import { githubIncident } from '../adapters/github.js'
 import { readGithubUsers } from '../src/action/inputs.js'
 import { applyEnv, parseConfig } from '../src/config.js'
+import { NewChatBudget } from '../src/core/admission.js'
 import { WarRoom } from '../src/core/warroom.js'
 import { httpImageFetcher } from '../src/images.js'
 import { encryptEvent, signEvent } from '../src/receiver/feishu-events.js'
@@ -480,5 +481,43 @@ describe('SSRF through incident images', () => {
     } finally {
       server.close()
     }
+  })
+})
+
+describe('unbounded intake', () => {
+  it('a flood of new incidents is held to the new-chat budget (429 / 503 with Retry-After, counted), a critical one still opens', async () => {
+    const s = await sandbox({ rateLimits: false })
+    const { url, metrics } = await startReceiver(s, {
+      budget: new NewChatBudget({ perMinute: 4, perSourcePerMinute: 3 }),
+    })
+    const answers: number[] = []
+    let retryAfter: string | undefined
+    for (let i = 0; i < 6; i++) {
+      const r = await post(`${url}/incidents`, incident({ key: `flood:${i}` }))
+      answers.push(r.status)
+      if (r.status === 429) retryAfter = String(r.headers['retry-after'])
+    }
+    expect(answers).toEqual([200, 200, 200, 429, 429, 429])
+    expect(Number(retryAfter)).toBeGreaterThan(0)
+    // Updates of open incidents are not new chats: they go through.
+    expect(
+      (await post(`${url}/incidents`, incident({ key: 'flood:0', summary: 'worse' }))).status,
+    ).toBe(200)
+    // The real emergency is not kept waiting behind the flood.
+    const critical = await post(
+      `${url}/incidents`,
+      incident({ key: 'db:down', severity: 'critical' }),
+    )
+    expect(critical.json.action).toBe('opened')
+    // Alertmanager retries only 5xx: it gets 503 so that the notification is not lost.
+    const am = await post(
+      `${url}/alertmanager`,
+      alertmanagerPayload([alert({ instance: 'x', severity: 'warning' })]),
+    )
+    expect(am.status).toBe(503)
+    expect(s.state.chats.size).toBe(4)
+    const text = await metrics.registry.metrics()
+    expect(text).toContain('warroom_webhooks_total{source="generic",outcome="throttled"} 3')
+    expect(text).toContain('warroom_webhooks_total{source="alertmanager",outcome="throttled"} 1')
   })
 })

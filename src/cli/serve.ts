@@ -2,6 +2,7 @@ import { mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { loadConfig } from '../config.js'
+import { NewChatBudget } from '../core/admission.js'
 import { WarRoom } from '../core/warroom.js'
 import { FeishuClient } from '../feishu/client.js'
 import { httpImageFetcher } from '../images.js'
@@ -63,6 +64,10 @@ export async function serve(args: string[], env: NodeJS.ProcessEnv, io: Io): Pro
     logger,
     config: warRoomConfig(config),
     fetchImage: httpImageFetcher({ allow: config.images.allow }),
+    budget: new NewChatBudget({
+      perMinute: config.intake.max_new_chats_per_minute,
+      perSourcePerMinute: config.intake.max_new_chats_per_source_per_minute,
+    }),
     onRecord: (r) => {
       open.set(r.keyHash, r.status === 'open')
       countOpen()

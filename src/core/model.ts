@@ -7,6 +7,7 @@ import { RESOLVED_PREFIX } from '../i18n/index.js'
 import type { ImageFetcher } from '../images.js'
 import type { Logger } from '../log.js'
 import type { IncidentRecord, IncidentStore } from '../store.js'
+import type { NewChatBudget } from './admission.js'
 
 /**
  * The core's shared vocabulary: configuration, results, references to an
@@ -77,6 +78,8 @@ export interface WarRoomDeps {
   logger?: Logger
   now?: () => number
   fetchImage?: ImageFetcher
+  /** A budget of new war rooms per minute (the receiver's); none means no limit. */
+  budget?: NewChatBudget
   /** Called after every change to a record (metrics, the receiver's timeline). */
   onRecord?: (record: IncidentRecord) => void
 }

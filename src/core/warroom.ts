@@ -8,6 +8,7 @@ import { KeyedMutex } from '../mutex.js'
 import { hashKey, type IncidentRecord, type IncidentStore, MemoryStore } from '../store.js'
 import { safePlainText, truncate } from '../text.js'
 import { type Figures, type TimelineOutput, writeTimeline } from '../timeline.js'
+import { type NewChatBudget, OpenRefused } from './admission.js'
 import { Cards } from './cards.js'
 import { Discovery } from './discovery.js'
 import { isStaleResolution, mergeResolved } from './episodes.js'
@@ -64,6 +65,7 @@ export class WarRoom {
   private readonly messages: Messages
   private readonly cards: Cards
   private readonly discovery: Discovery
+  private readonly budget: NewChatBudget | undefined
 
   constructor(deps: WarRoomDeps) {
     this.client = deps.client
@@ -72,6 +74,7 @@ export class WarRoom {
     this.logger = deps.logger ?? silentLogger
     this.now = deps.now ?? Date.now
     this.onRecord = deps.onRecord
+    this.budget = deps.budget
     const core: Core = {
       client: this.client,
       config: this.config,
@@ -100,11 +103,16 @@ export class WarRoom {
           return this.none(incident.key, 'a late resolution of an earlier episode', record, op)
         return this.resolveRecord(record, op, { incident })
       }
-      if (!record) return this.open(incident, keyHash, op)
-      if (record.status === 'open') return this.update(record, incident, op)
-      const resolvedAt = record.resolvedAt ?? 0
-      if (this.config.reopenWindowMs > 0 && this.now() - resolvedAt <= this.config.reopenWindowMs)
+      if (record?.status === 'open') return this.update(record, incident, op)
+      const resolvedAt = record?.resolvedAt ?? 0
+      if (
+        record &&
+        this.config.reopenWindowMs > 0 &&
+        this.now() - resolvedAt <= this.config.reopenWindowMs
+      )
         return this.reopen(record, incident, op)
+      const wait = this.budget?.admit(incident)
+      if (wait !== undefined) throw new OpenRefused(wait)
       return this.open(incident, keyHash, op, record)
     })
   }
@@ -468,10 +476,7 @@ export class WarRoom {
     return { ...base, reason }
   }
 
-  /**
-   * The version this process last wrote for a key (undefined if none): a
-   * notification whose effect was applied at this version needs no work.
-   */
+  /** The version this process last wrote for a key: a repeat at that version needs no work. */
   recordVersion(keyHash: string): number | undefined {
     return this.versions.get(keyHash)
   }

@@ -4,6 +4,7 @@ import type { AddressInfo } from 'node:net'
 import type { AlertAdapterOptions } from '../../adapters/alertmanager.js'
 import type { GrafanaPayload } from '../../adapters/grafana.js'
 import type { Config } from '../config.js'
+import { OpenRefused } from '../core/admission.js'
 import type { WarRoom } from '../core/warroom.js'
 import { FeishuError } from '../feishu/errors.js'
 import { IncidentError, PayloadError } from '../incident.js'
@@ -258,6 +259,14 @@ export class Receiver {
               : 'bad_request',
         )
         throw error
+      }
+      if (error instanceof OpenRefused) {
+        // Too many new war rooms this minute. Alertmanager's webhook notifier retries only 5xx
+        // (and ignores Retry-After), so it gets 503; everyone else the proper 429.
+        count('throttled')
+        throw new HttpError(source === 'alertmanager' ? 503 : 429, error.message, {
+          'retry-after': String(error.retryAfterSeconds),
+        })
       }
       if (error instanceof IncidentError || error instanceof PayloadError) {
         count('bad_request')

@@ -1,0 +1,54 @@
+import type { Incident } from '../incident.js'
+
+/** Opening a war room now would exceed the budget; try again in `retryAfterSeconds`. */
+export class OpenRefused extends Error {
+  override readonly name = 'OpenRefused'
+  constructor(readonly retryAfterSeconds: number) {
+    super(`too many new war rooms: try again in ${retryAfterSeconds} s`)
+  }
+}
+
+/**
+ * A budget of new war rooms per minute, in total and per source, so that a
+ * flood (a misfiring rule, or anyone with the webhook token) cannot open
+ * thousands of chats. Critical incidents always open: a flood of lesser ones
+ * must not keep the real emergency waiting. Updates and resolutions of open
+ * incidents are never counted.
+ */
+export class NewChatBudget {
+  private readonly log = new Map<string, number[]>()
+
+  constructor(
+    private readonly limits: { perMinute: number; perSourcePerMinute: number },
+    private readonly now: () => number = Date.now,
+  ) {}
+
+  /** Takes one opening; returns undefined, or the seconds until there is room. */
+  admit(incident: Incident): number | undefined {
+    const now = this.now()
+    const keys: Array<[string, number]> = [
+      ['*', this.limits.perMinute],
+      [`source:${incident.source}`, this.limits.perSourcePerMinute],
+    ]
+    if (incident.severity !== 'critical') {
+      let wait = 0
+      for (const [key, limit] of keys) {
+        const entries = this.entries(key, now)
+        if (entries.length >= limit) wait = Math.max(wait, entries[0]! + 60_000 - now)
+      }
+      if (wait > 0) return Math.max(1, Math.ceil(wait / 1000))
+    }
+    for (const [key] of keys) this.entries(key, now).push(now)
+    return undefined
+  }
+
+  private entries(key: string, now: number): number[] {
+    let list = this.log.get(key)
+    if (!list) {
+      list = []
+      this.log.set(key, list)
+    }
+    while (list.length && list[0]! <= now - 60_000) list.shift()
+    return list
+  }
+}
