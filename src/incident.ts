@@ -136,3 +136,41 @@ export const DEFAULT_SEVERITY_MAP: Record<string, Severity> = {
 export class PayloadError extends Error {
   override readonly name = 'PayloadError'
 }
+
+/**
+ * Cuts what a source sent to the sizes the schema takes, so that a huge
+ * annotation or a thousand alerts make a shorter card instead of a refused
+ * notification (which Alertmanager would not resend for hours).
+ */
+export function clampIncident(input: unknown): unknown {
+  if (!input || typeof input !== 'object' || Array.isArray(input)) return input
+  const i = { ...(input as Record<string, unknown>) }
+  const cut = (v: unknown, max: number) =>
+    typeof v === 'string' && [...v].length > max ? `${[...v].slice(0, max - 1).join('')}…` : v
+  const cutMap = (v: unknown, max: number) =>
+    v && typeof v === 'object' && !Array.isArray(v)
+      ? Object.fromEntries(Object.entries(v).map(([k, x]) => [k, cut(x, max)]))
+      : v
+  const list = (v: unknown, max: number, each: (x: Record<string, unknown>) => unknown) =>
+    Array.isArray(v)
+      ? v.slice(0, max).map((x) => (x && typeof x === 'object' ? each({ ...x }) : x))
+      : v
+  i.title = cut(i.title, 500)
+  i.summary = cut(i.summary, 8000)
+  i.resolution = cut(i.resolution, 1000)
+  i.labels = cutMap(i.labels, 1000)
+  i.fields = list(i.fields, 50, (f) => ({
+    ...f,
+    name: cut(f.name, 100),
+    value: cut(f.value, 1000),
+  }))
+  i.items = list(i.items, 1000, (it) => ({
+    ...it,
+    title: cut(it.title, 500),
+    labels: cutMap(it.labels, 1000),
+  }))
+  if (Array.isArray(i.links)) i.links = i.links.slice(0, 20)
+  if (Array.isArray(i.images)) i.images = i.images.slice(0, 5)
+  for (const k of Object.keys(i)) if (i[k] === undefined) delete i[k]
+  return i
+}

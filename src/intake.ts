@@ -7,7 +7,7 @@
 import { type AlertAdapterOptions, fromAlertmanager } from '../adapters/alertmanager.js'
 import { fromGrafana, type GrafanaPayload } from '../adapters/grafana.js'
 import type { Config } from './config.js'
-import { type Incident, parseIncident } from './incident.js'
+import { clampIncident, type Incident, parseIncident } from './incident.js'
 import { routeIncident } from './routing.js'
 
 export type Source = 'alertmanager' | 'grafana' | 'generic'
@@ -45,5 +45,7 @@ export function intake(
     if ('test' in grafana) return { grafanaTest: grafana.test }
     converted = grafana
   }
-  return { incident: routeIncident(parseIncident(converted), config) }
+  // Adapters' output is cut to size; a generic incident that is too big is refused, naming the field.
+  const sized = source === 'generic' ? converted : clampIncident(converted)
+  return { incident: routeIncident(parseIncident(sized), config) }
 }

@@ -521,3 +521,15 @@ describe('unbounded intake', () => {
     expect(text).toContain('warroom_webhooks_total{source="alertmanager",outcome="throttled"} 1')
   })
 })
+
+describe('oversized alerts', () => {
+  it('an alert with a 200 KB annotation makes a shorter card instead of a refused notification', async () => {
+    const s = await sandbox({ rateLimits: false })
+    const { url } = await startReceiver(s)
+    const big = alert({ instance: 'x', severity: 'warning', summary: 'y'.repeat(200_000) })
+    const r = await post(`${url}/alertmanager`, alertmanagerPayload([big]))
+    expect(r.status).toBe(200)
+    expect(r.json.action).toBe('opened')
+    expect(view(s, r.json.chat_id).cardText.length).toBeLessThan(30_000)
+  })
+})
