@@ -104,10 +104,13 @@ export class MemoryStore implements IncidentStore {
 /**
  * One JSON file per incident under `<dir>/incidents/`, written atomically
  * (temporary file, fsync, rename), so a crash leaves either the old or the new
- * record, never half of one. Everything is loaded into memory on open.
+ * record, never half of one. Open incidents are kept in memory; resolved ones are
+ * read from their file when needed.
  */
 export class FileStore extends MemoryStore {
   private lockPath: string | undefined
+  /** Resolved records, on disk only. */
+  private readonly resolved = new Set<string>()
 
   private constructor(private readonly dir: string) {
     super()
@@ -164,6 +167,46 @@ export class FileStore extends MemoryStore {
     }
     await rename(tmp, path)
     await super.put(record)
+  }
+
+  /**
+   * Resolved records leave memory: only their chat index stays, and the
+   * record is read from its file when asked for (a timeline, a reopen).
+   * Open incidents, the ones that change, stay in memory.
+   */
+  protected override remember(record: IncidentRecord): void {
+    if (record.status !== 'resolved') {
+      this.resolved.delete(record.keyHash)
+      super.remember(record)
+      return
+    }
+    this.records.delete(record.keyHash)
+    this.resolved.add(record.keyHash)
+    this.byChat.set(record.chatId, record.keyHash)
+  }
+
+  override async get(keyHash: string): Promise<IncidentRecord | undefined> {
+    const inMemory = await super.get(keyHash)
+    if (inMemory || !this.resolved.has(keyHash)) return inMemory
+    return JSON.parse(await readFile(join(this.dir, `${keyHash}.json`), 'utf8')) as IncidentRecord
+  }
+
+  override async list(): Promise<IncidentRecord[]> {
+    const out = await super.list()
+    for (const keyHash of this.resolved) {
+      const record = await this.get(keyHash)
+      if (record) out.push(record)
+    }
+    return out
+  }
+
+  override async isEmpty(): Promise<boolean> {
+    return (await super.isEmpty()) && this.resolved.size === 0
+  }
+
+  /** Records held in memory (open incidents), for tests and metrics. */
+  get inMemory(): number {
+    return this.records.size
   }
 }
 

@@ -533,3 +533,33 @@ describe('oversized alerts', () => {
     expect(view(s, r.json.chat_id).cardText.length).toBeLessThan(30_000)
   })
 })
+
+describe('memory', () => {
+  it('resolved records leave memory and load from their file when asked for', async () => {
+    const dir = await tempDir()
+    const store = await FileStore.open(dir)
+    const record = (n: number, status: 'open' | 'resolved') => ({
+      keyHash: createHash('sha256').update(`k${n}`).digest('hex').slice(0, 32),
+      key: `k${n}`,
+      chatId: `oc_${n}`,
+      chatName: `chat ${n}`,
+      status,
+      openedAt: 1,
+      members: [],
+      invited: [],
+      failedMembers: [],
+      imageKeys: [],
+      imageUrls: [],
+      seenEvents: [],
+      events: [],
+      version: 1,
+    })
+    for (let n = 0; n < 50; n++) await store.put(record(n, n === 0 ? 'open' : 'resolved'))
+    expect(store.inMemory).toBe(1)
+    const reopened = await FileStore.open(dir)
+    expect(reopened.inMemory).toBe(1)
+    expect((await reopened.findByChat('oc_7'))?.key).toBe('k7')
+    expect((await reopened.list()).length).toBe(50)
+    expect(await reopened.isEmpty()).toBe(false)
+  })
+})
