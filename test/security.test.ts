@@ -563,3 +563,15 @@ describe('memory', () => {
     expect(await reopened.isEmpty()).toBe(false)
   })
 })
+
+describe('DNS rebinding', () => {
+  it('the sandbox and its page answer only to loopback host names', async () => {
+    const s = await sandbox()
+    const evil = await request(`${s.url}/_sandbox/state`, { headers: { host: 'evil.example:80' } })
+    expect(evil.statusCode).toBe(403)
+    await evil.body.dump()
+    const local = await request(`${s.url}/_sandbox/state`)
+    expect(local.statusCode).toBe(200)
+    await local.body.dump()
+  })
+})

@@ -80,3 +80,9 @@ export function parseJson(body: Buffer): unknown {
     })
   }
 }
+
+/** Whether a Host header names this machine's loopback (any port). */
+export function isLoopbackHost(host: string | undefined): boolean {
+  const name = (host ?? '').replace(/:\d+$/, '').toLowerCase()
+  return name === 'localhost' || name === '[::1]' || /^127(\.\d{1,3}){3}$/.test(name)
+}

@@ -4,7 +4,14 @@ import type { AddressInfo } from 'node:net'
 import { errorMessage } from '../errors.js'
 import { readBody, sendJson } from '../receiver/http.js'
 import { ContentError } from './cards.js'
-import { ApiError, type Handler, MAX_BODY_BYTES, parseJson, type SandboxOptions } from './common.js'
+import {
+  ApiError,
+  type Handler,
+  isLoopbackHost,
+  MAX_BODY_BYTES,
+  parseJson,
+  type SandboxOptions,
+} from './common.js'
 import { SandboxContent } from './content.js'
 import { click, type EventTarget, say } from './events.js'
 import type { Fault } from './faults.js'
@@ -81,6 +88,10 @@ export class FeishuSandbox extends SandboxContent {
 
   private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const url = new URL(req.url ?? '/', 'http://sandbox')
+    if (!isLoopbackHost(req.headers.host)) {
+      sendJson(res, 403, { code: 403, msg: 'the sandbox answers only to loopback host names' })
+      return
+    }
     const logId = `${new Date(this.now()).toISOString().replace(/\D/g, '').slice(0, 14)}${randomBytes(8).toString('hex').toUpperCase()}`
     res.setHeader('x-tt-logid', logId)
     if (url.pathname.startsWith('/_sandbox/')) {

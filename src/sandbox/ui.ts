@@ -1,6 +1,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http'
 import { errorMessage } from '../errors.js'
 import { HttpError, parseJsonBody, readBody, sendJson } from '../receiver/http.js'
+import { isLoopbackHost } from './common.js'
 import type { FeishuSandbox } from './server.js'
 
 /**
@@ -12,6 +13,9 @@ export function sandboxUi(sandbox: FeishuSandbox) {
   return async (req: IncomingMessage, res: ServerResponse, url: URL): Promise<boolean> => {
     const path = url.pathname
     if (!path.startsWith('/sandbox')) return false
+    // DNS rebinding: a page on another site whose name resolves to this machine must not read it.
+    if (!isLoopbackHost(req.headers.host))
+      throw new HttpError(403, 'the sandbox answers only to localhost, 127.0.0.1 or [::1]')
     if (path === '/sandbox' || path === '/sandbox/') {
       const html = PAGE
       res.writeHead(200, {
