@@ -69,7 +69,7 @@ export async function storm({
   writeFileSync(
     config,
     // The storm measures pacing, not the new-chat budget (intake), which would hold most groups back.
-    `server:\n  data_dir: ${join(dir, 'data')}\nauth:\n  bearer_token: ${TOKEN}\nintake:\n  max_new_chats_per_minute: 100000\n  max_new_chats_per_source_per_minute: 100000\n`,
+    `server:\n  data_dir: ${join(dir, 'data')}\n  max_connections_per_ip: 1024\nauth:\n  bearer_token: ${TOKEN}\nintake:\n  max_new_chats_per_minute: 100000\n  max_new_chats_per_source_per_minute: 100000\n`,
   )
   const receiver = await startServe(['--config', config, '--port', String(port)], {
     FEISHU_APP_ID: sandbox.appId,

@@ -24,7 +24,6 @@ import {
   type Core,
   DEFAULT_CONFIG,
   deriveUuid,
-  errorMessage,
   type IncidentRef,
   MAX_EVENTS,
   newOp,
@@ -35,6 +34,7 @@ import {
   type WarRoomDeps,
   type WarRoomResult,
 } from './model.js'
+import { review } from './review.js'
 
 export * from './model.js'
 
@@ -211,23 +211,7 @@ export class WarRoom {
   ): Promise<{ figures?: Figures; warning?: string }> {
     const record = await this.find(ref)
     if (!record) return { warning: 'unknown incident' }
-    let figures: Figures | undefined
-    let warning: string | undefined
-    try {
-      figures = await writeTimeline(this.client, record, outputs, {
-        language: this.config.language,
-        timeZone: this.config.timeZone,
-      })
-    } catch (error) {
-      warning = `timeline unavailable: ${errorMessage(error)}`
-    }
-    const text = this.messages.summary(record, figures)
-    await this.messages.post(
-      record,
-      [[{ tag: 'text', text }]],
-      `summary:${record.resolvedAt ?? ''}`,
-    )
-    return { ...(figures ? { figures } : {}), ...(warning ? { warning } : {}) }
+    return review(this.client, this.messages, this.config, record, outputs)
   }
 
   /** Answers a person's message in the chat (command results). */

@@ -1,0 +1,33 @@
+import type { FeishuClient } from '../feishu/client.js'
+import type { IncidentRecord } from '../store.js'
+import { type Figures, type TimelineOutput, writeTimeline } from '../timeline.js'
+import type { Messages } from './messages.js'
+import { errorMessage, type WarRoomConfig } from './model.js'
+
+/**
+ * The post-incident review: the chat's whole history merged with the
+ * incident's events, written to the outputs, then the key figures posted in
+ * the chat. Without the history scope the summary still gives the times, and
+ * the failure is returned as a warning.
+ */
+export async function review(
+  client: FeishuClient,
+  messages: Messages,
+  config: WarRoomConfig,
+  record: IncidentRecord,
+  outputs: TimelineOutput[],
+): Promise<{ figures?: Figures; warning?: string }> {
+  let figures: Figures | undefined
+  let warning: string | undefined
+  try {
+    figures = await writeTimeline(client, record, outputs, {
+      language: config.language,
+      timeZone: config.timeZone,
+    })
+  } catch (error) {
+    warning = `timeline unavailable: ${errorMessage(error)}`
+  }
+  const text = messages.summary(record, figures)
+  await messages.post(record, [[{ tag: 'text', text }]], `summary:${record.resolvedAt ?? ''}`)
+  return { ...(figures ? { figures } : {}), ...(warning ? { warning } : {}) }
+}
