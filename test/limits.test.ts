@@ -158,3 +158,29 @@ describe('client pacing', () => {
     expect(second.entries[0]!.at).toBeGreaterThanOrEqual(900 + 1000)
   })
 })
+
+describe('priority in the pacer', () => {
+  it('serves a critical incident’s call before calls queued earlier, and keeps order within a priority', async () => {
+    let now = 0
+    const gate = new RateGate(
+      () => now,
+      async (ms) => {
+        now += ms
+      },
+    )
+    const window = [{ limit: 1, ms: 1000 }]
+    const served: string[] = []
+    const take = (name: string, priority = 0) =>
+      gate.acquire('api:sendMessage', window, priority).then(() => served.push(name))
+    const all = [
+      take('a'),
+      take('b'),
+      take('c'),
+      take('critical', 1),
+      take('summary', -1),
+      take('d'),
+    ]
+    await Promise.all(all)
+    expect(served).toEqual(['a', 'critical', 'b', 'c', 'd', 'summary'])
+  })
+})

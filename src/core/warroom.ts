@@ -1,7 +1,7 @@
 import type { Person } from '../card.js'
 import { type FeishuClient, LIMITS } from '../feishu/client.js'
 import { FeishuError } from '../feishu/errors.js'
-import { countCalls } from '../feishu/transport.js'
+import { countCalls, withPriority } from '../feishu/transport.js'
 import { type Incident, type IncidentInput, parseIncident } from '../incident.js'
 import { type Logger, silentLogger } from '../log.js'
 import { KeyedMutex } from '../mutex.js'
@@ -95,7 +95,9 @@ export class WarRoom {
   async handle(input: Incident | IncidentInput): Promise<WarRoomResult> {
     const incident = parseIncident(input)
     const keyHash = hashKey(incident.key)
-    return this.run(incident.key, keyHash, async (op) => {
+    // A critical incident's calls go ahead of other incidents' in the pacer's queues.
+    const critical = incident.severity === 'critical'
+    return this.run(incident.key, keyHash, critical ? 1 : 0, async (op) => {
       const record = await this.discovery.lookup(keyHash)
       if (incident.status === 'resolved') {
         if (!record) return this.none(incident.key, 'no open war room for this key')
@@ -147,7 +149,7 @@ export class WarRoom {
   ): Promise<WarRoomResult> {
     const keyHash = await this.discovery.keyHashFor(ref)
     if (!keyHash) return this.none('', this.t.notAWarRoom)
-    return this.run('', keyHash, async (op) => {
+    return this.run('', keyHash, 0, async (op) => {
       const record = await this.discovery.lookup(keyHash)
       if (!record) return this.none('', 'unknown incident')
       if (!(await this.members.isMember(record, by)))
@@ -162,7 +164,7 @@ export class WarRoom {
    */
   async notice(key: string, text: string, event?: string): Promise<WarRoomResult> {
     const keyHash = hashKey(key)
-    return this.run(key, keyHash, async (op) => {
+    return this.run(key, keyHash, 0, async (op) => {
       const record = await this.discovery.lookup(keyHash)
       if (record?.status !== 'open') return this.none(key, 'no open war room for this key')
       if (event && record.seenEvents.includes(event))
@@ -211,7 +213,8 @@ export class WarRoom {
   ): Promise<{ figures?: Figures; warning?: string }> {
     const record = await this.find(ref)
     if (!record) return { warning: 'unknown incident' }
-    return review(this.client, this.messages, this.config, record, outputs)
+    // Background work: its calls wait behind incidents' own.
+    return withPriority(-1, () => review(this.client, this.messages, this.config, record, outputs))
   }
 
   /** Answers a person's message in the chat (command results). */
@@ -428,9 +431,12 @@ export class WarRoom {
   private async run(
     key: string,
     keyHash: string,
+    priority: number,
     work: (op: Op) => Promise<WarRoomResult>,
   ): Promise<WarRoomResult> {
-    const { result, calls } = await countCalls(() => this.mutex.run(keyHash, () => work(newOp())))
+    const { result, calls } = await countCalls(() =>
+      withPriority(priority, () => this.mutex.run(keyHash, () => work(newOp()))),
+    )
     result.feishuCalls = calls
     if (!result.key) result.key = key
     for (const w of result.warnings) this.logger.warn(w, { key: result.key, chatId: result.chatId })

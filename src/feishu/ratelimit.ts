@@ -27,9 +27,16 @@ export function marginFor(w: Window): number {
   return Math.max(50, Math.round(w.ms * 0.02))
 }
 
+interface Waiter {
+  priority: number
+  windows: readonly Window[]
+  resolve: (ticket: Ticket) => void
+}
+
 export class RateGate {
   private readonly logs = new Map<string, Array<{ at: number }>>()
-  private readonly tails = new Map<string, Promise<void>>()
+  /** Calls waiting per key; one drain loop per key serves them in order. */
+  private readonly waiting = new Map<string, Waiter[]>()
 
   constructor(
     private readonly now: () => number = Date.now,
@@ -37,36 +44,49 @@ export class RateGate {
       new Promise((r) => setTimeout(r, ms)),
   ) {}
 
-  /** Waits until a call under `key` fits every window, first come first served. */
-  async acquire(key: string, windows: readonly Window[]): Promise<Ticket> {
-    const previous = this.tails.get(key) ?? Promise.resolve()
-    let release!: () => void
-    const mine = new Promise<void>((r) => {
-      release = r
+  /**
+   * Waits until a call under `key` fits every window. Higher `priority`
+   * goes first (a critical incident's opening before others' updates and
+   * summaries); equal priorities keep their arrival order.
+   */
+  acquire(key: string, windows: readonly Window[], priority = 0): Promise<Ticket> {
+    return new Promise<Ticket>((resolve) => {
+      let queue = this.waiting.get(key)
+      const draining = queue !== undefined
+      if (!queue) {
+        queue = []
+        this.waiting.set(key, queue)
+      }
+      // After the last waiter of its priority or higher: FIFO within a priority.
+      let at = queue.length
+      while (at > 0 && queue[at - 1]!.priority < priority) at--
+      queue.splice(at, 0, { priority, windows, resolve })
+      if (!draining) void this.drain(key, queue)
     })
-    const tail = previous.then(() => mine)
-    this.tails.set(key, tail)
-    await previous
-    try {
+  }
+
+  private async drain(key: string, queue: Waiter[]): Promise<void> {
+    while (queue.length) {
+      const next = queue[0]!
       for (;;) {
         const now = this.now()
         let wait = 0
-        for (const w of windows) wait = Math.max(wait, this.waitFor(key, w, now))
+        for (const w of next.windows) wait = Math.max(wait, this.waitFor(key, w, now))
         if (wait <= 0) break
         await this.sleep(wait + 1)
       }
+      // A higher priority may have arrived while this one slept: serve the head of the queue.
+      const waiter = queue.shift()!
       const at = this.now()
-      const entries = windows.map((w) => {
+      const entries = waiter.windows.map((w) => {
         const entry = { at }
         this.log(key, w).push(entry)
         return entry
       })
       if (this.logs.size > 20_000) this.prune(at)
-      return { entries }
-    } finally {
-      release()
-      if (this.tails.get(key) === tail) this.tails.delete(key)
+      waiter.resolve({ entries })
     }
+    this.waiting.delete(key)
   }
 
   /** Moves the tickets to now: the call leaves later than its first ticket was taken. */

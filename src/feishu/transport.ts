@@ -21,6 +21,16 @@ import { TokenCache } from './token.js'
  */
 const callScope = new AsyncLocalStorage<{ count: number }>()
 
+const priorityScope = new AsyncLocalStorage<number>()
+
+/**
+ * Runs `fn` with its Feishu calls at `priority` in the pacer's queues: 1 for
+ * a critical incident, -1 for background work (timelines), 0 otherwise.
+ */
+export function withPriority<T>(priority: number, fn: () => Promise<T>): Promise<T> {
+  return priorityScope.run(priority, fn)
+}
+
 export async function countCalls<T>(fn: () => Promise<T>): Promise<{ result: T; calls: number }> {
   const counter = { count: 0 }
   const result = await callScope.run(counter, fn)
@@ -159,20 +169,29 @@ export class FeishuTransport {
   private async pace(spec: CallSpec): Promise<void> {
     if (!this.gate || spec.endpoint === 'token') return
     const tickets: Ticket[] = []
+    const priority = priorityScope.getStore() ?? 0
     const body = (spec.body ?? {}) as Record<string, unknown>
     if (
       spec.endpoint === 'sendMessage' &&
       spec.query?.receive_id_type === 'chat_id' &&
       typeof body.receive_id === 'string'
     )
-      tickets.push(await this.gate.acquire(`chat:${body.receive_id}`, DOCUMENTED_LIMITS.perChat))
+      tickets.push(
+        await this.gate.acquire(`chat:${body.receive_id}`, DOCUMENTED_LIMITS.perChat, priority),
+      )
     if (spec.endpoint === 'patchMessage' && spec.params?.message_id)
       tickets.push(
-        await this.gate.acquire(`patch:${spec.params.message_id}`, DOCUMENTED_LIMITS.perMessage),
+        await this.gate.acquire(
+          `patch:${spec.params.message_id}`,
+          DOCUMENTED_LIMITS.perMessage,
+          priority,
+        ),
       )
     if (spec.endpoint === 'pinMessage' && typeof body.message_id === 'string')
-      tickets.push(await this.gate.acquire(`pin:${body.message_id}`, DOCUMENTED_LIMITS.perMessage))
-    tickets.push(await this.gate.acquire(`api:${spec.endpoint}`, DOCUMENTED_LIMITS.api))
+      tickets.push(
+        await this.gate.acquire(`pin:${body.message_id}`, DOCUMENTED_LIMITS.perMessage, priority),
+      )
+    tickets.push(await this.gate.acquire(`api:${spec.endpoint}`, DOCUMENTED_LIMITS.api, priority))
     this.gate.stamp(tickets)
   }
 
