@@ -1,26 +1,11 @@
 import { spawn } from 'node:child_process'
-import { mkdtempSync } from 'node:fs'
 import { writeFile } from 'node:fs/promises'
-import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { request } from 'undici'
 import { describe, expect, it } from 'vitest'
 import { main } from '../src/cli/main.js'
+import { envFor, io } from './cli-helpers.js'
 import { incident, sandbox, tempDir, view } from './helpers.js'
-
-function io() {
-  const out: string[] = []
-  const err: string[] = []
-  return { out, err, io: { out: (t: string) => out.push(t), err: (t: string) => err.push(t) } }
-}
-
-/** Each test's notify state in a folder of its own, never the home directory. */
-const envFor = (s: Awaited<ReturnType<typeof sandbox>>) => ({
-  FEISHU_APP_ID: s.appId,
-  FEISHU_APP_SECRET: s.appSecret,
-  FEISHU_DOMAIN: s.url,
-  XDG_STATE_HOME: mkdtempSync(join(tmpdir(), 'warroom-state-')),
-})
 
 describe('warroom notify', () => {
   it('opens and then resolves an incident from flags, printing the result', async () => {

@@ -5,31 +5,17 @@
  * and timelines that say what really failed.
  */
 import { createHmac } from 'node:crypto'
-import { mkdtempSync } from 'node:fs'
 import { writeFile } from 'node:fs/promises'
-import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { describe, expect, it } from 'vitest'
 import { HELP, main } from '../src/cli/main.js'
 import { WarRoom } from '../src/core/warroom.js'
 import { jsonLogger } from '../src/log.js'
 import { MemoryStore } from '../src/store.js'
+import { envFor, io } from './cli-helpers.js'
 import { grafanaTestPayload } from './fixtures/alerts.js'
 import { clientFor, freePort, incident, sandbox, tempDir, view } from './helpers.js'
 import { post, startReceiver } from './receiver-helpers.js'
-
-function io() {
-  const out: string[] = []
-  const err: string[] = []
-  return { out, err, io: { out: (t: string) => out.push(t), err: (t: string) => err.push(t) } }
-}
-
-const envFor = (s: Awaited<ReturnType<typeof sandbox>>) => ({
-  FEISHU_APP_ID: s.appId,
-  FEISHU_APP_SECRET: s.appSecret,
-  FEISHU_DOMAIN: s.url,
-  XDG_STATE_HOME: mkdtempSync(join(tmpdir(), 'warroom-state-')),
-})
 
 describe('the CLI', () => {
   it('answers --help for every command with that command’s options, exit 0', async () => {
