@@ -19,6 +19,10 @@ const { default: nock } = await import('nock')
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest'
 import type { GitHubContext } from '../adapters/github.js'
 import { listJobs } from '../src/action/github-api.js'
+import type { Core } from '../src/action/inputs.js'
+import { run } from '../src/action/main.js'
+import { jobsFor, workflowRunEvent } from './fixtures/github.js'
+import { sandbox, view } from './helpers.js'
 
 const API = 'https://api.github.com'
 const ctx = { repo: { owner: 'acme', repo: 'shop' } } as GitHubContext
@@ -33,7 +37,9 @@ const job = (id: number, conclusion: string) => ({
 
 beforeEach(() => {
   vi.stubEnv('GITHUB_API_URL', API)
+  // Only GitHub is intercepted; the Feishu sandbox on loopback is reached for real.
   nock.disableNetConnect()
+  nock.enableNetConnect('127.0.0.1')
 })
 afterEach(() => {
   nock.cleanAll()
@@ -73,6 +79,62 @@ describe('listing a run attempt’s jobs', () => {
     await expect(listJobs('ghs_noactions', ctx, 7, 1)).rejects.toThrow(
       /Resource not accessible by integration/,
     )
+    scope.done()
+  })
+})
+
+describe('the Action in-process, GitHub intercepted by nock', () => {
+  it('opens a war room for a failed workflow_run with the failed jobs read through octokit, and sets its outputs', async () => {
+    const s = await sandbox()
+    const scope = nock(API)
+      .get('/repos/acme/shop/actions/runs/30433642/attempts/1/jobs')
+      .query({ per_page: '100' })
+      .reply(200, jobsFor(30433642, 1))
+    const outputs: Record<string, string> = {}
+    const failed: string[] = []
+    const inputs: Record<string, string> = {
+      'app-id': s.appId,
+      'app-secret': s.appSecret,
+      domain: s.url,
+      'github-token': 'ghs_testtoken123',
+    }
+    const summary = {
+      addHeading: () => summary,
+      addRaw: () => summary,
+      addTable: () => summary,
+      addLink: () => summary,
+      write: async () => summary,
+    }
+    const core = {
+      getInput: (name: string) => inputs[name] ?? '',
+      setSecret: () => {},
+      setOutput: (name: string, value: unknown) => {
+        outputs[name] = String(value)
+      },
+      setFailed: (message: string) => void failed.push(message),
+      warning: () => {},
+      info: () => {},
+      debug: () => {},
+      notice: () => {},
+      summary,
+    } as unknown as Core
+    const ctx = {
+      eventName: 'workflow_run',
+      sha: '6113728f27ae82c7b1a177c8d03f9e96e0adf246',
+      ref: 'refs/heads/main',
+      workflow: 'Warroom',
+      actor: 'mona',
+      runId: 1,
+      runNumber: 1,
+      runAttempt: 1,
+      serverUrl: 'https://github.com',
+      repo: { owner: 'acme', repo: 'shop' },
+      payload: workflowRunEvent({ conclusion: 'failure' }),
+    }
+    await run(core, ctx, { GITHUB_WORKSPACE: process.cwd() }, { listJobs })
+    expect(failed).toEqual([])
+    expect(outputs.action).toBe('opened')
+    expect(view(s, outputs['chat-id']!).cardRead).toContain('test (node 20)')
     scope.done()
   })
 })
