@@ -12,7 +12,8 @@ import { request } from 'undici'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { freePort } from './helpers.js'
 
-const CHROMIUM = '/usr/bin/chromium'
+// Debian's chromium; WARROOM_CHROMIUM names another installed one (GitHub's runners have Chrome).
+const CHROMIUM = process.env.WARROOM_CHROMIUM || '/usr/bin/chromium'
 const hasChromium = (() => {
   try {
     execFileSync(CHROMIUM, ['--version'], { stdio: 'ignore' })
