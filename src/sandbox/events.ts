@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto'
 import { request } from 'undici'
 import { encryptEvent, signEvent } from '../receiver/feishu-events.js'
 import type { SandboxCore } from './core.js'
+import type { LongConnection } from './longconn.js'
 
 /**
  * Feishu's side of events: a person writes in a chat or clicks a card
@@ -16,7 +17,7 @@ export interface EventTarget {
   verificationToken?: string
 }
 
-type WithEvents = SandboxCore & { events: EventTarget | undefined }
+type WithEvents = SandboxCore & { events: EventTarget | undefined; longConnection?: LongConnection }
 
 /** A user writes in a chat and Feishu delivers im.message.receive_v1 (when the bot may see it). */
 export async function say(
@@ -106,8 +107,14 @@ function eventHeader(sb: WithEvents, eventType: string) {
   }
 }
 
-/** Posts an event as Feishu does: encrypted and signed when an Encrypt Key is set. */
+/**
+ * Delivers an event as Feishu does: over the long connection when the app
+ * holds one (plaintext, no signature: the connection is authenticated), else
+ * posted to the event URL, encrypted and signed when an Encrypt Key is set.
+ */
 async function deliver(sb: WithEvents, event: unknown): Promise<{ status: number; body: unknown }> {
+  const overConnection = await sb.longConnection?.deliver(event)
+  if (overConnection) return overConnection
   const target = sb.events
   if (!target) return { status: 0, body: 'no event URL configured' }
   let raw = JSON.stringify(event)

@@ -21,6 +21,7 @@ import { imageHandlers } from './handlers/images.js'
 import { memberHandlers } from './handlers/members.js'
 import { messageHandlers } from './handlers/messages.js'
 import { FEISHU_LIMITS } from './limits.js'
+import { LongConnection } from './longconn.js'
 import { checkRequest } from './official.js'
 import { matchRoute, type RouteName, SANDBOX_ROUTES } from './routes.js'
 
@@ -28,6 +29,12 @@ export { ALL_SCOPES, CHAT_NAME_LIMIT, type SandboxOptions } from './common.js'
 
 export class FeishuSandbox extends SandboxContent {
   private server: Server | undefined
+  /** Feishu's long-connection mode: events and callbacks over a WebSocket the app opens. */
+  readonly longConnection = new LongConnection({
+    appId: this.appId,
+    appSecret: this.appSecret,
+    url: () => this.url,
+  })
   /** TCP connections accepted, to check that clients reuse them. */
   connections = 0
   private readonly handlers: Partial<Record<RouteName, Handler>> = {
@@ -53,6 +60,7 @@ export class FeishuSandbox extends SandboxContent {
       this.connections++
     })
     this.server = server
+    this.longConnection.attach(server)
     await new Promise<void>((resolve, reject) => {
       server.once('error', reject)
       server.listen(this.options.port ?? 0, this.options.host ?? '127.0.0.1', () => resolve())
@@ -64,6 +72,7 @@ export class FeishuSandbox extends SandboxContent {
     const server = this.server
     if (!server) return
     this.server = undefined
+    this.longConnection.close()
     await new Promise<void>((resolve) => {
       server.close(() => resolve())
       server.closeAllConnections()
@@ -96,6 +105,17 @@ export class FeishuSandbox extends SandboxContent {
     res.setHeader('x-tt-logid', logId)
     if (url.pathname.startsWith('/_sandbox/')) {
       await this.control(req, res, url)
+      return
+    }
+    if (req.method === 'POST' && url.pathname === '/callback/ws/endpoint') {
+      const body = await readBody(req, MAX_BODY_BYTES).catch(() => Buffer.alloc(0))
+      let input: unknown
+      try {
+        input = JSON.parse(body.toString('utf8'))
+      } catch {
+        input = {}
+      }
+      this.reply(res, 200, this.longConnection.endpoint(input), logId)
       return
     }
     if (!url.pathname.startsWith('/open-apis/')) {
