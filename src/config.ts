@@ -70,8 +70,10 @@ export const ConfigSchema = z.strictObject({
         .default('feishu'),
       encrypt_key: z.string().optional(),
       verification_token: z.string().optional(),
+      /** How events reach the receiver: Feishu posts them (webhook) or the receiver connects out (websocket). */
+      event_mode: z.enum(['webhook', 'websocket']).default('webhook'),
     })
-    .default({ domain: 'feishu' }),
+    .default({ domain: 'feishu', event_mode: 'webhook' }),
   server: z
     .strictObject({
       host: z.string().default('127.0.0.1'),
@@ -189,6 +191,12 @@ export function applyEnv(config: Config, env: NodeJS.ProcessEnv): Config {
   if (env.FEISHU_APP_SECRET) c.feishu.app_secret = env.FEISHU_APP_SECRET
   if (env.FEISHU_DOMAIN) c.feishu.domain = env.FEISHU_DOMAIN
   if (env.FEISHU_ENCRYPT_KEY) c.feishu.encrypt_key = env.FEISHU_ENCRYPT_KEY
+  if (env.FEISHU_EVENT_MODE === 'webhook' || env.FEISHU_EVENT_MODE === 'websocket')
+    c.feishu.event_mode = env.FEISHU_EVENT_MODE
+  else if (env.FEISHU_EVENT_MODE)
+    throw new ConfigError(
+      `FEISHU_EVENT_MODE must be webhook or websocket, got "${env.FEISHU_EVENT_MODE}"`,
+    )
   if (env.FEISHU_VERIFICATION_TOKEN) c.feishu.verification_token = env.FEISHU_VERIFICATION_TOKEN
   if (env.WARROOM_WEBHOOK_TOKEN) {
     // The same rule as the file's auth.bearer_token: a short token is guessed.

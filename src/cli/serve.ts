@@ -5,9 +5,11 @@ import { loadConfig } from '../config.js'
 import { NewChatBudget } from '../core/admission.js'
 import { WarRoom } from '../core/warroom.js'
 import { FeishuClient } from '../feishu/client.js'
+import { resolveBaseUrl } from '../feishu/transport.js'
 import { httpImageFetcher } from '../images.js'
 import { jsonLogger } from '../log.js'
 import { Metrics } from '../metrics.js'
+import { LongConnectionClient } from '../receiver/longconn.js'
 import { Receiver } from '../receiver/server.js'
 import { withDemoRouting } from '../sandbox/demo.js'
 import { type FeishuSandbox, startSandbox } from '../sandbox/server.js'
@@ -33,7 +35,8 @@ export async function serve(args: string[], env: NodeJS.ProcessEnv, io: Io): Pro
   let sandboxDir: string | undefined
   let demoRouting = false
   if (!config.feishu.app_id) {
-    sandbox = await startSandbox({ host: '127.0.0.1', port: 0 })
+    // Feishu's client takes only app ids of cli_ + 16 hex digits (the long connection).
+    sandbox = await startSandbox({ host: '127.0.0.1', port: 0, appId: 'cli_5a9d0b0c5a9d0b0c' })
     // Sandbox chats live in memory; their timelines go to a temporary folder, not the working tree.
     sandboxDir = await mkdtemp(join(tmpdir(), 'feishu-warroom-sandbox-'))
     config = { ...config, server: { ...config.server, data_dir: sandboxDir } }
@@ -81,6 +84,18 @@ export async function serve(args: string[], env: NodeJS.ProcessEnv, io: Io): Pro
     ...(sandbox ? { extra: sandboxUi(sandbox) } : {}),
   })
   const url = await receiver.listen(host, port)
+  let longConnection: LongConnectionClient | undefined
+  if (config.feishu.event_mode === 'websocket') {
+    longConnection = new LongConnectionClient({
+      appId: sandbox?.appId ?? config.feishu.app_id!,
+      appSecret: sandbox?.appSecret ?? config.feishu.app_secret!,
+      baseUrl: sandbox?.url ?? resolveBaseUrl(config.feishu.domain),
+      interactions: receiver.interactions,
+      logger,
+    })
+    await longConnection.start()
+    logger.info('connected to Feishu over the long connection: no public URL needed for events')
+  }
   const resumed = await receiver.recoverTimelines(await store.list())
   if (resumed) logger.info('finishing the timelines of recent resolutions', { count: resumed })
   if (sandbox) {
@@ -128,6 +143,7 @@ export async function serve(args: string[], env: NodeJS.ProcessEnv, io: Io): Pro
 
   await (io.stopSignal ?? new Promise<void>(() => {}))
   logger.info('shutting down: finishing in-flight work')
+  longConnection?.close()
   await receiver.close()
   if (store instanceof FileStore) await store.close()
   await client.close()

@@ -48,7 +48,7 @@ export class Interactions {
   }
 
   async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
-    const { config, metrics, logger, warroom } = this.options
+    const { config, metrics } = this.options
     const raw = await readBody(req, config.server.body_limit_bytes)
     let event: EventJson
     try {
@@ -71,6 +71,16 @@ export class Interactions {
       metrics.events.inc({ type: 'url_verification', outcome: 'ok' })
       return sendJson(res, 200, { challenge: String(event.challenge ?? '') })
     }
+    return this.onEvent(event, (body) => sendJson(res, 200, body))
+  }
+
+  /**
+   * One event or card callback, however it arrived (HTTP, or the long
+   * connection): `respond` gets the answer (a toast and card for a click) as
+   * soon as it is known; the work may go on after it.
+   */
+  async onEvent(event: EventJson, respond: (body: unknown) => void): Promise<void> {
+    const { config, metrics, logger, warroom } = this.options
     const type: string =
       event.header?.event_type ??
       (event.action && event.open_message_id
@@ -81,17 +91,17 @@ export class Interactions {
     const eventId: string | undefined = event.header?.event_id ?? event.uuid
     if (eventId && this.seenEvents.check(`e:${eventId}`, this.now())) {
       metrics.events.inc({ type: label, outcome: 'duplicate' })
-      return sendJson(res, 200, {})
+      return respond({})
     }
 
     if (type === 'im.message.receive_v1') {
       const message = event.event?.message ?? {}
       if (message.message_id && this.seenEvents.check(`m:${message.message_id}`, this.now())) {
         metrics.events.inc({ type: label, outcome: 'duplicate' })
-        return sendJson(res, 200, {})
+        return respond({})
       }
       const command = this.commandOf(event)
-      sendJson(res, 200, {}) // answer now; Feishu wants 200 within 3 s
+      respond({}) // answer now; Feishu wants an answer within 3 s
       if (!command) {
         metrics.events.inc({ type: label, outcome: 'ignored' })
         return
@@ -125,7 +135,7 @@ export class Interactions {
       const toasts = TOASTS[config.warroom.language]
       if (!op) {
         metrics.events.inc({ type: label, outcome: 'ignored' })
-        return sendJson(res, 200, {})
+        return respond({})
       }
       const ref =
         typeof value.k === 'string' && /^[0-9a-f]{32}$/.test(value.k)
@@ -137,7 +147,7 @@ export class Interactions {
       const episode = record ? `${record.openedAt}:${reopened}` : ''
       const clickKey = `c:${e.context?.open_message_id ?? e.open_message_id}:${openId}:${op}:${episode}`
       if (this.seenEvents.check(clickKey, this.now()))
-        return sendJson(res, 200, { toast: { type: 'info', content: toasts.none } })
+        return respond({ toast: { type: 'info', content: toasts.none } })
       const work = this.runCommand({ op }, ref, openId ? { openId } : {}, undefined)
       const budget = new Promise<'late'>((r) =>
         setTimeout(() => r('late'), this.options.callbackBudgetMs ?? 2500).unref(),
@@ -149,7 +159,7 @@ export class Interactions {
             logger.error('card action failed', { op, error: errorMessage(error) }),
           )
           metrics.events.inc({ type: label, outcome: 'late' })
-          return sendJson(res, 200, { toast: { type: 'info', content: toasts.pending } })
+          return respond({ toast: { type: 'info', content: toasts.pending } })
         }
         metrics.events.inc({ type: label, outcome: result.action })
         const card = result.action !== 'none' ? await warroom.cardFor(ref) : undefined
@@ -158,16 +168,16 @@ export class Interactions {
           content: result.action === 'none' ? (result.reason ?? toasts.none) : toasts[op],
         }
         // The legacy callback takes the new card's fields at the top level.
-        if (type === 'card.action.trigger_v1') return sendJson(res, 200, { ...card, toast })
-        return sendJson(res, 200, { toast, ...(card ? { card: { type: 'raw', data: card } } : {}) })
+        if (type === 'card.action.trigger_v1') return respond({ ...card, toast })
+        return respond({ toast, ...(card ? { card: { type: 'raw', data: card } } : {}) })
       } catch (error) {
         metrics.events.inc({ type: label, outcome: 'error' })
         logger.error('card action failed', { op, error: errorMessage(error) })
-        return sendJson(res, 200, { toast: { type: 'error', content: toasts.failed } })
+        return respond({ toast: { type: 'error', content: toasts.failed } })
       }
     }
     metrics.events.inc({ type: label, outcome: 'ignored' })
-    return sendJson(res, 200, {})
+    return respond({})
   }
 
   private commandOf(event: EventJson): Command | undefined {

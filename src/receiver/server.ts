@@ -49,7 +49,8 @@ export class Receiver {
   private readonly now: () => number
   private readonly adapterOptions: AlertAdapterOptions
   private readonly timelines: Timelines
-  private readonly interactions: Interactions
+  /** Feishu events and card callbacks, from /feishu/events or the long connection. */
+  readonly interactions: Interactions
   /**
    * Repeat fast path: the hash of a body already handled, with the incident
    * version it left behind. The same bytes while that version still stands
