@@ -3,18 +3,7 @@
  * layer by nock: the request octokit really makes (path, query, token),
  * every page followed, and a token without actions: read refused clearly.
  */
-// nock 15 uses Promise.withResolvers (Node 22+); Node 20 lacks it.
-;(Promise as unknown as { withResolvers?: unknown }).withResolvers ??= () => {
-  let resolve!: (v: unknown) => void
-  let reject!: (e: unknown) => void
-  const promise = new Promise((a, b) => {
-    resolve = a
-    reject = b
-  })
-  return { promise, resolve, reject }
-}
-
-const { default: nock } = await import('nock')
+import nock from 'nock'
 
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest'
 import type { GitHubContext } from '../adapters/github.js'
