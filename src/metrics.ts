@@ -28,6 +28,16 @@ export class Metrics {
     help: 'Incidents whose war room is open.',
     registers: [this.registry],
   })
+  readonly connection = new Gauge({
+    name: 'warroom_feishu_long_connection_up',
+    help: '1 while the long connection to Feishu is up (event_mode websocket), else 0.',
+    registers: [this.registry],
+  })
+  readonly reconnects = new Counter({
+    name: 'warroom_feishu_long_connection_reconnects_total',
+    help: 'Times the long connection to Feishu was lost and re-established.',
+    registers: [this.registry],
+  })
   readonly events = new Counter({
     name: 'warroom_feishu_events_total',
     help: 'Feishu events and card callbacks by type and outcome.',

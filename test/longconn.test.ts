@@ -8,6 +8,7 @@
 import { mkdtempSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
+import { request } from 'undici'
 import { describe, expect, it } from 'vitest'
 import { main } from '../src/cli/main.js'
 import { incident, sandbox, view } from './helpers.js'
@@ -47,6 +48,16 @@ describe('warroom serve over Feishu’s long connection', () => {
     const { url } = await ready
     await until('the long connection', () => s.longConnection.connected === 1)
     expect(s.events).toBeUndefined() // no event URL: everything comes over the connection
+    const readyz = await request(`${url}/readyz`)
+    expect(readyz.statusCode).toBe(200)
+    await readyz.body.dump()
+    const metric = async (name: string) =>
+      Number(
+        new RegExp(`^${name} (\\d+)$`, 'm').exec(
+          await (await request(`${url}/metrics`)).body.text(),
+        )?.[1],
+      )
+    expect(await metric('warroom_feishu_long_connection_up')).toBe(1)
 
     const opened = await post(`${url}/incidents`, incident({ members: [alice!.open_id] }), {
       token: null,
@@ -79,7 +90,94 @@ describe('warroom serve over Feishu’s long connection', () => {
     await until('the second resolution', () =>
       view(s, second.json.chat_id).name.startsWith('[已解决] '),
     )
+    expect(await metric('warroom_feishu_long_connection_up')).toBe(1)
+    expect(await metric('warroom_feishu_long_connection_reconnects_total')).toBe(1)
     stop()
     expect(await served).toBe(0)
   }, 40_000)
+
+  it('with two receivers connected, each event is handled once (Feishu gives it to one of them)', async () => {
+    const s = await sandbox({ appId: 'cli_0123456789abcdef' })
+    const [alice] = [...s.state.users.values()]
+    const stops: Array<() => void> = []
+    const runs: Array<Promise<number>> = []
+    const urls: string[] = []
+    for (let i = 0; i < 2; i++) {
+      let listening!: (info: { url: string }) => void
+      const ready = new Promise<{ url: string }>((r) => {
+        listening = r
+      })
+      runs.push(
+        main(
+          ['serve', '--port', '0'],
+          {
+            FEISHU_APP_ID: s.appId,
+            FEISHU_APP_SECRET: s.appSecret,
+            FEISHU_DOMAIN: s.url,
+            FEISHU_EVENT_MODE: 'websocket',
+            WARROOM_DATA_DIR: mkdtempSync(join(tmpdir(), 'warroom-lc-')),
+          },
+          {
+            out: () => {},
+            err: () => {},
+            stopSignal: new Promise<void>((r) => stops.push(r)),
+            onListening: listening,
+          },
+        ),
+      )
+      urls.push((await ready).url)
+    }
+    await until('two connections', () => s.longConnection.connected === 2)
+    const opened = await post(`${urls[0]}/incidents`, incident({ members: [alice!.open_id] }), {
+      token: null,
+    })
+    const chatId = opened.json.chat_id as string
+    for (let i = 0; i < 4; i++) await s.say(chatId, alice!.open_id, '/status', { mentionBot: true })
+    await until(
+      'four answers',
+      () => view(s, chatId).posts.filter((p) => p.includes('状态')).length >= 4,
+    )
+    await new Promise((r) => setTimeout(r, 300))
+    expect(view(s, chatId).posts.filter((p) => p.includes('状态'))).toHaveLength(4)
+    for (const stop of stops) stop()
+    expect(await Promise.all(runs)).toEqual([0, 0])
+  }, 40_000)
+
+  it('npm start in websocket mode: the /sandbox page’s typed commands travel over the connection', async () => {
+    let stop!: () => void
+    const stopSignal = new Promise<void>((r) => {
+      stop = r
+    })
+    let listening!: (info: { url: string }) => void
+    const ready = new Promise<{ url: string }>((r) => {
+      listening = r
+    })
+    const served = main(
+      ['serve', '--port', '0'],
+      { FEISHU_EVENT_MODE: 'websocket' },
+      { out: () => {}, err: () => {}, stopSignal, onListening: listening },
+    )
+    const { url } = await ready
+    const opened = await post(`${url}/incidents`, incident({ members: ['alice@example.com'] }), {
+      token: null,
+    })
+    const state = async () => (await (await request(`${url}/sandbox/state`)).body.json()) as any
+    const alice = (await state()).users.find((u: any) => u.name === 'Alice Wang')
+    const said = await post(
+      `${url}/sandbox/say`,
+      { chat_id: opened.json.chat_id, open_id: alice.open_id, text: '/ack', mention_bot: true },
+      { token: null },
+    )
+    expect(said.status).toBe(200)
+    expect(said.json.delivery.status).toBe(200) // answered over the long connection
+    const acked = async () =>
+      (await state()).messages.some((m: any) =>
+        JSON.stringify(m.content).includes('已确认，正在处理'),
+      )
+    const end = Date.now() + 10_000
+    while (!(await acked()) && Date.now() < end) await new Promise((r) => setTimeout(r, 50))
+    expect(await acked()).toBe(true)
+    stop()
+    expect(await served).toBe(0)
+  }, 30_000)
 })

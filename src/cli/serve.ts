@@ -92,7 +92,10 @@ export async function serve(args: string[], env: NodeJS.ProcessEnv, io: Io): Pro
       baseUrl: sandbox?.url ?? resolveBaseUrl(config.feishu.domain),
       interactions: receiver.interactions,
       logger,
+      metrics,
     })
+    receiver.readiness = () =>
+      longConnection?.up ? undefined : 'the long connection to Feishu is down'
     await longConnection.start()
     logger.info('connected to Feishu over the long connection: no public URL needed for events')
   }

@@ -8,6 +8,7 @@
  */
 import { LoggerLevel, WSClient } from '@larksuiteoapi/node-sdk'
 import type { Logger } from '../log.js'
+import type { Metrics } from '../metrics.js'
 import type { EventJson } from './feishu-events.js'
 import type { Interactions } from './interactions.js'
 
@@ -21,10 +22,29 @@ export class LongConnectionClient {
       baseUrl: string
       interactions: Interactions
       logger: Logger
+      metrics: Metrics
     },
   ) {
     const log = options.logger
+    const { metrics } = options
     this.client = new WSClient({
+      onReady: () => {
+        metrics.connection.set(1)
+        log.info('feishu long connection up')
+      },
+      onReconnecting: () => {
+        metrics.connection.set(0)
+        log.warn('feishu long connection lost; reconnecting with backoff')
+      },
+      onReconnected: () => {
+        metrics.connection.set(1)
+        metrics.reconnects.inc()
+        log.info('feishu long connection re-established')
+      },
+      onError: (error: Error) => {
+        metrics.connection.set(0)
+        log.error('feishu long connection failed for good', { error: error.message })
+      },
       appId: options.appId,
       appSecret: options.appSecret,
       domain: options.baseUrl,
@@ -53,6 +73,11 @@ export class LongConnectionClient {
         }),
     }
     await this.client.start({ eventDispatcher: dispatcher as never })
+  }
+
+  /** Whether events can arrive now (GET /readyz). */
+  get up(): boolean {
+    return this.client.getConnectionStatus().state === 'connected'
   }
 
   close(): void {

@@ -49,6 +49,9 @@ export class Receiver {
   private readonly now: () => number
   private readonly adapterOptions: AlertAdapterOptions
   private readonly timelines: Timelines
+  /** What keeps the receiver from being ready, if anything (GET /readyz answers 503 with it). */
+  readiness: (() => string | undefined) | undefined
+
   /** Feishu events and card callbacks, from /feishu/events or the long connection. */
   readonly interactions: Interactions
   /**
@@ -159,6 +162,15 @@ export class Receiver {
     const path = url.pathname.replace(/\/+$/, '') || '/'
     const method = req.method ?? 'GET'
     if (path === '/healthz') return sendJson(res, 200, { status: 'ok' })
+    if (path === '/readyz') {
+      // Ready to take work: what can be checked says so (the long connection, when used).
+      const problem = this.readiness?.()
+      return sendJson(
+        res,
+        problem ? 503 : 200,
+        problem ? { status: 'not ready', problem } : { status: 'ready' },
+      )
+    }
     if (path === '/metrics' && method === 'GET') {
       if (this.options.config.server.metrics_auth) checkWebhookAuth(req, this.options.config.auth)
       return sendText(
