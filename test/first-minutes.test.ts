@@ -12,7 +12,7 @@ import { HELP, main } from '../src/cli/main.js'
 import { WarRoom } from '../src/core/warroom.js'
 import { jsonLogger } from '../src/log.js'
 import { MemoryStore } from '../src/store.js'
-import { envFor, io } from './cli-helpers.js'
+import { envFor, io, serveInProcess } from './cli-helpers.js'
 import { grafanaTestPayload } from './fixtures/alerts.js'
 import { clientFor, freePort, incident, sandbox, tempDir, view } from './helpers.js'
 import { post, startReceiver } from './receiver-helpers.js'
@@ -36,21 +36,12 @@ describe('the CLI', () => {
 
   it('listens on the PORT a platform gives, unless --port says otherwise', async () => {
     const port = await freePort()
-    let stop!: () => void
-    const stopSignal = new Promise<void>((r) => {
-      stop = r
-    })
-    let listening!: (info: { url: string }) => void
-    const ready = new Promise<{ url: string }>((r) => {
-      listening = r
-    })
     const out: string[] = []
-    const served = main(
-      ['serve'],
+    const server = await serveInProcess(
       { PORT: String(port) },
-      { out: (t) => out.push(t), err: () => {}, stopSignal, onListening: listening },
+      { args: ['serve'], io: { out: (t) => out.push(t), err: () => {} } },
     )
-    const { url } = await ready
+    const { url } = server
     expect(url).toBe(`http://127.0.0.1:${port}`.replace('127.0.0.1', new URL(url).hostname))
     expect(new URL(url).port).toBe(String(port))
     // The banner names the sandbox's people, who is invited, and where timelines go.
@@ -58,8 +49,7 @@ describe('the CLI', () => {
     expect(banner).toContain('Alice Wang <alice@example.com>')
     expect(banner).toContain('team=payments → Alice Wang, Bob Li')
     expect(banner).toMatch(/Timelines: +\S*feishu-warroom-sandbox-/)
-    stop()
-    expect(await served).toBe(0)
+    expect(await server.stop()).toBe(0)
     const bad = io()
     expect(await main(['serve'], { PORT: 'eighty' }, bad.io)).toBe(2)
     expect(bad.err.join()).toContain('PORT must be a port number 0-65535, got "eighty"')

@@ -149,3 +149,16 @@ export async function freePort(): Promise<number> {
   await new Promise((r) => server.close(r))
   return port
 }
+
+/** Polls `check` until it holds, or fails naming what it waited for. */
+export async function until(
+  what: string,
+  check: () => boolean | Promise<boolean>,
+  ms = 15_000,
+): Promise<void> {
+  const end = Date.now() + ms
+  while (!(await check())) {
+    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`)
+    await new Promise((r) => setTimeout(r, 20))
+  }
+}

@@ -10,42 +10,22 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { request } from 'undici'
 import { describe, expect, it } from 'vitest'
-import { main } from '../src/cli/main.js'
-import { incident, sandbox, view } from './helpers.js'
+import { serveInProcess } from './cli-helpers.js'
+import { incident, sandbox, until, view } from './helpers.js'
 import { post } from './receiver-helpers.js'
-
-async function until(what: string, check: () => boolean, ms = 15_000) {
-  const end = Date.now() + ms
-  while (!check()) {
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`)
-    await new Promise((r) => setTimeout(r, 20))
-  }
-}
 
 describe('warroom serve over Feishu’s long connection', () => {
   it('takes /ack, a Resolve click and, after a dropped connection, /resolve, with no public URL', async () => {
     const s = await sandbox({ appId: 'cli_0123456789abcdef' })
     const [alice] = [...s.state.users.values()]
-    let stop!: () => void
-    const stopSignal = new Promise<void>((r) => {
-      stop = r
+    const server = await serveInProcess({
+      FEISHU_APP_ID: s.appId,
+      FEISHU_APP_SECRET: s.appSecret,
+      FEISHU_DOMAIN: s.url,
+      FEISHU_EVENT_MODE: 'websocket',
+      WARROOM_DATA_DIR: mkdtempSync(join(tmpdir(), 'warroom-lc-')),
     })
-    let listening!: (info: { url: string }) => void
-    const ready = new Promise<{ url: string }>((r) => {
-      listening = r
-    })
-    const served = main(
-      ['serve', '--port', '0'],
-      {
-        FEISHU_APP_ID: s.appId,
-        FEISHU_APP_SECRET: s.appSecret,
-        FEISHU_DOMAIN: s.url,
-        FEISHU_EVENT_MODE: 'websocket',
-        WARROOM_DATA_DIR: mkdtempSync(join(tmpdir(), 'warroom-lc-')),
-      },
-      { out: () => {}, err: () => {}, stopSignal, onListening: listening },
-    )
-    const { url } = await ready
+    const { url } = server
     await until('the long connection', () => s.longConnection.connected === 1)
     expect(s.events).toBeUndefined() // no event URL: everything comes over the connection
     const readyz = await request(`${url}/readyz`)
@@ -92,41 +72,21 @@ describe('warroom serve over Feishu’s long connection', () => {
     )
     expect(await metric('warroom_feishu_long_connection_up')).toBe(1)
     expect(await metric('warroom_feishu_long_connection_reconnects_total')).toBe(1)
-    stop()
-    expect(await served).toBe(0)
+    expect(await server.stop()).toBe(0)
   }, 40_000)
 
   it('with two receivers connected, each event is handled once (Feishu gives it to one of them)', async () => {
     const s = await sandbox({ appId: 'cli_0123456789abcdef' })
     const [alice] = [...s.state.users.values()]
-    const stops: Array<() => void> = []
-    const runs: Array<Promise<number>> = []
-    const urls: string[] = []
-    for (let i = 0; i < 2; i++) {
-      let listening!: (info: { url: string }) => void
-      const ready = new Promise<{ url: string }>((r) => {
-        listening = r
-      })
-      runs.push(
-        main(
-          ['serve', '--port', '0'],
-          {
-            FEISHU_APP_ID: s.appId,
-            FEISHU_APP_SECRET: s.appSecret,
-            FEISHU_DOMAIN: s.url,
-            FEISHU_EVENT_MODE: 'websocket',
-            WARROOM_DATA_DIR: mkdtempSync(join(tmpdir(), 'warroom-lc-')),
-          },
-          {
-            out: () => {},
-            err: () => {},
-            stopSignal: new Promise<void>((r) => stops.push(r)),
-            onListening: listening,
-          },
-        ),
-      )
-      urls.push((await ready).url)
-    }
+    const env = () => ({
+      FEISHU_APP_ID: s.appId,
+      FEISHU_APP_SECRET: s.appSecret,
+      FEISHU_DOMAIN: s.url,
+      FEISHU_EVENT_MODE: 'websocket',
+      WARROOM_DATA_DIR: mkdtempSync(join(tmpdir(), 'warroom-lc-')),
+    })
+    const servers = [await serveInProcess(env()), await serveInProcess(env())]
+    const urls = servers.map((x) => x.url)
     await until('two connections', () => s.longConnection.connected === 2)
     const opened = await post(`${urls[0]}/incidents`, incident({ members: [alice!.open_id] }), {
       token: null,
@@ -139,25 +99,12 @@ describe('warroom serve over Feishu’s long connection', () => {
     )
     await new Promise((r) => setTimeout(r, 300))
     expect(view(s, chatId).posts.filter((p) => p.includes('状态'))).toHaveLength(4)
-    for (const stop of stops) stop()
-    expect(await Promise.all(runs)).toEqual([0, 0])
+    expect(await Promise.all(servers.map((x) => x.stop()))).toEqual([0, 0])
   }, 40_000)
 
   it('npm start in websocket mode: the /sandbox page’s typed commands travel over the connection', async () => {
-    let stop!: () => void
-    const stopSignal = new Promise<void>((r) => {
-      stop = r
-    })
-    let listening!: (info: { url: string }) => void
-    const ready = new Promise<{ url: string }>((r) => {
-      listening = r
-    })
-    const served = main(
-      ['serve', '--port', '0'],
-      { FEISHU_EVENT_MODE: 'websocket' },
-      { out: () => {}, err: () => {}, stopSignal, onListening: listening },
-    )
-    const { url } = await ready
+    const server = await serveInProcess({ FEISHU_EVENT_MODE: 'websocket' })
+    const { url } = server
     const opened = await post(`${url}/incidents`, incident({ members: ['alice@example.com'] }), {
       token: null,
     })
@@ -177,7 +124,6 @@ describe('warroom serve over Feishu’s long connection', () => {
     const end = Date.now() + 10_000
     while (!(await acked()) && Date.now() < end) await new Promise((r) => setTimeout(r, 50))
     expect(await acked()).toBe(true)
-    stop()
-    expect(await served).toBe(0)
+    expect(await server.stop()).toBe(0)
   }, 30_000)
 })

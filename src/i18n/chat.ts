@@ -46,7 +46,6 @@ export const TEXTS = {
     resolvedBySource: (src: string) => `${src} 报告已恢复`,
     lasted: (d: string) => `持续 ${d}`,
     note: '备注',
-    ackMsg: (who: string) => `✋ ${who} 已确认，正在处理。`,
     /** Around a mention: "✋ @Alice 已确认，正在处理。" */
     ackParts: ['✋ ', ' 已确认，正在处理。'] as const,
     resolvedByParts: ['由 ', ' 标记解决'] as const,
@@ -110,7 +109,6 @@ export const TEXTS = {
     resolvedBySource: (src: string) => `${src} reports it recovered`,
     lasted: (d: string) => `lasted ${d}`,
     note: 'Note',
-    ackMsg: (who: string) => `✋ ${who} acknowledged and is on it.`,
     ackParts: ['✋ ', ' acknowledged and is on it.'] as const,
     resolvedByParts: ['resolved by ', ''] as const,
     urgent: 'Urgent',

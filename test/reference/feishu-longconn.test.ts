@@ -7,21 +7,13 @@
  */
 import * as lark from '@larksuiteoapi/node-sdk'
 import { afterEach, describe, expect, it } from 'vitest'
-import { sandbox } from '../helpers.js'
+import { sandbox, until } from '../helpers.js'
 
 const quiet = { error() {}, warn() {}, info() {}, debug() {}, trace() {} }
 const clients: lark.WSClient[] = []
 afterEach(() => {
   for (const c of clients.splice(0)) c.close({ force: true })
 })
-
-async function until(what: string, check: () => boolean, ms = 10_000) {
-  const end = Date.now() + ms
-  while (!check()) {
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`)
-    await new Promise((r) => setTimeout(r, 20))
-  }
-}
 
 describe('the sandbox’s long connection, with Feishu’s official WSClient', () => {
   it('delivers a chat message and a card click over the connection, takes the answer, and survives a drop', async () => {
