@@ -91,8 +91,19 @@ export const ConfigSchema = z.strictObject({
       max_connections_per_ip: z.number().int().positive().default(64),
       /** Require the webhook credentials on GET /metrics too. */
       metrics_auth: z.boolean().default(false),
+      /** PostgreSQL for several replicas (postgres://user:pass@host:5432/db); the file store without it. */
+      database_url: z
+        .string()
+        .regex(/^postgres(ql)?:\/\//, 'must be a postgres:// URL')
+        .optional(),
+      /** The schema the tables live in (created when missing). */
+      database_schema: z
+        .string()
+        .regex(/^[a-z_][a-z0-9_]{0,62}$/, 'must be a lower-case SQL identifier')
+        .default('public'),
     })
     .default({
+      database_schema: 'public',
       host: '127.0.0.1',
       port: 8080,
       data_dir: '.warroom-data',
@@ -205,6 +216,16 @@ export function applyEnv(config: Config, env: NodeJS.ProcessEnv): Config {
     c.auth.bearer_token = env.WARROOM_WEBHOOK_TOKEN
   }
   if (env.WARROOM_DATA_DIR) c.server.data_dir = env.WARROOM_DATA_DIR
+  if (env.WARROOM_DATABASE_URL) {
+    if (!/^postgres(ql)?:\/\//.test(env.WARROOM_DATABASE_URL))
+      throw new ConfigError('WARROOM_DATABASE_URL must be a postgres:// URL')
+    c.server.database_url = env.WARROOM_DATABASE_URL
+  }
+  if (env.WARROOM_DATABASE_SCHEMA) {
+    if (!/^[a-z_][a-z0-9_]{0,62}$/.test(env.WARROOM_DATABASE_SCHEMA))
+      throw new ConfigError('WARROOM_DATABASE_SCHEMA must be a lower-case SQL identifier')
+    c.server.database_schema = env.WARROOM_DATABASE_SCHEMA
+  }
   if (env.WARROOM_GRAFANA_HMAC_SECRET) c.grafana.hmac_secret = env.WARROOM_GRAFANA_HMAC_SECRET
   return c
 }

@@ -4,6 +4,8 @@ import { dirname, join } from 'node:path'
 import type { Person } from './card.js'
 import { errorMessage } from './errors.js'
 import type { Incident } from './incident.js'
+import type { JobQueue } from './jobs.js'
+import { SeenIds } from './seen-ids.js'
 
 /** One entry of an incident's own history (the timeline merges it with the chat's). */
 export interface IncidentEvent {
@@ -51,16 +53,45 @@ export interface IncidentRecord {
 }
 
 /**
- * Where records live. The receiver uses FileStore; the GitHub Action keeps no
- * state and finds chats through their description marker instead.
+ * Where records live. One receiver uses FileStore; several share PostgreSQL
+ * (src/postgres/). The GitHub Action keeps no state and finds chats through
+ * their description marker instead.
  */
 export interface IncidentStore {
+  /** True when other processes write to the same store: what this one remembers is not the truth. */
+  readonly shared: boolean
   get(keyHash: string): Promise<IncidentRecord | undefined>
   findByChat(chatId: string): Promise<IncidentRecord | undefined>
+  /**
+   * Writes a record. A shared store writes only over the version before it
+   * (compare-and-set) and throws StaleRecordError otherwise; a record of
+   * version 0 (rebuilt from a chat marker) is written only where none is.
+   */
   put(record: IncidentRecord): Promise<void>
-  list(): Promise<IncidentRecord[]>
+  /** Open records and those resolved since `resolvedSince` (all of them without it). */
+  list(options?: { resolvedSince?: number }): Promise<IncidentRecord[]>
   /** True when the store holds nothing yet (a first start, or a lost data directory). */
   isEmpty(): Promise<boolean>
+  /** A record's version without reading the record: the receiver's repeat fast path. */
+  version(keyHash: string): Promise<number | undefined>
+  /** Runs `work` holding the incident's lock in every process that shares the store. */
+  withLock<T>(keyHash: string, work: () => Promise<T>): Promise<T>
+  /** True the first time an id (a Feishu event, a click) is claimed in any process sharing the store. */
+  claimOnce(id: string): Promise<boolean>
+  /** Background work claimed once across processes (a shared store only). */
+  readonly jobs?: JobQueue
+  /** Releases what the store holds (a lock, connections). */
+  close?(): Promise<void>
+}
+
+/** A shared store refused a write made from an outdated record (another process wrote first). */
+export class StaleRecordError extends Error {
+  override readonly name = 'StaleRecordError'
+}
+
+/** The store cannot be reached or is busy: the work may succeed when retried. */
+export class StoreUnavailableError extends Error {
+  override readonly name = 'StoreUnavailableError'
 }
 
 export function hashKey(key: string): string {
@@ -70,8 +101,23 @@ export function hashKey(key: string): string {
 const clone = <T>(value: T): T => structuredClone(value)
 
 export class MemoryStore implements IncidentStore {
+  readonly shared = false
   protected readonly records = new Map<string, IncidentRecord>()
   protected readonly byChat = new Map<string, string>()
+  private readonly seen = new SeenIds()
+
+  async version(keyHash: string) {
+    return this.records.get(keyHash)?.version
+  }
+
+  /** One process: the war room's own mutex already serialises an incident's work. */
+  withLock<T>(_keyHash: string, work: () => Promise<T>): Promise<T> {
+    return work()
+  }
+
+  async claimOnce(id: string) {
+    return !this.seen.check(id)
+  }
 
   async get(keyHash: string) {
     const r = this.records.get(keyHash)
@@ -87,7 +133,7 @@ export class MemoryStore implements IncidentStore {
     this.remember(clone(record))
   }
 
-  async list() {
+  async list(_options?: { resolvedSince?: number }) {
     return [...this.records.values()].map(clone)
   }
 
@@ -191,7 +237,7 @@ export class FileStore extends MemoryStore {
     return JSON.parse(await readFile(join(this.dir, `${keyHash}.json`), 'utf8')) as IncidentRecord
   }
 
-  override async list(): Promise<IncidentRecord[]> {
+  override async list(_options?: { resolvedSince?: number }): Promise<IncidentRecord[]> {
     const out = await super.list()
     for (const keyHash of this.resolved) {
       const record = await this.get(keyHash)

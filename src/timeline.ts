@@ -42,6 +42,24 @@ export interface TimelineOutput {
   format: 'markdown' | 'json'
 }
 
+/** Where finished timelines are kept: files for one receiver, PostgreSQL for several. */
+export interface TimelineArchive {
+  has(keyHash: string): Promise<boolean>
+  /** Outputs for both formats; commit() makes the timeline visible whole, abort() drops it. */
+  open(keyHash: string): Promise<ArchiveWrite>
+  /** The stored timeline, streamed from a file or as text; undefined when there is none. */
+  read(
+    keyHash: string,
+    format: 'markdown' | 'json',
+  ): Promise<NodeJS.ReadableStream | string | undefined>
+}
+
+export interface ArchiveWrite {
+  outputs: TimelineOutput[]
+  commit(): Promise<void>
+  abort(): Promise<void>
+}
+
 export interface TimelineOptions {
   language: Language
   timeZone: string

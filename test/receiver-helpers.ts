@@ -5,6 +5,7 @@ import type { NewChatBudget } from '../src/core/admission.js'
 import { WarRoom } from '../src/core/warroom.js'
 import { silentLogger } from '../src/log.js'
 import { Metrics } from '../src/metrics.js'
+import type { PostgresStore } from '../src/postgres/store.js'
 import { Receiver } from '../src/receiver/server.js'
 import type { FeishuSandbox } from '../src/sandbox/server.js'
 import { type IncidentStore, MemoryStore } from '../src/store.js'
@@ -41,12 +42,14 @@ export async function startReceiver(
     config: { language: config.warroom.language, resolvedPrefix: config.warroom.resolved_prefix },
     ...(options.budget ? { budget: options.budget } : {}),
   })
+  const shared = options.store as Partial<PostgresStore> | undefined
   const receiver = new Receiver({
     config,
     warroom,
     logger: silentLogger,
     metrics,
     now: () => s.now(),
+    ...(shared?.timelines && shared.jobs ? { archive: shared.timelines, jobs: shared.jobs } : {}),
   })
   running.push(receiver)
   const url = await receiver.listen('127.0.0.1', 0)

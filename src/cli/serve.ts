@@ -1,14 +1,15 @@
 import { mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { loadConfig } from '../config.js'
+import { type Config, loadConfig } from '../config.js'
 import { NewChatBudget } from '../core/admission.js'
 import { WarRoom } from '../core/warroom.js'
 import { FeishuClient } from '../feishu/client.js'
 import { resolveBaseUrl } from '../feishu/transport.js'
 import { httpImageFetcher } from '../images.js'
-import { jsonLogger } from '../log.js'
+import { jsonLogger, type Logger, registerSecret } from '../log.js'
 import { Metrics } from '../metrics.js'
+import type { PostgresStore } from '../postgres/store.js'
 import { LongConnectionClient } from '../receiver/longconn.js'
 import { Receiver } from '../receiver/server.js'
 import { withDemoRouting } from '../sandbox/demo.js'
@@ -53,14 +54,26 @@ export async function serve(args: string[], env: NodeJS.ProcessEnv, io: Io): Pro
     // Stay well inside Alertmanager's notification timeout.
     retry: { maxElapsedMs: 20_000 },
   })
-  // The sandbox forgets everything on exit, so its incidents are not written to disk.
-  const store: IncidentStore = sandbox
-    ? new MemoryStore()
-    : await FileStore.open(config.server.data_dir, { lock: true })
+  const { store, postgres } = await openStore(config, !!sandbox, logger, (n) =>
+    client.transport.setReplicas(n),
+  )
   const open = new Map<string, boolean>()
-  for (const r of await store.list()) open.set(r.keyHash, r.status === 'open')
   const countOpen = () => metrics.openIncidents.set([...open.values()].filter(Boolean).length)
-  countOpen()
+  let openTimer: NodeJS.Timeout | undefined
+  if (postgres) {
+    // Other replicas open and resolve too: the gauge counts what the database holds.
+    const refresh = () =>
+      postgres.countOpen().then(
+        (n) => metrics.openIncidents.set(n),
+        () => {},
+      )
+    await refresh()
+    openTimer = setInterval(refresh, 5000)
+    openTimer.unref()
+  } else {
+    for (const r of await store.list()) open.set(r.keyHash, r.status === 'open')
+    countOpen()
+  }
   const warroom = new WarRoom({
     client,
     store,
@@ -72,6 +85,7 @@ export async function serve(args: string[], env: NodeJS.ProcessEnv, io: Io): Pro
       perSourcePerMinute: config.intake.max_new_chats_per_source_per_minute,
     }),
     onRecord: (r) => {
+      if (postgres) return
       open.set(r.keyHash, r.status === 'open')
       countOpen()
     },
@@ -82,7 +96,9 @@ export async function serve(args: string[], env: NodeJS.ProcessEnv, io: Io): Pro
     logger,
     metrics,
     ...(sandbox ? { extra: sandboxUi(sandbox) } : {}),
+    ...(postgres ? { archive: postgres.timelines, jobs: postgres.jobs } : {}),
   })
+  receiver.readiness = () => postgres?.readiness()
   const url = await receiver.listen(host, port)
   let longConnection: LongConnectionClient | undefined
   if (config.feishu.event_mode === 'websocket') {
@@ -94,12 +110,14 @@ export async function serve(args: string[], env: NodeJS.ProcessEnv, io: Io): Pro
       logger,
       metrics,
     })
-    receiver.readiness = () =>
-      longConnection?.up ? undefined : 'the long connection to Feishu is down'
+    receiver.readiness = async () =>
+      longConnection?.up ? await postgres?.readiness() : 'the long connection to Feishu is down'
     await longConnection.start()
     logger.info('connected to Feishu over the long connection: no public URL needed for events')
   }
-  const resumed = await receiver.recoverTimelines(await store.list())
+  const resumed = await receiver.recoverTimelines(
+    await store.list({ resolvedSince: Date.now() - 3600_000 }),
+  )
   if (resumed) logger.info('finishing the timelines of recent resolutions', { count: resumed })
   if (sandbox) {
     sandbox.events = {
@@ -142,16 +160,58 @@ export async function serve(args: string[], env: NodeJS.ProcessEnv, io: Io): Pro
     logger.warn(
       'Feishu events are not verified: set feishu.encrypt_key (FEISHU_ENCRYPT_KEY) or feishu.verification_token',
     )
+  if (postgres)
+    logger.info('incidents in PostgreSQL, shared with other replicas', {
+      schema: postgres.schema,
+      replica: postgres.replicaId,
+      replicas: postgres.replicas.live,
+    })
   io.onListening?.({ url, ...(sandbox ? { sandboxUrl: sandbox.url } : {}) })
 
   await (io.stopSignal ?? new Promise<void>(() => {}))
   logger.info('shutting down: finishing in-flight work')
   longConnection?.close()
   await receiver.close()
-  if (store instanceof FileStore) await store.close()
+  if (openTimer) clearInterval(openTimer)
+  await store.close?.()
   await client.close()
   await sandbox?.close()
   if (sandboxDir) await rm(sandboxDir, { recursive: true, force: true })
   logger.info('stopped')
   return 0
+}
+
+/**
+ * PostgreSQL when a database URL is given (several replicas), else the file
+ * store (one receiver), or memory for the sandbox (it forgets on exit too).
+ */
+async function openStore(
+  config: Config,
+  sandbox: boolean,
+  logger: Logger,
+  onReplicas: (live: number) => void,
+): Promise<{ store: IncidentStore; postgres?: PostgresStore }> {
+  const url = config.server.database_url
+  if (url) {
+    registerSecret(safeDecode(new URL(url).password))
+    // Loaded only here: the GitHub Action's bundle does not carry the PostgreSQL driver.
+    const { PostgresStore } = await import('../postgres/store.js')
+    const postgres = await PostgresStore.open({
+      url,
+      schema: config.server.database_schema,
+      logger,
+      onReplicas,
+    })
+    return { store: postgres, postgres }
+  }
+  if (sandbox) return { store: new MemoryStore() }
+  return { store: await FileStore.open(config.server.data_dir, { lock: true }) }
+}
+
+function safeDecode(text: string): string {
+  try {
+    return decodeURIComponent(text)
+  } catch {
+    return text
+  }
 }

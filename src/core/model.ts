@@ -63,6 +63,8 @@ export interface WarRoomResult {
   warnings: string[]
   /** Why nothing happened, when action is none. */
   reason?: string
+  /** The incident record's version this operation left (its repeat needs no work while it stands). */
+  version?: number
 }
 
 export interface WarRoomDeps {
@@ -122,6 +124,7 @@ export function resultOf(
     failedMembers: op.failedMembers,
     feishuCalls: 0,
     warnings: op.warnings,
+    version: record.version,
   }
 }
 

@@ -238,6 +238,11 @@ export class WarRoom {
     return keyHash ? this.discovery.lookup(keyHash) : undefined
   }
 
+  /** True the first time an event or click id is seen by any process sharing the store. */
+  claimOnce(id: string): Promise<boolean> {
+    return this.store.claimOnce(id)
+  }
+
   /** Waits for in-flight work (graceful shutdown). */
   idle(): Promise<void> {
     return this.mutex.idle()
@@ -292,7 +297,8 @@ export class WarRoom {
       incident,
       seenEvents: incident.event ? [incident.event] : [],
       events: [{ type: 'opened', at: now, detail: incident.title }],
-      version: 0,
+      // A new episode of a stored incident writes over its record: from the version it has.
+      version: previous?.version ?? 0,
       ...(previous ? { previousChatId: previous.chatId } : {}),
     }
     await this.save(record) // before anything else can fail: a retry finds the chat
@@ -435,7 +441,10 @@ export class WarRoom {
     work: (op: Op) => Promise<WarRoomResult>,
   ): Promise<WarRoomResult> {
     const { result, calls } = await countCalls(() =>
-      withPriority(priority, () => this.mutex.run(keyHash, () => work(newOp()))),
+      withPriority(priority, () =>
+        // In-process first (cheap), then across the processes sharing the store.
+        this.mutex.run(keyHash, () => this.store.withLock(keyHash, () => work(newOp()))),
+      ),
     )
     result.feishuCalls = calls
     if (!result.key) result.key = key
@@ -466,9 +475,13 @@ export class WarRoom {
     return { ...base, reason }
   }
 
-  /** The version this process last wrote for a key: a repeat at that version needs no work. */
-  recordVersion(keyHash: string): number | undefined {
-    return this.versions.get(keyHash)
+  /**
+   * The record's version now: a repeat at the version it left needs no work.
+   * Alone, this process knows what it wrote; a shared store is asked (another
+   * replica may have changed the incident since).
+   */
+  recordVersion(keyHash: string): Promise<number | undefined> | number | undefined {
+    return this.store.shared ? this.store.version(keyHash) : this.versions.get(keyHash)
   }
 
   private async save(record: IncidentRecord): Promise<void> {

@@ -11,7 +11,6 @@ import {
   EventRejected,
   openDelivery,
   parseCommand,
-  SeenIds,
 } from './feishu-events.js'
 import { HttpError, readBody, sendJson } from './http.js'
 import type { Timelines } from './timelines.js'
@@ -39,8 +38,6 @@ export interface InteractionOptions {
  * POST /feishu/events, checked, de-duplicated and turned into core calls.
  */
 export class Interactions {
-  private readonly seenEvents = new SeenIds()
-
   constructor(private readonly options: InteractionOptions) {}
 
   private get now() {
@@ -89,14 +86,15 @@ export class Interactions {
     // Metric labels from a fixed set: an unverified sender must not mint new time series.
     const label = KNOWN_EVENT_TYPES.has(type) ? type : 'other'
     const eventId: string | undefined = event.header?.event_id ?? event.uuid
-    if (eventId && this.seenEvents.check(`e:${eventId}`, this.now())) {
+    // Claimed in the store: a redelivery to another replica is recognised too.
+    if (eventId && !(await warroom.claimOnce(`e:${eventId}`))) {
       metrics.events.inc({ type: label, outcome: 'duplicate' })
       return respond({})
     }
 
     if (type === 'im.message.receive_v1') {
       const message = event.event?.message ?? {}
-      if (message.message_id && this.seenEvents.check(`m:${message.message_id}`, this.now())) {
+      if (message.message_id && !(await warroom.claimOnce(`m:${message.message_id}`))) {
         metrics.events.inc({ type: label, outcome: 'duplicate' })
         return respond({})
       }
@@ -146,7 +144,7 @@ export class Interactions {
       const reopened = record?.events.filter((ev) => ev.type === 'reopened').length ?? 0
       const episode = record ? `${record.openedAt}:${reopened}` : ''
       const clickKey = `c:${e.context?.open_message_id ?? e.open_message_id}:${openId}:${op}:${episode}`
-      if (this.seenEvents.check(clickKey, this.now()))
+      if (!(await warroom.claimOnce(clickKey)))
         return respond({ toast: { type: 'info', content: toasts.none } })
       const work = this.runCommand({ op }, ref, openId ? { openId } : {}, undefined)
       const budget = new Promise<'late'>((r) =>

@@ -1,21 +1,25 @@
 import { createHash } from 'node:crypto'
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http'
 import type { AddressInfo } from 'node:net'
+import { join } from 'node:path'
 import type { AlertAdapterOptions } from '../../adapters/alertmanager.js'
 import type { GrafanaPayload } from '../../adapters/grafana.js'
 import type { Config } from '../config.js'
 import { OpenRefused } from '../core/admission.js'
-import type { WarRoom } from '../core/warroom.js'
+import type { WarRoom, WarRoomResult } from '../core/warroom.js'
 import { FeishuError } from '../feishu/errors.js'
 import { IncidentError, PayloadError } from '../incident.js'
 import { adapterOptions, intake } from '../intake.js'
+import type { JobQueue } from '../jobs.js'
 import type { Logger } from '../log.js'
 import type { Metrics } from '../metrics.js'
 import { resultJson } from '../result-json.js'
-import { hashKey, type IncidentRecord } from '../store.js'
+import { hashKey, type IncidentRecord, StoreUnavailableError } from '../store.js'
+import type { TimelineArchive } from '../timeline.js'
 import { checkGrafanaSignature, checkWebhookAuth } from './auth.js'
 import { HttpError, parseJsonBody, readBody, sendJson, sendText } from './http.js'
 import { Interactions } from './interactions.js'
+import { FileTimelines } from './timeline-files.js'
 import { Timelines } from './timelines.js'
 
 /** Extra routes mounted by the CLI (the sandbox page, timelines). */
@@ -34,6 +38,10 @@ export interface ReceiverOptions {
   extra?: ExtraHandler
   /** Time a card callback may take before answering with a toast alone (Feishu allows 3 s). */
   callbackBudgetMs?: number
+  /** Where timelines are kept (files under data_dir/timelines by default). */
+  archive?: TimelineArchive
+  /** A shared job queue: reviews are claimed once across replicas. */
+  jobs?: JobQueue
 }
 
 /**
@@ -49,8 +57,9 @@ export class Receiver {
   private readonly now: () => number
   private readonly adapterOptions: AlertAdapterOptions
   private readonly timelines: Timelines
+  private readonly archive: TimelineArchive
   /** What keeps the receiver from being ready, if anything (GET /readyz answers 503 with it). */
-  readiness: (() => string | undefined) | undefined
+  readiness: (() => Promise<string | undefined> | string | undefined) | undefined
 
   /** Feishu events and card callbacks, from /feishu/events or the long connection. */
   readonly interactions: Interactions
@@ -64,10 +73,13 @@ export class Receiver {
   constructor(private readonly options: ReceiverOptions) {
     this.now = options.now ?? Date.now
     this.adapterOptions = adapterOptions(options.config)
+    this.archive =
+      options.archive ?? new FileTimelines(join(options.config.server.data_dir, 'timelines'))
     this.timelines = new Timelines({
       warroom: options.warroom,
       logger: options.logger,
-      dataDir: options.config.server.data_dir,
+      archive: this.archive,
+      ...(options.jobs ? { jobs: options.jobs } : {}),
     })
     this.interactions = new Interactions({
       config: options.config,
@@ -83,7 +95,8 @@ export class Receiver {
   }
 
   /** After a restart: finishes the timelines and summaries a crash cut short. */
-  recoverTimelines(records: IncidentRecord[]): Promise<number> {
+  async recoverTimelines(records: IncidentRecord[]): Promise<number> {
+    if (this.archive instanceof FileTimelines) await this.archive.clean()
     return this.timelines.recover(records, this.now())
   }
 
@@ -123,6 +136,7 @@ export class Receiver {
       server.once('error', reject)
       server.listen(port, host, () => resolve())
     })
+    this.timelines.start()
     return this.url
   }
 
@@ -164,7 +178,7 @@ export class Receiver {
     if (path === '/healthz') return sendJson(res, 200, { status: 'ok' })
     if (path === '/readyz') {
       // Ready to take work: what can be checked says so (the long connection, when used).
-      const problem = this.readiness?.()
+      const problem = await this.readiness?.()
       return sendJson(
         res,
         problem ? 503 : 200,
@@ -235,7 +249,7 @@ export class Receiver {
       if (source === 'grafana') checkGrafanaSignature(req, raw, config.grafana, this.now)
       const digest = `${source}:${createHash('sha256').update(raw).digest('base64')}`
       const seen = this.handled.get(digest)
-      if (seen && this.options.warroom.recordVersion(seen.keyHash) === seen.version) {
+      if (seen && (await this.options.warroom.recordVersion(seen.keyHash)) === seen.version) {
         count('none')
         // Kept short: this is the path an Alertmanager repeat or an HA peer's copy takes.
         return sendJson(res, 200, { action: 'none', reason: 'repeat' })
@@ -251,7 +265,7 @@ export class Receiver {
       }
       const result = await this.options.warroom.handle(taken.incident)
       this.timelines.afterResolution(result)
-      this.remember(digest, result.key)
+      this.remember(digest, result)
       count(result.action)
       if (result.action !== 'none')
         logger.info('webhook handled', {
@@ -281,6 +295,12 @@ export class Receiver {
           'retry-after': String(error.retryAfterSeconds),
         })
       }
+      if (error instanceof StoreUnavailableError) {
+        // The database is down or an incident is busy in another replica: Alertmanager retries 5xx.
+        count('store_unavailable')
+        logger.error('the store is unavailable', { source, error: error.message })
+        throw new HttpError(503, error.message, { 'retry-after': '5' })
+      }
       if (error instanceof IncidentError || error instanceof PayloadError) {
         count('bad_request')
         throw new HttpError(400, error.message)
@@ -302,10 +322,11 @@ export class Receiver {
     }
   }
 
-  private remember(digest: string, key: string): void {
-    const keyHash = hashKey(key)
-    const version = this.options.warroom.recordVersion(keyHash)
-    if (version === undefined) return
+  /** The version this body left: read from the result, not the store (another replica may have moved on). */
+  private remember(digest: string, result: WarRoomResult): void {
+    const keyHash = hashKey(result.key)
+    const version = result.version
+    if (version === undefined || !result.key) return
     if (this.handled.size >= 10_000) this.handled.delete(this.handled.keys().next().value!)
     this.handled.set(digest, { keyHash, version })
   }

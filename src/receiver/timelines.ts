@@ -1,47 +1,53 @@
-import { createReadStream, createWriteStream } from 'node:fs'
-import { mkdir, readdir, rename, rm, stat } from 'node:fs/promises'
 import type { IncomingMessage, ServerResponse } from 'node:http'
-import { join } from 'node:path'
 import type { WarRoom, WarRoomResult } from '../core/warroom.js'
 import { errorMessage } from '../errors.js'
+import type { Job, JobQueue } from '../jobs.js'
 import type { Logger } from '../log.js'
 import { hashKey, type IncidentRecord } from '../store.js'
-import type { TimelineSink } from '../timeline.js'
+import type { TimelineArchive } from '../timeline.js'
 import { HttpError } from './http.js'
+import { streamSink } from './timeline-files.js'
+
+export interface TimelinesOptions {
+  warroom: WarRoom
+  logger: Logger
+  archive: TimelineArchive
+  /** Several replicas: reviews go through the shared queue, done once by whoever claims them. */
+  jobs?: JobQueue
+  /** How often a replica looks for reviews to do (ms). */
+  pollMs?: number
+}
+
+const REVIEW = 'review'
+/** Reviews a replica does at once: background work, behind incidents' own calls. */
+const CONCURRENCY = 4
 
 /**
- * Post-incident timelines kept by the receiver: written after every
- * resolution (by the source or by a person) under <data_dir>/timelines/, and
+ * Post-incident timelines: written after every resolution (by the source or
+ * by a person) to the archive, with a review summary posted in the chat, and
  * served at GET /incidents/<key>/timeline.
  */
 export class Timelines {
-  /** Timelines being written; the receiver's close() waits for them. */
+  /** Reviews being written; the receiver's close() waits for them. */
   private readonly background = new Set<Promise<void>>()
+  private timer: NodeJS.Timeout | undefined
+  private polling: Promise<void> | undefined
+  private stopped = false
 
-  constructor(private readonly options: { warroom: WarRoom; logger: Logger; dataDir: string }) {}
+  constructor(private readonly options: TimelinesOptions) {}
 
   /**
-   * After a crash: drops half-written files, and writes the timeline (and
-   * posts the review summary) of incidents resolved in the last 50 minutes
-   * that have none. The summary's uuid (kept by Feishu for an hour) keeps it
-   * from being posted twice if it had gone out before the crash.
+   * After a restart. Alone: writes the timeline (and posts the summary) of
+   * incidents resolved in the last 50 minutes that have none; the summary's
+   * uuid (kept by Feishu for an hour) keeps it from going out twice. With a
+   * shared queue: the same, as jobs (unfinished ones are claimed again anyway).
    */
   async recover(records: IncidentRecord[], now: number): Promise<number> {
-    const dir = this.dir()
-    await mkdir(dir, { recursive: true })
-    for (const name of await readdir(dir))
-      if (name.endsWith('.tmp')) await rm(join(dir, name), { force: true })
     let resumed = 0
     for (const r of records) {
       if (r.status !== 'resolved' || r.resolvedAt === undefined) continue
       if (now - r.resolvedAt > 50 * 60_000) continue
-      if (
-        await stat(join(dir, `${r.keyHash}.md`)).then(
-          () => true,
-          () => false,
-        )
-      )
-        continue
+      if (await this.options.archive.has(r.keyHash)) continue
       this.afterResolution({
         action: 'resolved',
         key: r.key,
@@ -55,58 +61,99 @@ export class Timelines {
     return resumed
   }
 
-  /** Resolves when every timeline being written is done. */
+  /** With a shared queue: starts looking for reviews to do. */
+  start(): void {
+    if (!this.options.jobs || this.timer) return
+    this.timer = setInterval(() => this.poll(), this.options.pollMs ?? 1000)
+    this.timer.unref()
+  }
+
+  /** Stops taking reviews and waits for the ones under way. */
   async idle(): Promise<void> {
-    await Promise.all([...this.background])
+    this.stopped = true
+    if (this.timer) clearInterval(this.timer)
+    await this.polling
+    while (this.background.size) await Promise.all([...this.background])
   }
 
-  private dir(): string {
-    return join(this.options.dataDir, 'timelines')
-  }
-
-  /**
-   * After a resolution, in the background: the timeline to the data
-   * directory (Markdown and JSON, written atomically) and the summary message.
-   */
+  /** After a resolution, in the background: the timeline to the archive and the summary message. */
   afterResolution(result: WarRoomResult): void {
     if (result.action !== 'resolved' || !result.chatId) return
-    const { warroom, logger } = this.options
-    const task = (async () => {
-      const dir = this.dir()
-      await mkdir(dir, { recursive: true })
-      const keyHash =
-        (await warroom.find({ chatId: result.chatId! }))?.keyHash ?? hashKey(result.key)
-      const files = (['md', 'json'] as const).map((ext) => {
-        const path = join(dir, `${keyHash}.${ext}`)
-        return {
-          path,
-          tmp: `${path}.${process.pid}.tmp`,
-          format: ext === 'md' ? ('markdown' as const) : ('json' as const),
-        }
-      })
-      const streams = files.map((f) => createWriteStream(f.tmp))
-      const outputs = files.map((f, i) => ({ format: f.format, sink: streamSink(streams[i]!) }))
-      try {
-        const { warning } = await warroom.summarize({ chatId: result.chatId! }, outputs)
-        await Promise.all(
-          streams.map(
-            (s) => new Promise<void>((r, j) => s.end((e?: Error | null) => (e ? j(e) : r()))),
-          ),
-        )
-        if (warning) {
-          logger.warn(warning, { key: result.key })
-          for (const f of files) await rm(f.tmp, { force: true })
-        } else for (const f of files) await rename(f.tmp, f.path)
-      } catch (error) {
-        for (const s of streams) s.destroy()
-        logger.warn('could not write the timeline', {
+    const chatId = result.chatId
+    const { jobs } = this.options
+    this.track(
+      (async () => {
+        const record = await this.options.warroom.find({ chatId })
+        const keyHash = record?.keyHash ?? hashKey(result.key)
+        if (!jobs) return this.review(keyHash, chatId, result.key)
+        await jobs.schedule({
+          id: `${REVIEW}:${keyHash}:${record?.resolvedAt ?? 0}`,
+          kind: REVIEW,
+          keyHash,
+          dueAt: Date.now(),
+          data: { chatId, key: result.key },
+        })
+        this.poll()
+      })().catch((error) =>
+        this.options.logger.warn('could not schedule the review', {
           key: result.key,
           error: errorMessage(error),
-        })
-      }
-    })()
+        }),
+      ),
+    )
+  }
+
+  private track(task: Promise<void>): void {
     this.background.add(task)
     void task.finally(() => this.background.delete(task))
+  }
+
+  /** Claims due reviews from the shared queue, at most CONCURRENCY at a time. */
+  private poll(): void {
+    const jobs = this.options.jobs
+    if (!jobs || this.polling || this.stopped) return
+    const room = CONCURRENCY - this.background.size
+    if (room <= 0) return
+    this.polling = (async () => {
+      try {
+        for (const job of await jobs.claim(REVIEW, room)) this.track(this.runJob(jobs, job))
+      } catch (error) {
+        this.options.logger.warn('could not claim reviews', { error: errorMessage(error) })
+      } finally {
+        this.polling = undefined
+      }
+    })()
+  }
+
+  private async runJob(jobs: JobQueue, job: Job): Promise<void> {
+    const { chatId, key } = job.data as { chatId: string; key: string }
+    try {
+      await this.review(job.keyHash, chatId, key, true)
+      await jobs.complete(job.id)
+    } catch (error) {
+      const message = errorMessage(error)
+      if (job.attempts >= 5) {
+        this.options.logger.warn('gave up on a review', { key, error: message })
+        await jobs.complete(job.id).catch(() => {})
+      } else await jobs.retry(job.id, Date.now() + 30_000 * job.attempts, message).catch(() => {})
+    }
+    this.poll()
+  }
+
+  /** Writes the timeline and posts the summary; throws only when asked to (a job is retried). */
+  private async review(keyHash: string, chatId: string, key: string, rethrow = false) {
+    const write = await this.options.archive.open(keyHash)
+    try {
+      const { warning } = await this.options.warroom.summarize({ chatId }, write.outputs)
+      if (warning) {
+        this.options.logger.warn(warning, { key })
+        await write.abort()
+      } else await write.commit()
+    } catch (error) {
+      await write.abort()
+      this.options.logger.warn('could not write the timeline', { key, error: errorMessage(error) })
+      if (rethrow) throw error
+    }
   }
 
   /** GET /incidents/<key or key hash>/timeline: Markdown, or JSON with Accept: application/json. */
@@ -114,15 +161,11 @@ export class Timelines {
     const json = /application\/json/i.test(req.headers.accept ?? '')
     const keyHash = /^[0-9a-f]{32}$/.test(key) ? key : hashKey(key)
     const type = json ? 'application/json; charset=utf-8' : 'text/markdown; charset=utf-8'
-    const file = join(this.dir(), `${keyHash}.${json ? 'json' : 'md'}`)
-    if (
-      await stat(file).then(
-        (s) => s.isFile(),
-        () => false,
-      )
-    ) {
+    const stored = await this.options.archive.read(keyHash, json ? 'json' : 'markdown')
+    if (stored !== undefined) {
       res.writeHead(200, { 'content-type': type, 'cache-control': 'no-store' })
-      createReadStream(file).pipe(res)
+      if (typeof stored === 'string') res.end(stored)
+      else stored.pipe(res)
       return
     }
     const record = await this.options.warroom.find({ keyHash })
@@ -138,17 +181,5 @@ export class Timelines {
       this.options.logger.warn('timeline failed', { key, error: errorMessage(error) })
       res.destroy()
     }
-  }
-
-  /** A text message in a group that is a command for us. */
-}
-
-/** A sink that respects back-pressure: waits for 'drain' when the buffer is full. */
-function streamSink(stream: NodeJS.WritableStream): TimelineSink {
-  return {
-    write: (chunk) =>
-      stream.write(chunk)
-        ? undefined
-        : new Promise<void>((resolve) => stream.once('drain', () => resolve())),
   }
 }

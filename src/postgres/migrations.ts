@@ -1,0 +1,108 @@
+import type { Pool } from 'pg'
+
+/**
+ * Versioned schema changes, applied in order at start. Never edit one that
+ * has shipped: add the next. Each runs in its own transaction.
+ */
+export const MIGRATIONS: ReadonlyArray<{ version: number; name: string; sql: string }> = [
+  {
+    version: 1,
+    name: 'incidents, shared de-duplication, jobs, timelines, replicas',
+    sql: `
+      CREATE TABLE incidents (
+        key_hash text PRIMARY KEY,
+        chat_id text NOT NULL,
+        status text NOT NULL,
+        version integer NOT NULL,
+        resolved_at timestamptz,
+        record jsonb NOT NULL,
+        updated_at timestamptz NOT NULL DEFAULT now()
+      );
+      CREATE INDEX incidents_chat_id ON incidents (chat_id);
+      CREATE INDEX incidents_open ON incidents (status, resolved_at);
+      CREATE TABLE seen_ids (
+        id text PRIMARY KEY,
+        seen_at timestamptz NOT NULL DEFAULT now()
+      );
+      CREATE INDEX seen_ids_seen_at ON seen_ids (seen_at);
+      CREATE TABLE jobs (
+        id text PRIMARY KEY,
+        kind text NOT NULL,
+        key_hash text NOT NULL,
+        due_at timestamptz NOT NULL,
+        data jsonb NOT NULL DEFAULT '{}',
+        attempts integer NOT NULL DEFAULT 0,
+        claimed_by text,
+        lease_until timestamptz,
+        done_at timestamptz,
+        last_error text
+      );
+      CREATE INDEX jobs_due ON jobs (kind, due_at) WHERE done_at IS NULL;
+      CREATE INDEX jobs_incident ON jobs (key_hash, kind) WHERE done_at IS NULL;
+      CREATE TABLE timelines (
+        key_hash text PRIMARY KEY,
+        markdown text NOT NULL,
+        json text NOT NULL,
+        written_at timestamptz NOT NULL DEFAULT now()
+      );
+      CREATE TABLE replicas (
+        id text PRIMARY KEY,
+        started_at timestamptz NOT NULL DEFAULT now(),
+        seen_at timestamptz NOT NULL DEFAULT now()
+      );
+    `,
+  },
+]
+
+export const LATEST_MIGRATION = MIGRATIONS[MIGRATIONS.length - 1]!.version
+
+/**
+ * Creates the schema when missing and applies what is not applied yet.
+ * Replicas starting together take a session advisory lock first, so one
+ * applies and the others find the work done.
+ */
+export async function migrate(pool: Pool, schema: string): Promise<number[]> {
+  const client = await pool.connect()
+  const applied: number[] = []
+  try {
+    await client.query('SELECT pg_advisory_lock(hashtext($1))', [
+      `feishu-warroom:migrate:${schema}`,
+    ])
+    try {
+      await client.query(`CREATE SCHEMA IF NOT EXISTS "${schema}"`)
+      await client.query(
+        `CREATE TABLE IF NOT EXISTS "${schema}".schema_migrations (
+           version integer PRIMARY KEY, name text NOT NULL, applied_at timestamptz NOT NULL DEFAULT now())`,
+      )
+      const done = new Set(
+        (await client.query(`SELECT version FROM "${schema}".schema_migrations`)).rows.map(
+          (r) => r.version as number,
+        ),
+      )
+      for (const m of MIGRATIONS) {
+        if (done.has(m.version)) continue
+        await client.query('BEGIN')
+        try {
+          await client.query(`SET LOCAL search_path TO "${schema}"`)
+          await client.query(m.sql)
+          await client.query('INSERT INTO schema_migrations (version, name) VALUES ($1, $2)', [
+            m.version,
+            m.name,
+          ])
+          await client.query('COMMIT')
+          applied.push(m.version)
+        } catch (error) {
+          await client.query('ROLLBACK')
+          throw new Error(`migration ${m.version} (${m.name}) failed: ${(error as Error).message}`)
+        }
+      }
+    } finally {
+      await client.query('SELECT pg_advisory_unlock(hashtext($1))', [
+        `feishu-warroom:migrate:${schema}`,
+      ])
+    }
+  } finally {
+    client.release()
+  }
+  return applied
+}

@@ -1,0 +1,85 @@
+import type pg from 'pg'
+import { errorMessage } from '../errors.js'
+import type { Logger } from '../log.js'
+import { query } from './db.js'
+
+export interface ReplicaOptions {
+  /** How often this replica says it is alive. */
+  intervalMs?: number
+  /** A replica not heard from for this long counts as gone (its jobs are claimed again). */
+  ttlMs?: number
+  /** Called with the number of live replicas whenever it changes. */
+  onCount?: (live: number) => void
+  logger: Logger
+}
+
+/**
+ * Live replicas, by heartbeat rows: how many share the app's Feishu quota,
+ * and which ones still hold their job claims. Also does the housekeeping no
+ * single replica owns (old de-duplication ids, finished jobs).
+ */
+export class Replicas {
+  live = 1
+  private timer: NodeJS.Timeout | undefined
+  private ticks = 0
+  readonly intervalMs: number
+  readonly ttlMs: number
+
+  constructor(
+    private readonly pool: pg.Pool,
+    readonly id: string,
+    private readonly options: ReplicaOptions,
+  ) {
+    this.intervalMs = options.intervalMs ?? 2000
+    this.ttlMs = options.ttlMs ?? 10_000
+  }
+
+  async start(): Promise<void> {
+    await this.beat()
+    this.timer = setInterval(() => {
+      this.beat().catch((error) =>
+        this.options.logger.warn('replica heartbeat failed', { error: errorMessage(error) }),
+      )
+    }, this.intervalMs)
+    this.timer.unref()
+  }
+
+  private async beat(): Promise<void> {
+    await query(
+      this.pool,
+      `INSERT INTO replicas (id) VALUES ($1) ON CONFLICT (id) DO UPDATE SET seen_at = now()`,
+      [this.id],
+      'heartbeat',
+    )
+    const { rows } = await query<{ n: number }>(
+      this.pool,
+      `SELECT count(*)::int AS n FROM replicas WHERE seen_at > now() - make_interval(secs => $1)`,
+      [this.ttlMs / 1000],
+      'count replicas',
+    )
+    const live = Math.max(1, rows[0]?.n ?? 1)
+    if (live !== this.live) {
+      this.options.logger.info('replicas sharing the Feishu quota changed', {
+        from: this.live,
+        to: live,
+      })
+      this.live = live
+    }
+    this.options.onCount?.(live)
+    if (this.ticks++ % 30 === 0) await this.housekeeping()
+  }
+
+  /** Any replica may do it; doing it twice is harmless. */
+  private async housekeeping(): Promise<void> {
+    await query(this.pool, `DELETE FROM seen_ids WHERE seen_at < now() - interval '8 hours'`)
+    await query(this.pool, `DELETE FROM replicas WHERE seen_at < now() - interval '1 hour'`)
+    await query(this.pool, `DELETE FROM jobs WHERE done_at < now() - interval '7 days'`)
+  }
+
+  /** Shutdown: leaves at once, so the others take its share of the quota. */
+  async stop(): Promise<void> {
+    if (this.timer) clearInterval(this.timer)
+    this.timer = undefined
+    await query(this.pool, 'DELETE FROM replicas WHERE id = $1', [this.id], 'leave')
+  }
+}
