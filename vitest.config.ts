@@ -20,6 +20,8 @@ export default defineConfig({
   ],
   test: {
     include: ['test/**/*.test.ts'],
+    // Run alone afterwards (vitest.serial.config.ts).
+    exclude: ['test/serial/**', 'node_modules/**'],
     environment: 'node',
     testTimeout: 20_000,
     hookTimeout: 20_000,

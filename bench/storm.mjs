@@ -1,13 +1,16 @@
 // Benchmark 2 and 5a: an alert storm against the receiver (its own process) and
 // the sandbox with Feishu's documented rate limits on.
+
+import { spawn } from 'node:child_process'
 import { mkdtempSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
-import { join } from 'node:path'
-import { Pool } from 'undici'
-import { startSandbox } from '../lib/src/sandbox/server.js'
+import { dirname, join } from 'node:path'
+import { fileURLToPath } from 'node:url'
+import { Pool, request } from 'undici'
 import { freePort, peakRssMiB, startServe } from './lib.mjs'
 
 const TOKEN = 'bench-webhook-token'
+const HERE = dirname(fileURLToPath(import.meta.url))
 const ZERO = '0001-01-01T00:00:00Z'
 
 function alert(g, i, status = 'firing') {
@@ -56,36 +59,55 @@ function story(g) {
   return n
 }
 
+/**
+ * `replicas` receivers (each its own `warroom serve`), on one PostgreSQL
+ * (`database: { url, schema }`) when there are several; notifications go to
+ * them round-robin. With `kill`, one replica is killed with SIGKILL once a
+ * fifth of the storm is sent and started again 300 ms later.
+ */
 export async function storm({
   groups = 200,
   perGroup = 10,
   windowMs = 10_000,
   windows = 'sliding',
+  replicas = 1,
+  database,
+  kill = false,
 } = {}) {
-  const sandbox = await startSandbox({ rateLimits: true, rateLimitWindows: windows })
+  const sandbox = await startSandboxProcess(windows)
   const dir = mkdtempSync(join(tmpdir(), 'warroom-storm-'))
-  const port = await freePort()
   const config = join(dir, 'warroom.yml')
   writeFileSync(
     config,
     // The storm measures pacing, not the new-chat budget (intake), which would hold most groups back.
-    `server:\n  data_dir: ${join(dir, 'data')}\n  max_connections_per_ip: 1024\nauth:\n  bearer_token: ${TOKEN}\nintake:\n  max_new_chats_per_minute: 100000\n  max_new_chats_per_source_per_minute: 100000\n`,
+    `server:\n  data_dir: ${join(dir, 'data')}\n  max_connections_per_ip: 1024\n${
+      database ? `  database_url: ${database.url}\n  database_schema: ${database.schema}\n` : ''
+    }auth:\n  bearer_token: ${TOKEN}\nintake:\n  max_new_chats_per_minute: 100000\n  max_new_chats_per_source_per_minute: 100000\n`,
   )
-  const receiver = await startServe(['--config', config, '--port', String(port)], {
+  const env = {
     FEISHU_APP_ID: sandbox.appId,
     FEISHU_APP_SECRET: sandbox.appSecret,
     FEISHU_DOMAIN: sandbox.url,
-  })
-  const pool = new Pool(receiver.url, {
-    connections: 256,
-    headersTimeout: 120_000,
-    bodyTimeout: 120_000,
-  })
-  const stats = { sent: 0, retries: 0, answers: {} }
+  }
+  const ports = await Promise.all(Array.from({ length: replicas }, () => freePort()))
+  const start = (port) => startServe(['--config', config, '--port', String(port)], env)
+  const receivers = await Promise.all(ports.map(start))
+  const pools = ports.map(
+    (port) =>
+      new Pool(`http://127.0.0.1:${port}`, {
+        connections: 256,
+        headersTimeout: 120_000,
+        bodyTimeout: 120_000,
+      }),
+  )
+  const sent = { sent: 0, retries: 0, answers: {}, killed: 0 }
+  let turn = 0
   const deliver = async (payload) => {
     const text = JSON.stringify(payload)
     for (let attempt = 0; ; attempt++) {
-      stats.sent++
+      sent.sent++
+      // Round-robin, as a load balancer would; a retry goes to the next replica.
+      const pool = pools[turn++ % pools.length]
       try {
         const res = await pool.request({
           path: '/alertmanager',
@@ -95,18 +117,29 @@ export async function storm({
         })
         const answer = await res.body.json()
         const key = `${res.statusCode} ${answer.action ?? answer.error ?? ''}`
-        stats.answers[key] = (stats.answers[key] ?? 0) + 1
+        sent.answers[key] = (sent.answers[key] ?? 0) + 1
         if (res.statusCode < 500) return answer
       } catch (error) {
-        stats.answers[`error ${error.code}`] = (stats.answers[`error ${error.code}`] ?? 0) + 1
+        sent.answers[`error ${error.code}`] = (sent.answers[`error ${error.code}`] ?? 0) + 1
       }
-      stats.retries++
+      sent.retries++
       // Alertmanager's backoff: 0.5 s × 1.5 per attempt, ±50 %.
       await new Promise((r) => setTimeout(r, 500 * 1.5 ** attempt * (0.5 + Math.random())))
     }
   }
   const started = Date.now()
   const gap = windowMs / perGroup
+  let delivered = 0
+  const killer = kill
+    ? (async () => {
+        while (delivered < (groups * perGroup) / 5) await new Promise((r) => setTimeout(r, 5))
+        const victim = replicas - 1
+        receivers[victim].child.kill('SIGKILL')
+        sent.killed++
+        await new Promise((r) => setTimeout(r, 300))
+        receivers[victim] = await start(ports[victim])
+      })()
+    : Promise.resolve()
   await Promise.all(
     Array.from({ length: groups }, async (_, g) => {
       // Spread the groups' first notifications over the first interval, then one per interval.
@@ -117,55 +150,85 @@ export async function storm({
         if (wait > 0) await new Promise((r) => setTimeout(r, wait))
         next += gap
         await deliver(payload)
+        delivered++
       }
     }),
   )
+  await killer
   const sentWithinMs = Date.now() - started
   // The summary messages are written after the resolutions, in the background: wait for them too.
-  const expectedSummaries = Math.ceil(groups / 2)
-  while (
-    [...sandbox.state.messages.values()].filter((m) => m.content.includes('复盘摘要')).length <
-    expectedSummaries
-  ) {
+  const expectedSummaries = perGroup >= 10 ? Math.ceil(groups / 2) : 0
+  const summaries = async () =>
+    (await sandbox.state()).messages.filter((m) => JSON.stringify(m.content).includes('复盘摘要'))
+      .length
+  while ((await summaries()) < expectedSummaries) {
     if (Date.now() - started > 300_000) break
-    await new Promise((r) => setTimeout(r, 50))
+    await new Promise((r) => setTimeout(r, 250))
   }
   const drainMs = Date.now() - started
-  const rss = peakRssMiB(receiver.child.pid)
+  // A little longer: a summary posted twice would show now.
+  if (replicas > 1) await new Promise((r) => setTimeout(r, 2500))
+  const rss = peakRssMiB(receivers[0].child.pid)
 
   // What Feishu shows afterwards.
-  const chats = [...sandbox.state.chats.values()].filter((c) => c.description.includes('[warroom:'))
-  let wrong = 0
+  const state = await sandbox.state()
+  const stats = await sandbox.stats()
+  const byId = new Map(state.messages.map((m) => [m.message_id, m]))
+  const chats = state.chats.filter((c) => c.description.includes('[warroom:'))
+  const problems = []
   for (let g = 0; g < groups; g++) {
     const chat = chats.filter((c) => c.name.endsWith(`storm ${g}`))
-    const cards = chat[0]
-      ? sandbox.state.messagesIn(chat[0].chat_id).filter((m) => m.msg_type === 'interactive')
-      : []
+    const messages = chat[0] ? chat[0].messages.map((id) => byId.get(id)) : []
+    const cards = messages.filter((m) => m.msg_type === 'interactive')
     const resolved = chat[0]?.name.startsWith('[已解决] ')
-    if (chat.length !== 1 || cards.length !== 1 || resolved !== (g % 2 === 0 && perGroup >= 10))
-      wrong++
+    const shouldResolve = g % 2 === 0 && perGroup >= 10
+    const texts = messages
+      .filter((m) => m.sender.sender_type === 'app' && m.msg_type !== 'interactive')
+      .map((m) => JSON.stringify(m.content))
+    const twice = texts.filter((t, i) => texts.indexOf(t) !== i)
+    const resolutions = texts.filter((t) => t.includes('事件已解决')).length
+    const reviews = texts.filter((t) => t.includes('复盘摘要')).length
+    if (chat.length !== 1) problems.push(`group ${g}: ${chat.length} chats`)
+    else if (cards.length !== 1) problems.push(`group ${g}: ${cards.length} cards`)
+    else if (resolved !== shouldResolve) problems.push(`group ${g}: resolved ${resolved}`)
+    else if (twice.length) problems.push(`group ${g}: posted twice: ${twice[0].slice(0, 80)}`)
+    else if (shouldResolve && (resolutions !== 1 || reviews !== 1))
+      problems.push(`group ${g}: ${resolutions} resolution and ${reviews} review messages`)
   }
+  const wrong = problems.length
   // Lower bound: each API admits 50 calls per second. Counted over sliding windows, n calls need the first
   // and the last to be at least ceil(n/50) − 1 seconds apart; over fixed windows aligned to the second the
   // first may come at the end of its window and the last at the start of its own: ceil(n/50) − 2.
-  const requested = {}
-  for (const r of sandbox.requests) requested[r.endpoint] = (requested[r.endpoint] ?? 0) + 1
-  const calls = countAccepted(sandbox)
+  const requested = stats.requests
+  const calls = countAccepted(state)
   const boundSeconds = Math.max(
     ...Object.entries(calls)
       .filter(([e]) => e !== 'token')
       .map(([, n]) => Math.ceil(n / 50) - (windows === 'fixed' ? 2 : 1)),
   )
-  const refusedByFeishu = sandbox.refusedByLimits
-  const answered5xx = Object.entries(stats.answers)
+  const refusedByFeishu = stats.refusedByLimits
+  const answered5xx = Object.entries(sent.answers)
     .filter(([k]) => /^5\d\d /.test(k))
     .reduce((n, [, v]) => n + v, 0)
-  receiver.child.kill('SIGTERM')
-  await pool.close()
+  // Ends the receivers it started, by pid, and waits for them to go.
+  await Promise.all(
+    receivers.map(
+      (r) =>
+        new Promise((resolve) => {
+          if (r.child.exitCode !== null) return resolve()
+          r.child.once('exit', resolve)
+          r.child.kill('SIGTERM')
+        }),
+    ),
+  )
+  await Promise.all(pools.map((p) => p.close()))
   await sandbox.close()
   return {
     windows,
+    replicas,
+    killed: sent.killed,
     refusedByFeishu,
+    refusedBy: stats.refusedBy,
     answered5xx,
     groups,
     notifications: groups * perGroup,
@@ -176,20 +239,50 @@ export async function storm({
     requested,
     chats: chats.length,
     wrong,
-    stats,
+    problems: problems.slice(0, 10),
+    stats: sent,
     peakRssMiB: rss,
   }
 }
 
-/** Successful Open API calls per endpoint (the sandbox keeps each request; rate-limited ones are repeated). */
-function countAccepted(sandbox) {
-  const s = sandbox.state
-  const cards = [...s.messages.values()].filter((m) => m.msg_type === 'interactive')
+/** Successful Open API calls per endpoint, from the sandbox's state (refused calls are repeated). */
+function countAccepted(state) {
+  const cards = state.messages.filter((m) => m.msg_type === 'interactive')
   return {
-    createChat: [...s.chats.values()].filter((c) => c.description.includes('[warroom:')).length,
-    sendMessage: [...s.messages.values()].filter((m) => m.sender.sender_type === 'app').length,
+    createChat: state.chats.filter((c) => c.description.includes('[warroom:')).length,
+    sendMessage: state.messages.filter((m) => m.sender.sender_type === 'app').length,
     patchMessage: cards.reduce((n, m) => n + m.patches, 0),
-    updateChat: [...s.chats.values()].reduce((n, c) => n + Math.max(0, c.names.length - 1), 0),
-    pinMessage: s.pins.size,
+    updateChat: state.chats.reduce((n, c) => n + Math.max(0, c.names.length - 1), 0),
+    pinMessage: state.pins.length,
+  }
+}
+
+/** The sandbox as its own process (bench/sandbox-process.mjs), read through its control API. */
+async function startSandboxProcess(windows) {
+  const child = spawn(process.execPath, [join(HERE, 'sandbox-process.mjs'), windows], {
+    stdio: ['ignore', 'pipe', 'inherit'],
+  })
+  const line = await new Promise((resolve, reject) => {
+    let out = ''
+    child.stdout.on('data', (d) => {
+      out += d
+      if (out.includes('\n')) resolve(out.split('\n')[0])
+    })
+    child.once('exit', (code) => reject(new Error(`the sandbox exited (${code})`)))
+  })
+  const { url, appId, appSecret } = JSON.parse(line)
+  const get = async (path) => (await request(`${url}${path}`)).body.json()
+  return {
+    url,
+    appId,
+    appSecret,
+    state: () => get('/_sandbox/state'),
+    stats: () => get('/_sandbox/stats'),
+    close: () =>
+      new Promise((resolve) => {
+        if (child.exitCode !== null) return resolve()
+        child.once('exit', resolve)
+        child.kill('SIGTERM')
+      }),
   }
 }

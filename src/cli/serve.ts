@@ -54,9 +54,9 @@ export async function serve(args: string[], env: NodeJS.ProcessEnv, io: Io): Pro
     // Stay well inside Alertmanager's notification timeout.
     retry: { maxElapsedMs: 20_000 },
   })
-  const { store, postgres } = await openStore(config, !!sandbox, logger, (n) =>
-    client.transport.setReplicas(n),
-  )
+  const { store, postgres } = await openStore(config, !!sandbox, logger)
+  // Replicas count their Feishu calls together: the quota is the app's, not each process's.
+  if (postgres) client.transport.shareQuota(postgres.quota)
   const open = new Map<string, boolean>()
   const countOpen = () => metrics.openIncidents.set([...open.values()].filter(Boolean).length)
   let openTimer: NodeJS.Timeout | undefined
@@ -189,7 +189,6 @@ async function openStore(
   config: Config,
   sandbox: boolean,
   logger: Logger,
-  onReplicas: (live: number) => void,
 ): Promise<{ store: IncidentStore; postgres?: PostgresStore }> {
   const url = config.server.database_url
   if (url) {
@@ -200,7 +199,6 @@ async function openStore(
       url,
       schema: config.server.database_schema,
       logger,
-      onReplicas,
     })
     return { store: postgres, postgres }
   }

@@ -16,7 +16,7 @@ const NOT_OUR_CHAT_CODES = new Set([232006, 232009, 232011, 230002, 232010])
  */
 export class Discovery {
   /** A given store is the truth (after one sync from Feishu when it starts empty). */
-  private synced = false
+  private synced: Promise<void> | undefined
 
   private readonly markerKey: Buffer
 
@@ -79,9 +79,15 @@ export class Discovery {
   }
 
   async lookup(keyHash: string): Promise<IncidentRecord | undefined> {
-    if (this.storeIsAuthoritative && !this.synced) {
-      if (await this.store.isEmpty()) await this.syncFromFeishu()
-      this.synced = true
+    // Once, shared by the lookups that arrive meanwhile (a storm must not list the chats per incident).
+    if (this.storeIsAuthoritative) {
+      this.synced ??= (async () => {
+        if (await this.store.isEmpty()) await this.syncFromFeishu()
+      })().catch((error) => {
+        this.synced = undefined
+        throw error
+      })
+      await this.synced
     }
     const stored = await this.store.get(keyHash)
     if (stored || this.storeIsAuthoritative) return stored

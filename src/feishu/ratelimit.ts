@@ -20,6 +20,8 @@ export interface Window {
 /** One call's place in the logs; stamped again when the call really leaves. */
 export interface Ticket {
   entries: Array<{ at: number }>
+  /** Its slot in the shared count, if there is one. */
+  slot?: string
 }
 
 /** Slack added to each window: 2 % of it, at least 50 ms. */
@@ -27,22 +29,54 @@ export function marginFor(w: Window): number {
   return Math.max(50, Math.round(w.ms * 0.02))
 }
 
+/**
+ * The same limits counted across processes (replicas sharing one app's
+ * quota): take() takes a slot for `key` under every window, or answers the
+ * ms to wait before asking again; stamp() moves taken slots to the moment
+ * the call leaves, as the local log does.
+ */
+export interface SharedQuota {
+  take(
+    key: string,
+    windows: ReadonlyArray<{ limit: number; spanMs: number }>,
+  ): Promise<{ slot: string } | { waitMs: number }>
+  stamp(slots: string[]): Promise<void>
+}
+
+/**
+ * Extra slack when counting across processes: a slot is taken in the
+ * database a little before the call leaves, by a lag that varies with load.
+ */
+const SHARED_MARGIN_MS = 100
+
 interface Waiter {
   priority: number
   windows: readonly Window[]
   resolve: (ticket: Ticket) => void
 }
 
+type Taken = { slot?: string; waitMs: number }
+
 export class RateGate {
   private readonly logs = new Map<string, Array<{ at: number }>>()
   /** Calls waiting per key; one drain loop per key serves them in order. */
   private readonly waiting = new Map<string, Waiter[]>()
+  private shared: SharedQuota | undefined
+  private sharedFailed = false
 
   constructor(
     private readonly now: () => number = Date.now,
     private readonly sleep: (ms: number) => Promise<void> = (ms) =>
       new Promise((r) => setTimeout(r, ms)),
   ) {}
+
+  /**
+   * Counts every window across the processes sharing `quota` too. Only the
+   * head of each key's queue asks it, so it sees one request per key at a time.
+   */
+  share(quota: SharedQuota): void {
+    this.shared = quota
+  }
 
   /**
    * Waits until a call under `key` fits every window. Higher `priority`
@@ -68,10 +102,16 @@ export class RateGate {
   private async drain(key: string, queue: Waiter[]): Promise<void> {
     while (queue.length) {
       const next = queue[0]!
+      let slot: string | undefined
       for (;;) {
         const now = this.now()
         let wait = 0
         for (const w of next.windows) wait = Math.max(wait, this.waitFor(key, w, now))
+        if (wait <= 0) {
+          const taken = await this.takeShared(key, next.windows)
+          slot = taken.slot
+          wait = taken.waitMs
+        }
         if (wait <= 0) break
         await this.sleep(wait + 1)
       }
@@ -84,15 +124,39 @@ export class RateGate {
         return entry
       })
       if (this.logs.size > 20_000) this.prune(at)
-      waiter.resolve({ entries })
+      waiter.resolve(slot ? { entries, slot } : { entries })
     }
     this.waiting.delete(key)
+  }
+
+  /** The shared count's answer; when it cannot be asked, this process's own pacing alone. */
+  private async takeShared(key: string, windows: readonly Window[]): Promise<Taken> {
+    if (!this.shared) return { waitMs: 0 }
+    try {
+      const taken = await this.shared.take(
+        key,
+        windows.map((w) => ({ limit: w.limit, spanMs: w.ms + marginFor(w) + SHARED_MARGIN_MS })),
+      )
+      this.sharedFailed = false
+      return 'slot' in taken ? { slot: taken.slot, waitMs: 0 } : taken
+    } catch {
+      this.sharedFailed = true
+      return { waitMs: 0 }
+    }
+  }
+
+  /** True while the shared count could not be reached (the last try failed). */
+  get sharedUnavailable(): boolean {
+    return this.sharedFailed
   }
 
   /** Moves the tickets to now: the call leaves later than its first ticket was taken. */
   stamp(tickets: Ticket[]): void {
     const at = this.now()
     for (const t of tickets) for (const e of t.entries) e.at = Math.max(e.at, at)
+    const slots = tickets.flatMap((t) => (t.slot ? [t.slot] : []))
+    // Not awaited: the call goes now; the stamp lands a moment later, which only errs on the safe side.
+    if (slots.length && this.shared) void this.shared.stamp(slots).catch(() => {})
   }
 
   /** Milliseconds until one more call fits `w`, 0 when it fits now. */

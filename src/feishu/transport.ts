@@ -10,7 +10,7 @@ import {
   RATE_LIMIT_CODES,
   TOKEN_INVALID_CODES,
 } from './errors.js'
-import { DOCUMENTED_LIMITS, RateGate, type Ticket, type Window } from './ratelimit.js'
+import { DOCUMENTED_LIMITS, RateGate, type SharedQuota, type Ticket } from './ratelimit.js'
 import { backoffDelay, DEFAULT_RETRY, type RetryPolicy, rateLimitDelay, sleep } from './retry.js'
 import { TokenCache } from './token.js'
 
@@ -130,8 +130,6 @@ export class FeishuTransport {
   private readonly sleep: (ms: number) => Promise<void>
   private readonly tokens: TokenCache
   private readonly gate: RateGate | undefined
-  /** The app-wide limits this process may use: all of them alone, a share beside other replicas. */
-  private apiWindows: readonly Window[] = DOCUMENTED_LIMITS.api
 
   constructor(options: TransportOptions) {
     if (!options.appId) throw new Error('Feishu app id is empty')
@@ -193,21 +191,16 @@ export class FeishuTransport {
       tickets.push(
         await this.gate.acquire(`pin:${body.message_id}`, DOCUMENTED_LIMITS.perMessage, priority),
       )
-    tickets.push(await this.gate.acquire(`api:${spec.endpoint}`, this.apiWindows, priority))
+    tickets.push(await this.gate.acquire(`api:${spec.endpoint}`, DOCUMENTED_LIMITS.api, priority))
     this.gate.stamp(tickets)
   }
 
   /**
-   * Feishu's quota is per app: `replicas` processes sharing it each pace to
-   * 1/replicas of the app-wide limits. Per-chat and per-message limits stay
-   * whole, since one incident's work runs in one replica at a time.
+   * Feishu's quota is per app: replicas sharing it count their calls in one
+   * place (the database), so that together they stay inside the limits.
    */
-  setReplicas(replicas: number): void {
-    const n = Math.max(1, Math.floor(replicas))
-    this.apiWindows = DOCUMENTED_LIMITS.api.map((w) => ({
-      limit: Math.max(1, Math.floor(w.limit / n)),
-      ms: w.ms,
-    }))
+  shareQuota(quota: SharedQuota): void {
+    this.gate?.share(quota)
   }
 
   async close(): Promise<void> {

@@ -7,25 +7,20 @@ import { StoreUnavailableError } from '../store.js'
 const UNAVAILABLE = /^(08|53|57P|55P03)|^(ECONNREFUSED|ECONNRESET|ETIMEDOUT|ENOTFOUND|EPIPE)$/
 
 /** A pool whose connections use `schema`, with errors turned into StoreUnavailableError where retrying helps. */
-export function createPool(
-  url: string,
-  schema: string,
-  max: number,
-  logger: Logger,
-  name: string,
-): pg.Pool {
+export function createPool(url: string, schema: string, max: number, logger: Logger): pg.Pool {
   const pool = new pg.Pool({
     connectionString: url,
     max,
     // Every connection works in the store's schema (tests give each their own).
     options: `-c search_path="${schema}"`,
-    connectionTimeoutMillis: 10_000,
+    // Also how long a query waits for a free connection: a storm queues here, briefly.
+    connectionTimeoutMillis: 20_000,
     idleTimeoutMillis: 30_000,
-    application_name: `feishu-warroom ${name}`,
+    application_name: 'feishu-warroom',
   })
   // An idle connection that breaks (a database restart) must not end the process.
   pool.on('error', (error) =>
-    logger.warn('a PostgreSQL connection failed', { pool: name, error: error.message }),
+    logger.warn('a PostgreSQL connection failed', { error: error.message }),
   )
   return pool
 }

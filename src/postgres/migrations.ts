@@ -52,6 +52,43 @@ export const MIGRATIONS: ReadonlyArray<{ version: number; name: string; sql: str
       );
     `,
   },
+  {
+    version: 2,
+    name: 'the Feishu quota shared by replicas',
+    // A sliding log per limit key (an API, a chat, a card). take_quota() takes a slot when every
+    // window has room and answers its id, or answers minus the ms until one frees; the advisory
+    // lock makes check-and-take atomic per key across replicas. The slot is stamped again when
+    // the call really leaves (see SharedQuota.stamp).
+    sql: `
+      CREATE TABLE quota_log (id bigserial PRIMARY KEY, key text NOT NULL, at timestamptz NOT NULL);
+      CREATE INDEX quota_log_key_at ON quota_log (key, at DESC);
+      CREATE FUNCTION take_quota(p_key text, p_limits integer[], p_spans_ms integer[])
+      RETURNS bigint LANGUAGE plpgsql AS $$
+      DECLARE
+        i integer;
+        n integer;
+        oldest timestamptz;
+        wait_ms integer := 0;
+        span interval;
+        slot bigint;
+      BEGIN
+        PERFORM pg_advisory_xact_lock(hashtext(current_schema() || ':quota:' || p_key));
+        FOR i IN 1 .. array_length(p_limits, 1) LOOP
+          span := make_interval(secs => p_spans_ms[i] / 1000.0);
+          SELECT count(*), min(at) INTO n, oldest FROM (
+            SELECT at FROM quota_log WHERE key = p_key AND at > clock_timestamp() - span
+            ORDER BY at DESC LIMIT p_limits[i]) newest;
+          IF n >= p_limits[i] THEN
+            wait_ms := greatest(wait_ms,
+              ceil(extract(epoch FROM oldest + span - clock_timestamp()) * 1000)::integer);
+          END IF;
+        END LOOP;
+        IF wait_ms > 0 THEN RETURN -wait_ms; END IF;
+        INSERT INTO quota_log (key, at) VALUES (p_key, clock_timestamp()) RETURNING id INTO slot;
+        RETURN slot;
+      END $$;
+    `,
+  },
 ]
 
 export const LATEST_MIGRATION = MIGRATIONS[MIGRATIONS.length - 1]!.version

@@ -8,14 +8,12 @@ export interface ReplicaOptions {
   intervalMs?: number
   /** A replica not heard from for this long counts as gone (its jobs are claimed again). */
   ttlMs?: number
-  /** Called with the number of live replicas whenever it changes. */
-  onCount?: (live: number) => void
   logger: Logger
 }
 
 /**
- * Live replicas, by heartbeat rows: how many share the app's Feishu quota,
- * and which ones still hold their job claims. Also does the housekeeping no
+ * Live replicas, by heartbeat rows: which ones still hold their job claims
+ * (and how many there are, for the logs). Also does the housekeeping no
  * single replica owns (old de-duplication ids, finished jobs).
  */
 export class Replicas {
@@ -59,14 +57,13 @@ export class Replicas {
     )
     const live = Math.max(1, rows[0]?.n ?? 1)
     if (live !== this.live) {
-      this.options.logger.info('replicas sharing the Feishu quota changed', {
+      this.options.logger.info('live replicas changed', {
         from: this.live,
         to: live,
       })
       this.live = live
     }
-    this.options.onCount?.(live)
-    if (this.ticks++ % 30 === 0) await this.housekeeping()
+    if (this.ticks++ % 15 === 0) await this.housekeeping()
   }
 
   /** Any replica may do it; doing it twice is harmless. */
@@ -74,6 +71,7 @@ export class Replicas {
     await query(this.pool, `DELETE FROM seen_ids WHERE seen_at < now() - interval '8 hours'`)
     await query(this.pool, `DELETE FROM replicas WHERE seen_at < now() - interval '1 hour'`)
     await query(this.pool, `DELETE FROM jobs WHERE done_at < now() - interval '7 days'`)
+    await query(this.pool, `DELETE FROM quota_log WHERE at < now() - interval '5 minutes'`)
   }
 
   /** Shutdown: leaves at once, so the others take its share of the quota. */

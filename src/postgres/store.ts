@@ -1,15 +1,12 @@
 import { randomBytes } from 'node:crypto'
 import { hostname } from 'node:os'
 import type pg from 'pg'
+import type { SharedQuota } from '../feishu/ratelimit.js'
 import type { Logger } from '../log.js'
-import {
-  type IncidentRecord,
-  type IncidentStore,
-  StaleRecordError,
-  StoreUnavailableError,
-} from '../store.js'
+import { type IncidentRecord, type IncidentStore, StaleRecordError } from '../store.js'
 import { createPool, query, storeError, ts } from './db.js'
 import { PostgresJobQueue } from './jobs.js'
+import { LockSession } from './locks.js'
 import { LATEST_MIGRATION, migrate } from './migrations.js'
 import { Replicas } from './replicas.js'
 import { PostgresTimelines } from './timelines.js'
@@ -18,19 +15,19 @@ export interface PostgresStoreOptions {
   url: string
   schema?: string
   logger: Logger
-  /** Called with the number of live replicas (they share the app's Feishu quota). */
-  onReplicas?: (live: number) => void
   /** Heartbeat interval and how long a silent replica counts as alive (ms). */
   heartbeatMs?: number
   replicaTtlMs?: number
   /** How long an operation waits for another replica's lock on the same incident. */
   lockTimeoutMs?: number
+  /** Connections for queries (locks take one more). */
+  poolSize?: number
 }
 
 /**
  * Incident records in PostgreSQL, for several receivers on one database.
- * Work on one incident holds a transaction-scoped advisory lock (released by
- * the server if the replica dies); writes are compare-and-set on the record
+ * Work on one incident holds an advisory lock (released by the server if the
+ * replica dies: src/postgres/locks.ts); writes are compare-and-set on the record
  * version; event ids are de-duplicated in a table; background work is a job
  * queue claimed with FOR UPDATE SKIP LOCKED.
  */
@@ -42,17 +39,15 @@ export class PostgresStore implements IncidentStore {
 
   private constructor(
     private readonly pool: pg.Pool,
-    /** Lock holders wait here, apart from the queries they make meanwhile (one pool would deadlock). */
-    private readonly lockPool: pg.Pool,
+    private readonly locks: LockSession,
     readonly schema: string,
-    private readonly options: PostgresStoreOptions,
+    options: PostgresStoreOptions,
     readonly replicaId: string,
   ) {
     this.replicas = new Replicas(pool, replicaId, {
       logger: options.logger,
       ...(options.heartbeatMs !== undefined ? { intervalMs: options.heartbeatMs } : {}),
       ...(options.replicaTtlMs !== undefined ? { ttlMs: options.replicaTtlMs } : {}),
-      ...(options.onReplicas ? { onCount: options.onReplicas } : {}),
     })
     this.jobs = new PostgresJobQueue(pool, replicaId, this.replicas.ttlMs / 1000)
     this.timelines = new PostgresTimelines(pool)
@@ -61,18 +56,18 @@ export class PostgresStore implements IncidentStore {
   /** Connects, applies the migrations (safe when replicas start together) and joins the replicas. */
   static async open(options: PostgresStoreOptions): Promise<PostgresStore> {
     const schema = options.schema ?? 'public'
-    const pool = createPool(options.url, schema, 10, options.logger, 'queries')
-    const lockPool = createPool(options.url, schema, 32, options.logger, 'locks')
+    const pool = createPool(options.url, schema, options.poolSize ?? 10, options.logger)
     try {
       const applied = await migrate(pool, schema)
       if (applied.length)
         options.logger.info('applied database migrations', { schema, versions: applied })
     } catch (error) {
-      await Promise.all([pool.end(), lockPool.end()])
+      await pool.end()
       throw storeError(error, 'start')
     }
     const id = `${hostname()}:${process.pid}:${randomBytes(3).toString('hex')}`
-    const store = new PostgresStore(pool, lockPool, schema, options, id)
+    const locks = new LockSession(options.url, schema, options.logger, options.lockTimeoutMs)
+    const store = new PostgresStore(pool, locks, schema, options, id)
     await store.replicas.start()
     return store
   }
@@ -158,41 +153,30 @@ export class PostgresStore implements IncidentStore {
     return rows[0]?.version
   }
 
-  async withLock<T>(keyHash: string, work: () => Promise<T>): Promise<T> {
-    let client: pg.PoolClient
-    try {
-      client = await this.lockPool.connect()
-    } catch (error) {
-      throw storeError(error, 'lock an incident')
-    }
-    let broken: Error | undefined
-    try {
-      await client.query('BEGIN')
-      await client.query(
-        `SET LOCAL lock_timeout = ${Math.round(this.options.lockTimeoutMs ?? 30_000)}`,
+  withLock<T>(keyHash: string, work: () => Promise<T>): Promise<T> {
+    return this.locks.withLock(keyHash, work)
+  }
+
+  /** The app's Feishu quota, counted across replicas (take_quota(), migration 2). */
+  readonly quota: SharedQuota = {
+    take: async (key, windows) => {
+      const { rows } = await query<{ answer: string }>(
+        this.pool,
+        'SELECT take_quota($1, $2, $3) AS answer',
+        [key, windows.map((w) => w.limit), windows.map((w) => Math.ceil(w.spanMs))],
+        'count a Feishu call',
       )
-      // Namespaced by schema: tests (and tenants) sharing one database do not wait on each other.
-      await client.query('SELECT pg_advisory_xact_lock(hashtext($1))', [
-        `${this.schema}:${keyHash}`,
-      ])
-    } catch (error) {
-      broken = storeError(error, 'lock an incident')
-      client.release(broken)
-      if ((error as { code?: string }).code === '55P03')
-        throw new StoreUnavailableError(
-          `incident ${keyHash} is busy in another replica for more than ${(this.options.lockTimeoutMs ?? 30_000) / 1000} s`,
-        )
-      throw broken
-    }
-    try {
-      return await work()
-    } finally {
-      // Committing or rolling back ends the transaction and with it the lock.
-      await client.query('COMMIT').catch((error: Error) => {
-        broken = error
-      })
-      client.release(broken)
-    }
+      const answer = rows[0]?.answer ?? '0'
+      return answer.startsWith('-') ? { waitMs: Number(answer.slice(1)) } : { slot: answer }
+    },
+    stamp: async (slots) => {
+      await query(
+        this.pool,
+        'UPDATE quota_log SET at = clock_timestamp() WHERE id = ANY($1::bigint[])',
+        [slots],
+        'stamp Feishu calls',
+      )
+    },
   }
 
   async claimOnce(id: string): Promise<boolean> {
@@ -225,6 +209,7 @@ export class PostgresStore implements IncidentStore {
   async close(): Promise<void> {
     await this.jobs.release().catch(() => {})
     await this.replicas.stop().catch(() => {})
-    await Promise.all([this.pool.end(), this.lockPool.end()])
+    await this.locks.close()
+    await this.pool.end()
   }
 }

@@ -27,6 +27,8 @@ export class SandboxCore {
   clockOffsetMs: number
   /** Calls refused by the rate limits (99991400, 230020, 230047). */
   refusedByLimits = 0
+  /** The same, by the limit that refused them (api:<endpoint>, chat, patch, pin). */
+  readonly refusedBy: Record<string, number> = {}
   /** Requests refused by Feishu's official schemas, with what was wrong. */
   readonly violations: Array<{
     tool: string
@@ -294,16 +296,21 @@ export class SandboxCore {
     }
   }
 
+  refuse(limit: string): void {
+    this.refusedByLimits++
+    this.refusedBy[limit] = (this.refusedBy[limit] ?? 0) + 1
+  }
+
   limitChat(chatId: string): void {
     if (this.rateLimits && this.limiter.take(`chat:${chatId}`, FEISHU_LIMITS.perChat)) {
-      this.refusedByLimits++
+      this.refuse('chat')
       throw new ApiError(400, 230020, 'This operation triggers the frequency limit.')
     }
   }
 
   limitMessage(kind: 'patch' | 'pin', messageId: string): void {
     if (this.rateLimits && this.limiter.take(`${kind}:${messageId}`, FEISHU_LIMITS.perMessage)) {
-      this.refusedByLimits++
+      this.refuse(kind)
       throw new ApiError(
         400,
         kind === 'pin' ? 230047 : 230020,

@@ -155,7 +155,7 @@ export class FeishuSandbox extends SandboxContent {
         this.conform(route.tool, req, url, params, body)
         if (this.rateLimits) {
           const limited = this.limiter.take(`api:${route.name}`, FEISHU_LIMITS.api)
-          if (limited) this.refusedByLimits++
+          if (limited) this.refuse(`api:${route.name}`)
           if (limited)
             throw new ApiError(
               429,
@@ -267,7 +267,7 @@ export class FeishuSandbox extends SandboxContent {
 
   /**
    * Test controls for processes that do not share memory with the sandbox:
-   * `GET /_sandbox/state`, `POST /_sandbox/faults` (a Fault as JSON),
+   * `GET /_sandbox/state`, `GET /_sandbox/stats` (requests and rate-limit refusals), `POST /_sandbox/faults` (a Fault as JSON),
    * `POST /_sandbox/expire-tokens`, `POST /_sandbox/advance` ({"ms": n}).
    */
   private async control(req: IncomingMessage, res: ServerResponse, url: URL): Promise<void> {
@@ -276,6 +276,15 @@ export class FeishuSandbox extends SandboxContent {
       const body = await readBody(req, MAX_BODY_BYTES)
       const route = `${req.method} ${url.pathname}`
       if (route === 'GET /_sandbox/state') return respond(200, this.state.dump())
+      if (route === 'GET /_sandbox/stats') {
+        const requests: Record<string, number> = {}
+        for (const r of this.requests) requests[r.endpoint] = (requests[r.endpoint] ?? 0) + 1
+        return respond(200, {
+          refusedByLimits: this.refusedByLimits,
+          refusedBy: this.refusedBy,
+          requests,
+        })
+      }
       if (route === 'POST /_sandbox/faults') {
         this.faults.add(parseJson(body) as never)
         return respond(200, { ok: true, pending: this.faults.pending.length })
