@@ -1,6 +1,13 @@
 import type { Person } from '../card.js'
+import { LIMITS } from '../feishu/client.js'
+import { FeishuError } from '../feishu/errors.js'
 import type { IncidentRecord } from '../store.js'
 import { type Core, type Op, reasonOf } from './model.js'
+
+/** Create-chat failures caused by one unusable member id: create empty, then add one by one. */
+const BAD_MEMBER_CODES = new Set([
+  232043, 232022, 232030, 99992351, 99992360, 99992364, 99992361, 232024, 230013,
+])
 
 /**
  * Who is in the war room: member ids of every kind parsed (open_id, union_id,
@@ -26,6 +33,32 @@ export class Members {
         return true
       }
     return false
+  }
+
+  /**
+   * Creates the chat with its first members (create takes at most 50; the
+   * rest are `pending`, for add). One unusable id fails a whole create: then
+   * the chat is created empty and everyone is pending, to be reported per id.
+   * `uuids` (with members, bare) make a retry return the same chat.
+   */
+  async createChat(
+    chat: { name: string; description: string },
+    openIds: string[],
+    uuids: [string, string],
+  ): Promise<{ chatId: string; pending: string[] }> {
+    const first = openIds.slice(0, LIMITS.usersPerCreate)
+    try {
+      const created = await this.core.client.createChat(
+        { ...chat, user_id_list: first },
+        { uuid: uuids[0] },
+      )
+      return { chatId: created.chat_id, pending: openIds.slice(first.length) }
+    } catch (error) {
+      if (!(error instanceof FeishuError && BAD_MEMBER_CODES.has(error.code) && openIds.length))
+        throw error
+      const bare = await this.core.client.createChat(chat, { uuid: uuids[1] })
+      return { chatId: bare.chat_id, pending: openIds }
+    }
   }
 
   async resolve(ids: string[], op: Op) {

@@ -1,6 +1,5 @@
 import type { Person } from '../card.js'
-import { type FeishuClient, LIMITS } from '../feishu/client.js'
-import { FeishuError } from '../feishu/errors.js'
+import type { FeishuClient } from '../feishu/client.js'
 import { countCalls, withPriority } from '../feishu/transport.js'
 import { type Incident, type IncidentInput, parseIncident } from '../incident.js'
 import { type Logger, silentLogger } from '../log.js'
@@ -37,11 +36,6 @@ import {
 import { review } from './review.js'
 
 export * from './model.js'
-
-/** Create-chat failures caused by one unusable member id: create empty, then add one by one. */
-const BAD_MEMBER_CODES = new Set([
-  232043, 232022, 232030, 99992351, 99992360, 99992364, 99992361, 232024, 230013,
-])
 
 /**
  * The core's lifecycle: makes Feishu reflect an incident. One chat per
@@ -261,26 +255,11 @@ export class WarRoom {
     // Same key and same predecessor: the same chat, however often this is retried.
     const uuid = deriveUuid('chat', keyHash, previous?.chatId ?? '-')
     const description = this.discovery.description(keyHash, 'open', openedAt)
-    let chatId: string
-    let pending = members.openIds
-    try {
-      // Create takes at most 50 users; the rest are added in batches below.
-      const first = pending.slice(0, LIMITS.usersPerCreate)
-      chatId = (
-        await this.client.createChat({ name: chatName, description, user_id_list: first }, { uuid })
-      ).chat_id
-      pending = pending.slice(first.length)
-    } catch (error) {
-      // One unusable id fails the whole create: create empty, then add with per-id reporting.
-      if (!(error instanceof FeishuError && BAD_MEMBER_CODES.has(error.code) && pending.length))
-        throw error
-      chatId = (
-        await this.client.createChat(
-          { name: chatName, description },
-          { uuid: deriveUuid('chat-bare', keyHash, previous?.chatId ?? '-') },
-        )
-      ).chat_id
-    }
+    const { chatId, pending } = await this.members.createChat(
+      { name: chatName, description },
+      members.openIds,
+      [uuid, deriveUuid('chat-bare', keyHash, previous?.chatId ?? '-')],
+    )
     const record: IncidentRecord = {
       keyHash,
       key: incident.key,

@@ -107,7 +107,7 @@ export class RateGate {
         const now = this.now()
         let wait = 0
         for (const w of next.windows) wait = Math.max(wait, this.waitFor(key, w, now))
-        if (wait <= 0) {
+        if (wait <= 0 && this.shared) {
           const taken = await this.takeShared(key, next.windows)
           slot = taken.slot
           wait = taken.waitMs
