@@ -1,28 +1,7 @@
-import { type ChildProcess, execFileSync, spawn } from 'node:child_process'
-import { writeFile } from 'node:fs/promises'
-import { join } from 'node:path'
-import { request } from 'undici'
-import { afterEach, describe, expect, it } from 'vitest'
-import { freePort, sandbox, tempDir, view } from './helpers.js'
-import { startReceiver, TOKEN } from './receiver-helpers.js'
-
-// The real Prometheus Alertmanager (Debian's prometheus-alertmanager, installed by .ci/run).
-const BINARY = ['prometheus-alertmanager', 'alertmanager'].find((name) => {
-  try {
-    execFileSync(name, ['--version'], { stdio: 'ignore' })
-    return true
-  } catch {
-    return false
-  }
-})
-if (!BINARY && process.env.CI)
-  throw new Error('prometheus-alertmanager is not installed: .ci/run must install it')
-
-let am: ChildProcess | undefined
-afterEach(() => {
-  am?.kill('SIGTERM')
-  am = undefined
-})
+import { describe, expect, it } from 'vitest'
+import { ALERTMANAGER, startAlertmanager, webhookConfig } from './alertmanager-helpers.js'
+import { sandbox, view } from './helpers.js'
+import { startReceiver } from './receiver-helpers.js'
 
 async function until<T>(what: string, check: () => T | undefined | false, ms = 20_000): Promise<T> {
   const end = Date.now() + ms
@@ -34,7 +13,7 @@ async function until<T>(what: string, check: () => T | undefined | false, ms = 2
   throw new Error(`timed out waiting for ${what}`)
 }
 
-describe.skipIf(!BINARY)('the real Alertmanager sending to the receiver', () => {
+describe.skipIf(!ALERTMANAGER)('the real Alertmanager sending to the receiver', () => {
   it('opens a routed war room, updates the card when an alert joins, and resolves with a green card and a rename', {
     timeout: 60_000,
   }, async () => {
@@ -45,56 +24,7 @@ describe.skipIf(!BINARY)('the real Alertmanager sending to the receiver', () => 
         routes: [{ match: { team: 'payments' }, members: ['alice@example.com', bob!.open_id] }],
       },
     })
-    const dir = await tempDir()
-    const port = await freePort()
-    const configFile = join(dir, 'alertmanager.yml')
-    await writeFile(
-      configFile,
-      `route:
-  receiver: warroom
-  group_by: [alertname, team]
-  group_wait: 1s
-  group_interval: 2s
-  repeat_interval: 1h
-receivers:
-  - name: warroom
-    webhook_configs:
-      - url: ${url}/alertmanager
-        send_resolved: true
-        http_config:
-          authorization:
-            type: Bearer
-            credentials: ${TOKEN}
-`,
-    )
-    am = spawn(
-      BINARY!,
-      [
-        `--config.file=${configFile}`,
-        `--storage.path=${join(dir, 'data')}`,
-        `--web.listen-address=127.0.0.1:${port}`,
-        '--cluster.listen-address=',
-        '--log.level=warn',
-      ],
-      { stdio: ['ignore', 'ignore', 'pipe'] },
-    )
-    let amLog = ''
-    am.stderr!.on('data', (d: Buffer) => {
-      amLog += d.toString()
-    })
-    const amUrl = `http://127.0.0.1:${port}`
-    const readyEnd = Date.now() + 15_000
-    for (;;) {
-      try {
-        const r = await request(`${amUrl}/-/ready`)
-        await r.body.dump()
-        if (r.statusCode === 200) break
-      } catch {
-        // not listening yet
-      }
-      if (Date.now() > readyEnd) throw new Error(`Alertmanager did not start:\n${amLog}`)
-      await new Promise((r) => setTimeout(r, 100))
-    }
+    const am = await startAlertmanager(webhookConfig(url))
 
     const startsAt = new Date().toISOString()
     const alertBody = (instance: string, endsAt?: string) => ({
@@ -107,14 +37,7 @@ receivers:
       ...(endsAt ? { endsAt } : {}),
       generatorURL: `http://prometheus.acme.example/graph?i=${instance}`,
     })
-    const postAlerts = async (alerts: unknown[]) => {
-      const r = await request(`${amUrl}/api/v2/alerts`, {
-        method: 'POST',
-        headers: { 'content-type': 'application/json' },
-        body: JSON.stringify(alerts),
-      })
-      expect(r.statusCode, await r.body.text()).toBe(200)
-    }
+    const postAlerts = (alerts: unknown[]) => am.postAlerts(alerts)
 
     await postAlerts([alertBody('checkout-1')])
     const chat = await until('a war room', () =>
