@@ -2,12 +2,15 @@
  * The PostgreSQL store against the machine's real PostgreSQL: each test its
  * own schema. Two stores on one schema stand for two replicas.
  */
+import { request } from 'undici'
 import { describe, expect, it } from 'vitest'
+import { main } from '../src/cli/main.js'
 import { LATEST_MIGRATION, MIGRATIONS } from '../src/postgres/migrations.js'
 import { StaleRecordError } from '../src/store.js'
+import { io, serveInProcess } from './cli-helpers.js'
 import { alert, alertmanagerPayload } from './fixtures/alerts.js'
 import { clientFor, incident, sandbox, until, view, warRoomFor } from './helpers.js'
-import { freshSchema, HAVE_POSTGRES, pgStore, sql } from './pg-helpers.js'
+import { DATABASE_URL, freshSchema, HAVE_POSTGRES, pgStore, sql } from './pg-helpers.js'
 import { post, startReceiver } from './receiver-helpers.js'
 
 const record = (keyHash: string, version: number) => ({
@@ -210,11 +213,52 @@ describe.skipIf(!HAVE_POSTGRES)('PostgreSQL store', () => {
     const rows = await sql<{ n: number }>(schema, 'SELECT count(*)::int AS n FROM timelines')
     expect(rows[0]!.n).toBe(1)
     // Either replica serves it, from the database.
-    const { request } = await import('undici')
     const res = await request(`${two.url}/incidents/${encodeURIComponent(json.key)}/timeline`, {
       headers: { authorization: 'Bearer test-webhook-token-123' },
     })
     expect(res.statusCode).toBe(200)
     expect(await res.body.text()).toMatch(/^# 事件时间线[\s\S]*## 关键指标/)
+  })
+})
+
+describe.skipIf(!HAVE_POSTGRES)('warroom serve on PostgreSQL', () => {
+  it('answers /readyz by the database’s state, and leaves the replicas when it stops', async () => {
+    const schema = freshSchema()
+    const served = await serveInProcess({
+      PATH: process.env.PATH ?? '',
+      WARROOM_DATABASE_URL: DATABASE_URL,
+      WARROOM_DATABASE_SCHEMA: schema,
+    })
+    const ready = await request(`${served.url}/readyz`)
+    expect([ready.statusCode, await ready.body.json()]).toEqual([200, { status: 'ready' }])
+    expect(await sql(schema, 'SELECT id FROM replicas')).toHaveLength(1)
+    await sql(schema, 'DELETE FROM schema_migrations')
+    const stale = await request(`${served.url}/readyz`)
+    expect(stale.statusCode).toBe(503)
+    expect(await stale.body.json()).toEqual({
+      status: 'not ready',
+      problem: `database schema at migration 0, this build needs ${LATEST_MIGRATION}`,
+    })
+    expect(await served.stop()).toBe(0)
+    // Graceful shutdown gave its place up at once (the others need not wait for it to expire).
+    expect(await sql(schema, 'SELECT id FROM replicas')).toEqual([])
+  })
+
+  it('refuses to start on a database it cannot reach, saying which (password hidden) and what to check', async () => {
+    const out = io()
+    const code = await main(
+      ['serve', '--port', '0'],
+      {
+        PATH: process.env.PATH ?? '',
+        WARROOM_DATABASE_URL: 'postgres://warroom:sekrit-pass-123@127.0.0.1:1/warroom',
+      },
+      out.io,
+    )
+    expect(code).toBe(1)
+    const text = out.err.join('\n')
+    expect(text).toContain('cannot use the database postgres://warroom:***@127.0.0.1:1/warroom')
+    expect(text).toContain('Check WARROOM_DATABASE_URL')
+    expect(text).not.toContain('sekrit-pass-123')
+    expect(text).not.toMatch(/\n\s+at /) // a message, not a stack
   })
 })

@@ -1,7 +1,8 @@
 import { ConfigError } from '../config.js'
 import { FeishuError } from '../feishu/errors.js'
 import { IncidentError } from '../incident.js'
-import { StoreLockedError } from '../store.js'
+import { redact } from '../log.js'
+import { StoreLockedError, StoreUnavailableError } from '../store.js'
 import { check } from './check.js'
 import { HelpRequested, type Io, UsageError } from './common.js'
 import { HELP, USAGE } from './help.js'
@@ -61,8 +62,8 @@ export async function main(
       io.err(`warroom ${command}: ${error.message}`)
       return 2
     }
-    if (error instanceof FeishuError) {
-      io.err(`warroom ${command}: ${error.message}`)
+    if (error instanceof FeishuError || error instanceof StoreUnavailableError) {
+      io.err(`warroom ${command}: ${redact(error.message)}`)
       return 1
     }
     io.err(`warroom ${command}: ${(error instanceof Error && error.stack) || String(error)}`)

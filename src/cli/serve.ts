@@ -4,6 +4,7 @@ import { join } from 'node:path'
 import { type Config, loadConfig } from '../config.js'
 import { NewChatBudget } from '../core/admission.js'
 import { WarRoom } from '../core/warroom.js'
+import { errorMessage } from '../errors.js'
 import { FeishuClient } from '../feishu/client.js'
 import { resolveBaseUrl } from '../feishu/transport.js'
 import { httpImageFetcher } from '../images.js'
@@ -15,7 +16,7 @@ import { Receiver } from '../receiver/server.js'
 import { withDemoRouting } from '../sandbox/demo.js'
 import { type FeishuSandbox, startSandbox } from '../sandbox/server.js'
 import { sandboxUi } from '../sandbox/ui.js'
-import { FileStore, type IncidentStore, MemoryStore } from '../store.js'
+import { FileStore, type IncidentStore, MemoryStore, StoreUnavailableError } from '../store.js'
 import { type Io, parse, UsageError, warRoomConfig } from './common.js'
 
 export async function serve(args: string[], env: NodeJS.ProcessEnv, io: Io): Promise<number> {
@@ -195,12 +196,20 @@ async function openStore(
     registerSecret(safeDecode(new URL(url).password))
     // Loaded only here: the GitHub Action's bundle does not carry the PostgreSQL driver.
     const { PostgresStore } = await import('../postgres/store.js')
-    const postgres = await PostgresStore.open({
-      url,
-      schema: config.server.database_schema,
-      logger,
-    })
-    return { store: postgres, postgres }
+    try {
+      const postgres = await PostgresStore.open({
+        url,
+        schema: config.server.database_schema,
+        logger,
+      })
+      return { store: postgres, postgres }
+    } catch (error) {
+      const where = new URL(url)
+      where.password = where.password ? '***' : ''
+      throw new StoreUnavailableError(
+        `cannot use the database ${where}: ${errorMessage(error)}. Check WARROOM_DATABASE_URL (or server.database_url) and that PostgreSQL is running`,
+      )
+    }
   }
   if (sandbox) return { store: new MemoryStore() }
   return { store: await FileStore.open(config.server.data_dir, { lock: true }) }
