@@ -1,7 +1,11 @@
 // Benchmark 3: the receiver's repeat path (an identical notification: zero
 // Feishu calls) against a bare node:http server answering 200, same machine, same load.
 import { spawn } from 'node:child_process'
+import { mkdtempSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
 import { Pool, request } from 'undici'
+import { startSandbox } from '../lib/src/sandbox/server.js'
 import { freePort, percentile, startServe } from './lib.mjs'
 
 const BARE = `require('node:http').createServer((req, res) => { req.resume(); req.on('end', () => { res.writeHead(200, {'content-type':'application/json'}); res.end('{}') }) }).listen(Number(process.argv[1]), '127.0.0.1')`
@@ -43,7 +47,7 @@ async function load(url, path, body, { seconds = 5, concurrency = 64 } = {}) {
   }
 }
 
-export async function overhead({ seconds = 5 } = {}) {
+export async function overhead({ seconds = 5, database } = {}) {
   const payload = JSON.stringify({
     version: '4',
     groupKey: '{}:{alertname="Repeat"}',
@@ -66,21 +70,44 @@ export async function overhead({ seconds = 5 } = {}) {
       },
     ],
   })
-  // The receiver against its built-in sandbox; the first notification opens the war room.
-  const port = await freePort()
-  const receiver = await startServe(['--port', String(port)], {
-    WARROOM_DATA_DIR: '/tmp/warroom-bench-overhead',
-  })
-  const first = await request(`${receiver.url}/alertmanager`, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json' },
-    body: payload,
-  })
-  const opened = await first.body.json()
-  if (opened.action !== 'opened') throw new Error(`expected opened, got ${JSON.stringify(opened)}`)
-  await load(receiver.url, '/alertmanager', payload, { seconds: 1 }) // warm-up
-  const warroom = await load(receiver.url, '/alertmanager', payload, { seconds })
-  receiver.child.kill('SIGTERM')
+  // The receiver against a sandbox (no rate limits: the repeat path makes no calls); the first
+  // notification opens the war room. With the file store, then with PostgreSQL when given one.
+  const sandbox = await startSandbox()
+  // 64 connections from one address: above the default per-address cap (64, the warm-up's included).
+  const config = join(mkdtempSync(join(tmpdir(), 'warroom-bench-overhead-')), 'warroom.yml')
+  writeFileSync(config, 'server:\n  max_connections_per_ip: 1024\n')
+  const measure = async (extraEnv) => {
+    const port = await freePort()
+    const receiver = await startServe(['--config', config, '--port', String(port)], {
+      FEISHU_APP_ID: sandbox.appId,
+      FEISHU_APP_SECRET: sandbox.appSecret,
+      FEISHU_DOMAIN: sandbox.url,
+      WARROOM_DATA_DIR: mkdtempSync(join(tmpdir(), 'warroom-bench-overhead-')),
+      ...extraEnv,
+    })
+    const first = await request(`${receiver.url}/alertmanager`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: payload,
+    })
+    const opened = await first.body.json()
+    // The PostgreSQL run finds the chat the file run opened (it syncs from the sandbox): updated.
+    if (!['opened', 'updated'].includes(opened.action))
+      throw new Error(`expected the war room to open, got ${JSON.stringify(opened)}`)
+    await load(receiver.url, '/alertmanager', payload, { seconds: 1 }) // warm-up
+    const result = await load(receiver.url, '/alertmanager', payload, { seconds })
+    receiver.child.kill('SIGTERM')
+    await new Promise((r) => receiver.child.once('exit', r))
+    return result
+  }
+  const warroom = await measure({})
+  const postgres = database
+    ? await measure({
+        WARROOM_DATABASE_URL: database.url,
+        WARROOM_DATABASE_SCHEMA: database.schema,
+      })
+    : undefined
+  await sandbox.close()
 
   const barePort = await freePort()
   const bare = spawn(process.execPath, ['-e', BARE, String(barePort)], { stdio: 'ignore' })
@@ -89,5 +116,11 @@ export async function overhead({ seconds = 5 } = {}) {
   await load(bareUrl, '/', payload, { seconds: 1 })
   const baseline = await load(bareUrl, '/', payload, { seconds })
   bare.kill()
-  return { warroom, baseline, ratio: warroom.rps / baseline.rps }
+  return {
+    warroom,
+    postgres,
+    baseline,
+    ratio: warroom.rps / baseline.rps,
+    postgresRatio: postgres ? postgres.rps / baseline.rps : undefined,
+  }
 }

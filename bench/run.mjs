@@ -8,6 +8,9 @@ import { storm } from './storm.mjs'
 import { timelineMemory } from './timeline-memory.mjs'
 
 const only = process.argv.slice(2)
+// The PostgreSQL benchmarks use a schema of their own in this database (the machine's, by default).
+const DATABASE_URL = process.env.WARROOM_BENCH_DATABASE_URL ?? 'postgres://root@127.0.0.1:5432/test'
+const database = (name) => ({ url: DATABASE_URL, schema: `bench_${name}_${Date.now()}` })
 const want = (name) => only.length === 0 || only.includes(name)
 console.log(
   `machine: ${os.cpus().length} × ${os.cpus()[0]?.model}, ${Math.round(os.totalmem() / 2 ** 30)} GiB, Node ${process.version}, ${os.platform()} ${os.release()}`,
@@ -28,16 +31,31 @@ if (want('storm')) {
     )
   }
 }
+if (want('replicas')) {
+  console.log('\n## 2b. Alert storm across three replicas on one PostgreSQL')
+  for (const kill of [false, true]) {
+    const r = await storm({ replicas: 3, database: database('storm'), kill })
+    console.log(JSON.stringify(r, null, 2))
+    console.log(
+      `3 replicas${kill ? ', one killed with SIGKILL and restarted' : ''}: drain ${fmt(r.drainMs / 1000)} s vs lower bound ${r.boundSeconds} s = ${fmt(r.drainMs / 1000 / r.boundSeconds, 2)}×; ${r.refusedByFeishu} calls refused by Feishu, ${r.answered5xx} notifications answered 5xx; ${r.chats} chats, ${r.wrong} wrong`,
+    )
+  }
+}
 if (want('overhead')) {
   console.log('\n## 3. Receiver overhead on the repeat path')
-  const r = await overhead()
+  const r = await overhead({ database: database('overhead') })
   console.log(
     `warroom: ${fmt(r.warroom.rps, 0)} req/s, p50 ${fmt(r.warroom.p50, 2)} ms, p99 ${fmt(r.warroom.p99, 2)} ms, errors ${r.warroom.errors}`,
   )
   console.log(
     `bare:    ${fmt(r.baseline.rps, 0)} req/s, p50 ${fmt(r.baseline.p50, 2)} ms, p99 ${fmt(r.baseline.p99, 2)} ms`,
   )
+  if (r.postgres)
+    console.log(
+      `warroom on PostgreSQL: ${fmt(r.postgres.rps, 0)} req/s, p50 ${fmt(r.postgres.p50, 2)} ms, p99 ${fmt(r.postgres.p99, 2)} ms, errors ${r.postgres.errors}`,
+    )
   console.log(`ratio:   ${fmt(r.ratio, 2)} of the bare server's throughput`)
+  if (r.postgres) console.log(`ratio on PostgreSQL: ${fmt(r.postgresRatio, 2)}`)
 }
 if (want('coldstart')) {
   console.log('\n## 4. Action cold start')
