@@ -5,6 +5,7 @@ import { errorMessage } from './errors.js'
 import { resolveBaseUrl } from './feishu/transport.js'
 import { RESOLVED_PREFIX } from './i18n/index.js'
 import { describeZodError, SEVERITIES } from './incident.js'
+import { ScheduleSchema, scheduleRef } from './oncall.js'
 
 export { DEFAULT_SEVERITY_MAP } from './incident.js'
 
@@ -52,139 +53,158 @@ export const RouteSchema = z.strictObject({
   continue: z.boolean().default(false),
 })
 
-export const ConfigSchema = z.strictObject({
-  feishu: z
-    .strictObject({
-      app_id: z.string().optional(),
-      app_secret: z.string().optional(),
-      domain: z
-        .string()
-        .refine((d) => {
-          try {
-            resolveBaseUrl(d)
-            return true
-          } catch {
-            return false
-          }
-        }, 'must be feishu, lark or a base URL')
-        .default('feishu'),
-      encrypt_key: z.string().optional(),
-      verification_token: z.string().optional(),
-      /** How events reach the receiver: Feishu posts them (webhook) or the receiver connects out (websocket). */
-      event_mode: z.enum(['webhook', 'websocket']).default('webhook'),
-    })
-    .default({ domain: 'feishu', event_mode: 'webhook' }),
-  server: z
-    .strictObject({
-      host: z.string().default('127.0.0.1'),
-      port: z.number().int().min(0).max(65535).default(8080),
-      data_dir: z.string().default('.warroom-data'),
-      body_limit_bytes: z
-        .number()
-        .int()
-        .positive()
-        .max(64 * 1024 * 1024)
-        .default(1024 * 1024),
-      /** Public base URL of this receiver, for links (timelines). */
-      public_url: z.string().url().optional(),
-      /** Open connections one address may hold (slow-header floods from one host). */
-      max_connections_per_ip: z.number().int().positive().default(64),
-      /** Require the webhook credentials on GET /metrics too. */
-      metrics_auth: z.boolean().default(false),
-      /** PostgreSQL for several replicas (postgres://user:pass@host:5432/db); the file store without it. */
-      database_url: z
-        .string()
-        .regex(/^postgres(ql)?:\/\//, 'must be a postgres:// URL')
-        .optional(),
-      /** The schema the tables live in (created when missing). */
-      database_schema: z
-        .string()
-        .regex(/^[a-z_][a-z0-9_]{0,62}$/, 'must be a lower-case SQL identifier')
-        .default('public'),
-    })
-    .default({
-      database_schema: 'public',
-      host: '127.0.0.1',
-      port: 8080,
-      data_dir: '.warroom-data',
-      body_limit_bytes: 1024 * 1024,
-      max_connections_per_ip: 64,
-      metrics_auth: false,
-    }),
-  auth: z
-    .strictObject({
-      bearer_token: z.string().min(8, 'must be at least 8 characters').optional(),
-      basic: z
-        .strictObject({ username: z.string().min(1), password: z.string().min(8) })
-        .optional(),
-    })
-    .default({}),
-  intake: z
-    .strictObject({
-      /** New war rooms per minute, in all; critical incidents always open. Beyond: 429. */
-      max_new_chats_per_minute: z.number().int().positive().default(60),
-      /** New war rooms per minute from one source (alertmanager, grafana, generic). */
-      max_new_chats_per_source_per_minute: z.number().int().positive().default(30),
-    })
-    .default({ max_new_chats_per_minute: 60, max_new_chats_per_source_per_minute: 30 }),
-  images: z
-    .strictObject({
-      /** Hosts, addresses or CIDRs images may come from although private (e.g. an internal Grafana). */
-      allow: z.array(z.string().min(1)).default([]),
-    })
-    .default({ allow: [] }),
-  grafana: z
-    .strictObject({
-      hmac_secret: z.string().min(8).optional(),
-      /** Header carrying the timestamp when Grafana signs `timestamp:body`. */
-      hmac_timestamp_header: z.string().optional(),
-      hmac_header: z.string().default('X-Grafana-Alerting-Signature'),
-      /** Chat that receives Grafana's "Test" notifications. */
-      test_chat_id: z.string().optional(),
-    })
-    .default({ hmac_header: 'X-Grafana-Alerting-Signature' }),
-  warroom: z
-    .strictObject({
-      language: z.enum(['zh', 'en']).default('zh'),
-      time_zone: z
-        .string()
-        .refine((tz) => {
-          try {
-            new Intl.DateTimeFormat('en', { timeZone: tz })
-            return true
-          } catch {
-            return false
-          }
-        }, 'must be an IANA time zone such as Asia/Shanghai')
-        .default('Asia/Shanghai'),
-      resolved_prefix: z.string().max(30).default(RESOLVED_PREFIX),
-      chat_name_template: z.string().max(200).default('{emoji} [{priority}] {title}'),
-      reopen_window: duration.default(30 * 60_000),
-      max_items: z.number().int().min(1).max(50).default(10),
-      urgent_on_critical: z.boolean().default(true),
-    })
-    .default({
-      language: 'zh',
-      time_zone: 'Asia/Shanghai',
-      resolved_prefix: RESOLVED_PREFIX,
-      chat_name_template: '{emoji} [{priority}] {title}',
-      reopen_window: 30 * 60_000,
-      max_items: 10,
-      urgent_on_critical: true,
-    }),
-  severity: z
-    .strictObject({
-      /** The alert label that carries the severity. */
-      label: z.string().default('severity'),
-      /** Label value (lower case) → severity. */
-      map: z.record(z.string(), z.enum(SEVERITIES)).default({}),
-      default: z.enum(SEVERITIES).default('error'),
-    })
-    .default({ label: 'severity', map: {}, default: 'error' }),
-  /** Invited to every incident. */
-  members: z.array(z.string().min(1)).default([]),
-  routes: z.array(RouteSchema).default([]),
-})
+export const ConfigSchema = z
+  .strictObject({
+    feishu: z
+      .strictObject({
+        app_id: z.string().optional(),
+        app_secret: z.string().optional(),
+        domain: z
+          .string()
+          .refine((d) => {
+            try {
+              resolveBaseUrl(d)
+              return true
+            } catch {
+              return false
+            }
+          }, 'must be feishu, lark or a base URL')
+          .default('feishu'),
+        encrypt_key: z.string().optional(),
+        verification_token: z.string().optional(),
+        /** How events reach the receiver: Feishu posts them (webhook) or the receiver connects out (websocket). */
+        event_mode: z.enum(['webhook', 'websocket']).default('webhook'),
+      })
+      .default({ domain: 'feishu', event_mode: 'webhook' }),
+    server: z
+      .strictObject({
+        host: z.string().default('127.0.0.1'),
+        port: z.number().int().min(0).max(65535).default(8080),
+        data_dir: z.string().default('.warroom-data'),
+        body_limit_bytes: z
+          .number()
+          .int()
+          .positive()
+          .max(64 * 1024 * 1024)
+          .default(1024 * 1024),
+        /** Public base URL of this receiver, for links (timelines). */
+        public_url: z.string().url().optional(),
+        /** Open connections one address may hold (slow-header floods from one host). */
+        max_connections_per_ip: z.number().int().positive().default(64),
+        /** Require the webhook credentials on GET /metrics too. */
+        metrics_auth: z.boolean().default(false),
+        /** PostgreSQL for several replicas (postgres://user:pass@host:5432/db); the file store without it. */
+        database_url: z
+          .string()
+          .regex(/^postgres(ql)?:\/\//, 'must be a postgres:// URL')
+          .optional(),
+        /** The schema the tables live in (created when missing). */
+        database_schema: z
+          .string()
+          .regex(/^[a-z_][a-z0-9_]{0,62}$/, 'must be a lower-case SQL identifier')
+          .default('public'),
+      })
+      .default({
+        database_schema: 'public',
+        host: '127.0.0.1',
+        port: 8080,
+        data_dir: '.warroom-data',
+        body_limit_bytes: 1024 * 1024,
+        max_connections_per_ip: 64,
+        metrics_auth: false,
+      }),
+    auth: z
+      .strictObject({
+        bearer_token: z.string().min(8, 'must be at least 8 characters').optional(),
+        basic: z
+          .strictObject({ username: z.string().min(1), password: z.string().min(8) })
+          .optional(),
+      })
+      .default({}),
+    intake: z
+      .strictObject({
+        /** New war rooms per minute, in all; critical incidents always open. Beyond: 429. */
+        max_new_chats_per_minute: z.number().int().positive().default(60),
+        /** New war rooms per minute from one source (alertmanager, grafana, generic). */
+        max_new_chats_per_source_per_minute: z.number().int().positive().default(30),
+      })
+      .default({ max_new_chats_per_minute: 60, max_new_chats_per_source_per_minute: 30 }),
+    images: z
+      .strictObject({
+        /** Hosts, addresses or CIDRs images may come from although private (e.g. an internal Grafana). */
+        allow: z.array(z.string().min(1)).default([]),
+      })
+      .default({ allow: [] }),
+    grafana: z
+      .strictObject({
+        hmac_secret: z.string().min(8).optional(),
+        /** Header carrying the timestamp when Grafana signs `timestamp:body`. */
+        hmac_timestamp_header: z.string().optional(),
+        hmac_header: z.string().default('X-Grafana-Alerting-Signature'),
+        /** Chat that receives Grafana's "Test" notifications. */
+        test_chat_id: z.string().optional(),
+      })
+      .default({ hmac_header: 'X-Grafana-Alerting-Signature' }),
+    warroom: z
+      .strictObject({
+        language: z.enum(['zh', 'en']).default('zh'),
+        time_zone: z
+          .string()
+          .refine((tz) => {
+            try {
+              new Intl.DateTimeFormat('en', { timeZone: tz })
+              return true
+            } catch {
+              return false
+            }
+          }, 'must be an IANA time zone such as Asia/Shanghai')
+          .default('Asia/Shanghai'),
+        resolved_prefix: z.string().max(30).default(RESOLVED_PREFIX),
+        chat_name_template: z.string().max(200).default('{emoji} [{priority}] {title}'),
+        reopen_window: duration.default(30 * 60_000),
+        max_items: z.number().int().min(1).max(50).default(10),
+        urgent_on_critical: z.boolean().default(true),
+      })
+      .default({
+        language: 'zh',
+        time_zone: 'Asia/Shanghai',
+        resolved_prefix: RESOLVED_PREFIX,
+        chat_name_template: '{emoji} [{priority}] {title}',
+        reopen_window: 30 * 60_000,
+        max_items: 10,
+        urgent_on_critical: true,
+      }),
+    severity: z
+      .strictObject({
+        /** The alert label that carries the severity. */
+        label: z.string().default('severity'),
+        /** Label value (lower case) → severity. */
+        map: z.record(z.string(), z.enum(SEVERITIES)).default({}),
+        default: z.enum(SEVERITIES).default('error'),
+      })
+      .default({ label: 'severity', map: {}, default: 'error' }),
+    /** Invited to every incident. */
+    members: z.array(z.string().min(1)).default([]),
+    routes: z.array(RouteSchema).default([]),
+    /** On-call schedules, named by members and routes as `oncall:<name>`. */
+    schedules: z.record(z.string().regex(/^[A-Za-z0-9_.-]+$/), ScheduleSchema).default({}),
+  })
+  .superRefine((config, ctx) => {
+    // Every oncall:<name> must name a schedule: a typo would invite nobody at 3 a.m.
+    const check = (members: string[], path: (string | number)[]) => {
+      for (const m of members) {
+        const name = scheduleRef(m)
+        if (name && !config.schedules[name])
+          ctx.addIssue({
+            code: 'custom',
+            path,
+            message: `names the schedule "${name}", which schedules does not define`,
+          })
+      }
+    }
+    check(config.members, ['members'])
+    for (const [i, r] of config.routes.entries()) check(r.members, ['routes', i, 'members'])
+  })
 
 export type Config = z.output<typeof ConfigSchema>
 export type Route = z.output<typeof RouteSchema>

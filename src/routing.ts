@@ -1,5 +1,6 @@
 import type { Route } from './config.js'
 import type { Incident, Severity } from './incident.js'
+import { expandOnCall, type Schedule } from './oncall.js'
 
 export interface RouteResult {
   members: string[]
@@ -41,12 +42,19 @@ export function route(
  */
 export function routeIncident(
   incident: Incident,
-  config: { routes: Route[]; members: string[] },
+  config: { routes: Route[]; members: string[]; schedules?: Record<string, Schedule> },
+  now = Date.now(),
 ): Incident {
   const routed = route(incident.labels, config.routes, config.members)
+  // `oncall:<schedule>` becomes whoever is on call as the incident arrives.
+  const members = expandOnCall(
+    [...incident.members, ...routed.members],
+    config.schedules ?? {},
+    now,
+  )
   return {
     ...incident,
-    members: [...new Set([...incident.members, ...routed.members])],
+    members,
     ...(routed.severity ? { severity: routed.severity } : {}),
   }
 }

@@ -8,10 +8,12 @@ Commands:
   notify    Open, update or resolve an incident from flags or a JSON file.
   check     Check the config, the Feishu credentials and permissions.
   timeline  Print an incident chat's timeline.
+  oncall    Print who is on call and the next handoffs.
 
 Run warroom <command> --help for its options.
 Environment: FEISHU_APP_ID FEISHU_APP_SECRET FEISHU_DOMAIN FEISHU_ENCRYPT_KEY
-             FEISHU_VERIFICATION_TOKEN WARROOM_WEBHOOK_TOKEN WARROOM_DATA_DIR PORT`
+             FEISHU_VERIFICATION_TOKEN WARROOM_WEBHOOK_TOKEN WARROOM_DATA_DIR
+             WARROOM_DATABASE_URL WARROOM_DATABASE_SCHEMA PORT`
 
 /** Each command's own help, printed by `warroom <command> --help`. */
 export const HELP: Record<string, string> = {
@@ -41,6 +43,12 @@ Exit code: 0 done, 1 Feishu refused, 2 bad input.
 
 Checks the config, the Feishu credentials, the permissions that can be probed without side
 effects, and grafana.test_chat_id. Exit code 0 when everything works, 1 otherwise.
+
+  --help          show this help`,
+  oncall: `Usage: warroom oncall [<schedule>] [--at TIME] [--config FILE]
+
+Prints who is on call in each schedule of the config (or the one named), at TIME (ISO 8601
+with an offset; default now), and the next three handoffs, in the schedule's time zone.
 
   --help          show this help`,
   timeline: `Usage: warroom timeline <chat-id> [--json] [--config FILE] [--data-dir DIR]

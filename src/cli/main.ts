@@ -7,6 +7,7 @@ import { check } from './check.js'
 import { HelpRequested, type Io, UsageError } from './common.js'
 import { HELP, USAGE } from './help.js'
 import { notify } from './notify.js'
+import { oncall } from './oncall.js'
 import { serve } from './serve.js'
 import { timeline } from './timeline.js'
 
@@ -44,6 +45,8 @@ export async function main(
         return await check(rest, env, io)
       case 'timeline':
         return await timeline(rest, env, io)
+      case 'oncall':
+        return await oncall(rest, env, io)
       default:
         io.err(`Unknown command "${command}".\n\n${USAGE}`)
         return 2
