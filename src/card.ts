@@ -18,6 +18,8 @@ export interface CardView {
   resolvedAt?: number
   updatedAt: number
   ack?: { by: Person; at: number }
+  /** The next escalation step, while nobody acknowledged. */
+  nextEscalation?: { at: number; urgent: 'app' | 'sms' | 'phone' }
   resolvedBy?: Person
   /** open_ids known to be in the chat, mentioned as responders. */
   members: string[]
@@ -170,6 +172,10 @@ function build(view: CardView, opts: CardOptions, budget: Budget): Record<string
     people.push(`**${t.notInvited}** ${failed.join(', ')}`)
   }
   if (view.ack) people.push(t.ackedBy(personMd(view.ack.by, t.unknownUser), when(view.ack.at)))
+  else if (view.nextEscalation && !resolved)
+    people.push(
+      t.nextEscalation(when(view.nextEscalation.at), t.urgentKinds[view.nextEscalation.urgent]),
+    )
   if (resolved && view.resolvedBy)
     people.push(t.resolvedBy(personMd(view.resolvedBy, t.unknownUser)))
   if (people.length) {

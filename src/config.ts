@@ -28,6 +28,16 @@ const duration = z
 
 const labelMap = z.record(z.string(), z.string())
 
+/** One escalation step: after this long without an acknowledgement, an urgent notice of this kind. */
+export const EscalationStepSchema = z.strictObject({
+  after: duration,
+  urgent: z.enum(['app', 'sms', 'phone']).default('app'),
+  /** Who is buzzed (ids, emails or oncall:<schedule>); with neither this nor invite, every responder. */
+  to: z.array(z.string().min(1)).default([]),
+  /** Invited to the chat first (Feishu buzzes only members), then buzzed too. */
+  invite: z.array(z.string().min(1)).default([]),
+})
+
 export const RouteSchema = z.strictObject({
   /** Label name → exact value; all must match. */
   match: labelMap.default({}),
@@ -51,6 +61,8 @@ export const RouteSchema = z.strictObject({
   severity: z.enum(SEVERITIES).optional(),
   /** Keep evaluating later routes after this one matched. */
   continue: z.boolean().default(false),
+  /** Steps while the incident is open and nobody acknowledged it, in order of `after`. */
+  escalation: z.array(EscalationStepSchema).default([]),
 })
 
 export const ConfigSchema = z
@@ -203,11 +215,16 @@ export const ConfigSchema = z
       }
     }
     check(config.members, ['members'])
-    for (const [i, r] of config.routes.entries()) check(r.members, ['routes', i, 'members'])
+    for (const [i, r] of config.routes.entries()) {
+      check(r.members, ['routes', i, 'members'])
+      for (const [j, step] of r.escalation.entries())
+        check([...step.to, ...step.invite], ['routes', i, 'escalation', j])
+    }
   })
 
 export type Config = z.output<typeof ConfigSchema>
 export type Route = z.output<typeof RouteSchema>
+export type EscalationStep = z.output<typeof EscalationStepSchema>
 
 /** Severity label values understood without configuration. */
 

@@ -1,10 +1,12 @@
-import type { Route } from './config.js'
+import type { EscalationStep, Route } from './config.js'
 import type { Incident, Severity } from './incident.js'
 import { expandOnCall, type Schedule } from './oncall.js'
 
 export interface RouteResult {
   members: string[]
   severity?: Severity
+  /** The escalation of the last matching route that has one. */
+  escalation: EscalationStep[]
   /** Indexes of the routes that matched, for logs. */
   matched: number[]
 }
@@ -19,7 +21,7 @@ export function route(
   routes: Route[],
   defaults: string[] = [],
 ): RouteResult {
-  const result: RouteResult = { members: [...defaults], matched: [] }
+  const result: RouteResult = { members: [...defaults], matched: [], escalation: [] }
   for (const [index, r] of routes.entries()) {
     const exact = Object.entries(r.match).every(([k, v]) => labels[k] === v)
     const regex = Object.entries(r.match_re).every(([k, re]) =>
@@ -29,6 +31,7 @@ export function route(
     result.matched.push(index)
     result.members.push(...r.members)
     if (r.severity) result.severity = r.severity
+    if (r.escalation.length) result.escalation = r.escalation
     if (!r.continue) break
   }
   result.members = [...new Set(result.members)]

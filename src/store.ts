@@ -4,7 +4,7 @@ import { dirname, join } from 'node:path'
 import type { Person } from './card.js'
 import { errorMessage } from './errors.js'
 import type { Incident } from './incident.js'
-import type { JobQueue } from './jobs.js'
+import { type Job, type JobQueue, LocalJobQueue } from './jobs.js'
 import { SeenIds } from './seen-ids.js'
 
 /** One entry of an incident's own history (the timeline merges it with the chat's). */
@@ -47,6 +47,12 @@ export interface IncidentRecord {
   /** Events already announced, so a repeat is not announced twice. */
   seenEvents: string[]
   previousChatId?: string
+  /** The escalation of the current episode: its steps, when they started counting, those fired. */
+  escalation?: {
+    startedAt: number
+    steps: Array<{ after: number; urgent: 'app' | 'sms' | 'phone'; to: string[]; invite: string[] }>
+    fired: number[]
+  }
   events: IncidentEvent[]
   /** Bumped on every write; lets a store detect lost updates. */
   version: number
@@ -78,8 +84,8 @@ export interface IncidentStore {
   withLock<T>(keyHash: string, work: () => Promise<T>): Promise<T>
   /** True the first time an id (a Feishu event, a click) is claimed in any process sharing the store. */
   claimOnce(id: string): Promise<boolean>
-  /** Background work claimed once across processes (a shared store only). */
-  readonly jobs?: JobQueue
+  /** Timers and background work (escalation steps), claimed once across the processes sharing it. */
+  readonly jobs: JobQueue
   /** Releases what the store holds (a lock, connections). */
   close?(): Promise<void>
 }
@@ -102,6 +108,7 @@ const clone = <T>(value: T): T => structuredClone(value)
 
 export class MemoryStore implements IncidentStore {
   readonly shared = false
+  jobs: JobQueue = new LocalJobQueue()
   protected readonly records = new Map<string, IncidentRecord>()
   protected readonly byChat = new Map<string, string>()
   private readonly seen = new SeenIds()
@@ -172,6 +179,7 @@ export class FileStore extends MemoryStore {
     await mkdir(dir, { recursive: true })
     const store = new FileStore(dir)
     if (options.lock) store.lockPath = await takeLock(join(dataDir, 'warroom.lock'))
+    store.jobs = await fileJobs(join(dataDir, 'jobs.json'))
     for (const name of await readdir(dir)) {
       const path = join(dir, name)
       if (name.endsWith('.tmp')) {
@@ -254,6 +262,28 @@ export class FileStore extends MemoryStore {
   get inMemory(): number {
     return this.records.size
   }
+}
+
+/** A job queue kept in one JSON file (written atomically), so timers survive a restart. */
+async function fileJobs(path: string): Promise<LocalJobQueue> {
+  let initial: Job[] = []
+  try {
+    initial = JSON.parse(await readFile(path, 'utf8')) as Job[]
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== 'ENOENT')
+      throw new Error(`Corrupt job file ${path}: ${errorMessage(error)}. Move it away to continue.`)
+  }
+  return new LocalJobQueue(async (jobs) => {
+    const tmp = `${path}.${randomBytes(6).toString('hex')}.tmp`
+    const handle = await open(tmp, 'w')
+    try {
+      await handle.writeFile(JSON.stringify(jobs))
+      await handle.sync()
+    } finally {
+      await handle.close()
+    }
+    await rename(tmp, path)
+  }, initial)
 }
 
 /** Thrown when another live process holds the data directory. */

@@ -183,9 +183,13 @@ describe('configuration', () => {
     expect(config.warroom.reopen_window).toBe(30 * 60_000)
     expect(
       route({ team: 'payments', service: 'checkout-api' }, config.routes, config.members),
-    ).toEqual({
+    ).toMatchObject({
       members: ['sre-lead@acme.com', 'alice@acme.com', 'bob@acme.com'],
       matched: [0],
+      escalation: [
+        { after: 5 * 60_000, urgent: 'app', to: ['alice@acme.com', 'bob@acme.com'], invite: [] },
+        { after: 15 * 60_000, urgent: 'phone', to: [], invite: ['carol@acme.com'] },
+      ],
     })
     expect(route({ service: 'checkout-api' }, config.routes).severity).toBe('critical')
   })

@@ -7,6 +7,7 @@ import { silentLogger } from '../src/log.js'
 import { Metrics } from '../src/metrics.js'
 import type { PostgresStore } from '../src/postgres/store.js'
 import { Receiver } from '../src/receiver/server.js'
+import { route } from '../src/routing.js'
 import type { FeishuSandbox } from '../src/sandbox/server.js'
 import { type IncidentStore, MemoryStore } from '../src/store.js'
 import { clientFor } from './helpers.js'
@@ -39,7 +40,12 @@ export async function startReceiver(
     client,
     store: options.store ?? new MemoryStore(),
     now: () => s.now(),
-    config: { language: config.warroom.language, resolvedPrefix: config.warroom.resolved_prefix },
+    config: {
+      language: config.warroom.language,
+      resolvedPrefix: config.warroom.resolved_prefix,
+      escalationFor: (labels) => route(labels, config.routes).escalation,
+      schedules: config.schedules,
+    },
     ...(options.budget ? { budget: options.budget } : {}),
   })
   const shared = options.store as Partial<PostgresStore> | undefined

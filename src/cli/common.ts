@@ -4,6 +4,7 @@ import type { Config } from '../config.js'
 import { WarRoom, type WarRoomConfig } from '../core/warroom.js'
 import { errorMessage } from '../errors.js'
 import { FeishuClient } from '../feishu/client.js'
+import { route } from '../routing.js'
 import { FileStore } from '../store.js'
 
 /** Where a command writes: stdout and stderr, and the signal to stop on (serve). */
@@ -99,5 +100,7 @@ export function warRoomConfig(config: Config): Partial<WarRoomConfig> {
     reopenWindowMs: config.warroom.reopen_window,
     maxItems: config.warroom.max_items,
     urgentOnCritical: config.warroom.urgent_on_critical,
+    escalationFor: (labels) => route(labels, config.routes).escalation,
+    schedules: config.schedules,
   }
 }

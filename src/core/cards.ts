@@ -45,6 +45,7 @@ export class Cards {
       imageKeys: record.imageKeys,
       ...(record.resolvedAt !== undefined ? { resolvedAt: record.resolvedAt } : {}),
       ...(record.ack ? { ack: record.ack } : {}),
+      ...nextEscalation(record),
       ...(record.resolvedBy ? { resolvedBy: record.resolvedBy } : {}),
       ...(record.previousChatId
         ? { previousChatUrl: this.core.client.chatLink(record.previousChatId) }
@@ -160,4 +161,13 @@ export class Cards {
     record.imageKeys = keys
     record.imageUrls = [...incident.images]
   }
+}
+
+/** The next step that has not fired, for the card (nothing once someone acknowledged). */
+function nextEscalation(record: IncidentRecord) {
+  const esc = record.escalation
+  if (!esc || record.ack || record.status !== 'open') return {}
+  const next = esc.steps.findIndex((_, i) => !esc.fired.includes(i))
+  const step = esc.steps[next]
+  return step ? { nextEscalation: { at: esc.startedAt + step.after, urgent: step.urgent } } : {}
 }

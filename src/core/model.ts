@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto'
+import type { EscalationStep } from '../config.js'
 import { errorMessage } from '../errors.js'
 import type { FeishuClient } from '../feishu/client.js'
 import { FeishuError } from '../feishu/errors.js'
@@ -6,6 +7,7 @@ import type { Language } from '../i18n/index.js'
 import { RESOLVED_PREFIX } from '../i18n/index.js'
 import type { ImageFetcher } from '../images.js'
 import type { Logger } from '../log.js'
+import type { Schedule } from '../oncall.js'
 import type { IncidentRecord, IncidentStore } from '../store.js'
 import type { NewChatBudget } from './admission.js'
 
@@ -30,6 +32,10 @@ export interface WarRoomConfig {
   maxItems: number
   /** Buzz (加急) the members of a critical incident. */
   urgentOnCritical: boolean
+  /** The escalation steps for an incident's labels (its route's); none without. */
+  escalationFor?: (labels: Record<string, string>) => EscalationStep[]
+  /** On-call schedules that escalation steps may name as oncall:<name>. */
+  schedules?: Record<string, Schedule>
 }
 
 export const DEFAULT_CONFIG: WarRoomConfig = {

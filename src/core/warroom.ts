@@ -11,6 +11,7 @@ import { type NewChatBudget, OpenRefused } from './admission.js'
 import { Cards } from './cards.js'
 import { Discovery } from './discovery.js'
 import { isStaleResolution, mergeResolved } from './episodes.js'
+import { type EscalationJob, Escalations } from './escalation.js'
 import { Members } from './members.js'
 import {
   describeChange,
@@ -60,6 +61,7 @@ export class WarRoom {
   private readonly cards: Cards
   private readonly discovery: Discovery
   private readonly budget: NewChatBudget | undefined
+  private readonly escalations: Escalations
 
   constructor(deps: WarRoomDeps) {
     this.client = deps.client
@@ -79,6 +81,14 @@ export class WarRoom {
     this.messages = new Messages(core)
     this.cards = new Cards(core, deps.fetchImage, (record) => this.save(record))
     this.discovery = new Discovery(core, this.store, deps.store !== undefined && !deps.storeIsCache)
+    this.escalations = new Escalations(
+      core,
+      this.store.jobs,
+      this.members,
+      this.messages,
+      this.cards,
+      (record) => this.save(record),
+    )
   }
 
   private get t() {
@@ -121,6 +131,7 @@ export class WarRoom {
       if (record.ack) return this.none(record.key, 'already acknowledged', record)
       record.ack = { by, at: this.now() }
       record.events.push({ type: 'acknowledged', at: record.ack.at, by })
+      await this.escalations.cancel(record)
       await this.cards.refresh(record, op)
       const [before, after] = this.t.ackParts
       const line = [{ tag: 'text', text: before }, ...this.messages.personNodes(by)]
@@ -152,10 +163,7 @@ export class WarRoom {
     })
   }
 
-  /**
-   * Posts a notice in the incident's open chat, if there is one; opens
-   * nothing (a cancelled run is worth a line, not a war room).
-   */
+  /** Posts a notice in the incident's open chat, if any; opens nothing (a cancelled run). */
   async notice(key: string, text: string, event?: string): Promise<WarRoomResult> {
     const keyHash = hashKey(key)
     return this.run(key, keyHash, 0, async (op) => {
@@ -176,9 +184,7 @@ export class WarRoom {
   }
 
   /** Posts a line in any chat the bot is in (Grafana's test notifications). */
-  postTest(chatId: string, text: string): Promise<void> {
-    return this.messages.postTest(chatId, text)
-  }
+  postTest = (chatId: string, text: string): Promise<void> => this.messages.postTest(chatId, text)
 
   /** The card as it stands now, for a card callback's answer. */
   async cardFor(ref: IncidentRef): Promise<Record<string, unknown> | undefined> {
@@ -196,11 +202,7 @@ export class WarRoom {
     })
   }
 
-  /**
-   * After a resolution: the timeline to the outputs, then a summary message
-   * with the key figures in the chat. Without the history scope the summary
-   * still gives the times, and the failure is returned as a warning.
-   */
+  /** After a resolution: the timeline to the outputs, then the key figures in the chat. */
   async summarize(
     ref: IncidentRef,
     outputs: TimelineOutput[] = [],
@@ -212,9 +214,8 @@ export class WarRoom {
   }
 
   /** Answers a person's message in the chat (command results). */
-  reply(messageId: string, text: string | Paragraphs): Promise<void> {
-    return this.messages.reply(messageId, text)
-  }
+  reply = (messageId: string, text: string | Paragraphs): Promise<void> =>
+    this.messages.reply(messageId, text)
 
   /** /status: where the incident of this chat stands, as a reply to the asking message. */
   async status(ref: IncidentRef, messageId: string): Promise<IncidentRecord | undefined> {
@@ -230,6 +231,21 @@ export class WarRoom {
   async find(ref: IncidentRef): Promise<IncidentRecord | undefined> {
     const keyHash = await this.discovery.keyHashFor(ref)
     return keyHash ? this.discovery.lookup(keyHash) : undefined
+  }
+
+  /** The store's job queue (escalation steps), for the runner that claims them. */
+  readonly jobs = () => this.store.jobs
+
+  /** An escalation step's time came (a job): fires it unless acknowledged, resolved or fired. */
+  escalate(keyHash: string, job: EscalationJob): Promise<WarRoomResult> {
+    return this.run('', keyHash, 1, async (op) => {
+      const record = await this.discovery.lookup(keyHash)
+      if (!this.escalations.due(record, job))
+        return this.none(record?.key ?? '', 'escalation step no longer due', record, op)
+      await this.escalations.fire(record!, job, op)
+      await this.save(record!)
+      return this.result('updated', record!, op)
+    })
   }
 
   /** True the first time an event or click id is seen by any process sharing the store. */
@@ -287,6 +303,8 @@ export class WarRoom {
     await this.cards.send(record, op)
     if (incident.severity === 'critical' && this.config.urgentOnCritical)
       await this.cards.buzz(record, op)
+    await this.escalations.plan(record)
+    await this.cards.refresh(record, op) // with the next escalation step, if any
     await this.save(record)
     return this.result('opened', record, op)
   }
@@ -358,6 +376,7 @@ export class WarRoom {
       title: record.openTitle ?? incident.title,
     })
     record.events.push({ type: 'reopened', at: this.now(), detail: incident.title })
+    await this.escalations.plan(record)
     await this.client.updateChat(record.chatId, {
       name: record.chatName,
       description: this.discovery.description(record.keyHash, 'open', record.openedAt),
@@ -385,6 +404,7 @@ export class WarRoom {
       : now
     record.status = 'resolved'
     record.resolvedAt = Math.max(resolvedAt, record.openedAt)
+    await this.escalations.cancel(record)
     if (how.by) record.resolvedBy = how.by
     if (how.incident)
       record.incident = mergeResolved(
@@ -454,11 +474,7 @@ export class WarRoom {
     return { ...base, reason }
   }
 
-  /**
-   * The record's version now: a repeat at the version it left needs no work.
-   * Alone, this process knows what it wrote; a shared store is asked (another
-   * replica may have changed the incident since).
-   */
+  /** The record's version now (a repeat at the version it left needs no work): a shared store is asked. */
   recordVersion(keyHash: string): Promise<number | undefined> | number | undefined {
     return this.store.shared ? this.store.version(keyHash) : this.versions.get(keyHash)
   }

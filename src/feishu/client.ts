@@ -261,15 +261,22 @@ export class FeishuClient {
    * Buzzes (加急) users about a message the bot sent, 200 per call. Not
    * retried after an ambiguous failure: a second buzz is worse than a missing one.
    */
-  async urgentApp(
+  urgentApp(messageId: string, userIds: string[], userIdType: UserIdType = 'open_id') {
+    return this.urgent('app', messageId, userIds, userIdType)
+  }
+
+  /** An urgent notice of one kind: in the app, by SMS, or by a phone call (each a paid quota). */
+  async urgent(
+    kind: 'app' | 'sms' | 'phone',
     messageId: string,
     userIds: string[],
     userIdType: UserIdType = 'open_id',
   ): Promise<string[]> {
+    const endpoint = ({ app: 'urgentApp', sms: 'urgentSms', phone: 'urgentPhone' } as const)[kind]
     const invalid: string[] = []
     for (const batch of chunk(unique(userIds), LIMITS.idsPerUrgent)) {
       const data = await this.transport.call<{ invalid_user_id_list?: string[] }>({
-        endpoint: 'urgentApp',
+        endpoint,
         params: { message_id: messageId },
         query: { user_id_type: userIdType },
         body: { user_id_list: batch },

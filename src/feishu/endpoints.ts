@@ -85,6 +85,16 @@ export const ENDPOINTS = {
     path: '/open-apis/im/v1/messages/:message_id/urgent_app',
     scopes: ['im:message.urgent', 'im:message.urgent:app_send'],
   },
+  urgentSms: {
+    method: 'PATCH',
+    path: '/open-apis/im/v1/messages/:message_id/urgent_sms',
+    scopes: ['im:message.urgent', 'im:message.urgent:sms'],
+  },
+  urgentPhone: {
+    method: 'PATCH',
+    path: '/open-apis/im/v1/messages/:message_id/urgent_phone',
+    scopes: ['im:message.urgent', 'im:message.urgent:phone'],
+  },
   getUser: {
     method: 'GET',
     path: '/open-apis/contact/v3/users/:user_id',

@@ -21,6 +21,9 @@ export const TEXTS = {
     items: '明细',
     more: (n: number) => `…另有 ${n} 项`,
     ackedBy: (who: string, when: string) => `✋ ${who} 已于 ${when} 确认`,
+    nextEscalation: (when: string, kind: string) => `⏫ 无人确认时，${when} 升级：${kind}`,
+    urgentKinds: { app: '应用内加急', sms: '短信加急', phone: '电话加急' },
+    escalated: (step: number, kind: string) => `⏫ 仍无人确认，第 ${step} 级升级（${kind}）：`,
     ack: '确认 (Ack)',
     resolve: '标记已解决',
     resolveConfirm: '确认将此事件标记为已解决？',
@@ -82,6 +85,11 @@ export const TEXTS = {
     items: 'Details',
     more: (n: number) => `…and ${n} more`,
     ackedBy: (who: string, when: string) => `✋ Acknowledged by ${who} at ${when}`,
+    nextEscalation: (when: string, kind: string) =>
+      `⏫ Unless acknowledged, escalates at ${when}: ${kind}`,
+    urgentKinds: { app: 'in-app urgent', sms: 'urgent SMS', phone: 'urgent phone call' },
+    escalated: (step: number, kind: string) =>
+      `⏫ Still not acknowledged: escalation step ${step} (${kind}) to `,
     ack: 'Acknowledge',
     resolve: 'Resolve',
     resolveConfirm: 'Mark this incident as resolved?',

@@ -17,6 +17,7 @@ import { resultJson } from '../result-json.js'
 import { hashKey, type IncidentRecord, StoreUnavailableError } from '../store.js'
 import type { TimelineArchive } from '../timeline.js'
 import { checkGrafanaSignature, checkWebhookAuth } from './auth.js'
+import { EscalationRunner } from './escalations.js'
 import { HttpError, parseJsonBody, readBody, sendJson, sendText } from './http.js'
 import { Interactions } from './interactions.js'
 import { FileTimelines } from './timeline-files.js'
@@ -58,6 +59,7 @@ export class Receiver {
   private readonly adapterOptions: AlertAdapterOptions
   private readonly timelines: Timelines
   private readonly archive: TimelineArchive
+  private readonly escalations: EscalationRunner
   /** What keeps the receiver from being ready, if anything (GET /readyz answers 503 with it). */
   readiness: (() => Promise<string | undefined> | string | undefined) | undefined
 
@@ -80,6 +82,11 @@ export class Receiver {
       logger: options.logger,
       archive: this.archive,
       ...(options.jobs ? { jobs: options.jobs } : {}),
+    })
+    this.escalations = new EscalationRunner({
+      warroom: options.warroom,
+      jobs: options.warroom.jobs(),
+      logger: options.logger,
     })
     this.interactions = new Interactions({
       config: options.config,
@@ -137,6 +144,7 @@ export class Receiver {
       server.listen(port, host, () => resolve())
     })
     this.timelines.start()
+    this.escalations.start()
     return this.url
   }
 
@@ -148,6 +156,7 @@ export class Receiver {
     const closed = new Promise<void>((resolve) => server.close(() => resolve()))
     server.closeIdleConnections()
     while (this.inFlight > 0) await new Promise((r) => setTimeout(r, 20))
+    await this.escalations.stop()
     await this.options.warroom.idle()
     await this.timelines.idle()
     // Everything answered: drop the kept-alive connections instead of waiting for their timeout.

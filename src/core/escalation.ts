@@ -1,0 +1,129 @@
+import type { JobQueue } from '../jobs.js'
+import { expandOnCall } from '../oncall.js'
+import type { IncidentRecord } from '../store.js'
+import type { Cards } from './cards.js'
+import type { Members } from './members.js'
+import type { Messages } from './messages.js'
+import type { Core, Op } from './model.js'
+
+export const ESCALATE = 'escalate'
+
+/** What an escalation job carries: which step of which episode. */
+export interface EscalationJob {
+  step: number
+  startedAt: number
+}
+
+/**
+ * Making sure a person takes the incident: while it is open and nobody
+ * acknowledged it, each step of its route's escalation fires once, at its
+ * time, as a job in the store (so it survives a restart and fires in one
+ * replica only): the people it names are invited when not in the chat yet
+ * (Feishu buzzes only members), then get an urgent notice of the card, of
+ * the step's kind (in the app, SMS, phone). An acknowledgement or a
+ * resolution cancels what is left.
+ */
+export class Escalations {
+  constructor(
+    private readonly core: Core,
+    private readonly jobs: JobQueue,
+    private readonly members: Members,
+    private readonly messages: Messages,
+    private readonly cards: Cards,
+    private readonly save: (record: IncidentRecord) => Promise<void>,
+  ) {}
+
+  /** A new episode: the route's steps, counted from now, each a job. */
+  async plan(record: IncidentRecord): Promise<void> {
+    const labels = record.incident?.labels ?? {}
+    const steps = this.core.config.escalationFor?.(labels) ?? []
+    if (!steps.length) {
+      delete record.escalation
+      return
+    }
+    const startedAt = this.core.now()
+    record.escalation = {
+      startedAt,
+      steps: [...steps].sort((a, b) => a.after - b.after),
+      fired: [],
+    }
+    for (const [step, s] of record.escalation.steps.entries())
+      await this.jobs.schedule({
+        id: `${ESCALATE}:${record.keyHash}:${startedAt}:${step}`,
+        kind: ESCALATE,
+        keyHash: record.keyHash,
+        dueAt: startedAt + s.after,
+        data: { step, startedAt } satisfies EscalationJob as unknown as Record<string, unknown>,
+      })
+  }
+
+  /** Someone acknowledged, or it resolved: the steps left will not fire. */
+  async cancel(record: IncidentRecord): Promise<void> {
+    if (record.escalation) await this.jobs.cancel(record.keyHash, ESCALATE)
+  }
+
+  /** Whether a job still applies: the same episode, open, unacknowledged, the step not fired. */
+  due(record: IncidentRecord | undefined, job: EscalationJob): boolean {
+    const esc = record?.escalation
+    return (
+      !!record &&
+      !!esc &&
+      record.status === 'open' &&
+      !record.ack &&
+      esc.startedAt === job.startedAt &&
+      !esc.fired.includes(job.step) &&
+      !!esc.steps[job.step]
+    )
+  }
+
+  /** Fires one step: invites whom it names, buzzes them, says so in the chat. */
+  async fire(record: IncidentRecord, job: EscalationJob, op: Op): Promise<string[]> {
+    const esc = record.escalation!
+    const step = esc.steps[job.step]!
+    const named = expandOnCall(
+      [...step.to, ...step.invite],
+      this.core.config.schedules ?? {},
+      this.core.now(),
+    )
+    let targets = record.members
+    if (named.length) {
+      const resolved = await this.members.resolve(named, op)
+      for (const f of resolved.failed)
+        if (!record.failedMembers.some((x) => x.id === f.id)) record.failedMembers.push(f)
+      const missing = resolved.openIds.filter((id) => !record.members.includes(id))
+      await this.members.add(record, missing, 'open_id', op)
+      targets = resolved.openIds.filter((id) => record.members.includes(id))
+    }
+    // Saved as fired before the call: the urgent API has no idempotency key, so a crash between
+    // the two loses this step's call rather than making it twice (a retried job finds it fired).
+    esc.fired = [...esc.fired, job.step]
+    await this.save(record)
+    if (record.cardMessageId && targets.length) {
+      try {
+        const invalid = await this.core.client.urgent(step.urgent, record.cardMessageId, targets)
+        if (invalid.length) op.warnings.push(`urgent notice not delivered to ${invalid.join(', ')}`)
+      } catch (error) {
+        op.warnings.push(`escalation step ${job.step + 1} failed: ${(error as Error).message}`)
+      }
+    }
+    const t = this.messages.t
+    const kind = t.urgentKinds[step.urgent]
+    await this.messages.post(
+      record,
+      [
+        [
+          { tag: 'text', text: t.escalated(job.step + 1, kind) },
+          ...targets.flatMap((openId) => this.messages.personNodes({ openId })),
+        ],
+      ],
+      `escalate:${job.startedAt}:${job.step}`,
+    )
+    record.events.push({
+      type: 'updated',
+      at: this.core.now(),
+      detail: `escalation step ${job.step + 1}: ${step.urgent} to ${targets.length} people`,
+    })
+    await this.cards.refresh(record, op)
+    return targets
+  }
+}
