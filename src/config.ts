@@ -176,6 +176,8 @@ export const ConfigSchema = z
         reopen_window: duration.default(30 * 60_000),
         max_items: z.number().int().min(1).max(50).default(10),
         urgent_on_critical: z.boolean().default(true),
+        /** After an acknowledgement, a status nudge in the chat this often while open (0: never). */
+        remind_every: duration.default(0),
       })
       .default({
         language: 'zh',
@@ -185,6 +187,7 @@ export const ConfigSchema = z
         reopen_window: 30 * 60_000,
         max_items: 10,
         urgent_on_critical: true,
+        remind_every: 0,
       }),
     severity: z
       .strictObject({

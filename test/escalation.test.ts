@@ -101,3 +101,22 @@ describe('escalation', () => {
     expect(notices(s)).toEqual([`app:${p.bob.open_id}`, `phone:${p.carol.open_id}`])
   })
 })
+
+describe('reminders', () => {
+  it('nudge an acknowledged incident while it stays open, and stop when it resolves', async () => {
+    const s = await sandbox()
+    const [alice] = [...s.state.users.values()]
+    const { url, warroom } = await startReceiver(s, {
+      config: { warroom: { remind_every: '1s' }, members: [alice!.open_id] },
+    })
+    const { json } = await post(`${url}/alertmanager`, firing())
+    await warroom.acknowledge({ chatId: json.chat_id }, { openId: alice!.open_id })
+    const nudges = () => view(s, json.chat_id).posts.filter((t) => t.startsWith('⏰'))
+    await until('two reminders', () => nudges().length >= 2, 10_000)
+    expect(nudges()[0]).toMatch(new RegExp(`^⏰ @${alice!.open_id} 已确认 \\S+，事件仍未解决。`))
+    await warroom.resolveBy({ chatId: json.chat_id }, { openId: alice!.open_id })
+    const after = nudges().length
+    await new Promise((r) => setTimeout(r, 2500))
+    expect(nudges().length).toBe(after)
+  })
+})

@@ -44,6 +44,7 @@ export async function startReceiver(
       language: config.warroom.language,
       resolvedPrefix: config.warroom.resolved_prefix,
       escalationFor: (labels) => route(labels, config.routes).escalation,
+      remindEveryMs: config.warroom.remind_every,
       schedules: config.schedules,
     },
     ...(options.budget ? { budget: options.budget } : {}),

@@ -101,6 +101,7 @@ export function warRoomConfig(config: Config): Partial<WarRoomConfig> {
     maxItems: config.warroom.max_items,
     urgentOnCritical: config.warroom.urgent_on_critical,
     escalationFor: (labels) => route(labels, config.routes).escalation,
+    remindEveryMs: config.warroom.remind_every,
     schedules: config.schedules,
   }
 }

@@ -1,3 +1,4 @@
+import { formatDuration } from '../i18n/index.js'
 import type { JobQueue } from '../jobs.js'
 import { expandOnCall } from '../oncall.js'
 import type { IncidentRecord } from '../store.js'
@@ -7,6 +8,13 @@ import type { Messages } from './messages.js'
 import type { Core, Op } from './model.js'
 
 export const ESCALATE = 'escalate'
+export const REMIND = 'remind'
+
+/** A reminder's job: which acknowledgement it follows, and which reminder it is. */
+export interface ReminderJob {
+  ackAt: number
+  n: number
+}
 
 /** What an escalation job carries: which step of which episode. */
 export interface EscalationJob {
@@ -60,6 +68,47 @@ export class Escalations {
   /** Someone acknowledged, or it resolved: the steps left will not fire. */
   async cancel(record: IncidentRecord): Promise<void> {
     if (record.escalation) await this.jobs.cancel(record.keyHash, ESCALATE)
+    if (record.status === 'resolved') await this.jobs.cancel(record.keyHash, REMIND)
+  }
+
+  /** After an acknowledgement: the n-th status nudge, one interval later (none when off). */
+  async scheduleReminder(record: IncidentRecord, n = 1): Promise<void> {
+    const every = this.core.config.remindEveryMs ?? 0
+    if (!every || !record.ack) return
+    const ackAt = record.ack.at
+    await this.jobs.schedule({
+      id: `${REMIND}:${record.keyHash}:${ackAt}:${n}`,
+      kind: REMIND,
+      keyHash: record.keyHash,
+      dueAt: ackAt + n * every,
+      data: { ackAt, n } satisfies ReminderJob as unknown as Record<string, unknown>,
+    })
+  }
+
+  /** A reminder is due while the same acknowledgement stands and the incident is open. */
+  reminderDue(record: IncidentRecord | undefined, job: ReminderJob): boolean {
+    return !!record && record.status === 'open' && record.ack?.at === job.ackAt
+  }
+
+  /** Posts the nudge (mentioning who acknowledged) and schedules the next. */
+  async remind(record: IncidentRecord, job: ReminderJob): Promise<void> {
+    const t = this.messages.t
+    const since = this.core.now() - job.ackAt
+    await this.messages.post(
+      record,
+      [
+        [
+          { tag: 'text', text: t.reminderParts[0] },
+          ...this.messages.personNodes(record.ack!.by),
+          {
+            tag: 'text',
+            text: t.reminderParts[1](formatDuration(since, this.core.config.language)),
+          },
+        ],
+      ],
+      `remind:${job.ackAt}:${job.n}`,
+    )
+    await this.scheduleReminder(record, job.n + 1)
   }
 
   /** Whether a job still applies: the same episode, open, unacknowledged, the step not fired. */

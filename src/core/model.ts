@@ -34,6 +34,8 @@ export interface WarRoomConfig {
   urgentOnCritical: boolean
   /** The escalation steps for an incident's labels (its route's); none without. */
   escalationFor?: (labels: Record<string, string>) => EscalationStep[]
+  /** After an acknowledgement, a status nudge this often while it stays open (0: never). */
+  remindEveryMs?: number
   /** On-call schedules that escalation steps may name as oncall:<name>. */
   schedules?: Record<string, Schedule>
 }

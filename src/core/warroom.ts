@@ -11,7 +11,7 @@ import { type NewChatBudget, OpenRefused } from './admission.js'
 import { Cards } from './cards.js'
 import { Discovery } from './discovery.js'
 import { isStaleResolution, mergeResolved } from './episodes.js'
-import { type EscalationJob, Escalations } from './escalation.js'
+import { type EscalationJob, Escalations, REMIND, type ReminderJob } from './escalation.js'
 import { Members } from './members.js'
 import {
   describeChange,
@@ -132,6 +132,7 @@ export class WarRoom {
       record.ack = { by, at: this.now() }
       record.events.push({ type: 'acknowledged', at: record.ack.at, by })
       await this.escalations.cancel(record)
+      await this.escalations.scheduleReminder(record)
       await this.cards.refresh(record, op)
       const [before, after] = this.t.ackParts
       const line = [{ tag: 'text', text: before }, ...this.messages.personNodes(by)]
@@ -214,8 +215,7 @@ export class WarRoom {
   }
 
   /** Answers a person's message in the chat (command results). */
-  reply = (messageId: string, text: string | Paragraphs): Promise<void> =>
-    this.messages.reply(messageId, text)
+  reply = (id: string, text: string | Paragraphs) => this.messages.reply(id, text)
 
   /** /status: where the incident of this chat stands, as a reply to the asking message. */
   async status(ref: IncidentRef, messageId: string): Promise<IncidentRecord | undefined> {
@@ -236,27 +236,31 @@ export class WarRoom {
   /** The store's job queue (escalation steps), for the runner that claims them. */
   readonly jobs = () => this.store.jobs
 
-  /** An escalation step's time came (a job): fires it unless acknowledged, resolved or fired. */
-  escalate(keyHash: string, job: EscalationJob): Promise<WarRoomResult> {
-    return this.run('', keyHash, 1, async (op) => {
+  /** An escalation step's or a reminder's time came (a job): done unless it no longer applies. */
+  escalate(
+    keyHash: string,
+    kind: string,
+    job: EscalationJob | ReminderJob,
+  ): Promise<WarRoomResult> {
+    return this.run('', keyHash, kind === REMIND ? 0 : 1, async (op) => {
       const record = await this.discovery.lookup(keyHash)
-      if (!this.escalations.due(record, job))
-        return this.none(record?.key ?? '', 'escalation step no longer due', record, op)
-      await this.escalations.fire(record!, job, op)
+      const due =
+        kind === REMIND
+          ? this.escalations.reminderDue(record, job as ReminderJob)
+          : this.escalations.due(record, job as EscalationJob)
+      if (!due) return this.none(record?.key ?? '', 'no longer due', record, op)
+      if (kind === REMIND) await this.escalations.remind(record!, job as ReminderJob)
+      else await this.escalations.fire(record!, job as EscalationJob, op)
       await this.save(record!)
       return this.result('updated', record!, op)
     })
   }
 
   /** True the first time an event or click id is seen by any process sharing the store. */
-  claimOnce(id: string): Promise<boolean> {
-    return this.store.claimOnce(id)
-  }
+  claimOnce = (id: string): Promise<boolean> => this.store.claimOnce(id)
 
   /** Waits for in-flight work (graceful shutdown). */
-  idle(): Promise<void> {
-    return this.mutex.idle()
-  }
+  idle = (): Promise<void> => this.mutex.idle()
 
   private async open(
     incident: Incident,
@@ -490,7 +494,5 @@ export class WarRoom {
   }
 
   /** Rebuilds a lost or new store from the marker chats the bot is in. */
-  syncFromFeishu(): Promise<number> {
-    return this.discovery.syncFromFeishu()
-  }
+  syncFromFeishu = (): Promise<number> => this.discovery.syncFromFeishu()
 }

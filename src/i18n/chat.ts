@@ -24,6 +24,10 @@ export const TEXTS = {
     nextEscalation: (when: string, kind: string) => `⏫ 无人确认时，${when} 升级：${kind}`,
     urgentKinds: { app: '应用内加急', sms: '短信加急', phone: '电话加急' },
     escalated: (step: number, kind: string) => `⏫ 仍无人确认，第 ${step} 级升级（${kind}）：`,
+    reminderParts: [
+      '⏰ ',
+      (since: string) => ` 已确认 ${since}，事件仍未解决。请更新进展，或 /resolve 标记解决。`,
+    ] as const,
     ack: '确认 (Ack)',
     resolve: '标记已解决',
     resolveConfirm: '确认将此事件标记为已解决？',
@@ -90,6 +94,11 @@ export const TEXTS = {
     urgentKinds: { app: 'in-app urgent', sms: 'urgent SMS', phone: 'urgent phone call' },
     escalated: (step: number, kind: string) =>
       `⏫ Still not acknowledged: escalation step ${step} (${kind}) to `,
+    reminderParts: [
+      '⏰ ',
+      (since: string) =>
+        ` acknowledged this ${since} ago and it is still open. Post an update, or /resolve it.`,
+    ] as const,
     ack: 'Acknowledge',
     resolve: 'Resolve',
     resolveConfirm: 'Mark this incident as resolved?',

@@ -1,11 +1,11 @@
-import { ESCALATE, type EscalationJob } from '../core/escalation.js'
+import { ESCALATE, type EscalationJob, REMIND, type ReminderJob } from '../core/escalation.js'
 import type { WarRoom } from '../core/warroom.js'
 import { errorMessage } from '../errors.js'
 import type { JobQueue } from '../jobs.js'
 import type { Logger } from '../log.js'
 
 /**
- * Runs escalation steps when their time comes: claims due jobs from the
+ * Runs escalation steps and reminders when their time comes: claims due jobs from the
  * store's queue (once across replicas) and hands each to the war room, which
  * fires it unless someone acknowledged or it resolved meanwhile.
  */
@@ -41,7 +41,7 @@ export class EscalationRunner {
     const { jobs, warroom, logger } = this.options
     let claimed: Awaited<ReturnType<JobQueue['claim']>>
     try {
-      claimed = await jobs.claim(ESCALATE, 20)
+      claimed = [...(await jobs.claim(ESCALATE, 20)), ...(await jobs.claim(REMIND, 20))]
     } catch (error) {
       logger.warn('could not claim escalation steps', { error: errorMessage(error) })
       return
@@ -49,9 +49,14 @@ export class EscalationRunner {
     await Promise.all(
       claimed.map(async (job) => {
         try {
-          const result = await warroom.escalate(job.keyHash, job.data as unknown as EscalationJob)
+          const data = job.data as unknown as EscalationJob | ReminderJob
+          const result = await warroom.escalate(job.keyHash, job.kind, data)
           if (result.action !== 'none')
-            logger.info('escalated', { key: result.key, chatId: result.chatId, id: job.id })
+            logger.info(job.kind === REMIND ? 'reminded' : 'escalated', {
+              key: result.key,
+              chatId: result.chatId,
+              id: job.id,
+            })
           await jobs.complete(job.id)
         } catch (error) {
           // Before the step was marked fired (a Feishu or database failure): try again shortly.
