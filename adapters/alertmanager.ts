@@ -189,6 +189,10 @@ export function groupIncident(
     items,
     links,
     labels: { ...payload.groupLabels, ...common },
+    // What `/silence` silences: the group (Alertmanager's group labels), or the labels all its alerts share.
+    ...(source === 'alertmanager'
+      ? { silence: Object.keys(payload.groupLabels).length ? payload.groupLabels : common }
+      : {}),
     event: notificationId(payload),
   }
 }

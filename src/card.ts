@@ -18,6 +18,10 @@ export interface CardView {
   resolvedAt?: number
   updatedAt: number
   ack?: { by: Person; at: number }
+  /** A Silence button (the incident came from an Alertmanager /silence can reach). */
+  canSilence?: boolean
+  /** Until when its silence stands. */
+  silencedUntil?: number
   /** The next escalation step, while nobody acknowledged. */
   nextEscalation?: { at: number; urgent: 'app' | 'sms' | 'phone' }
   resolvedBy?: Person
@@ -176,6 +180,7 @@ function build(view: CardView, opts: CardOptions, budget: Budget): Record<string
     people.push(
       t.nextEscalation(when(view.nextEscalation.at), t.urgentKinds[view.nextEscalation.urgent]),
     )
+  if (view.silencedUntil && !resolved) people.push(t.silencedUntil(when(view.silencedUntil)))
   if (resolved && view.resolvedBy)
     people.push(t.resolvedBy(personMd(view.resolvedBy, t.unknownUser)))
   if (people.length) {
@@ -199,6 +204,13 @@ function build(view: CardView, opts: CardOptions, budget: Budget): Record<string
       value: { op: 'resolve', k: view.keyHash },
       confirm: { title: plain(t.resolve), text: plain(t.resolveConfirm) },
     })
+    if (view.canSilence && !view.silencedUntil)
+      actions.push({
+        tag: 'button',
+        text: plain(t.silence1h),
+        type: 'default',
+        value: { op: 'silence', k: view.keyHash, d: '1h' },
+      })
   }
   for (const link of incident.links.slice(0, 6)) {
     const url = safeUrl(link.url)

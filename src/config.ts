@@ -5,7 +5,7 @@ import { errorMessage } from './errors.js'
 import { resolveBaseUrl } from './feishu/transport.js'
 import { RESOLVED_PREFIX } from './i18n/index.js'
 import { describeZodError, SEVERITIES } from './incident.js'
-import { ScheduleSchema, scheduleRef } from './oncall.js'
+import { ScheduleSchema, scheduleRef, timeZone } from './oncall.js'
 
 export { DEFAULT_SEVERITY_MAP } from './incident.js'
 
@@ -38,6 +38,13 @@ export const EscalationStepSchema = z.strictObject({
   invite: z.array(z.string().min(1)).default([]),
 })
 
+/** Where `/silence` creates silences: an Alertmanager's API v2, with its credentials. */
+export const AlertmanagerSchema = z.strictObject({
+  url: z.string().regex(/^https?:\/\//, 'must be an http(s) URL like http://alertmanager:9093'),
+  bearer_token: z.string().min(1).optional(),
+  basic: z.strictObject({ username: z.string().min(1), password: z.string().min(1) }).optional(),
+})
+
 export const RouteSchema = z.strictObject({
   /** Label name → exact value; all must match. */
   match: labelMap.default({}),
@@ -63,6 +70,8 @@ export const RouteSchema = z.strictObject({
   continue: z.boolean().default(false),
   /** Steps while the incident is open and nobody acknowledged it, in order of `after`. */
   escalation: z.array(EscalationStepSchema).default([]),
+  /** The Alertmanager `/silence` talks to for these incidents (overrides the global one). */
+  alertmanager: AlertmanagerSchema.optional(),
 })
 
 export const ConfigSchema = z
@@ -160,17 +169,7 @@ export const ConfigSchema = z
     warroom: z
       .strictObject({
         language: z.enum(['zh', 'en']).default('zh'),
-        time_zone: z
-          .string()
-          .refine((tz) => {
-            try {
-              new Intl.DateTimeFormat('en', { timeZone: tz })
-              return true
-            } catch {
-              return false
-            }
-          }, 'must be an IANA time zone such as Asia/Shanghai')
-          .default('Asia/Shanghai'),
+        time_zone: timeZone.default('Asia/Shanghai'),
         resolved_prefix: z.string().max(30).default(RESOLVED_PREFIX),
         chat_name_template: z.string().max(200).default('{emoji} [{priority}] {title}'),
         reopen_window: duration.default(30 * 60_000),
@@ -201,6 +200,8 @@ export const ConfigSchema = z
     /** Invited to every incident. */
     members: z.array(z.string().min(1)).default([]),
     routes: z.array(RouteSchema).default([]),
+    /** The Alertmanager `/silence` talks to, unless a route names another. */
+    alertmanager: AlertmanagerSchema.optional(),
     /** On-call schedules, named by members and routes as `oncall:<name>`. */
     schedules: z.record(z.string().regex(/^[A-Za-z0-9_.-]+$/), ScheduleSchema).default({}),
   })
@@ -228,6 +229,7 @@ export const ConfigSchema = z
 export type Config = z.output<typeof ConfigSchema>
 export type Route = z.output<typeof RouteSchema>
 export type EscalationStep = z.output<typeof EscalationStepSchema>
+export type AlertmanagerTarget = z.output<typeof AlertmanagerSchema>
 
 /** Severity label values understood without configuration. */
 

@@ -60,6 +60,8 @@ export const Incident = z.strictObject({
   /** Image URLs (e.g. a Grafana panel render) shown on the card. */
   images: z.array(httpUrl).max(5).default([]),
   labels: z.record(z.string(), text(1000)).default({}),
+  /** Label matchers that silence this incident at its source (an Alertmanager group's labels). */
+  silence: z.record(z.string(), text(1000)).optional(),
   /** What resolved it, for the resolution message (e.g. "commit abc123 by alice"). */
   resolution: text(1000).optional(),
   /**

@@ -9,7 +9,8 @@ import { z } from 'zod'
 
 const DAYS = ['sunday', 'monday', 'tuesday', 'wednesday', 'thursday', 'friday', 'saturday'] as const
 const timeOfDay = z.string().regex(/^([01]\d|2[0-3]):[0-5]\d$/, 'must be a time of day like 09:00')
-const timeZone = z.string().refine((tz) => {
+/** An IANA time zone name, checked against the runtime's zone database. */
+export const timeZone = z.string().refine((tz) => {
   try {
     new Intl.DateTimeFormat('en', { timeZone: tz })
     return true

@@ -1,4 +1,4 @@
-import type { EscalationStep, Route } from './config.js'
+import type { AlertmanagerTarget, EscalationStep, Route } from './config.js'
 import type { Incident, Severity } from './incident.js'
 import { expandOnCall, type Schedule } from './oncall.js'
 
@@ -7,6 +7,8 @@ export interface RouteResult {
   severity?: Severity
   /** The escalation of the last matching route that has one. */
   escalation: EscalationStep[]
+  /** The Alertmanager of the last matching route that names one. */
+  alertmanager?: AlertmanagerTarget
   /** Indexes of the routes that matched, for logs. */
   matched: number[]
 }
@@ -32,6 +34,7 @@ export function route(
     result.members.push(...r.members)
     if (r.severity) result.severity = r.severity
     if (r.escalation.length) result.escalation = r.escalation
+    if (r.alertmanager) result.alertmanager = r.alertmanager
     if (!r.continue) break
   }
   result.members = [...new Set(result.members)]

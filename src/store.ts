@@ -47,6 +47,8 @@ export interface IncidentRecord {
   /** Events already announced, so a repeat is not announced twice. */
   seenEvents: string[]
   previousChatId?: string
+  /** The silence `/silence` created in Alertmanager, while it stands. */
+  silence?: { id: string; endsAt: number; url: string }
   /** The escalation of the current episode: its steps, when they started counting, those fired. */
   escalation?: {
     startedAt: number
@@ -210,16 +212,7 @@ export class FileStore extends MemoryStore {
   override async put(record: IncidentRecord): Promise<void> {
     if (!/^[0-9a-f]{32}$/.test(record.keyHash))
       throw new Error(`invalid record keyHash ${record.keyHash}`)
-    const path = join(this.dir, `${record.keyHash}.json`)
-    const tmp = `${path}.${randomBytes(6).toString('hex')}.tmp`
-    const handle = await open(tmp, 'w')
-    try {
-      await handle.writeFile(JSON.stringify(record))
-      await handle.sync()
-    } finally {
-      await handle.close()
-    }
-    await rename(tmp, path)
+    await writeAtomically(join(this.dir, `${record.keyHash}.json`), JSON.stringify(record))
     await super.put(record)
   }
 
@@ -273,17 +266,20 @@ async function fileJobs(path: string): Promise<LocalJobQueue> {
     if ((error as NodeJS.ErrnoException).code !== 'ENOENT')
       throw new Error(`Corrupt job file ${path}: ${errorMessage(error)}. Move it away to continue.`)
   }
-  return new LocalJobQueue(async (jobs) => {
-    const tmp = `${path}.${randomBytes(6).toString('hex')}.tmp`
-    const handle = await open(tmp, 'w')
-    try {
-      await handle.writeFile(JSON.stringify(jobs))
-      await handle.sync()
-    } finally {
-      await handle.close()
-    }
-    await rename(tmp, path)
-  }, initial)
+  return new LocalJobQueue((jobs) => writeAtomically(path, JSON.stringify(jobs)), initial)
+}
+
+/** Temporary file, fsync, rename: a crash leaves the old file or the new one, never half. */
+async function writeAtomically(path: string, text: string): Promise<void> {
+  const tmp = `${path}.${randomBytes(6).toString('hex')}.tmp`
+  const handle = await open(tmp, 'w')
+  try {
+    await handle.writeFile(text)
+    await handle.sync()
+  } finally {
+    await handle.close()
+  }
+  await rename(tmp, path)
 }
 
 /** Thrown when another live process holds the data directory. */

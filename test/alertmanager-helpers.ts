@@ -57,9 +57,10 @@ export interface RunningAlertmanager {
 export async function startAlertmanager(
   config: string,
   cluster?: { port: number; peers: number[]; peerTimeout?: string },
+  listenPort?: number,
 ): Promise<RunningAlertmanager> {
   const dir = await tempDir()
-  const port = await freePort()
+  const port = listenPort ?? (await freePort())
   const configFile = join(dir, 'alertmanager.yml')
   await writeFile(configFile, config)
   const clusterArgs = cluster

@@ -147,6 +147,10 @@ describe.skipIf(!hasChromium)('the sandbox page, from the README', () => {
       .toContain('t-carmine')
     const people = await page.locator('#title small').textContent()
     for (const name of ['Alice Wang', 'Bob Li', 'Carol Zhang']) expect(people).toContain(name)
+    // A critical incident buzzes (加急) its responders as it opens: the page lists the urgent notice.
+    await expect.poll(() => page.locator('#urgent').textContent()).toContain('📳 in-app urgent → ')
+    for (const name of ['Alice Wang', 'Bob Li', 'Carol Zhang'])
+      expect(await page.locator('#urgent').textContent()).toContain(name)
 
     await say(page, 'Bob Li', '/ack')
     await expect.poll(() => page.locator('#pinned .card').textContent()).toContain('已确认')

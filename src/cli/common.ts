@@ -86,7 +86,8 @@ export async function warRoomFromConfig(
   const warroom = new WarRoom({
     client,
     ...(store ? { store, storeIsCache: true } : {}),
-    config: warRoomConfig(config),
+    // A one-shot command runs no timers: escalation steps and reminders need `warroom serve`.
+    config: { ...warRoomConfig(config), escalationFor: () => [], remindEveryMs: 0 },
   })
   return { client, warroom }
 }
@@ -102,6 +103,7 @@ export function warRoomConfig(config: Config): Partial<WarRoomConfig> {
     urgentOnCritical: config.warroom.urgent_on_critical,
     escalationFor: (labels) => route(labels, config.routes).escalation,
     remindEveryMs: config.warroom.remind_every,
+    alertmanagerFor: (labels) => route(labels, config.routes).alertmanager ?? config.alertmanager,
     schedules: config.schedules,
   }
 }

@@ -30,6 +30,11 @@ export async function serve(args: string[], env: NodeJS.ProcessEnv, io: Io): Pro
     throw new UsageError(
       `${values.port !== undefined ? '--port' : 'PORT'} must be a port number 0-65535, got "${portText}"`,
     )
+  // Alertmanager credentials never reach a log either.
+  for (const am of [config.alertmanager, ...config.routes.map((r) => r.alertmanager)]) {
+    registerSecret(am?.bearer_token)
+    registerSecret(am?.basic?.password)
+  }
   const logger = jsonLogger((line) => io.err(line.trimEnd()))
   const metrics = new Metrics()
 

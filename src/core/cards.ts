@@ -46,6 +46,12 @@ export class Cards {
       ...(record.resolvedAt !== undefined ? { resolvedAt: record.resolvedAt } : {}),
       ...(record.ack ? { ack: record.ack } : {}),
       ...nextEscalation(record),
+      ...(record.silence && record.silence.endsAt > this.core.now()
+        ? { silencedUntil: record.silence.endsAt }
+        : {}),
+      ...(record.incident?.silence && this.core.config.alertmanagerFor?.(record.incident.labels)
+        ? { canSilence: true }
+        : {}),
       ...(record.resolvedBy ? { resolvedBy: record.resolvedBy } : {}),
       ...(record.previousChatId
         ? { previousChatUrl: this.core.client.chatLink(record.previousChatId) }

@@ -61,6 +61,18 @@ export class Members {
     }
   }
 
+  /** Invites the ids not invited before (an update naming more people); returns how many. */
+  async inviteNew(record: IncidentRecord, ids: string[], op: Op): Promise<number> {
+    const added = ids.filter((m) => !record.invited.includes(m))
+    if (!added.length) return 0
+    const members = await this.resolve(added, op)
+    record.invited.push(...added)
+    record.failedMembers.push(...members.failed)
+    await this.add(record, members.openIds, 'open_id', op)
+    await this.addOther(record, members.other, op)
+    return added.length
+  }
+
   async resolve(ids: string[], op: Op) {
     const openIds: string[] = []
     const other: Array<{ id: string; type: 'union_id' | 'user_id' }> = []

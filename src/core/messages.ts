@@ -84,6 +84,39 @@ export class Messages {
     })
   }
 
+  /**
+   * Posts what changed (new alerts, recoveries, a raised severity) when the
+   * report is new. Without a previous report (a chat found by its marker),
+   * every firing item is news.
+   */
+  async announceChange(
+    record: IncidentRecord,
+    previous: Incident | undefined,
+    incident: Incident,
+    eventIsNew: boolean,
+  ) {
+    const change = previous
+      ? describeChange(previous, incident)
+      : {
+          newFiring: incident.items.filter((i) => i.status === 'firing'),
+          resolved: [],
+          severityRaised: false,
+        }
+    const announced =
+      eventIsNew &&
+      (change.newFiring.length > 0 ||
+        change.resolved.length > 0 ||
+        change.severityRaised ||
+        (!previous && !!incident.event))
+    if (announced)
+      await this.post(
+        record,
+        this.changeParagraphs(change, previous, incident),
+        incident.event ?? record.cardHash ?? String(this.core.now()),
+      )
+    return { change, announced }
+  }
+
   personNodes(person: Person): Array<Record<string, unknown>> {
     if (person.openId && /^ou_[A-Za-z0-9]+$/.test(person.openId))
       return [{ tag: 'at', user_id: person.openId }]

@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto'
-import type { EscalationStep } from '../config.js'
+import type { AlertmanagerTarget, EscalationStep } from '../config.js'
 import { errorMessage } from '../errors.js'
 import type { FeishuClient } from '../feishu/client.js'
 import { FeishuError } from '../feishu/errors.js'
@@ -34,6 +34,8 @@ export interface WarRoomConfig {
   urgentOnCritical: boolean
   /** The escalation steps for an incident's labels (its route's); none without. */
   escalationFor?: (labels: Record<string, string>) => EscalationStep[]
+  /** The Alertmanager `/silence` uses for an incident's labels (its route's, or the global one). */
+  alertmanagerFor?: (labels: Record<string, string>) => AlertmanagerTarget | undefined
   /** After an acknowledgement, a status nudge this often while it stays open (0: never). */
   remindEveryMs?: number
   /** On-call schedules that escalation steps may name as oncall:<name>. */

@@ -13,13 +13,7 @@ import { Discovery } from './discovery.js'
 import { isStaleResolution, mergeResolved } from './episodes.js'
 import { type EscalationJob, Escalations, REMIND, type ReminderJob } from './escalation.js'
 import { Members } from './members.js'
-import {
-  describeChange,
-  Messages,
-  type Paragraphs,
-  severityInName,
-  summarizeChange,
-} from './messages.js'
+import { Messages, type Paragraphs, severityInName, summarizeChange } from './messages.js'
 import {
   type Core,
   DEFAULT_CONFIG,
@@ -35,6 +29,7 @@ import {
   type WarRoomResult,
 } from './model.js'
 import { review } from './review.js'
+import { Silencing } from './silencing.js'
 
 export * from './model.js'
 
@@ -62,6 +57,7 @@ export class WarRoom {
   private readonly discovery: Discovery
   private readonly budget: NewChatBudget | undefined
   private readonly escalations: Escalations
+  private readonly silencing: Silencing
 
   constructor(deps: WarRoomDeps) {
     this.client = deps.client
@@ -89,6 +85,7 @@ export class WarRoom {
       this.cards,
       (record) => this.save(record),
     )
+    this.silencing = new Silencing(core, this.messages)
   }
 
   private get t() {
@@ -139,6 +136,20 @@ export class WarRoom {
       await this.messages.post(record, [[...line, { tag: 'text', text: after }]], 'ack')
       await this.save(record)
       return this.result('acknowledged', record, op)
+    })
+  }
+
+  /** `/silence` (a duration) or `/unsilence` (none): the group's silence in Alertmanager, members only. */
+  silence(ref: IncidentRef, by: Person, durationMs?: number, note?: string) {
+    return this.asMember(ref, by, async (record, op) => {
+      const refused =
+        durationMs === undefined
+          ? await this.silencing.unsilence(record, by)
+          : await this.silencing.silence(record, by, durationMs, note)
+      if (refused) return this.none(record.key, refused, record, op)
+      await this.cards.refresh(record, op)
+      await this.save(record)
+      return this.result('updated', record, op)
     })
   }
 
@@ -316,14 +327,7 @@ export class WarRoom {
   private async update(record: IncidentRecord, incident: Incident, op: Op): Promise<WarRoomResult> {
     const previous = record.incident
     const eventIsNew = !incident.event || !record.seenEvents.includes(incident.event)
-    const added = incident.members.filter((m) => !record.invited.includes(m))
-    if (added.length) {
-      const members = await this.members.resolve(added, op)
-      record.invited.push(...added)
-      record.failedMembers.push(...members.failed)
-      await this.members.add(record, members.openIds, 'open_id', op)
-      await this.members.addOther(record, members.other, op)
-    }
+    const added = await this.members.inviteNew(record, incident.members, op)
     record.incident = incident
     // The name follows the severity; the title it was opened with stays (a changing name is noise).
     // A chat found by its marker keeps the name it has: what it was opened with is unknown.
@@ -337,30 +341,15 @@ export class WarRoom {
       await this.cards.uploadImages(record, incident, op)
     const cardChanged = await this.cards.refresh(record, op)
 
-    // Without a previous report (a chat found by its marker), every firing item is news.
-    const change = previous
-      ? describeChange(previous, incident)
-      : {
-          newFiring: incident.items.filter((i) => i.status === 'firing'),
-          resolved: [],
-          severityRaised: false,
-        }
-    const announce =
-      eventIsNew &&
-      (change.newFiring.length > 0 ||
-        change.resolved.length > 0 ||
-        change.severityRaised ||
-        (!previous && !!incident.event))
-    if (announce) {
-      await this.messages.post(
-        record,
-        this.messages.changeParagraphs(change, previous, incident),
-        incident.event ?? record.cardHash ?? String(this.now()),
-      )
-    }
+    const { change, announced: announce } = await this.messages.announceChange(
+      record,
+      previous,
+      incident,
+      eventIsNew,
+    )
     if (incident.event && eventIsNew)
       record.seenEvents = [...record.seenEvents, incident.event].slice(-50)
-    const changed = cardChanged || announce || added.length > 0
+    const changed = cardChanged || announce || added > 0
     if (changed)
       record.events.push({ type: 'updated', at: this.now(), detail: summarizeChange(change) })
     if (changed || eventIsNew) await this.save(record)

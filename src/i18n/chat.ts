@@ -24,6 +24,20 @@ export const TEXTS = {
     nextEscalation: (when: string, kind: string) => `⏫ 无人确认时，${when} 升级：${kind}`,
     urgentKinds: { app: '应用内加急', sms: '短信加急', phone: '电话加急' },
     escalated: (step: number, kind: string) => `⏫ 仍无人确认，第 ${step} 级升级（${kind}）：`,
+    silencedParts: [
+      '🔕 ',
+      (until: string, id: string) =>
+        ` 在 Alertmanager 中静默了此告警组，至 ${until}。静默 ID: ${id} `,
+    ] as const,
+    silenceLink: '查看静默',
+    unsilencedParts: ['🔔 ', ' 取消了静默，告警恢复通知。'] as const,
+    silenceUsage: '用法：/silence <时长> [备注]，例如 /silence 1h 正在回滚（时长如 30m、2h、1d）',
+    cannotSilence: '这个事件不是来自 Alertmanager，无法在这里静默。',
+    noAlertmanager: '未配置 alertmanager.url，无法静默。',
+    notSilenced: '此事件没有生效中的静默。',
+    silenceFailed: (why: string) => `静默失败：${why}`,
+    silence1h: '静默 1 小时',
+    silencedUntil: (when: string) => `🔕 已在 Alertmanager 静默至 ${when}`,
     reminderParts: [
       '⏰ ',
       (since: string) => ` 已确认 ${since}，事件仍未解决。请更新进展，或 /resolve 标记解决。`,
@@ -92,6 +106,20 @@ export const TEXTS = {
     nextEscalation: (when: string, kind: string) =>
       `⏫ Unless acknowledged, escalates at ${when}: ${kind}`,
     urgentKinds: { app: 'in-app urgent', sms: 'urgent SMS', phone: 'urgent phone call' },
+    silencedParts: [
+      '🔕 ',
+      (until: string, id: string) =>
+        ` silenced this alert group in Alertmanager until ${until}. Silence ID: ${id} `,
+    ] as const,
+    silenceLink: 'view silence',
+    unsilencedParts: ['🔔 ', ' expired the silence: notifications resume.'] as const,
+    silenceUsage: 'Usage: /silence <duration> [note], e.g. /silence 1h rolling back (30m, 2h, 1d)',
+    cannotSilence: 'This incident does not come from Alertmanager: it cannot be silenced here.',
+    noAlertmanager: 'alertmanager.url is not configured: cannot silence.',
+    notSilenced: 'This incident has no active silence.',
+    silenceFailed: (why: string) => `Could not silence: ${why}`,
+    silence1h: 'Silence 1h',
+    silencedUntil: (when: string) => `🔕 Silenced in Alertmanager until ${when}`,
     escalated: (step: number, kind: string) =>
       `⏫ Still not acknowledged: escalation step ${step} (${kind}) to `,
     reminderParts: [

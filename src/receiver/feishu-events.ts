@@ -203,7 +203,21 @@ function checkSignature(
     throw new EventRejected(401, `stale request timestamp (${Math.round(skew)} s off)`)
 }
 
-export type Command = { op: 'ack' } | { op: 'resolve'; note?: string } | { op: 'status' }
+export type Command =
+  | { op: 'ack' }
+  | { op: 'resolve'; note?: string }
+  | { op: 'status' }
+  | { op: 'silence'; durationMs: number; note?: string }
+  | { op: 'unsilence' }
+
+/** 30s, 10m, 2h, 1d → ms; NaN when it is not a duration. */
+export function parseDuration(text: string): number {
+  const m = /^(\d{1,6})(s|m|h|d)$/i.exec(text.trim())
+  if (!m) return Number.NaN
+  return (
+    Number(m[1]) * { s: 1000, m: 60_000, h: 3600_000, d: 86_400_000 }[m[2]!.toLowerCase() as 's']
+  )
+}
 
 /**
  * Reads a chat message as a command: `/ack`, `/resolve [note]`, `/status`,
@@ -212,13 +226,20 @@ export type Command = { op: 'ack' } | { op: 'resolve'; note?: string } | { op: '
  */
 export function parseCommand(text: string, mentionedBot: boolean): Command | undefined {
   const cleaned = text.replace(/@_(user|all)_?\d*/g, ' ').trim()
-  const m = /^\/?(ack|acknowledge|resolve|resolved|status|确认|解决|状态)\b\s*([\s\S]*)$/i.exec(
-    cleaned,
-  )
+  const m =
+    /^\/?(ack|acknowledge|resolve|resolved|status|unsilence|silence|确认|解决|状态|取消静默|静默)(?![A-Za-z])\s*([\s\S]*)$/i.exec(
+      cleaned,
+    )
   if (!m) return undefined
   if (!cleaned.startsWith('/') && !mentionedBot) return undefined
   const word = m[1]!.toLowerCase()
   if (word.startsWith('ack') || word === '确认') return { op: 'ack' }
+  if (word === 'unsilence' || word === '取消静默') return { op: 'unsilence' }
+  if (word === 'silence' || word === '静默') {
+    const [duration = '', ...rest] = m[2]!.trim().split(/\s+/)
+    const note = rest.join(' ').slice(0, 1000)
+    return { op: 'silence', durationMs: parseDuration(duration), ...(note ? { note } : {}) }
+  }
   if (word.startsWith('resolve') || word === '解决') {
     const note = m[2]!.trim()
     return note ? { op: 'resolve', note: note.slice(0, 1000) } : { op: 'resolve' }

@@ -11,6 +11,7 @@ import {
   EventRejected,
   openDelivery,
   parseCommand,
+  parseDuration,
 } from './feishu-events.js'
 import { HttpError, readBody, sendJson } from './http.js'
 import type { Timelines } from './timelines.js'
@@ -126,10 +127,13 @@ export class Interactions {
 
     if (type === 'card.action.trigger' || type === 'card.action.trigger_v1') {
       const e = type === 'card.action.trigger' ? (event.event ?? {}) : event
-      const value = (e.action?.value ?? {}) as { op?: string; k?: string }
+      const value = (e.action?.value ?? {}) as { op?: string; k?: string; d?: string }
       const chatId: string | undefined = e.context?.open_chat_id ?? e.open_chat_id
       const openId: string | undefined = e.operator?.open_id ?? e.open_id
-      const op = value.op === 'ack' || value.op === 'resolve' ? value.op : undefined
+      const op =
+        value.op === 'ack' || value.op === 'resolve' || value.op === 'silence'
+          ? value.op
+          : undefined
       const toasts = TOASTS[config.warroom.language]
       if (!op) {
         metrics.events.inc({ type: label, outcome: 'ignored' })
@@ -146,7 +150,9 @@ export class Interactions {
       const clickKey = `c:${e.context?.open_message_id ?? e.open_message_id}:${openId}:${op}:${episode}`
       if (!(await warroom.claimOnce(clickKey)))
         return respond({ toast: { type: 'info', content: toasts.none } })
-      const work = this.runCommand({ op }, ref, openId ? { openId } : {}, undefined)
+      const command: Command =
+        op === 'silence' ? { op, durationMs: parseDuration(String(value.d ?? '1h')) } : { op }
+      const work = this.runCommand(command, ref, openId ? { openId } : {}, undefined)
       const budget = new Promise<'late'>((r) =>
         setTimeout(() => r('late'), this.options.callbackBudgetMs ?? 2500).unref(),
       )
@@ -216,7 +222,11 @@ export class Interactions {
     const result =
       command.op === 'ack'
         ? await warroom.acknowledge(ref, person)
-        : await warroom.resolveBy(ref, person, command.note)
+        : command.op === 'silence'
+          ? await warroom.silence(ref, person, command.durationMs, command.note)
+          : command.op === 'unsilence'
+            ? await warroom.silence(ref, person)
+            : await warroom.resolveBy(ref, person, command.note)
     if (result.action === 'none' && messageId) await warroom.reply(messageId, result.reason ?? '')
     // A person's resolution gets the timeline and the review summary too.
     this.options.timelines.afterResolution(result)

@@ -131,7 +131,7 @@ form{display:flex;gap:6px;padding:10px 16px;background:#fff;border-top:1px solid
 #notice{padding:8px 16px;display:none}#notice.err{display:block;background:#fde2e2;color:#a8071a}#notice.ok{display:block;background:#e8f7e8;color:#1f6f1f}
 </style></head><body>
 <header><b>Feishu sandbox</b><span>What feishu-warroom did, as Feishu would show it. Nothing here leaves this machine.</span></header>
-<main><div id="chats"></div><div id="room"><div id="title"></div><div id="pinned"></div><div id="notice" role="status"></div><div id="msgs"><div id="empty">No chats yet. Send an alert (see README) and its war room appears here.</div></div>
+<main><div id="chats"></div><div id="room"><div id="title"></div><div id="pinned"></div><div id="urgent"></div><div id="notice" role="status"></div><div id="msgs"><div id="empty">No chats yet. Send an alert (see README) and its war room appears here.</div></div>
 <form id="say"><select id="as"></select><label><input type="checkbox" id="mention" checked> @bot</label><input type="text" id="text" placeholder="/ack, /resolve fixed it, /status or anything"><button>Send</button></form></div></main>
 <script>
 let state=null, sel=null, shown={};
@@ -176,6 +176,8 @@ function render(){
   const byId=Object.fromEntries(state.messages.map(m=>[m.message_id,m]));
   const pinnedCards=chat.pinned.map(id=>byId[id]).filter(m=>m&&m.msg_type==='interactive');
   document.getElementById('pinned').innerHTML=pinnedCards.map(m=>'<div class="lbl">📌 pinned card'+(m.patches?' · updated '+m.patches+'×':'')+'</div>'+card(m.content,m)).join('');
+  const kinds={app:'📳 in-app urgent',sms:'✉️ urgent SMS',phone:'📞 urgent phone call'};
+  document.getElementById('urgent').innerHTML=(state.urgent||[]).filter(u=>chat.messages.includes(u.message_id)).map(u=>'<div class="sys">'+esc(kinds[u.kind]||u.kind)+' → '+u.user_ids.map(name).map(esc).join(', ')+' · '+esc(new Date(u.at).toLocaleTimeString())+'</div>').join('');
   const box=document.getElementById('msgs');const atEnd=box.scrollHeight-box.scrollTop-box.clientHeight<40;
   box.innerHTML=chat.messages.map(id=>byId[id]).map(m=>{
     if(m.msg_type==='system')return '<div class="sys">'+system(m.content)+'</div>';

@@ -1,0 +1,140 @@
+/**
+ * /silence and /unsilence against the real Alertmanager (Debian's package):
+ * the silence exists (amtool lists it), Alertmanager stops notifying the
+ * silenced group, and /unsilence expires it.
+ */
+import { execFileSync } from 'node:child_process'
+import { request } from 'undici'
+import { describe, expect, it } from 'vitest'
+import { parseCommand } from '../src/receiver/feishu-events.js'
+import { ALERTMANAGER, startAlertmanager, webhookConfig } from './alertmanager-helpers.js'
+import { freePort, sandbox, until, view } from './helpers.js'
+import { startReceiver } from './receiver-helpers.js'
+
+interface Silence {
+  id: string
+  matchers: Array<{ name: string; value: string; isRegex: boolean; isEqual?: boolean }>
+  comment: string
+  status: { state: string }
+}
+
+function amtool(url: string, ...args: string[]): Silence[] {
+  const out = execFileSync(
+    'amtool',
+    ['silence', 'query', `--alertmanager.url=${url}`, '-o', 'json', ...args],
+    {
+      encoding: 'utf8',
+    },
+  )
+  return JSON.parse(out || '[]') as Silence[]
+}
+
+describe.skipIf(!ALERTMANAGER)('/silence with the real Alertmanager', () => {
+  it('creates the silence for the group, Alertmanager holds its notifications, /unsilence expires it', {
+    timeout: 90_000,
+  }, async () => {
+    const s = await sandbox()
+    const [alice] = [...s.state.users.values()]
+    const amPort = await freePort()
+    const amUrl = `http://127.0.0.1:${amPort}`
+    const { url } = await startReceiver(s, {
+      config: { members: [alice!.open_id], alertmanager: { url: amUrl } },
+    })
+    const am = await startAlertmanager(webhookConfig(url), undefined, amPort)
+    const startsAt = new Date().toISOString()
+    const alert = (instance: string) => ({
+      labels: { alertname: 'DiskFull', team: 'storage', severity: 'error', instance },
+      annotations: { summary: 'Disk almost full' },
+      startsAt,
+    })
+    await am.postAlerts([alert('i1')])
+    const chat = await until('the war room', () =>
+      [...s.state.chats.values()].some((c) => c.description.includes('[warroom:')),
+    ).then(() => [...s.state.chats.values()].find((c) => c.description.includes('[warroom:'))!)
+    await until('the card', () => view(s, chat.chat_id).pinned.length === 1)
+    // The card offers the button, since /silence can reach this Alertmanager.
+    expect(view(s, chat.chat_id).cardRead).toContain('静默 1 小时')
+
+    await s.say(chat.chat_id, alice!.open_id, '/silence 1h rolling back v42')
+    await until('the silence message', () =>
+      view(s, chat.chat_id).posts.some((p) => p.startsWith('🔕')),
+    )
+    const active = amtool(amUrl)
+    expect(active).toHaveLength(1)
+    expect(active[0]!.matchers.map((m) => [m.name, m.value, m.isRegex]).sort()).toEqual([
+      ['alertname', 'DiskFull', false],
+      ['team', 'storage', false],
+    ])
+    expect(active[0]!.comment).toContain('rolling back v42')
+    const posted = view(s, chat.chat_id).posts.find((p) => p.startsWith('🔕'))!
+    expect(posted).toContain(active[0]!.id)
+    expect(view(s, chat.chat_id).cardRead).toContain('已在 Alertmanager 静默至')
+
+    // A new alert in the silenced group: Alertmanager holds it (its API marks it silenced).
+    await am.postAlerts([alert('i1'), alert('i2')])
+    await until('Alertmanager to mark the new alert silenced', async () => {
+      const r = await request(`${amUrl}/api/v2/alerts?silenced=true&active=false`)
+      const alerts = (await r.body.json()) as Array<{
+        labels: Record<string, string>
+        status: { silencedBy: string[] }
+      }>
+      return alerts.some(
+        (a) => a.labels.instance === 'i2' && a.status.silencedBy.includes(active[0]!.id),
+      )
+    })
+    await new Promise((r) => setTimeout(r, 4000)) // two group intervals
+    expect(view(s, chat.chat_id).cardRead).not.toContain('instance=i2')
+
+    await s.say(chat.chat_id, alice!.open_id, '/unsilence')
+    await until('the unsilence message', () =>
+      view(s, chat.chat_id).posts.some((p) => p.startsWith('🔔')),
+    )
+    expect(amtool(amUrl)).toEqual([])
+    expect(amtool(amUrl, '--expired').map((x) => x.id)).toContain(active[0]!.id)
+    // Notifications resume: the held alert reaches the card.
+    await am.postAlerts([alert('i1'), alert('i2')])
+    await until(
+      'the card to show i2',
+      () => view(s, chat.chat_id).cardRead.includes('instance=i2'),
+      20_000,
+    )
+  })
+
+  it('answers a member who cannot silence why, and a non-member nothing is done', async () => {
+    const s = await sandbox()
+    const [alice, , , , erin] = [...s.state.users.values()]
+    const { warroom } = await startReceiver(s, { config: { members: [alice!.open_id] } })
+    const opened = await warroom.handle({
+      key: 'generic:x',
+      title: 'Not from Alertmanager',
+      members: [alice!.open_id],
+    })
+    const refused = await warroom.silence(
+      { chatId: opened.chatId! },
+      { openId: alice!.open_id },
+      3600_000,
+    )
+    expect(refused.reason).toBe('这个事件不是来自 Alertmanager，无法在这里静默。')
+    const outsider = await warroom.silence(
+      { chatId: opened.chatId! },
+      { openId: erin!.open_id },
+      3600_000,
+    )
+    expect(outsider.reason).toBe('只有事件群的成员可以操作')
+  })
+})
+
+describe('the /silence command', () => {
+  it('reads a duration and a note, in English or Chinese, and nothing else', () => {
+    expect(parseCommand('/silence 30m rolling back v42', false)).toEqual({
+      op: 'silence',
+      durationMs: 30 * 60_000,
+      note: 'rolling back v42',
+    })
+    expect(parseCommand('@_user_1 静默 2h', true)).toEqual({ op: 'silence', durationMs: 7_200_000 })
+    expect(parseCommand('/unsilence', false)).toEqual({ op: 'unsilence' })
+    expect(parseCommand('/取消静默', false)).toEqual({ op: 'unsilence' })
+    expect((parseCommand('/silence soon', false) as { durationMs: number }).durationMs).toBeNaN()
+    expect(parseCommand('/silenced', false)).toBeUndefined()
+  })
+})
