@@ -6,6 +6,8 @@
 import { execFileSync } from 'node:child_process'
 import { request } from 'undici'
 import { describe, expect, it } from 'vitest'
+import { warRoomConfig } from '../src/cli/main.js'
+import { parseConfig } from '../src/config.js'
 import { parseCommand } from '../src/receiver/feishu-events.js'
 import { ALERTMANAGER, startAlertmanager, webhookConfig } from './alertmanager-helpers.js'
 import { freePort, sandbox, until, view } from './helpers.js'
@@ -136,5 +138,28 @@ describe('the /silence command', () => {
     expect(parseCommand('/取消静默', false)).toEqual({ op: 'unsilence' })
     expect((parseCommand('/silence soon', false) as { durationMs: number }).durationMs).toBeNaN()
     expect(parseCommand('/silenced', false)).toBeUndefined()
+  })
+})
+
+describe('which Alertmanager', () => {
+  it('is the route’s own when it names one, else the global one', () => {
+    const config = parseConfig({
+      alertmanager: { url: 'http://am-global:9093' },
+      routes: [
+        {
+          match: { team: 'storage' },
+          alertmanager: { url: 'http://am-storage:9093', bearer_token: 't0ken-storage' },
+        },
+      ],
+    })
+    const amFor = warRoomConfig(config).alertmanagerFor!
+    expect(amFor({ team: 'storage' })).toEqual({
+      url: 'http://am-storage:9093',
+      bearer_token: 't0ken-storage',
+    })
+    expect(amFor({ team: 'payments' })).toEqual({ url: 'http://am-global:9093' })
+    expect(() => parseConfig({ alertmanager: { url: 'am:9093' } })).toThrow(
+      /alertmanager\.url: must be an http\(s\) URL/,
+    )
   })
 })

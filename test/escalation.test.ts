@@ -120,3 +120,54 @@ describe('reminders', () => {
     expect(nudges().length).toBe(after)
   })
 })
+
+describe('escalation with on-call and resolution', () => {
+  it('buzzes whoever is on call when the step fires, and a resolution cancels what is left', async () => {
+    const s = await sandbox()
+    const [alice, bob, carol] = [...s.state.users.values()]
+    const { url } = await startReceiver(s, {
+      config: {
+        warroom: { urgent_on_critical: false },
+        schedules: {
+          payments: {
+            time_zone: 'UTC',
+            // Carol is on call now: a 1-day rotation that started today with her.
+            layers: [
+              {
+                users: [carol!.email, bob!.email],
+                rotation: 'daily',
+                handoff: '00:00',
+                start: new Date().toISOString().slice(0, 10),
+              },
+            ],
+          },
+        },
+        routes: [
+          {
+            match: { team: 'payments' },
+            members: [alice!.open_id],
+            escalation: [
+              { after: '1s', urgent: 'sms', to: ['oncall:payments'] },
+              { after: '3s', urgent: 'phone', to: ['oncall:payments'] },
+            ],
+          },
+        ],
+      },
+    })
+    const { json } = await post(`${url}/alertmanager`, firing())
+    await until('the first step', () => s.state.urgent.length === 1, 10_000)
+    expect(s.state.urgent.map((u) => [u.kind, u.user_ids])).toEqual([['sms', [carol!.open_id]]])
+    expect(view(s, json.chat_id).members).toContain(carol!.open_id) // invited first
+    const resolved = alertmanagerPayload([
+      alert({
+        instance: 'i1',
+        severity: 'critical',
+        labels: { team: 'payments' },
+        status: 'resolved',
+      }),
+    ])
+    expect((await post(`${url}/alertmanager`, resolved)).json.action).toBe('resolved')
+    await new Promise((r) => setTimeout(r, 3000)) // past the second step's time
+    expect(s.state.urgent).toHaveLength(1)
+  })
+})

@@ -45,6 +45,7 @@ export async function startReceiver(
       resolvedPrefix: config.warroom.resolved_prefix,
       escalationFor: (labels) => route(labels, config.routes).escalation,
       remindEveryMs: config.warroom.remind_every,
+      urgentOnCritical: config.warroom.urgent_on_critical,
       alertmanagerFor: (labels) => route(labels, config.routes).alertmanager ?? config.alertmanager,
       schedules: config.schedules,
     },
