@@ -46,6 +46,8 @@ receivers:
 export interface RunningAlertmanager {
   url: string
   clusterPort: number
+  /** Writes a new configuration and has Alertmanager reload it (POST /-/reload). */
+  reload(config: string): Promise<void>
   log: () => string
   postAlerts(alerts: unknown[]): Promise<void>
 }
@@ -57,10 +59,9 @@ export interface RunningAlertmanager {
 export async function startAlertmanager(
   config: string,
   cluster?: { port: number; peers: number[]; peerTimeout?: string },
-  listenPort?: number,
 ): Promise<RunningAlertmanager> {
   const dir = await tempDir()
-  const port = listenPort ?? (await freePort())
+  const port = await freePort()
   const configFile = join(dir, 'alertmanager.yml')
   await writeFile(configFile, config)
   const clusterArgs = cluster
@@ -109,6 +110,11 @@ export async function startAlertmanager(
     url,
     clusterPort: cluster?.port ?? 0,
     log: () => log,
+    async reload(next) {
+      await writeFile(configFile, next)
+      const r = await request(`${url}/-/reload`, { method: 'POST' })
+      expect(r.statusCode, `${await r.body.text()}\n${log}`).toBe(200)
+    },
     async postAlerts(alerts) {
       const r = await request(`${url}/api/v2/alerts`, {
         method: 'POST',

@@ -10,7 +10,7 @@ import { warRoomConfig } from '../src/cli/main.js'
 import { parseConfig } from '../src/config.js'
 import { parseCommand } from '../src/receiver/feishu-events.js'
 import { ALERTMANAGER, startAlertmanager, webhookConfig } from './alertmanager-helpers.js'
-import { freePort, sandbox, until, view } from './helpers.js'
+import { sandbox, until, view } from './helpers.js'
 import { startReceiver } from './receiver-helpers.js'
 
 interface Silence {
@@ -37,12 +37,13 @@ describe.skipIf(!ALERTMANAGER)('/silence with the real Alertmanager', () => {
   }, async () => {
     const s = await sandbox()
     const [alice] = [...s.state.users.values()]
-    const amPort = await freePort()
-    const amUrl = `http://127.0.0.1:${amPort}`
+    // Alertmanager first (its port is then its own), pointed at the receiver once that listens.
+    const am = await startAlertmanager(webhookConfig('http://127.0.0.1:9'))
+    const amUrl = am.url
     const { url } = await startReceiver(s, {
       config: { members: [alice!.open_id], alertmanager: { url: amUrl } },
     })
-    const am = await startAlertmanager(webhookConfig(url), undefined, amPort)
+    await am.reload(webhookConfig(url))
     const startsAt = new Date().toISOString()
     const alert = (instance: string) => ({
       labels: { alertname: 'DiskFull', team: 'storage', severity: 'error', instance },
@@ -55,14 +56,14 @@ describe.skipIf(!ALERTMANAGER)('/silence with the real Alertmanager', () => {
     ).then(() => [...s.state.chats.values()].find((c) => c.description.includes('[warroom:'))!)
     await until('the card', () => view(s, chat.chat_id).pinned.length === 1)
     // The card offers the button, since /silence can reach this Alertmanager.
-    expect(view(s, chat.chat_id).cardRead).toContain('静默 1 小时')
+    expect(view(s, chat.chat_id).cardRead, am.log()).toContain('静默 1 小时')
 
     await s.say(chat.chat_id, alice!.open_id, '/silence 1h rolling back v42')
     await until('the silence message', () =>
       view(s, chat.chat_id).posts.some((p) => p.startsWith('🔕')),
     )
     const active = amtool(amUrl)
-    expect(active).toHaveLength(1)
+    expect(active, `${JSON.stringify(view(s, chat.chat_id).posts)}\n${am.log()}`).toHaveLength(1)
     expect(active[0]!.matchers.map((m) => [m.name, m.value, m.isRegex]).sort()).toEqual([
       ['alertname', 'DiskFull', false],
       ['team', 'storage', false],
