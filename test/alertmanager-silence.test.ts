@@ -20,6 +20,18 @@ interface Silence {
   status: { state: string }
 }
 
+/** The value of the card button whose op is `op`. */
+function buttonValue(card: unknown, op: string): Record<string, unknown> | undefined {
+  if (!card || typeof card !== 'object') return undefined
+  const value = (card as { value?: { op?: string } }).value
+  if (value?.op === op) return value as Record<string, unknown>
+  for (const child of Object.values(card)) {
+    const found = buttonValue(child, op)
+    if (found) return found
+  }
+  return undefined
+}
+
 function amtool(url: string, ...args: string[]): Silence[] {
   const out = execFileSync(
     'amtool',
@@ -101,6 +113,20 @@ describe.skipIf(!ALERTMANAGER)('/silence with the real Alertmanager', () => {
       () => view(s, chat.chat_id).cardRead.includes('instance=i2'),
       20_000,
     )
+
+    // The card's button silences the group for an hour: a click by a member.
+    const v = view(s, chat.chat_id)
+    const value = buttonValue(v.card, 'silence')
+    expect(value).toMatchObject({ op: 'silence', d: '1h' })
+    const clicked = await s.click(v.cards[0]!.message_id, alice!.open_id, value!)
+    expect(clicked.status).toBe(200)
+    expect(JSON.stringify(clicked.body)).toContain('已静默')
+    const byButton = amtool(amUrl)
+    expect(byButton).toHaveLength(1)
+    const endsAt = Date.parse((byButton[0] as unknown as { endsAt: string }).endsAt)
+    const hours = (endsAt - Date.now()) / 3600_000
+    expect(hours).toBeGreaterThan(0.95)
+    expect(hours).toBeLessThanOrEqual(1)
   })
 
   it('answers a member who cannot silence why, and a non-member nothing is done', async () => {
