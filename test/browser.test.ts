@@ -151,6 +151,7 @@ describe.skipIf(!hasChromium)('the sandbox page, from the README', () => {
     await expect.poll(() => page.locator('#urgent').textContent()).toContain('📳 in-app urgent → ')
     for (const name of ['Alice Wang', 'Bob Li', 'Carol Zhang'])
       expect(await page.locator('#urgent').textContent()).toContain(name)
+    expect(await page.locator('#urgent').textContent()).toContain('for the pinned card')
 
     await say(page, 'Bob Li', '/ack')
     await expect.poll(() => page.locator('#pinned .card').textContent()).toContain('已确认')

@@ -177,7 +177,7 @@ function render(){
   const pinnedCards=chat.pinned.map(id=>byId[id]).filter(m=>m&&m.msg_type==='interactive');
   document.getElementById('pinned').innerHTML=pinnedCards.map(m=>'<div class="lbl">📌 pinned card'+(m.patches?' · updated '+m.patches+'×':'')+'</div>'+card(m.content,m)).join('');
   const kinds={app:'📳 in-app urgent',sms:'✉️ urgent SMS',phone:'📞 urgent phone call'};
-  document.getElementById('urgent').innerHTML=(state.urgent||[]).filter(u=>chat.messages.includes(u.message_id)).map(u=>'<div class="sys">'+esc(kinds[u.kind]||u.kind)+' → '+u.user_ids.map(name).map(esc).join(', ')+' · '+esc(new Date(u.at).toLocaleTimeString())+'</div>').join('');
+  document.getElementById('urgent').innerHTML=(state.urgent||[]).filter(u=>chat.messages.includes(u.message_id)).map(u=>'<div class="sys">'+esc(kinds[u.kind]||u.kind)+' → '+u.user_ids.map(name).map(esc).join(', ')+' · for '+(chat.pinned.includes(u.message_id)?'the pinned card':'message '+esc(u.message_id))+' · '+esc(new Date(u.at).toLocaleTimeString())+'</div>').join('');
   const box=document.getElementById('msgs');const atEnd=box.scrollHeight-box.scrollTop-box.clientHeight<40;
   box.innerHTML=chat.messages.map(id=>byId[id]).map(m=>{
     if(m.msg_type==='system')return '<div class="sys">'+system(m.content)+'</div>';
