@@ -70,13 +70,27 @@ export class LongConnection {
   /**
    * Delivers an event (or card callback) to one connected client and waits
    * for its answer: `{status, body}` like an HTTP delivery, body being the
-   * handler's result. Undefined when no client is connected.
+   * handler's result; undefined when no client is connected. Like Feishu, an
+   * event left unanswered (the client busy, or not listening yet right after
+   * connecting) is pushed again, up to three times.
    */
   async deliver(
     event: unknown,
     timeoutMs = 3000,
   ): Promise<{ status: number; body: unknown } | undefined> {
     if (this.clients.length === 0) return undefined
+    let answer: { status: number; body: unknown } | undefined
+    for (let attempt = 0; attempt < 3; attempt++) {
+      answer = await this.push(event, timeoutMs)
+      if (answer.status !== 0 || this.clients.length === 0) break
+    }
+    return answer
+  }
+
+  private async push(
+    event: unknown,
+    timeoutMs: number,
+  ): Promise<{ status: number; body: unknown }> {
     const ws = this.clients[this.next++ % this.clients.length]!
     const messageId = `sandbox-${this.seq}`
     const frame: Frame = {
