@@ -67,7 +67,6 @@ export class RateGate {
   /** Calls waiting per key; one drain loop per key serves them in order. */
   private readonly waiting = new Map<string, Waiter[]>()
   private shared: SharedQuota | undefined
-  private sharedFailed = false
 
   constructor(
     private readonly now: () => number = Date.now,
@@ -142,17 +141,10 @@ export class RateGate {
         key,
         windows.map((w) => ({ limit: w.limit, spanMs: w.ms + marginFor(w) + SHARED_MARGIN_MS })),
       )
-      this.sharedFailed = false
       return 'slot' in taken ? { slot: taken.slot, waitMs: 0 } : taken
     } catch {
-      this.sharedFailed = true
       return { waitMs: 0 }
     }
-  }
-
-  /** True while the shared count could not be reached (the last try failed). */
-  get sharedUnavailable(): boolean {
-    return this.sharedFailed
   }
 
   /** Moves the tickets to now: the call leaves later than its first ticket was taken. */

@@ -78,7 +78,7 @@ export class PostgresStore implements IncidentStore {
       'SELECT record, version FROM incidents WHERE key_hash = $1',
       [keyHash],
     )
-    return rows[0] && { ...rows[0].record, version: rows[0].version }
+    return rows[0] && toRecord(rows[0])
   }
 
   async findByChat(chatId: string): Promise<IncidentRecord | undefined> {
@@ -87,7 +87,7 @@ export class PostgresStore implements IncidentStore {
       'SELECT record, version FROM incidents WHERE chat_id = $1 ORDER BY updated_at DESC LIMIT 1',
       [chatId],
     )
-    return rows[0] && { ...rows[0].record, version: rows[0].version }
+    return rows[0] && toRecord(rows[0])
   }
 
   async put(record: IncidentRecord): Promise<void> {
@@ -128,7 +128,7 @@ export class PostgresStore implements IncidentStore {
        WHERE $1::timestamptz IS NULL OR status = 'open' OR resolved_at >= $1`,
       [options.resolvedSince !== undefined ? ts(options.resolvedSince) : null],
     )
-    return rows.map((r) => ({ ...r.record, version: r.version }))
+    return rows.map(toRecord)
   }
 
   async isEmpty(): Promise<boolean> {
@@ -212,4 +212,9 @@ export class PostgresStore implements IncidentStore {
     await this.locks.close()
     await this.pool.end()
   }
+}
+
+/** A row as a record: the version column is the truth (the JSON holds the one it was written with). */
+function toRecord(row: { record: IncidentRecord; version: number }): IncidentRecord {
+  return { ...row.record, version: row.version }
 }
