@@ -42,6 +42,7 @@ function attackerGroup(s: FeishuSandbox, ownerOpenId: string, description: strin
     names: [{ name: 'totally the war room', at: s.now() }],
     urgent_setting: 'all_members',
     at_all_permission: 'all_members',
+    edit_permission: 'all_members',
   })
   return chatId
 }

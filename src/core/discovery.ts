@@ -4,8 +4,15 @@ import type { ChatSummary } from '../feishu/types.js'
 import { hashKey, type IncidentRecord, type IncidentStore } from '../store.js'
 import type { Core, IncidentRef } from './model.js'
 
-/** [warroom:<key hash>:<state>:<opened, s>:<mac>]; the mac is missing in markers of 0.1. */
-const MARKER = /\[warroom:([0-9a-f]{32}):(open|resolved):(\d+)(?::([0-9a-f]{24}))?\]/
+/**
+ * [warroom:<key hash, base64url>:<o|r>:<opened, s, base 36>:<mac, base64url>]: 82 characters with
+ * the line before it, open or resolved; Feishu documents descriptions of at most 100 characters
+ * (建议不超过 100 字符) and Lark's CLI refuses longer ones.
+ */
+const MARKER = /\[warroom:([A-Za-z0-9_-]{22}):([or]):([0-9a-z]{1,10}):([A-Za-z0-9_-]{16})\]/
+/** The marker of 0.2 (112 characters: too long for Feishu) and, without the mac, of 0.1: still read. */
+const LEGACY_MARKER = /\[warroom:([0-9a-f]{32}):(open|resolved):(\d+)(?::([0-9a-f]{24}))?\]/
+export const DESCRIPTION_MAX = 100
 /** getChat of a chat that does not exist, was dissolved, or the bot is not in. */
 const NOT_OUR_CHAT_CODES = new Set([232006, 232009, 232011, 230002, 232010])
 
@@ -35,14 +42,38 @@ export class Discovery {
    */
   description(keyHash: string, state: 'open' | 'resolved', openedAt: number): string {
     const seconds = Math.floor(openedAt / 1000)
-    return `feishu-warroom incident chat\n[warroom:${keyHash}:${state}:${seconds}:${this.mac(keyHash, state, seconds)}]`
+    const hash = Buffer.from(keyHash, 'hex').toString('base64url')
+    const mac = this.mac(keyHash, state, seconds).toString('base64url')
+    return `feishu-warroom incident\n[warroom:${hash}:${state[0]}:${seconds.toString(36)}:${mac}]`
   }
 
-  private mac(keyHash: string, state: string, seconds: number): string {
+  /** 96 bits of HMAC-SHA256: 16 base64url characters in a marker, 24 hex in a legacy one. */
+  private mac(keyHash: string, state: string, seconds: number): Buffer {
     return createHmac('sha256', this.markerKey)
       .update(`${keyHash}:${state}:${seconds}`)
-      .digest('hex')
-      .slice(0, 24)
+      .digest()
+      .subarray(0, 12)
+  }
+
+  /** The marker's fields, read from either form; `mac` undefined for a 0.1 marker. */
+  private parseMarker(description: string) {
+    const m = MARKER.exec(description)
+    if (m) {
+      return {
+        keyHash: Buffer.from(m[1]!, 'base64url').toString('hex'),
+        status: m[2] === 'o' ? ('open' as const) : ('resolved' as const),
+        seconds: Number.parseInt(m[3]!, 36),
+        mac: Buffer.from(m[4]!, 'base64url'),
+      }
+    }
+    const legacy = LEGACY_MARKER.exec(description)
+    if (!legacy) return undefined
+    return {
+      keyHash: legacy[1]!,
+      status: legacy[2] as 'open' | 'resolved',
+      seconds: Number(legacy[3]),
+      mac: legacy[4] === undefined ? undefined : Buffer.from(legacy[4], 'hex'),
+    }
   }
 
   /**
@@ -120,30 +151,36 @@ export class Discovery {
 
   /**
    * The record a chat's marker describes, when the chat is a war room of this
-   * app: the bot owns it and the marker's mac checks out (a marker without a
-   * mac, written by 0.1, is taken from a chat the bot owns).
+   * app: a bot owns it and the marker's mac checks out. A marker without a
+   * mac (0.1) is never enough: "no owner" means *some* bot owns the chat, not
+   * this app (Feishu leaves owner_id out for any bot), so such chats count
+   * only when the store already knows them.
    */
   private fromMarker(
     chat: Pick<ChatSummary, 'chat_id' | 'name' | 'description' | 'owner_id' | 'owner_id_type'>,
   ): IncidentRecord | undefined {
-    const m = MARKER.exec(chat.description ?? '')
+    const m = this.parseMarker(chat.description ?? '')
     if (!m || !this.ownedByApp(chat)) return undefined
-    if (m[4] !== undefined) {
-      const expected = this.mac(m[1]!, m[2]!, Number(m[3]))
-      if (!timingSafeEqual(Buffer.from(m[4]), Buffer.from(expected))) {
-        this.core.logger.warn('ignored a chat whose war-room marker is forged', {
-          chatId: chat.chat_id,
-        })
-        return undefined
-      }
+    if (m.mac === undefined) {
+      this.core.logger.warn('ignored a chat whose war-room marker has no mac (0.1)', {
+        chatId: chat.chat_id,
+      })
+      return undefined
     }
-    const status = m[2] as 'open' | 'resolved'
+    const expected = this.mac(m.keyHash, m.status, m.seconds)
+    if (m.mac.length !== expected.length || !timingSafeEqual(m.mac, expected)) {
+      this.core.logger.warn('ignored a chat whose war-room marker is forged', {
+        chatId: chat.chat_id,
+      })
+      return undefined
+    }
+    const status = m.status
     let name = chat.name ?? ''
     if (status === 'resolved' && name.startsWith(this.core.config.resolvedPrefix))
       name = name.slice(this.core.config.resolvedPrefix.length)
-    const openedAt = Number(m[3]) * 1000
+    const openedAt = m.seconds * 1000
     return {
-      keyHash: m[1]!,
+      keyHash: m.keyHash,
       key: '',
       chatId: chat.chat_id,
       chatName: name,

@@ -47,16 +47,18 @@ export class Members {
     uuids: [string, string],
   ): Promise<{ chatId: string; pending: string[] }> {
     const first = openIds.slice(0, LIMITS.usersPerCreate)
+    // Only the owner (the bot) and managers may edit name and description: the marker lives there.
+    const body = { ...chat, edit_permission: 'only_owner' as const }
     try {
       const created = await this.core.client.createChat(
-        { ...chat, user_id_list: first },
+        { ...body, user_id_list: first },
         { uuid: uuids[0] },
       )
       return { chatId: created.chat_id, pending: openIds.slice(first.length) }
     } catch (error) {
       if (!(error instanceof FeishuError && BAD_MEMBER_CODES.has(error.code) && openIds.length))
         throw error
-      const bare = await this.core.client.createChat(chat, { uuid: uuids[1] })
+      const bare = await this.core.client.createChat(body, { uuid: uuids[1] })
       return { chatId: bare.chat_id, pending: openIds }
     }
   }

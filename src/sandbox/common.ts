@@ -33,8 +33,12 @@ export const ALL_SCOPES: readonly string[] = [
   ...new Set([...Object.values(SANDBOX_ROUTES).flatMap((e) => e.scopes), GROUP_HISTORY_SCOPE]),
 ]
 
-/** Chat names are cut by Feishu's client beyond this (UNVERIFIED: the API limit is not documented). */
+/**
+ * Chat name and description limits: Feishu documents 60 and 100 characters (建议不超过 60 / 100
+ * 字符) and Lark's CLI refuses longer values; the sandbox refuses them as invalid parameters.
+ */
 export const CHAT_NAME_LIMIT = 60
+export const CHAT_DESCRIPTION_LIMIT = 100
 export const CREATE_CHAT_UUID_WINDOW_MS = 10 * 3600_000
 export const MESSAGE_UUID_WINDOW_MS = 3600_000
 export const PATCH_WINDOW_MS = 14 * 24 * 3600_000

@@ -201,6 +201,7 @@ export class SandboxCore {
       names: [],
       urgent_setting: 'all_members',
       at_all_permission: 'only_owner',
+      edit_permission: 'only_owner',
     }
     this.state.chats.set(chat.chat_id, chat)
     return chat
@@ -226,7 +227,7 @@ export class SandboxCore {
       at_all_permission: chat.at_all_permission,
       add_member_permission: 'all_members',
       share_card_permission: 'allowed',
-      edit_permission: 'all_members',
+      edit_permission: chat.edit_permission,
       user_count: String(chat.members.size),
       bot_count: String(chat.bots.size),
       chat_status: chat.status,

@@ -27,6 +27,8 @@ export interface SandboxChat {
   names: Array<{ name: string; at: number }>
   urgent_setting: 'only_owner' | 'all_members'
   at_all_permission: 'only_owner' | 'all_members'
+  /** Who may edit name and description (Feishu's default: all_members). */
+  edit_permission: 'only_owner' | 'all_members'
 }
 
 export interface SandboxMessage {
@@ -182,6 +184,7 @@ export class SandboxState {
         bot_managers: [...c.botManagers],
         chat_type: c.chat_type,
         status: c.status,
+        edit_permission: c.edit_permission,
         created_at: c.created_at,
         names: c.names,
         pinned: [...this.pins.values()]

@@ -56,6 +56,7 @@ describe('the sandbox’s long connection, with Feishu’s official WSClient', (
       names: [{ name: 'lc', at: s.now() }],
       urgent_setting: 'all_members',
       at_all_permission: 'all_members',
+      edit_permission: 'all_members',
     })
     const said = await s.say(chatId, alice!.open_id, '/ack')
     expect(said.delivery.status).toBe(200)

@@ -1,5 +1,6 @@
 import {
   ApiError,
+  CHAT_DESCRIPTION_LIMIT,
   CHAT_NAME_LIMIT,
   CREATE_CHAT_UUID_WINDOW_MS,
   fieldError,
@@ -10,6 +11,16 @@ import type { SandboxContent } from '../content.js'
 import { SANDBOX_LIMITS } from '../limits.js'
 import type { RouteName } from '../routes.js'
 import { newId, type SandboxChat } from '../state.js'
+
+/** Longer values are refused as Feishu's CLI refuses them (the server's own answer is UNCONFIRMED). */
+function checkLength(field: string, value: string, limit: number): void {
+  if ([...value].length > limit)
+    throw new ApiError(
+      400,
+      232001,
+      `Your request contains an invalid request parameter: ${field} is longer than ${limit} characters.`,
+    )
+}
 
 /** Create, read, rename and list chats. */
 export function chatHandlers(sb: SandboxContent): Partial<Record<RouteName, Handler>> {
@@ -35,12 +46,9 @@ export function chatHandlers(sb: SandboxContent): Partial<Record<RouteName, Hand
         }
       }
       const name = typeof input.name === 'string' ? input.name : ''
-      if ([...name].length > CHAT_NAME_LIMIT)
-        throw new ApiError(
-          400,
-          232001,
-          `Your request contains an invalid request parameter: name is longer than ${CHAT_NAME_LIMIT} characters.`,
-        )
+      checkLength('name', name, CHAT_NAME_LIMIT)
+      const description = typeof input.description === 'string' ? input.description : ''
+      checkLength('description', description, CHAT_DESCRIPTION_LIMIT)
       const chatType = input.chat_type === 'public' ? 'public' : 'private'
       if (chatType === 'public' && [...name].length < 2)
         throw new ApiError(400, 232020, 'The name of a public chat must be at least 2 characters.')
@@ -67,7 +75,7 @@ export function chatHandlers(sb: SandboxContent): Partial<Record<RouteName, Hand
       const chat: SandboxChat = {
         chat_id: newId('oc_'),
         name,
-        description: typeof input.description === 'string' ? input.description : '',
+        description,
         owner,
         members: new Set(),
         bots: new Set([sb.appId]),
@@ -82,6 +90,7 @@ export function chatHandlers(sb: SandboxContent): Partial<Record<RouteName, Hand
         names: [{ name, at: now }],
         urgent_setting: input.urgent_setting === 'only_owner' ? 'only_owner' : 'all_members',
         at_all_permission: 'all_members',
+        edit_permission: input.edit_permission === 'only_owner' ? 'only_owner' : 'all_members',
       }
       if (owner.type === 'user') chat.members.add(owner.id)
       sb.state.chats.set(chat.chat_id, chat)
@@ -113,12 +122,7 @@ export function chatHandlers(sb: SandboxContent): Partial<Record<RouteName, Hand
       const now = sb.now()
       if (input.name !== undefined) {
         if (typeof input.name !== 'string') throw fieldError('name', 'name must be a string')
-        if ([...input.name].length > CHAT_NAME_LIMIT)
-          throw new ApiError(
-            400,
-            232001,
-            `Your request contains an invalid request parameter: name is longer than ${CHAT_NAME_LIMIT} characters.`,
-          )
+        checkLength('name', input.name, CHAT_NAME_LIMIT)
         if (input.name !== chat.name) {
           chat.name = input.name
           chat.names.push({ name: input.name, at: now })
@@ -136,8 +140,18 @@ export function chatHandlers(sb: SandboxContent): Partial<Record<RouteName, Hand
       if (input.description !== undefined) {
         if (typeof input.description !== 'string')
           throw fieldError('description', 'description must be a string')
-        chat.description = input.description
+        checkLength('description', input.description, CHAT_DESCRIPTION_LIMIT)
       }
+      if (
+        input.edit_permission !== undefined &&
+        input.edit_permission !== 'only_owner' &&
+        input.edit_permission !== 'all_members'
+      )
+        throw fieldError('edit_permission', 'edit_permission must be only_owner or all_members')
+      // Validated whole before anything changes: a refused update leaves the chat as it was.
+      if (typeof input.description === 'string') chat.description = input.description
+      if (input.edit_permission !== undefined)
+        chat.edit_permission = input.edit_permission as SandboxChat['edit_permission']
       return {}
     },
 
