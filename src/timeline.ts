@@ -1,8 +1,7 @@
 import type { FeishuClient } from './feishu/client.js'
-import type { Message } from './feishu/types.js'
-import { formatDuration, type Language, TIMELINE_LABELS } from './i18n/index.js'
-import type { JsonObject } from './json.js'
+import { formatDuration, type Language, RESOLVED_PREFIX, TIMELINE_LABELS } from './i18n/index.js'
 import type { IncidentEvent, IncidentRecord } from './store.js'
+import { chatNames, messageEntry } from './timeline-entries.js'
 
 /**
  * The post-incident timeline: the chat's whole history, page by page in time
@@ -65,6 +64,8 @@ export interface TimelineOptions {
   timeZone: string
   /** Extra names for ids (e.g. from the receiver's events). */
   names?: Map<string, string>
+  /** What a resolution puts before the chat name (to tell what a rename renamed to). */
+  resolvedPrefix?: string
 }
 
 /** Reads the history once and writes it to every output (e.g. a Markdown and a JSON file). */
@@ -83,6 +84,7 @@ export async function writeTimeline(
   let total = 0
   let first = true
   const title = record.incident?.title ?? record.chatName
+  const nameAt = chatNames(record, options.resolvedPrefix ?? RESOLVED_PREFIX)
 
   const emit = async (entry: TimelineEntry) => {
     for (const { sink, format } of outputs) {
@@ -97,7 +99,8 @@ export async function writeTimeline(
     first = false
   }
   const flushEvents = async (until: number) => {
-    while (events.length && events[0]!.at <= until) await emit(incidentEntry(events.shift()!, l))
+    while (events.length && events[0]!.at <= until)
+      await emit(incidentEntry(events.shift()!, l, names))
   }
 
   for (const { sink, format } of outputs) {
@@ -127,7 +130,7 @@ export async function writeTimeline(
   for await (const message of client.listMessages(record.chatId)) {
     total++
     if (message.sender?.sender_type === 'user') await learnName(message.sender.id)
-    const entry = messageEntry(message, names, client.appId)
+    const entry = messageEntry(message, { names, appId: client.appId, labels: l, nameAt })
     if (entry.sender && !entry.sender.bot && entry.kind === 'message') {
       people.add(entry.sender.id)
       human++
@@ -182,8 +185,13 @@ export async function timelineText(
   return { text: parts.join(''), figures }
 }
 
-function incidentEntry(event: IncidentEvent, l: (typeof TIMELINE_LABELS)['en']): TimelineEntry {
-  const who = event.by ? (event.by.name ?? event.by.openId) : undefined
+function incidentEntry(
+  event: IncidentEvent,
+  l: (typeof TIMELINE_LABELS)['en'],
+  names: Map<string, string>,
+): TimelineEntry {
+  const id = event.by?.openId
+  const who = event.by ? (event.by.name ?? (id ? (names.get(id) ?? id) : undefined)) : undefined
   const text = [
     l.events[event.type],
     who ? `(${who})` : undefined,
@@ -192,98 +200,6 @@ function incidentEntry(event: IncidentEvent, l: (typeof TIMELINE_LABELS)['en']):
     .filter(Boolean)
     .join(' ')
   return { at: event.at, kind: 'incident', type: event.type, text }
-}
-
-function messageEntry(m: Message, names: Map<string, string>, appId: string): TimelineEntry {
-  const at = Number(m.create_time)
-  for (const mention of m.mentions ?? [])
-    if (mention.id && mention.name) names.set(mention.id, mention.name)
-  let content: JsonObject = {}
-  try {
-    content = JSON.parse(m.body?.content ?? '{}')
-  } catch {
-    // leave empty
-  }
-  if (m.msg_type === 'system') {
-    let text = String(content.template ?? '')
-    for (const [k, v] of Object.entries(content))
-      if (Array.isArray(v)) text = text.replaceAll(`{${k}}`, v.join(', '))
-    return { at, kind: 'system', type: 'system', text }
-  }
-  const bot = m.sender?.sender_type === 'app' || m.sender?.id_type === 'app_id'
-  const senderId = m.sender?.id ?? ''
-  const sender = {
-    id: senderId,
-    bot,
-    ...(names.get(senderId)
-      ? { name: names.get(senderId)! }
-      : bot && senderId === appId
-        ? { name: 'bot' }
-        : {}),
-  }
-  const mentionName = (key: string) => (m.mentions ?? []).find((x) => x.key === key)?.name ?? key
-  let text: string
-  switch (m.msg_type) {
-    case 'text':
-      text = String(content.text ?? '').replace(
-        /@_user_\d+|@_all/g,
-        (k) => `@${k === '@_all' ? 'all' : mentionName(k)}`,
-      )
-      break
-    case 'post': {
-      const locale = (content.content ? content : Object.values(content)[0]) as
-        | { title?: string; content?: Array<Array<Record<string, string>>> }
-        | undefined
-      const paragraphs = (locale?.content ?? []).map((p) =>
-        p
-          .map((n: Record<string, string>) =>
-            n.tag === 'at'
-              ? `@${names.get(n.user_id ?? '') ?? n.user_name ?? n.user_id}`
-              : n.tag === 'a'
-                ? `${n.text} (${n.href})`
-                : n.tag === 'img'
-                  ? `[image ${n.image_key}]`
-                  : (n.text ?? ''),
-          )
-          .join(''),
-      )
-      text = [locale?.title, ...paragraphs].filter(Boolean).join('\n')
-      break
-    }
-    case 'interactive': {
-      // The history API returns the card's title and visible texts; keep them, minus markup.
-      const lines = (content.elements ?? [])
-        .flat()
-        .map((n: Record<string, string>) => cardText(n.text ?? n.content ?? '', names))
-        .filter(Boolean)
-      text = [`[card] ${content.title ?? ''}`.trim(), ...lines].join('\n')
-      break
-    }
-    case 'image':
-      text = `[image ${content.image_key ?? ''}]`
-      break
-    case 'file':
-      text = `[file ${content.file_name ?? ''} ${content.file_key ?? ''}]`.replace(/\s+\]/, ']')
-      break
-    default:
-      text = `[${m.msg_type}]`
-  }
-  return { at, kind: 'message', sender, type: m.msg_type, text: decodeEntities(text) }
-}
-
-function cardText(markdown: string, names: Map<string, string>): string {
-  return markdown
-    .replace(
-      /<at (?:id|user_id)=["']?([^"'\s>]+)["']?><\/at>/g,
-      (_, id: string) => `@${id === 'all' ? 'all' : (names.get(id) ?? id)}`,
-    )
-    .replace(/<\/?font[^>]*>/g, '')
-    .replace(/\*\*/g, '')
-    .trim()
-}
-
-function decodeEntities(text: string): string {
-  return text.replace(/&#(\d+);/g, (_, n: string) => String.fromCharCode(Number(n)))
 }
 
 function time(ms: number, options: TimelineOptions): string {

@@ -276,10 +276,26 @@ describe('sandbox validation', () => {
     await client.addMembers(chat.chat_id, [alice.open_id])
     await client.updateChat(chat.chat_id, { name: '[已解决] first' })
     const system = s.state.messagesIn(chat.chat_id).filter((m) => m.msg_type === 'system')
-    expect(system.map((m) => JSON.parse(m.content).template)).toEqual([
-      '{from_user} created this group.',
-      '{from_user} invited {to_chatters} to this group.',
-      '{from_user} changed the group name to {group_name}',
+    // Feishu's own templates, with only from_user, to_chatters and divider_text filled.
+    expect(system.map((m) => JSON.parse(m.content))).toEqual([
+      {
+        template: '{from_user} started the group chat.',
+        from_user: [s.appName],
+        to_chatters: [],
+        divider_text: { text: '', i18n_text: {} },
+      },
+      {
+        template: '{from_user} invited {to_chatters} to the group.',
+        from_user: [s.appName],
+        to_chatters: [alice.name],
+        divider_text: { text: '', i18n_text: {} },
+      },
+      {
+        template: '{from_user} updated the group name from "{old_group_name}" to "{group_name}".',
+        from_user: [s.appName],
+        to_chatters: [],
+        divider_text: { text: '', i18n_text: {} },
+      },
     ])
     expect(s.state.chats.get(chat.chat_id)!.names.map((n) => n.name)).toEqual([
       'first',

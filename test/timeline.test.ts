@@ -76,8 +76,11 @@ describe('timeline', () => {
     )
     expect(text).toContain('负责人 @Alice Wang @Bob Li @Carol Zhang')
     expect(text).toMatch(/\\\[image img\\_v3\\_\w+\\\]/)
-    expect(text).toContain('⚙️ _War Room Bot created this group._')
-    expect(text).toContain('invited Alice Wang, Bob Li, Carol Zhang to this group')
+    expect(text).toContain('⚙️ _War Room Bot started the group chat._')
+    expect(text).toContain('invited Alice Wang, Bob Li, Carol Zhang to the group')
+    // Feishu leaves the rename's slots empty: the name comes from the incident's own resolution.
+    expect(text).toContain('War Room Bot renamed the group to "\\[已解决\\] ')
+    expect(text).not.toMatch(/\{\w*\}/)
     expect(text).toContain('🔔 **incident**: acknowledged')
     expect(text).toContain('failed over to the standby')
     expect(text.indexOf('note 134')).toBeLessThan(text.indexOf('🔔 **incident**: resolved'))

@@ -23,6 +23,7 @@ export async function review(
     figures = await writeTimeline(client, record, outputs, {
       language: config.language,
       timeZone: config.timeZone,
+      resolvedPrefix: config.resolvedPrefix,
     })
   } catch (error) {
     warning = `timeline unavailable: ${errorMessage(error)}`

@@ -211,6 +211,7 @@ export class WarRoom {
     return writeTimeline(this.client, record, outputs, {
       language: this.config.language,
       timeZone: this.config.timeZone,
+      resolvedPrefix: this.config.resolvedPrefix,
     })
   }
 

@@ -16,6 +16,10 @@ export const TIMELINE_LABELS = {
     total: '消息总数',
     bot: '机器人',
     incident: '事件',
+    cardHidden: '（飞书历史不返回此卡片的内容）',
+    callEnded: '通话结束',
+    renamedTo: (who: string, name: string) => `${who} 将群名称改为 "${name}"`,
+    renamed: (who: string) => `${who} 修改了群名称`,
     events: {
       opened: '事件群已创建',
       updated: '事件更新',
@@ -39,6 +43,10 @@ export const TIMELINE_LABELS = {
     total: 'All messages',
     bot: 'bot',
     incident: 'incident',
+    cardHidden: '(Feishu’s history does not return this card’s content)',
+    callEnded: 'call ended',
+    renamedTo: (who: string, name: string) => `${who} renamed the group to "${name}"`,
+    renamed: (who: string) => `${who} renamed the group`,
     events: {
       opened: 'war room opened',
       updated: 'incident updated',

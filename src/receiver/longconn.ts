@@ -12,8 +12,60 @@ import type { Metrics } from '../metrics.js'
 import type { EventJson } from './feishu-events.js'
 import type { Interactions } from './interactions.js'
 
+/** The parts of WSClient 1.74.0 (lib/index.js) that the early-frame fix wraps. */
+interface WSClientInternals {
+  communicate(): void
+  wsConfig: {
+    setWSInstance(ws: EarlySocket | null): void
+    getWSInstance(): EarlySocket | null
+  }
+}
+interface EarlySocket {
+  on(event: 'message', listener: (data: Buffer) => void): void
+  off(event: 'message', listener: (data: Buffer) => void): void
+  emit(event: 'message', data: Buffer): boolean
+}
+
+/**
+ * WSClient 1.74.0 adds its frame listener only when its connect promise has
+ * settled, but `ws` emits the frames that came with the handshake on a
+ * process.nextTick, which runs before promise jobs: an event Feishu pushes the
+ * moment the connection opens is dropped, and handled only at Feishu's next
+ * push, 15 s later. This keeps such frames from the moment the socket is set
+ * and hands them to the client's own listener once it is in place.
+ */
+function keepEarlyFrames(client: WSClient, onListening: () => void): void {
+  const internals = client as unknown as WSClientInternals
+  const config = internals.wsConfig
+  const early = new WeakMap<EarlySocket, { frames: Buffer[]; keep: (data: Buffer) => void }>()
+  const setSocket = config.setWSInstance.bind(config)
+  config.setWSInstance = (ws) => {
+    if (ws && !early.has(ws)) {
+      const frames: Buffer[] = []
+      const keep = (data: Buffer) => void frames.push(data)
+      ws.on('message', keep)
+      early.set(ws, { frames, keep })
+    }
+    setSocket(ws)
+  }
+  const communicate = internals.communicate.bind(client)
+  internals.communicate = () => {
+    communicate()
+    const ws = config.getWSInstance()
+    const kept = ws ? early.get(ws) : undefined
+    if (ws && kept) {
+      ws.off('message', kept.keep)
+      early.delete(ws)
+      for (const frame of kept.frames) ws.emit('message', frame)
+    }
+    onListening()
+  }
+}
+
 export class LongConnectionClient {
   private readonly client: WSClient
+  /** The client's frame listener is in place on the current connection. */
+  private listening = false
 
   constructor(
     private readonly options: {
@@ -33,6 +85,7 @@ export class LongConnectionClient {
         log.info('feishu long connection up')
       },
       onReconnecting: () => {
+        this.listening = false
         metrics.connection.set(0)
         log.warn('feishu long connection lost; reconnecting with backoff')
       },
@@ -42,6 +95,7 @@ export class LongConnectionClient {
         log.info('feishu long connection re-established')
       },
       onError: (error: Error) => {
+        this.listening = false
         metrics.connection.set(0)
         log.error('feishu long connection failed for good', { error: error.message })
       },
@@ -59,6 +113,9 @@ export class LongConnectionClient {
         trace: () => {},
       },
     })
+    keepEarlyFrames(this.client, () => {
+      this.listening = true
+    })
   }
 
   /** Connects; events are handled until close(). */
@@ -75,9 +132,9 @@ export class LongConnectionClient {
     await this.client.start({ eventDispatcher: dispatcher as never })
   }
 
-  /** Whether events can arrive now (GET /readyz). */
+  /** Whether events can be handled now (GET /readyz): connected, and the client listening. */
   get up(): boolean {
-    return this.client.getConnectionStatus().state === 'connected'
+    return this.listening && this.client.getConnectionStatus().state === 'connected'
   }
 
   close(): void {

@@ -166,29 +166,6 @@ export function inspectPost(content: Record<string, unknown>): Rendered {
   return out
 }
 
-/** The card as Feishu's history API returns it: a title and the visible texts, not the JSON sent. */
-export function cardForHistory(card: Record<string, unknown>): {
-  title: string
-  elements: unknown[][]
-} {
-  const header = card.header as { title?: { content?: string } } | undefined
-  const texts: string[] = []
-  walk(
-    card.schema === '2.0' ? (card.body as Record<string, unknown>)?.elements : card.elements,
-    (node) => {
-      if (
-        (node.tag === 'markdown' || node.tag === 'lark_md' || node.tag === 'plain_text') &&
-        typeof node.content === 'string'
-      )
-        texts.push(node.content)
-    },
-  )
-  return {
-    title: header?.title?.content ?? '',
-    elements: texts.map((text) => [{ tag: 'text', text }]),
-  }
-}
-
 /** Image formats Feishu accepts, by magic bytes. */
 export function imageFormat(bytes: Uint8Array): string | undefined {
   const b = bytes

@@ -23,6 +23,8 @@ export interface SandboxOptions {
   port?: number
   /** Milliseconds added to the wall clock: lets tests move time forward. */
   clockOffsetMs?: number
+  /** When an unanswered event is pushed again over the long connection (Feishu: 15 s, 5 min, 1 h, 6 h). */
+  repushDelaysMs?: number[]
 }
 
 /** Reading group history needs this sensitive scope on top of the message-list ones. */
@@ -39,6 +41,13 @@ export const ALL_SCOPES: readonly string[] = [
  */
 export const CHAT_NAME_LIMIT = 60
 export const CHAT_DESCRIPTION_LIMIT = 100
+/** Feishu's system-message templates, as seen in real histories (amzyang/larkim, sync/system.go). */
+export const SYSTEM_TEMPLATES = {
+  created: '{from_user} started the group chat.',
+  invited: '{from_user} invited {to_chatters} to the group.',
+  renamed: '{from_user} updated the group name from "{old_group_name}" to "{group_name}".',
+} as const
+
 export const CREATE_CHAT_UUID_WINDOW_MS = 10 * 3600_000
 export const MESSAGE_UUID_WINDOW_MS = 3600_000
 export const PATCH_WINDOW_MS = 14 * 24 * 3600_000

@@ -1,6 +1,13 @@
-import { cardForHistory, inspectText } from './cards.js'
-import { ALL_SCOPES, ApiError, fieldError, type SandboxOptions } from './common.js'
+import { inspectText } from './cards.js'
+import {
+  ALL_SCOPES,
+  ApiError,
+  fieldError,
+  type SandboxOptions,
+  SYSTEM_TEMPLATES,
+} from './common.js'
 import { FaultQueue } from './faults.js'
+import { cardContent } from './history.js'
 import { FEISHU_LIMITS, WindowLimiter } from './limits.js'
 import {
   DEFAULT_USERS,
@@ -81,7 +88,13 @@ export class SandboxCore {
   }
 
   /** A user writes in a chat (for trying /ack by hand, and for timeline tests). */
-  postUserMessage(chatId: string, openId: string, text: string, at = this.now()): SandboxMessage {
+  postUserMessage(
+    chatId: string,
+    openId: string,
+    text: string,
+    at = this.now(),
+    mentions: string[] = [],
+  ): SandboxMessage {
     const chat = this.state.chats.get(chatId)
     if (!chat) throw new Error(`no chat ${chatId}`)
     if (!chat.members.has(openId)) throw new Error(`${openId} is not a member of ${chatId}`)
@@ -95,6 +108,8 @@ export class SandboxCore {
       update_time: at,
       patches: 0,
       ...inspectText({ text }),
+      // Text keeps @_user_N keys; the ids they stand for, in order.
+      ...(mentions.length ? { mentions } : {}),
     })
     this.changed()
     return message
@@ -152,15 +167,10 @@ export class SandboxCore {
     const added = openIds.filter((id) => !chat.members.has(id))
     for (const id of added) chat.members.add(id)
     if (added.length)
-      this.state.addSystemMessage(
-        chat.chat_id,
-        this.now(),
-        '{from_user} invited {to_chatters} to this group.',
-        {
-          from_user: [this.appName],
-          to_chatters: added.map((id) => this.state.userName(id)),
-        },
-      )
+      this.state.addSystemMessage(chat.chat_id, this.now(), SYSTEM_TEMPLATES.invited, {
+        from_user: [this.appName],
+        to_chatters: added.map((id) => this.state.userName(id)),
+      })
   }
 
   messageFor(id: string): SandboxMessage {
@@ -247,10 +257,17 @@ export class SandboxCore {
     }
   }
 
-  messageView(m: SandboxMessage) {
+  /** The bot as a person sees it in mentions (its open_id in events). */
+  get botOpenId(): string {
+    return `ou_bot${this.appId.slice(4)}`
+  }
+
+  /** A message as the history answers it (see history.ts); `raw` for raw_card_content. */
+  messageView(m: SandboxMessage, raw = false) {
+    const mentioned = m.mentions.filter((id) => id !== 'all')
+    const keyOf = (id: string) => `@_user_${mentioned.indexOf(id) + 1}`
     let content = m.content
-    if (m.msg_type === 'interactive')
-      content = JSON.stringify(cardForHistory(JSON.parse(m.content)))
+    if (m.msg_type === 'interactive') content = cardContent(JSON.parse(m.content), { keyOf, raw })
     return {
       message_id: m.message_id,
       ...(m.root_id ? { root_id: m.root_id } : {}),
@@ -263,15 +280,13 @@ export class SandboxCore {
       chat_id: m.chat_id,
       sender: { ...m.sender, tenant_key: 'sandbox-tenant' },
       body: { content },
-      mentions: m.mentions
-        .filter((id) => id !== 'all')
-        .map((id, i) => ({
-          key: `@_user_${i + 1}`,
-          id,
-          id_type: 'open_id',
-          name: this.state.userName(id),
-          tenant_key: 'sandbox-tenant',
-        })),
+      mentions: mentioned.map((id, i) => ({
+        key: `@_user_${i + 1}`,
+        id,
+        id_type: 'open_id',
+        name: id === this.botOpenId ? this.appName : this.state.userName(id),
+        tenant_key: 'sandbox-tenant',
+      })),
     }
   }
 

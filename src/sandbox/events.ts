@@ -28,7 +28,13 @@ export async function say(
   options: { mentionBot?: boolean } = {},
 ) {
   const content = options.mentionBot ? `@_user_1 ${text}` : text
-  const message = sb.postUserMessage(chatId, openId, content)
+  const message = sb.postUserMessage(
+    chatId,
+    openId,
+    content,
+    sb.now(),
+    options.mentionBot ? [sb.botOpenId] : [],
+  )
   const user = sb.state.users.get(openId)
   const delivery = await deliver(sb, {
     schema: '2.0',
@@ -56,7 +62,7 @@ export async function say(
           ? [
               {
                 key: '@_user_1',
-                id: { open_id: `ou_bot${sb.appId.slice(4)}`, union_id: '', user_id: '' },
+                id: { open_id: sb.botOpenId, union_id: '', user_id: '' },
                 name: sb.appName,
                 tenant_key: 'sandbox-tenant',
               },
@@ -78,22 +84,26 @@ export async function click(
   const message = sb.state.messages.get(messageId)
   if (!message) throw new Error(`no message ${messageId}`)
   const user = sb.state.users.get(openId)
-  return deliver(sb, {
-    schema: '2.0',
-    header: eventHeader(sb, 'card.action.trigger'),
-    event: {
-      operator: {
-        tenant_key: 'sandbox-tenant',
-        user_id: user?.user_id ?? '',
-        union_id: user?.union_id ?? '',
-        open_id: openId,
+  return deliver(
+    sb,
+    {
+      schema: '2.0',
+      header: eventHeader(sb, 'card.action.trigger'),
+      event: {
+        operator: {
+          tenant_key: 'sandbox-tenant',
+          user_id: user?.user_id ?? '',
+          union_id: user?.union_id ?? '',
+          open_id: openId,
+        },
+        token: `c-${randomBytes(16).toString('hex')}`,
+        action: { value, tag: 'button' },
+        host: 'im_message',
+        context: { open_message_id: messageId, open_chat_id: message.chat_id },
       },
-      token: `c-${randomBytes(16).toString('hex')}`,
-      action: { value, tag: 'button' },
-      host: 'im_message',
-      context: { open_message_id: messageId, open_chat_id: message.chat_id },
     },
-  })
+    true,
+  )
 }
 
 function eventHeader(sb: WithEvents, eventType: string) {
@@ -112,8 +122,14 @@ function eventHeader(sb: WithEvents, eventType: string) {
  * holds one (plaintext, no signature: the connection is authenticated), else
  * posted to the event URL, encrypted and signed when an Encrypt Key is set.
  */
-async function deliver(sb: WithEvents, event: unknown): Promise<{ status: number; body: unknown }> {
-  const overConnection = await sb.longConnection?.deliver(event)
+async function deliver(
+  sb: WithEvents,
+  event: unknown,
+  callback = false,
+): Promise<{ status: number; body: unknown }> {
+  // An app that has used the long connection and has no event URL gets its events held for it.
+  const hold = !sb.events && (sb.longConnection?.accepted ?? 0) > 0
+  const overConnection = await sb.longConnection?.deliver(event, { callback, hold })
   if (overConnection) return overConnection
   const target = sb.events
   if (!target) return { status: 0, body: 'no event URL configured' }

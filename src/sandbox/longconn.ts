@@ -19,6 +19,13 @@ const CLIENT_CONFIG = {
   ReconnectNonce: 1,
 }
 
+/**
+ * When Feishu pushes an event again that no client answered within 3 s:
+ * after 15 s, 5 min, 1 h and 6 h, at most 4 times (callbacks never again).
+ * https://open.feishu.cn/document/server-docs/event-subscription-guide/event-subscription-configure-/request-url-configuration-case
+ */
+export const REPUSH_DELAYS_MS = [15_000, 300_000, 3_600_000, 21_600_000]
+
 export class LongConnection {
   private readonly wss = new WebSocketServer({ noServer: true })
   private readonly clients: WebSocket[] = []
@@ -27,8 +34,21 @@ export class LongConnection {
   private readonly waiting = new Map<string, (frame: Frame) => void>()
   /** Connections accepted so far (tests watch reconnects). */
   accepted = 0
+  /** Every push of an event or callback, in order (tests check the schedule). */
+  readonly pushes: Array<{ eventId: string; at: number; answered: boolean }> = []
+  /** Events waiting for a client, pushed the moment one connects. */
+  private readonly pending: unknown[] = []
+  private readonly timers = new Set<NodeJS.Timeout>()
 
-  constructor(private readonly app: { appId: string; appSecret: string; url: () => string }) {}
+  constructor(
+    private readonly app: {
+      appId: string
+      appSecret: string
+      url: () => string
+      /** The re-push schedule (tests shorten it). */
+      repushDelaysMs?: readonly number[]
+    },
+  ) {}
 
   get connected(): number {
     return this.clients.length
@@ -63,6 +83,8 @@ export class LongConnection {
   }
 
   close(): void {
+    for (const t of this.timers) clearTimeout(t)
+    this.timers.clear()
     this.dropAll()
     this.wss.close()
   }
@@ -70,28 +92,46 @@ export class LongConnection {
   /**
    * Delivers an event (or card callback) to one connected client and waits
    * for its answer: `{status, body}` like an HTTP delivery, body being the
-   * handler's result; undefined when no client is connected. Like Feishu, an
-   * event left unanswered (the client busy, or not listening yet right after
-   * connecting) is pushed again, up to three times.
+   * handler's result; undefined when no client is connected and `hold` is
+   * false. An event left unanswered within 3 s is pushed again on Feishu's
+   * schedule (REPUSH_DELAYS_MS) in the background; a callback never is (the
+   * person sees an error). With `hold`, an event that finds no client waits
+   * for the next one to connect and is pushed the moment it does.
    */
   async deliver(
     event: unknown,
-    timeoutMs = 3000,
+    options: { callback?: boolean; hold?: boolean; timeoutMs?: number } = {},
   ): Promise<{ status: number; body: unknown } | undefined> {
-    if (this.clients.length === 0) return undefined
-    let answer: { status: number; body: unknown } | undefined
-    for (let attempt = 0; attempt < 3; attempt++) {
-      answer = await this.push(event, timeoutMs)
-      if (answer.status !== 0 || this.clients.length === 0) break
+    if (this.clients.length === 0) {
+      if (!options.hold || options.callback) return undefined
+      this.pending.push(event)
+      return { status: 0, body: 'held until a client connects' }
     }
+    const answer = await this.push(event, options.timeoutMs ?? 3000)
+    if (answer.status === 0 && !options.callback) this.repush(event, 0)
     return answer
+  }
+
+  private repush(event: unknown, attempt: number): void {
+    const delays = this.app.repushDelaysMs ?? REPUSH_DELAYS_MS
+    if (attempt >= delays.length) return
+    const timer = setTimeout(() => {
+      this.timers.delete(timer)
+      if (this.clients.length === 0) return this.repush(event, attempt + 1)
+      void this.push(event, 3000).then((a) => {
+        if (a.status === 0) this.repush(event, attempt + 1)
+      })
+    }, delays[attempt])
+    timer.unref()
+    this.timers.add(timer)
   }
 
   private async push(
     event: unknown,
     timeoutMs: number,
+    to?: WebSocket,
   ): Promise<{ status: number; body: unknown }> {
-    const ws = this.clients[this.next++ % this.clients.length]!
+    const ws = to ?? this.clients[this.next++ % this.clients.length]!
     const messageId = `sandbox-${this.seq}`
     const frame: Frame = {
       SeqID: this.seq++,
@@ -118,8 +158,11 @@ export class LongConnection {
       })
     })
     ws.send(encodeFrame(frame))
+    const push = { eventId: eventIdOf(event), at: Date.now(), answered: false }
+    this.pushes.push(push)
     const reply = await answer
     if (!reply?.payload) return { status: 0, body: 'no answer over the long connection' }
+    push.answered = true
     const json = JSON.parse(new TextDecoder().decode(reply.payload)) as {
       code: number
       data?: string
@@ -131,6 +174,11 @@ export class LongConnection {
   private accept(ws: WebSocket): void {
     this.accepted++
     this.clients.push(ws)
+    // Held events go out at once, in the same turn as the handshake's answer.
+    for (const event of this.pending.splice(0))
+      void this.push(event, 3000, ws).then((a) => {
+        if (a.status === 0) this.repush(event, 0)
+      })
     ws.on('message', (data: Buffer) => {
       let frame: Frame
       try {
@@ -156,4 +204,8 @@ export class LongConnection {
       if (i >= 0) this.clients.splice(i, 1)
     })
   }
+}
+
+function eventIdOf(event: unknown): string {
+  return String((event as { header?: { event_id?: string } })?.header?.event_id ?? '')
 }

@@ -47,6 +47,15 @@ function validator(tool: string, part: 'data' | 'params' | 'path'): z.ZodType | 
   return compiled.get(id)
 }
 
+/**
+ * Parameters Feishu documents that lark-mcp 0.5.1's schemas do not list yet:
+ * `card_msg_content_type` on the message list and get (Lark's CLI sends it).
+ */
+const DOCUMENTED_EXTRAS: Record<string, string[]> = {
+  'im.v1.message.list': ['card_msg_content_type'],
+  'im.v1.message.get': ['card_msg_content_type'],
+}
+
 /** Query strings as the types the schema gives them (Feishu parses them so). */
 function typedQuery(query: URLSearchParams, schema: JsonSchema | undefined) {
   const out: Record<string, unknown> = {}
@@ -89,6 +98,7 @@ export function checkRequest(
   if (!official) return []
   const out: FieldViolation[] = []
   const query = typedQuery(request.query, official.schema.params)
+  for (const extra of DOCUMENTED_EXTRAS[tool] ?? []) delete query[extra]
   const params = validator(tool, 'params')
   if (params) out.push(...violations(params.safeParse(query), 'query'))
   else

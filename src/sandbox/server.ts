@@ -34,6 +34,7 @@ export class FeishuSandbox extends SandboxContent {
     appId: this.appId,
     appSecret: this.appSecret,
     url: () => this.url,
+    ...(this.options.repushDelaysMs ? { repushDelaysMs: this.options.repushDelaysMs } : {}),
   })
   /** TCP connections accepted, to check that clients reuse them. */
   connections = 0

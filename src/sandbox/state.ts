@@ -47,6 +47,8 @@ export interface SandboxMessage {
   mentions: string[]
   links: string[]
   uuid?: string
+  /** A system message as Feishu's client shows it (the history leaves slots empty). */
+  shown?: string
 }
 
 export interface SandboxImage {
@@ -145,24 +147,36 @@ export class SandboxState {
     return message
   }
 
-  /** A system message as Feishu's history shows it (joins, renames). */
+  /**
+   * A system message as Feishu's history answers it: its own template, and
+   * only from_user, to_chatters and divider_text filled (slots such as
+   * {old_group_name} never are). `shown` is what Feishu's client displays,
+   * for the /sandbox page only.
+   */
   addSystemMessage(
     chatId: string,
     at: number,
     template: string,
-    vars: Record<string, string[]>,
+    people: { from_user?: string[]; to_chatters?: string[] },
+    shown?: string,
   ): SandboxMessage {
     return this.addMessage({
       message_id: newId('om_'),
       chat_id: chatId,
       msg_type: 'system',
-      content: JSON.stringify({ template, ...vars }),
+      content: JSON.stringify({
+        template,
+        from_user: people.from_user ?? [],
+        to_chatters: people.to_chatters ?? [],
+        divider_text: { text: '', i18n_text: {} },
+      }),
       sender: { id: '', id_type: 'app_id', sender_type: 'system' },
       create_time: at,
       update_time: at,
       patches: 0,
       mentions: [],
       links: [],
+      ...(shown ? { shown } : {}),
     })
   }
 

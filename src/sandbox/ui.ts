@@ -166,7 +166,7 @@ function card(c,m){
   return out+'</div></div>';
 }
 function post(c){const loc=Object.values(c)[0]||{};return (loc.content||[]).map(p=>p.map(n=>n.tag==='at'?'<span class="at">@'+esc(name(n.user_id))+'</span>':n.tag==='a'?'<a href="'+esc(n.href)+'" target="_blank" rel="noopener">'+esc(n.text)+'</a>':esc(n.text||'')).join('')).join('<br>');}
-function system(c){let t=c.template||'';for(const [k,v] of Object.entries(c))if(Array.isArray(v))t=t.replace('{'+k+'}',v.join(', '));return esc(t);}
+function system(m){if(m.shown)return esc(m.shown);const c=m.content;let t=c.template||'';for(const [k,v] of Object.entries(c))if(Array.isArray(v))t=t.replace('{'+k+'}',v.join(', '));return esc(t);}
 function render(){
   const chats=state.chats.filter(c=>c.name!==''||c.description!=='p2p');
   if(!sel&&chats.length)sel=chats[chats.length-1].chat_id;
@@ -180,7 +180,7 @@ function render(){
   document.getElementById('urgent').innerHTML=(state.urgent||[]).filter(u=>chat.messages.includes(u.message_id)).map(u=>'<div class="sys">'+esc(kinds[u.kind]||u.kind)+' → '+u.user_ids.map(name).map(esc).join(', ')+' · for '+(chat.pinned.includes(u.message_id)?'the pinned card':'message '+esc(u.message_id))+' · '+esc(new Date(u.at).toLocaleTimeString())+'</div>').join('');
   const box=document.getElementById('msgs');const atEnd=box.scrollHeight-box.scrollTop-box.clientHeight<40;
   box.innerHTML=chat.messages.map(id=>byId[id]).map(m=>{
-    if(m.msg_type==='system')return '<div class="sys">'+system(m.content)+'</div>';
+    if(m.msg_type==='system')return '<div class="sys">'+system(m)+'</div>';
     const who=m.sender.sender_type==='app'?state.appName:name(m.sender.id);
     const pin=chat.pinned.includes(m.message_id)?' <span class="pin">📌 pinned</span>':'';
     const upd=m.patches?' <span class="pin">updated '+m.patches+'×</span>':'';

@@ -30,7 +30,12 @@ describe('the sandbox’s long connection, with Feishu’s official WSClient', (
         return { toast: { type: 'success', content: 'done' } }
       },
     } as any)
+    // The official client listens only once it says so (a push before that is lost: see
+    // test/longconn-schedule.test.ts), so this waits for onReady and onReconnected.
+    let ready = 0
     const client = new lark.WSClient({
+      onReady: () => void ready++,
+      onReconnected: () => void ready++,
       appId: s.appId,
       appSecret: s.appSecret,
       domain: s.url,
@@ -39,7 +44,7 @@ describe('the sandbox’s long connection, with Feishu’s official WSClient', (
     })
     clients.push(client)
     await client.start({ eventDispatcher: dispatcher })
-    await until('the connection', () => s.longConnection.connected === 1)
+    await until('the connection', () => s.longConnection.connected === 1 && ready === 1)
 
     const chatId = 'oc_longconn'
     s.state.chats.set(chatId, {
@@ -72,7 +77,7 @@ describe('the sandbox’s long connection, with Feishu’s official WSClient', (
     s.longConnection.dropAll()
     await until(
       'a reconnect',
-      () => s.longConnection.accepted === 2 && s.longConnection.connected === 1,
+      () => s.longConnection.accepted === 2 && s.longConnection.connected === 1 && ready === 2,
       15_000,
     )
     await s.say(chatId, alice!.open_id, '/status')

@@ -6,6 +6,7 @@ import {
   fieldError,
   type Handler,
   parseJson,
+  SYSTEM_TEMPLATES,
 } from '../common.js'
 import type { SandboxContent } from '../content.js'
 import { SANDBOX_LIMITS } from '../limits.js'
@@ -94,7 +95,7 @@ export function chatHandlers(sb: SandboxContent): Partial<Record<RouteName, Hand
       }
       if (owner.type === 'user') chat.members.add(owner.id)
       sb.state.chats.set(chat.chat_id, chat)
-      sb.state.addSystemMessage(chat.chat_id, now, '{from_user} created this group.', {
+      sb.state.addSystemMessage(chat.chat_id, now, SYSTEM_TEMPLATES.created, {
         from_user: [sb.appName],
       })
       sb.addToChat(chat, resolved.valid)
@@ -124,16 +125,15 @@ export function chatHandlers(sb: SandboxContent): Partial<Record<RouteName, Hand
         if (typeof input.name !== 'string') throw fieldError('name', 'name must be a string')
         checkLength('name', input.name, CHAT_NAME_LIMIT)
         if (input.name !== chat.name) {
+          const before = chat.name
           chat.name = input.name
           chat.names.push({ name: input.name, at: now })
           sb.state.addSystemMessage(
             chat.chat_id,
             now,
-            '{from_user} changed the group name to {group_name}',
-            {
-              from_user: [sb.appName],
-              group_name: [input.name],
-            },
+            SYSTEM_TEMPLATES.renamed,
+            { from_user: [sb.appName] },
+            `${sb.appName} updated the group name from "${before}" to "${input.name}".`,
           )
         }
       }

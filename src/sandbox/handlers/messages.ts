@@ -9,6 +9,17 @@ import {
 import type { SandboxContent } from '../content.js'
 import type { RouteName } from '../routes.js'
 
+/** `card_msg_content_type=raw_card_content` (used by Lark's CLI): cards as JSON, not degraded. */
+function rawCards(url: URL): boolean {
+  const kind = url.searchParams.get('card_msg_content_type')
+  if (kind !== null && kind !== 'raw_card_content' && kind !== 'user_card_content')
+    throw fieldError(
+      'card_msg_content_type',
+      'card_msg_content_type must be raw_card_content or user_card_content',
+    )
+  return kind === 'raw_card_content'
+}
+
 /** Send, reply, update, read, pin and buzz messages. */
 export function messageHandlers(sb: SandboxContent): Partial<Record<RouteName, Handler>> {
   return {
@@ -80,10 +91,10 @@ export function messageHandlers(sb: SandboxContent): Partial<Record<RouteName, H
       return {}
     },
 
-    getMessage: ({ params }) => {
+    getMessage: ({ params, url }) => {
       const message = sb.messageFor(params.message_id!)
       sb.chatFor(message.chat_id, true, 230002)
-      return { items: [sb.messageView(message)] }
+      return { items: [sb.messageView(message, rawCards(url))] }
     },
 
     listMessages: ({ url }) => {
@@ -113,7 +124,7 @@ export function messageHandlers(sb: SandboxContent): Partial<Record<RouteName, H
       list = [...list].sort((a, b) => a.create_time - b.create_time)
       if (sort === 'ByCreateTimeDesc') list.reverse()
       return sb.paginate(
-        list.map((m) => sb.messageView(m)),
+        list.map((m) => sb.messageView(m, rawCards(url))),
         url,
         20,
         50,
