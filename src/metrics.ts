@@ -38,6 +38,12 @@ export class Metrics {
     help: 'Times the long connection to Feishu was lost and re-established.',
     registers: [this.registry],
   })
+  readonly refused = new Counter({
+    name: 'warroom_notifications_refused_total',
+    help: 'Notifications Feishu refused for good (answered 200, so the sender will not retry), by source and Feishu code: alert on any increase.',
+    labelNames: ['source', 'code'] as const,
+    registers: [this.registry],
+  })
   readonly events = new Counter({
     name: 'warroom_feishu_events_total',
     help: 'Feishu events and card callbacks by type and outcome.',

@@ -1,8 +1,11 @@
 import { createHash, createHmac } from 'node:crypto'
+import { request } from 'undici'
 import { describe, expect, it } from 'vitest'
 import { newId } from '../src/sandbox/state.js'
 import { MemoryStore } from '../src/store.js'
-import { clientFor, incident, sandbox, view, warRoomFor } from './helpers.js'
+import { alert, alertmanagerPayload } from './fixtures/alerts.js'
+import { clientFor, incident, sandbox, until, view, warRoomFor } from './helpers.js'
+import { post, startReceiver } from './receiver-helpers.js'
 
 /** Feishu as it answers (shared/feishu-api.md §23): limits, history shapes, repeated uuids. */
 
@@ -111,5 +114,147 @@ describe('chat name and description within Feishu’s documented limits', () => 
       expect(result.chatId).not.toBe(chatId)
     }
     expect(view(s, chatId).cards).toHaveLength(0)
+  })
+})
+
+describe.each(['original', 'error'] as const)('a repeated uuid answering %s', (repeatedUuid) => {
+  it('a create whose first answer was lost ends with exactly one chat', async () => {
+    const s = await sandbox({ repeatedUuid })
+    const [alice] = [...s.state.users.values()]
+    s.faults.add({ kind: 'drop', endpoint: 'createChat', times: 1, afterEffect: true })
+    const room = warRoomFor(s, { store: new MemoryStore() })
+    const result = await room.handle(incident({ members: [alice!.open_id] }))
+    expect(result.action).toBe('opened')
+    const warRooms = [...s.state.chats.values()].filter((c) => c.description.includes('[warroom:'))
+    expect(warRooms.map((c) => c.chat_id)).toEqual([result.chatId])
+    expect(view(s, result.chatId!).members).toEqual([alice!.open_id])
+    expect(view(s, result.chatId!).cards).toHaveLength(1)
+  })
+
+  it('a card send whose first answer was lost ends with exactly one pinned card', async () => {
+    const s = await sandbox({ repeatedUuid })
+    const [alice] = [...s.state.users.values()]
+    s.faults.add({ kind: 'drop', endpoint: 'sendMessage', times: 1, afterEffect: true })
+    const room = warRoomFor(s, { store: new MemoryStore() })
+    const result = await room.handle(incident({ members: [alice!.open_id] }))
+    expect(result.action).toBe('opened')
+    const v = view(s, result.chatId!)
+    expect(v.cards).toHaveLength(1)
+    expect(v.pinned).toEqual([v.cards[0]!.message_id])
+    expect(result.cardMessageId).toBe(v.cards[0]!.message_id)
+    // An hour later (the uuid forgotten), the next update patches that card, not a new one.
+    s.clockOffsetMs += 2 * 3600_000
+    await room.handle(incident({ summary: 'later' }))
+    expect(view(s, result.chatId!).cards).toHaveLength(1)
+  })
+
+  it('a stateless notifier retrying an open after the card send failed for good finds the card, not a second one', async () => {
+    const s = await sandbox({ repeatedUuid })
+    const [alice] = [...s.state.users.values()]
+    // The send happens, its answer is lost, and every retry fails: the open fails.
+    s.faults.add({ kind: 'drop', endpoint: 'sendMessage', times: 1, afterEffect: true })
+    s.faults.add({ kind: 'status', status: 500, endpoint: 'sendMessage', times: 20 })
+    s.faults.add({ kind: 'status', status: 500, endpoint: 'listMessages', times: 20 })
+    const first = await warRoomFor(s)
+      .handle(incident({ members: [alice!.open_id] }))
+      .catch((e: Error) => e)
+    expect(first).toBeInstanceOf(Error)
+    s.faults.clear()
+    s.clockOffsetMs += 2 * 3600_000
+    const again = await warRoomFor(s).handle(incident({ members: [alice!.open_id] }))
+    const chats = [...s.state.chats.values()].filter((c) => c.description.includes('[warroom:'))
+    expect(chats).toHaveLength(1)
+    expect(again.chatId).toBe(chats[0]!.chat_id)
+    expect(view(s, chats[0]!.chat_id).cards).toHaveLength(1)
+  })
+})
+
+describe('a notification Feishu refuses for good', () => {
+  it('is answered 200 (the sender cannot fix it by retrying) but logged with the fix, counted and listed on /readyz', async () => {
+    const s = await sandbox({ scopes: ['im:message', 'im:message:send_as_bot'] })
+    const lines: Array<{ message: string; fields?: Record<string, unknown> }> = []
+    const logger = {
+      debug() {},
+      info() {},
+      warn() {},
+      error: (message: string, fields?: Record<string, unknown>) =>
+        lines.push({ message, ...(fields ? { fields } : {}) }),
+    }
+    const { url } = await startReceiver(s, { logger })
+    const r = await post(
+      `${url}/alertmanager`,
+      alertmanagerPayload([alert({ instance: 'a', severity: 'error', summary: 'a fails' })]),
+    )
+    expect(r.status).toBe(200)
+    expect(r.json).toMatchObject({ action: 'failed', code: 99991672 })
+    const logged = lines.find((l) => l.message.includes('refused the notification for good'))!
+    expect(logged.fields).toMatchObject({ source: 'alertmanager', code: 99991672 })
+    expect(String(logged.fields!.fix)).toMatch(/im:chat/)
+    expect(String(logged.fields!.key)).toMatch(/^alertmanager:/)
+    const readyz = await request(`${url}/readyz`)
+    expect(readyz.statusCode).toBe(200)
+    const body = (await readyz.body.json()) as any
+    expect(body.refused).toEqual([
+      expect.objectContaining({
+        code: 99991672,
+        count: 1,
+        source: 'alertmanager',
+        fix: expect.stringMatching(/im:chat/),
+      }),
+    ])
+    const metrics = await (await request(`${url}/metrics`)).body.text()
+    expect(metrics).toMatch(
+      /warroom_notifications_refused_total\{source="alertmanager",code="99991672"\} 1/,
+    )
+  })
+})
+
+describe('limits and answers of the smaller kind', () => {
+  it('paces replies with the chat’s own messages: a burst of /status in one chat is never refused', async () => {
+    const s = await sandbox()
+    const [alice] = [...s.state.users.values()]
+    const { warroom } = await startReceiver(s)
+    const opened = await warroom.handle(incident({ members: [alice!.open_id] }))
+    const chatId = opened.chatId!
+    await Promise.all(
+      Array.from({ length: 12 }, () =>
+        s.say(chatId, alice!.open_id, '/status', { mentionBot: true }),
+      ),
+    )
+    const replies = () =>
+      s.state.messagesIn(chatId).filter((m) => m.parent_id && m.sender.sender_type === 'app')
+    await until('12 replies', () => replies().length === 12, 20_000)
+    expect(s.refusedBy.chat ?? 0).toBe(0)
+  }, 30_000)
+
+  it('retries 230048 (listing pins over 50/s) like the other rate limits', async () => {
+    const s = await sandbox()
+    const client = clientFor(s, { pace: false })
+    const chat = await client.createChat({ name: 'pins' })
+    const lists = await Promise.all(
+      Array.from({ length: 70 }, async () => {
+        const pins = []
+        for await (const p of client.listPins(chat.chat_id)) pins.push(p)
+        return pins.length
+      }),
+    )
+    expect(lists).toEqual(Array(70).fill(0))
+    expect(s.refusedBy['api:listPins']).toBeGreaterThan(0)
+  }, 30_000)
+
+  it('neither counts nor mentions people whose joining waits for approval', async () => {
+    const s = await sandbox()
+    const [alice, , , , erin] = [...s.state.users.values()]
+    s.state.approvalRequired.add(erin!.open_id)
+    const room = warRoomFor(s, { store: new MemoryStore() })
+    const opened = await room.handle(incident({ members: [alice!.open_id] }))
+    const updated = await room.handle(incident({ members: [alice!.open_id, erin!.open_id] }))
+    expect(updated.warnings.join()).toContain(
+      `${erin!.open_id} is waiting for the chat owner's approval`,
+    )
+    const v = view(s, opened.chatId!)
+    expect(v.members).toEqual([alice!.open_id])
+    expect(v.cardText).not.toContain(erin!.open_id)
+    expect((await room.find({ chatId: opened.chatId! }))!.members).toEqual([alice!.open_id])
   })
 })

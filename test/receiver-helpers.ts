@@ -3,7 +3,7 @@ import { afterEach } from 'vitest'
 import { type Config, parseConfig } from '../src/config.js'
 import type { NewChatBudget } from '../src/core/admission.js'
 import { WarRoom } from '../src/core/warroom.js'
-import { silentLogger } from '../src/log.js'
+import { type Logger, silentLogger } from '../src/log.js'
 import { Metrics } from '../src/metrics.js'
 import type { PostgresStore } from '../src/postgres/store.js'
 import { Receiver } from '../src/receiver/server.js'
@@ -27,6 +27,7 @@ export async function startReceiver(
     retry?: { maxAttempts?: number; maxElapsedMs?: number }
     timeoutMs?: number
     budget?: NewChatBudget
+    logger?: Logger
   } = {},
 ) {
   const config: Config = parseConfig({ auth: { bearer_token: TOKEN }, ...options.config })
@@ -55,7 +56,7 @@ export async function startReceiver(
   const receiver = new Receiver({
     config,
     warroom,
-    logger: silentLogger,
+    logger: options.logger ?? silentLogger,
     metrics,
     now: () => s.now(),
     ...(shared?.timelines && shared.jobs ? { archive: shared.timelines, jobs: shared.jobs } : {}),

@@ -78,18 +78,31 @@ export class Cards {
   async send(record: IncidentRecord, op: Op): Promise<void> {
     const card = this.render(record)
     const hash = this.hashOf(record)
-    const message = await this.core.client.sendMessage({
-      receiveIdType: 'chat_id',
-      receiveId: record.chatId,
-      msgType: 'interactive',
-      content: card,
-      uuid: deriveUuid('card', record.chatId),
-    })
-    record.cardMessageId = message.message_id
+    const messageId = await this.core.client
+      .sendMessage({
+        receiveIdType: 'chat_id',
+        receiveId: record.chatId,
+        msgType: 'interactive',
+        content: card,
+        uuid: deriveUuid('card', record.chatId),
+      })
+      .then((m) => m.message_id)
+      .catch(async (error: unknown) => {
+        // A send whose answer was lost, retried and refused: the card may be there all the same.
+        const found = await this.firstCard(record.chatId).catch(() => undefined)
+        if (!found) throw error
+        this.core.logger.warn('sending the card failed, but it is in the chat: using it', {
+          chatId: record.chatId,
+          error: errorMessage(error),
+        })
+        await this.core.client.patchCard(found, card)
+        return found
+      })
+    record.cardMessageId = messageId
     record.cardHash = hash
     await this.save(record)
     try {
-      await this.core.client.pinMessage(message.message_id)
+      await this.core.client.pinMessage(messageId)
     } catch (error) {
       op.warnings.push(`could not pin the card: ${errorMessage(error)}`)
     }
@@ -124,7 +137,20 @@ export class Cards {
     return true
   }
 
-  /** The card is the earliest message this app pinned in the chat. */
+  /** The app's earliest card in the chat's history (one whose send's answer was lost is not pinned). */
+  private async firstCard(chatId: string): Promise<string | undefined> {
+    for await (const m of this.core.client.listMessages(chatId)) {
+      if (m.msg_type === 'interactive' && m.sender?.id === this.core.client.appId)
+        return m.message_id
+    }
+    return undefined
+  }
+
+  /**
+   * The card is the earliest message this app pinned in the chat, else its
+   * earliest card in the history (a second card an hour later, when the
+   * uuid has expired, would split the war room's truth in two).
+   */
   private async find(chatId: string): Promise<string | undefined> {
     let found: string | undefined
     try {
@@ -138,7 +164,16 @@ export class Cards {
         error: errorMessage(error),
       })
     }
-    return found
+    if (found) return found
+    try {
+      return await this.firstCard(chatId)
+    } catch (error) {
+      this.core.logger.warn('could not read the history to find the card', {
+        chatId,
+        error: errorMessage(error),
+      })
+      return undefined
+    }
   }
 
   /** The card keeps its old pictures until new ones are uploaded. */

@@ -136,6 +136,21 @@ export class Discovery {
     return found
   }
 
+  /**
+   * The open war room of this key other than `except`: a create whose answer
+   * was lost and whose retry Feishu refused (what a repeated uuid answers is
+   * UNCONFIRMED) is recovered by its marker, never by a second chat.
+   */
+  async findOpenChat(keyHash: string, except?: string): Promise<string | undefined> {
+    let found: string | undefined
+    for await (const chat of this.core.client.listChats()) {
+      const record = this.fromMarker(chat)
+      if (record?.keyHash === keyHash && record.status === 'open' && chat.chat_id !== except)
+        found = chat.chat_id
+    }
+    return found
+  }
+
   /** Rebuilds a lost or new store from the marker chats the bot is in. */
   async syncFromFeishu(): Promise<number> {
     const newest = new Map<string, IncidentRecord>()

@@ -2,7 +2,7 @@ import type { Person } from '../card.js'
 import { LIMITS } from '../feishu/client.js'
 import { FeishuError } from '../feishu/errors.js'
 import type { IncidentRecord } from '../store.js'
-import { type Core, type Op, reasonOf } from './model.js'
+import { type Core, errorMessage, type Op, reasonOf } from './model.js'
 
 /** Create-chat failures caused by one unusable member id: create empty, then add one by one. */
 const BAD_MEMBER_CODES = new Set([
@@ -42,6 +42,27 @@ export class Members {
    * `uuids` (with members, bare) make a retry return the same chat.
    */
   async createChat(
+    chat: { name: string; description: string },
+    openIds: string[],
+    uuids: [string, string],
+    recover: () => Promise<string | undefined>,
+  ): Promise<{ chatId: string; pending: string[] }> {
+    try {
+      return await this.tryCreate(chat, openIds, uuids)
+    } catch (error) {
+      // A create whose answer was lost, retried and refused (what a repeated uuid answers is
+      // UNCONFIRMED): the chat may exist all the same, found by its marker; never a second one.
+      const found = await recover().catch(() => undefined)
+      if (!found) throw error
+      this.core.logger.warn('creating the chat failed, but it exists: found by its marker', {
+        chatId: found,
+        error: errorMessage(error),
+      })
+      return { chatId: found, pending: openIds }
+    }
+  }
+
+  private async tryCreate(
     chat: { name: string; description: string },
     openIds: string[],
     uuids: [string, string],
@@ -129,7 +150,12 @@ export class Members {
     if (!ids.length) return
     try {
       const res = await this.core.client.addMembers(record.chatId, ids, { memberIdType: type })
-      const bad = new Set([...res.invalid_id_list, ...res.not_existed_id_list])
+      // Waiting for approval is not in the chat: neither counted as a member nor mentioned.
+      const bad = new Set([
+        ...res.invalid_id_list,
+        ...res.not_existed_id_list,
+        ...res.pending_approval_id_list,
+      ])
       for (const id of res.invalid_id_list)
         op.failedMembers.push({ id, reason: 'resigned, not activated or not visible to the app' })
       for (const id of res.not_existed_id_list)

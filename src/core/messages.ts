@@ -188,6 +188,7 @@ export class Messages {
   async reply(
     messageId: string,
     text: string | Array<Array<Record<string, unknown>>>,
+    chatId?: string,
   ): Promise<void> {
     const locale = this.core.config.language === 'zh' ? 'zh_cn' : 'en_us'
     const content =
@@ -198,6 +199,7 @@ export class Messages {
       msgType: 'post',
       content: { [locale]: { title: '', content } },
       uuid: deriveUuid('reply', messageId, JSON.stringify(content)),
+      ...(chatId ? { chatId } : {}),
     })
   }
 

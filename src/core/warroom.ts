@@ -227,7 +227,8 @@ export class WarRoom {
   }
 
   /** Answers a person's message in the chat (command results). */
-  reply = (id: string, text: string | Paragraphs) => this.messages.reply(id, text)
+  reply = (id: string, text: string | Paragraphs, chatId?: string) =>
+    this.messages.reply(id, text, chatId)
 
   /** /status: where the incident of this chat stands, as a reply to the asking message. */
   async status(ref: IncidentRef, messageId: string): Promise<IncidentRecord | undefined> {
@@ -235,6 +236,7 @@ export class WarRoom {
     await this.messages.reply(
       messageId,
       record ? this.messages.describe(record) : this.t.notAWarRoom,
+      record?.chatId ?? ('chatId' in ref ? ref.chatId : undefined),
     )
     return record
   }
@@ -291,6 +293,7 @@ export class WarRoom {
       { name: chatName, description },
       members.openIds,
       [uuid, deriveUuid('chat-bare', keyHash, previous?.chatId ?? '-')],
+      () => this.discovery.findOpenChat(keyHash, previous?.chatId),
     )
     const record: IncidentRecord = {
       keyHash,

@@ -177,12 +177,20 @@ export class FeishuClient {
 
   async reply(
     messageId: string,
-    args: { msgType: MsgType; content: object; uuid?: string; replyInThread?: boolean },
+    args: {
+      msgType: MsgType
+      content: object
+      uuid?: string
+      replyInThread?: boolean
+      /** The chat the message is in, when known: the reply is paced with the chat's messages. */
+      chatId?: string
+    },
   ): Promise<Message> {
     checkUuid(args.uuid)
     return this.transport.call({
       endpoint: 'replyMessage',
       params: { message_id: messageId },
+      ...(args.chatId ? { chatId: args.chatId } : {}),
       body: {
         msg_type: args.msgType,
         content: JSON.stringify(args.content),

@@ -85,6 +85,7 @@ export const RATE_LIMIT_CODES = new Set([
   230020, // per chat / per user / per message frequency limit
   232019, // chat-level throttling (concurrent member changes)
   230047, // pin rate per message
+  230048, // list pins rate (50/s)
   11232,
   11233,
   11247, // legacy message rate limits

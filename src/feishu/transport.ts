@@ -105,6 +105,8 @@ export interface CallSpec {
    * have reached Feishu (a timeout, a dropped connection, a 5xx).
    */
   idempotent: boolean
+  /** The chat a reply lands in: replies count against the chat's 5 messages/s too. Not sent. */
+  chatId?: string
 }
 
 interface Envelope {
@@ -171,14 +173,16 @@ export class FeishuTransport {
     const tickets: Ticket[] = []
     const priority = priorityScope.getStore() ?? 0
     const body = (spec.body ?? {}) as Record<string, unknown>
-    if (
+    const chat =
       spec.endpoint === 'sendMessage' &&
       spec.query?.receive_id_type === 'chat_id' &&
       typeof body.receive_id === 'string'
-    )
-      tickets.push(
-        await this.gate.acquire(`chat:${body.receive_id}`, DOCUMENTED_LIMITS.perChat, priority),
-      )
+        ? body.receive_id
+        : spec.endpoint === 'replyMessage'
+          ? spec.chatId
+          : undefined
+    if (chat)
+      tickets.push(await this.gate.acquire(`chat:${chat}`, DOCUMENTED_LIMITS.perChat, priority))
     if (spec.endpoint === 'patchMessage' && spec.params?.message_id)
       tickets.push(
         await this.gate.acquire(

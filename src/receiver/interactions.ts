@@ -227,7 +227,8 @@ export class Interactions {
           : command.op === 'unsilence'
             ? await warroom.silence(ref, person)
             : await warroom.resolveBy(ref, person, command.note)
-    if (result.action === 'none' && messageId) await warroom.reply(messageId, result.reason ?? '')
+    if (result.action === 'none' && messageId)
+      await warroom.reply(messageId, result.reason ?? '', 'chatId' in ref ? ref.chatId : undefined)
     // A person's resolution gets the timeline and the review summary too.
     this.options.timelines.afterResolution(result)
     return result

@@ -20,6 +20,7 @@ import { checkGrafanaSignature, checkWebhookAuth } from './auth.js'
 import { EscalationRunner } from './escalations.js'
 import { HttpError, parseJsonBody, readBody, sendJson, sendText } from './http.js'
 import { Interactions } from './interactions.js'
+import { Refusals } from './refusals.js'
 import { FileTimelines } from './timeline-files.js'
 import { Timelines } from './timelines.js'
 
@@ -71,9 +72,12 @@ export class Receiver {
    * cannot change anything, so they are answered without parsing.
    */
   private readonly handled = new Map<string, { keyHash: string; version: number }>()
+  /** Notifications Feishu refused for good: listed by /readyz, counted, logged with the fix. */
+  readonly refusals: Refusals
 
   constructor(private readonly options: ReceiverOptions) {
     this.now = options.now ?? Date.now
+    this.refusals = new Refusals(this.now)
     this.adapterOptions = adapterOptions(options.config)
     this.archive =
       options.archive ?? new FileTimelines(join(options.config.server.data_dir, 'timelines'))
@@ -187,12 +191,13 @@ export class Receiver {
     if (path === '/healthz') return sendJson(res, 200, { status: 'ok' })
     if (path === '/readyz') {
       // Ready to take work: what can be checked says so (the long connection, when used).
+      // Refusals do not make it unready (a restart cannot fix a scope), but they are listed.
       const problem = await this.readiness?.()
-      return sendJson(
-        res,
-        problem ? 503 : 200,
-        problem ? { status: 'not ready', problem } : { status: 'ready' },
-      )
+      const refused = this.refusals.current()
+      return sendJson(res, problem ? 503 : 200, {
+        ...(problem ? { status: 'not ready', problem } : { status: 'ready' }),
+        ...(refused.length ? { refused } : {}),
+      })
     }
     if (path === '/metrics' && method === 'GET') {
       if (this.options.config.server.metrics_auth) checkWebhookAuth(req, this.options.config.auth)
@@ -250,6 +255,7 @@ export class Receiver {
     const { metrics, config, logger } = this.options
     const stop = metrics.handling.startTimer({ source })
     const count = (outcome: string) => metrics.webhooks.inc({ source, outcome })
+    let incidentKey = ''
     try {
       if (!methods.includes(req.method ?? ''))
         throw new HttpError(405, `use ${methods.join(' or ')}`, { allow: methods.join(', ') })
@@ -272,6 +278,7 @@ export class Receiver {
           reason: await this.postGrafanaTest(taken.grafanaTest),
         })
       }
+      incidentKey = taken.incident.key
       const result = await this.options.warroom.handle(taken.incident)
       this.timelines.afterResolution(result)
       this.remember(digest, result)
@@ -316,7 +323,20 @@ export class Receiver {
       }
       if (error instanceof FeishuError) {
         count(error.isTransient ? 'feishu_retry' : 'feishu_error')
-        logger.error('Feishu refused the incident', { source, error: error.message })
+        if (error.isTransient)
+          logger.error('Feishu failed the incident; the sender will retry', {
+            source,
+            error: error.message,
+          })
+        else {
+          const key = incidentKey
+          const refusal = this.refusals.record(source, key, error)
+          metrics.refused.inc({ source, code: String(error.code) })
+          logger.error(
+            'Feishu refused the notification for good; the sender will not retry it (listed on /readyz until fixed)',
+            { source, key, code: error.code, fix: refusal.fix, error: error.message },
+          )
+        }
         // 5xx makes Alertmanager retry: right for a passing fault, useless for a permission problem.
         return sendJson(res, error.isTransient ? 503 : 200, {
           action: 'failed',

@@ -23,6 +23,11 @@ export interface SandboxOptions {
   port?: number
   /** Milliseconds added to the wall clock: lets tests move time forward. */
   clockOffsetMs?: number
+  /**
+   * What a repeated uuid answers once the first call completed (UNCONFIRMED on
+   * real Feishu): the original object (default), or an error.
+   */
+  repeatedUuid?: 'original' | 'error'
   /** When an unanswered event is pushed again over the long connection (Feishu: 15 s, 5 min, 1 h, 6 h). */
   repushDelaysMs?: number[]
 }

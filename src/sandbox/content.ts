@@ -117,6 +117,12 @@ export class SandboxContent extends SandboxCore {
       const seen = this.state.messageUuids.get(uuid)
       const earlier =
         seen && now - seen.at < MESSAGE_UUID_WINDOW_MS && this.state.messages.get(seen.message_id)
+      if (earlier && this.repeatedUuid === 'error')
+        throw new ApiError(
+          400,
+          230001,
+          'Your request contains an invalid request parameter, ext=uuid has been used',
+        )
       if (earlier) return this.messageView(earlier)
     }
     const chat = chatOf()

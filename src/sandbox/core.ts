@@ -32,6 +32,8 @@ export class SandboxCore {
   rateLimits: boolean
   tokenTtlSeconds: number
   clockOffsetMs: number
+  /** What a repeated uuid answers after the first call completed (see SandboxOptions). */
+  repeatedUuid: 'original' | 'error'
   /** Calls refused by the rate limits (99991400, 230020, 230047). */
   refusedByLimits = 0
   /** The same, by the limit that refused them (api:<endpoint>, chat, patch, pin). */
@@ -58,6 +60,8 @@ export class SandboxCore {
     this.rateLimits = options.rateLimits ?? true
     this.tokenTtlSeconds = options.tokenTtlSeconds ?? 7200
     this.clockOffsetMs = options.clockOffsetMs ?? 0
+    this.repeatedUuid =
+      options.repeatedUuid ?? (process.env.SANDBOX_REPEATED_UUID === 'error' ? 'error' : 'original')
     this.limiter = new WindowLimiter(() => this.now(), options.rateLimitWindows ?? 'sliding')
     if (options.seedUsers ?? true) for (const u of DEFAULT_USERS) this.state.addUser(u)
   }

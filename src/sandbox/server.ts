@@ -157,6 +157,13 @@ export class FeishuSandbox extends SandboxContent {
         if (this.rateLimits) {
           const limited = this.limiter.take(`api:${route.name}`, FEISHU_LIMITS.api)
           if (limited) this.refuse(`api:${route.name}`)
+          // Listing pins answers its own code for the same limit (50/s).
+          if (limited && route.name === 'listPins')
+            throw new ApiError(
+              400,
+              230048,
+              'The request frequency of listing pins exceeds the limit.',
+            )
           if (limited)
             throw new ApiError(
               429,

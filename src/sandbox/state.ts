@@ -114,6 +114,8 @@ export class SandboxState {
   >()
   readonly images = new Map<string, SandboxImage>()
   readonly urgent: UrgentNotice[] = []
+  /** open_ids whose joining a chat waits for approval (answered as pending_approval_id_list). */
+  readonly approvalRequired = new Set<string>()
   /** uuid → result, with the time it was first seen. */
   readonly chatUuids = new Map<string, { chat_id: string; at: number }>()
   readonly messageUuids = new Map<string, { message_id: string; at: number }>()

@@ -43,6 +43,12 @@ export function chatHandlers(sb: SandboxContent): Partial<Record<RouteName, Hand
         const seen = sb.state.chatUuids.get(`${uuid}|${ownerId ?? ''}`)
         if (seen && now - seen.at < CREATE_CHAT_UUID_WINDOW_MS) {
           const chat = sb.state.chats.get(seen.chat_id)
+          if (chat && sb.repeatedUuid === 'error')
+            throw new ApiError(
+              400,
+              232001,
+              'Your request contains an invalid request parameter: uuid has been used.',
+            )
           if (chat) return sb.chatInfo(chat)
         }
       }

@@ -58,11 +58,20 @@ export function memberHandlers(sb: SandboxContent): Partial<Record<RouteName, Ha
         })
       if (valid.length === 0 && succeedType !== 1)
         throw new ApiError(400, 232027, 'No valid members.')
-      sb.addToChat(chat, valid)
+      // People whose joining waits for an owner's or admin's approval are not members yet.
+      const pending = valid.filter((id) => sb.state.approvalRequired.has(id))
+      sb.addToChat(
+        chat,
+        valid.filter((id) => !pending.includes(id)),
+      )
+      const asGiven = (input.id_list as string[]).filter((id) => {
+        const user = sb.state.userBy(idType, id)
+        return user && pending.includes(user.open_id)
+      })
       return {
         invalid_id_list: invalid,
         not_existed_id_list: missing,
-        pending_approval_id_list: [],
+        pending_approval_id_list: asGiven,
       }
     },
   }
