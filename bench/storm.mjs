@@ -80,7 +80,7 @@ export async function storm({
   writeFileSync(
     config,
     // The storm measures pacing, not the new-chat budget (intake), which would hold most groups back.
-    `server:\n  data_dir: ${join(dir, 'data')}\n  max_connections_per_ip: 1024\n${
+    `server:\n  data_dir: ${join(dir, 'data')}\n${
       database ? `  database_url: ${database.url}\n  database_schema: ${database.schema}\n` : ''
     }auth:\n  bearer_token: ${TOKEN}\nintake:\n  max_new_chats_per_minute: 100000\n  max_new_chats_per_source_per_minute: 100000\n`,
   )

@@ -110,8 +110,16 @@ export const ConfigSchema = z
           .default(1024 * 1024),
         /** Public base URL of this receiver, for links (timelines). */
         public_url: z.string().url().optional(),
-        /** Open connections one address may hold (slow-header floods from one host). */
+        /**
+         * Connections one address may hold *before their request's headers are complete*
+         * (slow-header floods from one host). A busy sender (an ingress, one Alertmanager in a
+         * storm) holds many connections with requests in flight: those do not count.
+         */
         max_connections_per_ip: z.number().int().positive().default(64),
+        /** Open connections in all (bounds file descriptors and memory). */
+        max_connections: z.number().int().positive().default(4096),
+        /** A request's headers must arrive within this (the slow-header defence). */
+        headers_timeout: duration.default(10_000),
         /** Require the webhook credentials on GET /metrics too. */
         metrics_auth: z.boolean().default(false),
         /** PostgreSQL for several replicas (postgres://user:pass@host:5432/db); the file store without it. */
@@ -132,6 +140,8 @@ export const ConfigSchema = z
         data_dir: '.warroom-data',
         body_limit_bytes: 1024 * 1024,
         max_connections_per_ip: 64,
+        max_connections: 4096,
+        headers_timeout: 10_000,
         metrics_auth: false,
       }),
     auth: z

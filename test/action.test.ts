@@ -233,11 +233,11 @@ describe('the bundled action, run as the runner runs it', () => {
     expect(r.outputs.action).toBe('resolved')
     const timeline = await readFile(r.outputs['timeline-file']!, 'utf8')
     expect(timeline).toContain('# 事件时间线')
-    expect(timeline).toContain('War Room Bot created this group')
+    expect(timeline).toContain('War Room Bot started the group chat')
     expect(r.stdout).toMatch(
       /::warning::timeline-file holds the whole war-room chat and this repository is public/,
     )
-    expect(r.summary).not.toContain('War Room Bot created this group')
+    expect(r.summary).not.toContain('War Room Bot started the group chat')
   })
 
   it('puts concurrent notifiers of one run (matrix jobs) into one chat with one card', async () => {

@@ -1,11 +1,12 @@
 import { createHash, createHmac } from 'node:crypto'
-import { request } from 'undici'
+import { connect } from 'node:net'
+import { Pool, request } from 'undici'
 import { describe, expect, it } from 'vitest'
 import { newId } from '../src/sandbox/state.js'
 import { MemoryStore } from '../src/store.js'
 import { alert, alertmanagerPayload } from './fixtures/alerts.js'
 import { clientFor, incident, sandbox, until, view, warRoomFor } from './helpers.js'
-import { post, startReceiver } from './receiver-helpers.js'
+import { post, startReceiver, TOKEN } from './receiver-helpers.js'
 
 /** Feishu as it answers (shared/feishu-api.md §23): limits, history shapes, repeated uuids. */
 
@@ -257,4 +258,73 @@ describe('limits and answers of the smaller kind', () => {
     expect(v.cardText).not.toContain(erin!.open_id)
     expect((await room.find({ chatId: opened.chatId! }))!.members).toEqual([alice!.open_id])
   })
+})
+
+describe('the receiver’s defaults behind an ingress or one Alertmanager', () => {
+  it('answers 400 concurrent notifications from one address without refusing a connection', async () => {
+    const s = await sandbox({ rateLimits: false })
+    const { url, metrics } = await startReceiver(s, {
+      config: {
+        intake: { max_new_chats_per_minute: 100000, max_new_chats_per_source_per_minute: 100000 },
+      },
+    })
+    const pool = new Pool(url, { connections: 400 })
+    try {
+      const answers = await Promise.all(
+        Array.from({ length: 400 }, async (_, i) => {
+          const res = await pool.request({
+            path: '/alertmanager',
+            method: 'POST',
+            headers: { 'content-type': 'application/json', authorization: `Bearer ${TOKEN}` },
+            body: JSON.stringify(
+              alertmanagerPayload(
+                [alert({ instance: `i${i % 200}`, severity: 'error', summary: 'x' })],
+                {
+                  groupKey: `{}:{alertname="G${i % 200}"}`,
+                  groupLabels: { alertname: `G${i % 200}` },
+                },
+              ),
+            ),
+          })
+          await res.body.dump()
+          return res.statusCode
+        }),
+      )
+      expect(answers.filter((c) => c !== 200)).toEqual([])
+      expect(await metrics.webhooks.get()).not.toMatchObject({
+        values: expect.arrayContaining([
+          expect.objectContaining({ labels: { source: 'connection', outcome: 'over_ip_cap' } }),
+        ]),
+      })
+    } finally {
+      await pool.close()
+    }
+  }, 60_000)
+
+  it('ends connections that never finish their headers by time, and still serves others meanwhile', async () => {
+    const s = await sandbox()
+    const { url } = await startReceiver(s, { config: { server: { headers_timeout: '1s' } } })
+    const { port } = new URL(url)
+    const started = Date.now()
+    const closing = Promise.all(
+      Array.from({ length: 20 }, () => {
+        const socket = connect(Number(port), '127.0.0.1')
+        socket.on('error', () => {})
+        socket.resume() // read the 408, so the close is seen
+        socket.write('POST /alertmanager HTTP/1.1\r\nHost: x\r\n') // headers never finish
+        return new Promise<number>((resolve) =>
+          socket.once('close', () => resolve(Date.now() - started)),
+        )
+      }),
+    )
+    const health = await request(`${url}/healthz`)
+    expect(health.statusCode).toBe(200)
+    await health.body.dump()
+    expect(Date.now() - started).toBeLessThan(900) // served while the slow ones were held
+    const closedAt = await closing
+    for (const ms of closedAt) {
+      expect(ms).toBeGreaterThanOrEqual(900)
+      expect(ms).toBeLessThan(4_000)
+    }
+  }, 20_000)
 })

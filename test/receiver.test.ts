@@ -154,7 +154,8 @@ describe('POST /alertmanager', () => {
     })
     const body = alertmanagerPayload([alert({ instance: 'a' })])
     const failed = await post(`${url}/alertmanager`, body)
-    expect(failed.status).toBe(503)
+    // Where a repeated uuid answers an error, the card is found in the history at once.
+    expect(failed.status).toBe(s.repeatedUuid === 'error' ? 200 : 503)
     const retried = await post(`${url}/alertmanager`, body)
     expect(retried.status).toBe(200)
     expect(chats(s)).toHaveLength(1)

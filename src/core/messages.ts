@@ -1,4 +1,5 @@
 import { type Person, SEVERITY_STYLE } from '../card.js'
+import { FeishuError } from '../feishu/errors.js'
 import { formatDuration, TEXTS } from '../i18n/index.js'
 import { type Incident, SEVERITY_RANK, type Severity } from '../incident.js'
 import type { IncidentRecord } from '../store.js'
@@ -75,13 +76,25 @@ export class Messages {
     event: string,
   ): Promise<void> {
     const locale = this.core.config.language === 'zh' ? 'zh_cn' : 'en_us'
-    await this.core.client.sendMessage({
-      receiveIdType: 'chat_id',
-      receiveId: record.chatId,
-      msgType: 'post',
-      content: { [locale]: { title: '', content: paragraphs } },
-      uuid: deriveUuid('msg', record.chatId, event),
-    })
+    try {
+      await this.core.client.sendMessage({
+        receiveIdType: 'chat_id',
+        receiveId: record.chatId,
+        msgType: 'post',
+        content: { [locale]: { title: '', content: paragraphs } },
+        uuid: deriveUuid('msg', record.chatId, event),
+      })
+    } catch (error) {
+      // The uuid makes a repeat of this post a no-op; Feishu may answer a repeat with an error
+      // instead of the message (UNCONFIRMED). A follow-up refused for good never fails the war
+      // room: the card holds the truth. Passing failures are the sender's to retry.
+      if (!(error instanceof FeishuError) || error.isTransient) throw error
+      this.core.logger.warn('a follow-up message was refused; the card has the change', {
+        chatId: record.chatId,
+        event,
+        error: error.message,
+      })
+    }
   }
 
   /**

@@ -17,6 +17,7 @@ import { resultJson } from '../result-json.js'
 import { hashKey, type IncidentRecord, StoreUnavailableError } from '../store.js'
 import type { TimelineArchive } from '../timeline.js'
 import { checkGrafanaSignature, checkWebhookAuth } from './auth.js'
+import { capWaitingPerAddress } from './connections.js'
 import { EscalationRunner } from './escalations.js'
 import { HttpError, parseJsonBody, readBody, sendJson, sendText } from './http.js'
 import { Interactions } from './interactions.js'
@@ -118,30 +119,18 @@ export class Receiver {
   }
 
   async listen(host: string, port: number): Promise<string> {
-    const server = createServer((req, res) => {
+    // The slow-header defence is time: headers within 10 s (server.headers_timeout), a request within 60 s, checked
+    // every second (Node checks every 30 s by default); connections in all are bounded.
+    const server = createServer({ connectionsCheckingInterval: 1000 }, (req, res) => {
       void this.handle(req, res)
     })
     server.requestTimeout = 60_000
-    server.headersTimeout = 10_000
+    server.headersTimeout = this.options.config.server.headers_timeout
     server.keepAliveTimeout = 5_000
-    // One host may not hold every connection (slow headers): past the cap its new ones are closed.
-    const perIp = new Map<string, number>()
-    const cap = this.options.config.server.max_connections_per_ip
-    server.on('connection', (socket) => {
-      const ip = socket.remoteAddress ?? '?'
-      const n = (perIp.get(ip) ?? 0) + 1
-      if (n > cap) {
-        this.options.metrics.webhooks.inc({ source: 'connection', outcome: 'over_ip_cap' })
-        socket.destroy()
-        return
-      }
-      perIp.set(ip, n)
-      socket.once('close', () => {
-        const left = (perIp.get(ip) ?? 1) - 1
-        if (left > 0) perIp.set(ip, left)
-        else perIp.delete(ip)
-      })
-    })
+    server.maxConnections = this.options.config.server.max_connections
+    capWaitingPerAddress(server, this.options.config.server.max_connections_per_ip, () =>
+      this.options.metrics.webhooks.inc({ source: 'connection', outcome: 'over_ip_cap' }),
+    )
     this.server = server
     await new Promise<void>((resolve, reject) => {
       server.once('error', reject)
