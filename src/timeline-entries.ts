@@ -2,7 +2,6 @@ import type { Message } from './feishu/types.js'
 import type { TIMELINE_LABELS } from './i18n/index.js'
 import type { JsonObject } from './json.js'
 import type { IncidentEvent, IncidentRecord } from './store.js'
-import type { TimelineEntry } from './timeline.js'
 
 /**
  * One history message as a timeline line, from the shapes Feishu's history
@@ -15,6 +14,14 @@ import type { TimelineEntry } from './timeline.js'
  *   to_chatters and divider_text unfilled: a rename is completed from the
  *   incident's own events.
  */
+
+export interface TimelineEntry {
+  at: number
+  kind: 'message' | 'system' | 'incident'
+  sender?: { id: string; name?: string; bot: boolean }
+  type: string
+  text: string
+}
 
 type Labels = (typeof TIMELINE_LABELS)['en']
 type Node = Record<string, unknown>

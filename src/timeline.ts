@@ -1,21 +1,15 @@
 import type { FeishuClient } from './feishu/client.js'
 import { formatDuration, type Language, RESOLVED_PREFIX, TIMELINE_LABELS } from './i18n/index.js'
 import type { IncidentEvent, IncidentRecord } from './store.js'
-import { chatNames, messageEntry } from './timeline-entries.js'
+import { chatNames, messageEntry, type TimelineEntry } from './timeline-entries.js'
+
+export type { TimelineEntry }
 
 /**
  * The post-incident timeline: the chat's whole history, page by page in time
  * order, merged with the incident's own events, written to a sink as it is
  * read (so a long chat never sits in memory), followed by the key figures.
  */
-
-export interface TimelineEntry {
-  at: number
-  kind: 'message' | 'system' | 'incident'
-  sender?: { id: string; name?: string; bot: boolean }
-  type: string
-  text: string
-}
 
 export interface Figures {
   openedAt: number

@@ -150,16 +150,32 @@ describe('POST /alertmanager', () => {
       status: 502,
       times: 2,
       endpoint: 'sendMessage',
-      afterEffect: true,
     })
     const body = alertmanagerPayload([alert({ instance: 'a' })])
     const failed = await post(`${url}/alertmanager`, body)
-    // Where a repeated uuid answers an error, the card is found in the history at once.
-    expect(failed.status).toBe(s.repeatedUuid === 'error' ? 200 : 503)
+    expect(failed.status).toBe(503)
     const retried = await post(`${url}/alertmanager`, body)
     expect(retried.status).toBe(200)
     expect(chats(s)).toHaveLength(1)
     expect(view(s, chats(s)[0]!.chat_id).cards).toHaveLength(1)
+  })
+
+  it('answers 200 at once when the card was sent but every answer was lost: the card is found in the chat', async () => {
+    const s = await sandbox()
+    const { url } = await startReceiver(s, { retry: { maxAttempts: 2, maxElapsedMs: 2000 } })
+    s.faults.add({
+      kind: 'status',
+      status: 502,
+      times: 2,
+      endpoint: 'sendMessage',
+      afterEffect: true,
+    })
+    const r = await post(`${url}/alertmanager`, alertmanagerPayload([alert({ instance: 'a' })]))
+    expect(r.status).toBe(200)
+    expect(chats(s)).toHaveLength(1)
+    const v = view(s, chats(s)[0]!.chat_id)
+    expect(v.cards).toHaveLength(1)
+    expect(v.pinned).toEqual([v.cards[0]!.message_id])
   })
 
   it('answers 200 with the Feishu error when retrying cannot help (a missing scope)', async () => {
