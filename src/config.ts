@@ -158,8 +158,29 @@ export const ConfigSchema = z
         max_new_chats_per_minute: z.number().int().positive().default(60),
         /** New war rooms per minute from one source (alertmanager, grafana, generic). */
         max_new_chats_per_source_per_minute: z.number().int().positive().default(30),
+        /** Critical ones pass the budgets above, up to this many per minute and source. */
+        max_critical_chats_per_source_per_minute: z.number().int().positive().default(10),
       })
-      .default({ max_new_chats_per_minute: 60, max_new_chats_per_source_per_minute: 30 }),
+      .default({
+        max_new_chats_per_minute: 60,
+        max_new_chats_per_source_per_minute: 30,
+        max_critical_chats_per_source_per_minute: 10,
+      }),
+    /** Paid and in-app urgent calls (加急): caps, counted per process, against a flood or a flapping alert. */
+    urgent: z
+      .strictObject({
+        /** Urgent notices (any kind) for one incident per hour, its reopenings included. */
+        per_incident_per_hour: z.number().int().min(0).default(3),
+        /** SMS and phone calls per hour in all (they spend the tenant's paid quota). */
+        paid_per_hour: z.number().int().min(0).default(30),
+      })
+      .default({ per_incident_per_hour: 3, paid_per_hour: 30 }),
+    silence: z
+      .strictObject({
+        /** The longest `/silence` a person may set. */
+        max_duration: duration.default(24 * 3600_000),
+      })
+      .default({ max_duration: 24 * 3600_000 }),
     images: z
       .strictObject({
         /** Hosts, addresses or CIDRs images may come from although private (e.g. an internal Grafana). */

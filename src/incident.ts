@@ -60,6 +60,12 @@ export const Incident = z.strictObject({
   /** Image URLs (e.g. a Grafana panel render) shown on the card. */
   images: z.array(httpUrl).max(5).default([]),
   labels: z.record(z.string(), text(1000)).default({}),
+  /**
+   * The members who may be paged (urgent notices, escalation to "the
+   * responders"): those the configuration names. Set by routing; a payload's
+   * own value is replaced. Absent (the Action, whose inputs are its config): all members.
+   */
+  pageable: z.array(text(320).min(1)).max(500).optional(),
   /** Label matchers that silence this incident at its source (an Alertmanager group's labels). */
   silence: z.record(z.string(), text(1000)).optional(),
   /** What resolved it, for the resolution message (e.g. "commit abc123 by alice"). */

@@ -7,7 +7,7 @@
 import { type AlertAdapterOptions, fromAlertmanager } from '../adapters/alertmanager.js'
 import { fromGrafana, type GrafanaPayload } from '../adapters/grafana.js'
 import type { Config } from './config.js'
-import { clampIncident, type Incident, parseIncident } from './incident.js'
+import { clampIncident, type Incident, IncidentError, parseIncident } from './incident.js'
 import { routeIncident } from './routing.js'
 
 export type Source = 'alertmanager' | 'grafana' | 'generic'
@@ -37,6 +37,8 @@ export function intake(
   body: unknown,
   config: Config,
   options: AlertAdapterOptions = adapterOptions(config),
+  /** The payload comes from the operator (`warroom notify`), not a webhook sender. */
+  trusted = false,
 ): Intake {
   let converted: unknown = body
   if (source === 'alertmanager') converted = fromAlertmanager(body, options)
@@ -47,5 +49,28 @@ export function intake(
   }
   // Adapters' output is cut to size; a generic incident that is too big is refused, naming the field.
   const sized = source === 'generic' ? converted : clampIncident(converted)
-  return { incident: routeIncident(parseIncident(sized), config) }
+  const incident = parseIncident(sized)
+  if (!trusted) refuseFromSenders(source, incident)
+  return { incident: routeIncident(incident, config, Date.now(), trusted) }
+}
+
+/**
+ * What a webhook sender may not ask for (SECURITY.md): silence matchers of
+ * its own choosing (only Alertmanager's group labels silence), and on-call
+ * schedules (who is paged is the configuration's to say).
+ */
+function refuseFromSenders(source: Source, incident: Incident): void {
+  const issues: Array<{ path: string; message: string }> = []
+  if (source === 'generic' && incident.silence)
+    issues.push({
+      path: 'silence',
+      message: 'only Alertmanager notifications carry silence matchers (their group labels)',
+    })
+  for (const [i, m] of incident.members.entries())
+    if (/^oncall:/i.test(m))
+      issues.push({
+        path: `members[${i}]`,
+        message: 'on-call schedules are named by the configuration’s routes, not by a notification',
+      })
+  if (issues.length) throw new IncidentError(issues)
 }

@@ -50,17 +50,19 @@ export function routeIncident(
   incident: Incident,
   config: { routes: Route[]; members: string[]; schedules?: Record<string, Schedule> },
   now = Date.now(),
+  /** The incident's own members are the operator's (warroom notify): they may be paged too. */
+  trusted = false,
 ): Incident {
   const routed = route(incident.labels, config.routes, config.members)
   // `oncall:<schedule>` becomes whoever is on call as the incident arrives.
-  const members = expandOnCall(
-    [...incident.members, ...routed.members],
-    config.schedules ?? {},
-    now,
-  )
+  const schedules = config.schedules ?? {}
+  const members = expandOnCall([...incident.members, ...routed.members], schedules, now)
+  // Only people the configuration names are paged: a sender's own members are invited, not buzzed.
+  const pageable = trusted ? members : expandOnCall(routed.members, schedules, now)
   return {
     ...incident,
     members,
+    pageable,
     ...(routed.severity ? { severity: routed.severity } : {}),
   }
 }

@@ -19,6 +19,21 @@ function headers(am: AlertmanagerTarget): Record<string, string> {
 
 const base = (am: AlertmanagerTarget) => am.url.replace(/\/+$/, '')
 
+/**
+ * The address as people may see it (chat lines, links, errors): without the
+ * userinfo a URL may carry (https://user:pass@host).
+ */
+export function publicBase(am: AlertmanagerTarget): string {
+  try {
+    const url = new URL(base(am))
+    url.username = ''
+    url.password = ''
+    return url.toString().replace(/\/+$/, '')
+  } catch {
+    return '(the configured Alertmanager)'
+  }
+}
+
 async function call(
   am: AlertmanagerTarget,
   method: 'POST' | 'DELETE',
@@ -35,12 +50,15 @@ async function call(
       bodyTimeout: 10_000,
     })
   } catch (error) {
-    throw new SilenceError(`Alertmanager at ${base(am)} unreachable: ${(error as Error).message}`)
+    // The cause's code only (ECONNREFUSED, a timeout): its message may repeat the URL.
+    const code = (error as { code?: string }).code ?? (error as Error).name
+    throw new SilenceError(`Alertmanager at ${publicBase(am)} unreachable (${code})`)
   }
   const text = await res.body.text()
+  // The status only, never the body: it goes to the chat and may echo the credentials.
   if (res.statusCode >= 300)
     throw new SilenceError(
-      `Alertmanager answered ${res.statusCode} to ${method} ${path}: ${text.slice(0, 300)}`,
+      `Alertmanager answered ${res.statusCode} to ${method} ${path.split('/').slice(0, 4).join('/')}`,
     )
   return text
 }
@@ -64,9 +82,14 @@ export async function createSilence(
     createdBy: silence.createdBy,
     comment: silence.comment,
   })
-  const id = (JSON.parse(text) as { silenceID?: string }).silenceID
-  if (!id) throw new SilenceError(`Alertmanager did not return a silence id: ${text.slice(0, 200)}`)
-  return { id, url: `${base(am)}/#/silences/${id}` }
+  let id: string | undefined
+  try {
+    id = (JSON.parse(text) as { silenceID?: string }).silenceID
+  } catch {
+    id = undefined
+  }
+  if (!id) throw new SilenceError('Alertmanager did not return a silence id')
+  return { id, url: `${publicBase(am)}/#/silences/${encodeURIComponent(id)}` }
 }
 
 /** Expires a silence now (Alertmanager keeps it, expired, for its retention). */

@@ -34,6 +34,10 @@ export interface IncidentRecord {
   resolvedBy?: Person
   /** open_ids in the chat that the card mentions. */
   members: string[]
+  /** When this episode's critical buzz went out (once per episode, also when its first attempt failed). */
+  paged?: number
+  /** open_ids the configuration names (routes, schedules): the only ones buzzed. Absent: all members. */
+  pageable?: string[]
   /** Member ids as given (emails, ids) that were invited or tried. */
   invited: string[]
   failedMembers: Array<{ id: string; reason: string }>

@@ -105,5 +105,10 @@ export function warRoomConfig(config: Config): Partial<WarRoomConfig> {
     remindEveryMs: config.warroom.remind_every,
     alertmanagerFor: (labels) => route(labels, config.routes).alertmanager ?? config.alertmanager,
     schedules: config.schedules,
+    maxSilenceMs: config.silence.max_duration,
+    urgentCaps: {
+      perIncidentPerHour: config.urgent.per_incident_per_hour,
+      paidPerHour: config.urgent.paid_per_hour,
+    },
   }
 }

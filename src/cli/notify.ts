@@ -56,7 +56,7 @@ export async function notify(args: string[], env: NodeJS.ProcessEnv, io: Io): Pr
       fields: pairs(values.field, 'field').map(([name, value]) => ({ name, value })),
     }
   }
-  const { incident } = intake('generic', input, config) as { incident: Incident }
+  const { incident } = intake('generic', input, config, undefined, true) as { incident: Incident }
   const { client, warroom } = await warRoomFromConfig(config, 'notify', {
     dataDir: values['data-dir'],
     stateless: values.stateless,

@@ -89,6 +89,7 @@ export async function serve(args: string[], env: NodeJS.ProcessEnv, io: Io): Pro
     budget: new NewChatBudget({
       perMinute: config.intake.max_new_chats_per_minute,
       perSourcePerMinute: config.intake.max_new_chats_per_source_per_minute,
+      criticalPerSourcePerMinute: config.intake.max_critical_chats_per_source_per_minute,
     }),
     onRecord: (r) => {
       if (postgres) return

@@ -11,15 +11,21 @@ export class OpenRefused extends Error {
 /**
  * A budget of new war rooms per minute, in total and per source, so that a
  * flood (a misfiring rule, or anyone with the webhook token) cannot open
- * thousands of chats. Critical incidents always open: a flood of lesser ones
- * must not keep the real emergency waiting. Updates and resolutions of open
+ * thousands of chats. Critical incidents pass those budgets, so a flood of
+ * lesser ones cannot keep the real emergency waiting, up to a budget of
+ * their own per source. Updates and resolutions of open
  * incidents are never counted.
  */
 export class NewChatBudget {
   private readonly log = new Map<string, number[]>()
 
   constructor(
-    private readonly limits: { perMinute: number; perSourcePerMinute: number },
+    private readonly limits: {
+      perMinute: number
+      perSourcePerMinute: number
+      /** Critical openings per source and minute (they pass the other budgets). */
+      criticalPerSourcePerMinute?: number
+    },
     private readonly now: () => number = Date.now,
   ) {}
 
@@ -30,7 +36,15 @@ export class NewChatBudget {
       ['*', this.limits.perMinute],
       [`source:${incident.source}`, this.limits.perSourcePerMinute],
     ]
-    if (incident.severity !== 'critical') {
+    if (incident.severity === 'critical') {
+      // Anyone with the webhook token could call everything critical: those have a budget too.
+      const key = `critical:${incident.source}`
+      const entries = this.entries(key, now)
+      const limit = this.limits.criticalPerSourcePerMinute ?? 10
+      if (entries.length >= limit)
+        return Math.max(1, Math.ceil((entries[0]! + 60_000 - now) / 1000))
+      entries.push(now)
+    } else {
       let wait = 0
       for (const [key, limit] of keys) {
         const entries = this.entries(key, now)

@@ -108,17 +108,6 @@ export class Cards {
     }
   }
 
-  /** Buzzes (加急, in-app) the members about the card: a critical incident. */
-  async buzz(record: IncidentRecord, op: Op): Promise<void> {
-    if (!record.members.length || !record.cardMessageId) return
-    try {
-      const invalid = await this.core.client.urgentApp(record.cardMessageId, record.members)
-      if (invalid.length) op.warnings.push(`urgent notice not delivered to ${invalid.join(', ')}`)
-    } catch (error) {
-      op.warnings.push(`urgent notice failed: ${errorMessage(error)}`)
-    }
-  }
-
   /** Patches the card when what it shows changed; returns whether it did. */
   async refresh(record: IncidentRecord, op: Op): Promise<boolean> {
     if (!record.cardMessageId) {

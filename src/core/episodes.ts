@@ -45,3 +45,39 @@ export function mergeResolved(
     ...(resolved.event ? { event: resolved.event } : {}),
   }
 }
+
+/** The record of a new episode: its chat, as opened now. */
+export function newEpisode(e: {
+  keyHash: string
+  incident: Incident
+  chatId: string
+  chatName: string
+  openedAt: number
+  now: number
+  members: string[]
+  pageable: string[]
+  failed: Array<{ id: string; reason: string }>
+  previous?: IncidentRecord
+}): IncidentRecord {
+  return {
+    keyHash: e.keyHash,
+    key: e.incident.key,
+    chatId: e.chatId,
+    chatName: e.chatName,
+    openTitle: e.incident.title,
+    status: 'open',
+    openedAt: e.openedAt,
+    members: e.members,
+    pageable: e.pageable,
+    invited: [...e.incident.members],
+    failedMembers: [...e.failed],
+    imageKeys: [],
+    imageUrls: [],
+    incident: e.incident,
+    seenEvents: e.incident.event ? [e.incident.event] : [],
+    events: [{ type: 'opened', at: e.now, detail: e.incident.title }],
+    // A new episode of a stored incident writes over its record: from the version it has.
+    version: e.previous?.version ?? 0,
+    ...(e.previous ? { previousChatId: e.previous.chatId } : {}),
+  }
+}

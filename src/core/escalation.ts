@@ -6,6 +6,7 @@ import type { Cards } from './cards.js'
 import type { Members } from './members.js'
 import type { Messages } from './messages.js'
 import type { Core, Op } from './model.js'
+import type { Urgency } from './urgency.js'
 
 export const ESCALATE = 'escalate'
 export const REMIND = 'remind'
@@ -38,6 +39,7 @@ export class Escalations {
     private readonly members: Members,
     private readonly messages: Messages,
     private readonly cards: Cards,
+    private readonly urgency: Urgency,
     private readonly save: (record: IncidentRecord) => Promise<void>,
   ) {}
 
@@ -134,7 +136,8 @@ export class Escalations {
       this.core.config.schedules ?? {},
       this.core.now(),
     )
-    let targets = record.members
+    // A step that names nobody buzzes the responders the configuration names, never a sender's.
+    let targets = this.urgency.pageable(record)
     if (named.length) {
       const resolved = await this.members.resolve(named, op)
       for (const f of resolved.failed)
@@ -147,6 +150,15 @@ export class Escalations {
     // the two loses this step's call rather than making it twice (a retried job finds it fired).
     esc.fired = [...esc.fired, job.step]
     await this.save(record)
+    const held = targets.length ? this.urgency.take(record, step.urgent) : undefined
+    if (held) {
+      await this.messages.post(
+        record,
+        [[{ tag: 'text', text: this.messages.t.urgentHeld(held) }]],
+        `held:${job.startedAt}:${job.step}`,
+      )
+      return []
+    }
     if (record.cardMessageId && targets.length) {
       try {
         const invalid = await this.core.client.urgent(step.urgent, record.cardMessageId, targets)

@@ -84,6 +84,12 @@ export class Members {
     }
   }
 
+  /** The open_ids these ids stand for (lookups cached; failures are left out). */
+  async openIdsOf(ids: string[]): Promise<string[]> {
+    const resolved = await this.resolve(ids, { warnings: [], failedMembers: [] })
+    return resolved.openIds
+  }
+
   /** Invites the ids not invited before (an update naming more people); returns how many. */
   async inviteNew(record: IncidentRecord, ids: string[], op: Op): Promise<number> {
     const added = ids.filter((m) => !record.invited.includes(m))

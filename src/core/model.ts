@@ -40,6 +40,10 @@ export interface WarRoomConfig {
   remindEveryMs?: number
   /** On-call schedules that escalation steps may name as oncall:<name>. */
   schedules?: Record<string, Schedule>
+  /** The longest silence a person may set (silence.max_duration). */
+  maxSilenceMs?: number
+  /** Caps on urgent notices (config `urgent`); none without. */
+  urgentCaps?: { perIncidentPerHour: number; paidPerHour: number }
 }
 
 export const DEFAULT_CONFIG: WarRoomConfig = {
@@ -50,6 +54,8 @@ export const DEFAULT_CONFIG: WarRoomConfig = {
   reopenWindowMs: 30 * 60_000,
   maxItems: 10,
   urgentOnCritical: true,
+  maxSilenceMs: 24 * 3600_000,
+  urgentCaps: { perIncidentPerHour: 3, paidPerHour: 30 },
 }
 
 /** Feishu chat names longer than this are refused or cut (UNVERIFIED limit; see the sandbox). */

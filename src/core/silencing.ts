@@ -1,5 +1,5 @@
 import type { Person } from '../card.js'
-import { formatTime } from '../i18n/index.js'
+import { formatDuration, formatTime } from '../i18n/index.js'
 import { createSilence, expireSilence, SilenceError } from '../silences.js'
 import type { IncidentRecord } from '../store.js'
 import type { Messages } from './messages.js'
@@ -25,6 +25,8 @@ export class Silencing {
   ): Promise<string | undefined> {
     const t = this.messages.t
     if (!Number.isFinite(durationMs) || durationMs <= 0) return t.silenceUsage
+    const max = this.core.config.maxSilenceMs ?? 24 * 3600_000
+    if (durationMs > max) return t.silenceTooLong(formatDuration(max, this.core.config.language))
     const matchers = record.incident?.silence
     if (!matchers || !Object.keys(matchers).length) return t.cannotSilence
     const am = this.core.config.alertmanagerFor?.(record.incident?.labels ?? {})
@@ -60,7 +62,12 @@ export class Silencing {
           {
             tag: 'text',
             text: after(
-              formatTime(endsAt, this.core.config.timeZone, this.core.config.language),
+              formatTime(
+                endsAt,
+                this.core.config.timeZone,
+                this.core.config.language,
+                this.core.now(),
+              ),
               record.silence.id,
             ),
           },

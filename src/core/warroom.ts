@@ -10,7 +10,7 @@ import { type Figures, type TimelineOutput, writeTimeline } from '../timeline.js
 import { type NewChatBudget, OpenRefused } from './admission.js'
 import { Cards } from './cards.js'
 import { Discovery } from './discovery.js'
-import { isStaleResolution, mergeResolved } from './episodes.js'
+import { isStaleResolution, mergeResolved, newEpisode } from './episodes.js'
 import { type EscalationJob, Escalations, REMIND, type ReminderJob } from './escalation.js'
 import { Members } from './members.js'
 import { Messages, type Paragraphs, severityInName, summarizeChange } from './messages.js'
@@ -30,6 +30,7 @@ import {
 } from './model.js'
 import { review } from './review.js'
 import { Silencing } from './silencing.js'
+import { Urgency } from './urgency.js'
 
 export * from './model.js'
 
@@ -58,6 +59,7 @@ export class WarRoom {
   private readonly budget: NewChatBudget | undefined
   private readonly escalations: Escalations
   private readonly silencing: Silencing
+  private readonly urgency: Urgency
 
   constructor(deps: WarRoomDeps) {
     this.client = deps.client
@@ -75,6 +77,7 @@ export class WarRoom {
     }
     this.members = new Members(core)
     this.messages = new Messages(core)
+    this.urgency = new Urgency(core, this.messages)
     this.cards = new Cards(core, deps.fetchImage, (record) => this.save(record))
     this.discovery = new Discovery(core, this.store, deps.store !== undefined && !deps.storeIsCache)
     this.escalations = new Escalations(
@@ -83,6 +86,7 @@ export class WarRoom {
       this.members,
       this.messages,
       this.cards,
+      this.urgency,
       (record) => this.save(record),
     )
     this.silencing = new Silencing(core, this.messages)
@@ -295,33 +299,24 @@ export class WarRoom {
       [uuid, deriveUuid('chat-bare', keyHash, previous?.chatId ?? '-')],
       () => this.discovery.findOpenChat(keyHash, previous?.chatId),
     )
-    const record: IncidentRecord = {
+    const record = newEpisode({
       keyHash,
-      key: incident.key,
+      incident,
       chatId,
       chatName,
-      openTitle: incident.title,
-      status: 'open',
       openedAt,
+      now,
       members: members.openIds.filter((id) => !pending.includes(id)),
-      invited: [...incident.members],
-      failedMembers: [...members.failed],
-      imageKeys: [],
-      imageUrls: [],
-      incident,
-      seenEvents: incident.event ? [incident.event] : [],
-      events: [{ type: 'opened', at: now, detail: incident.title }],
-      // A new episode of a stored incident writes over its record: from the version it has.
-      version: previous?.version ?? 0,
-      ...(previous ? { previousChatId: previous.chatId } : {}),
-    }
+      pageable: await this.members.openIdsOf(incident.pageable ?? incident.members),
+      failed: members.failed,
+      ...(previous ? { previous } : {}),
+    })
     await this.save(record) // before anything else can fail: a retry finds the chat
     await this.members.add(record, pending, 'open_id', op)
     await this.members.addOther(record, members.other, op)
     await this.cards.uploadImages(record, incident, op)
     await this.cards.send(record, op)
-    if (incident.severity === 'critical' && this.config.urgentOnCritical)
-      await this.cards.buzz(record, op)
+    await this.urgency.page(record, op)
     await this.escalations.plan(record)
     await this.cards.refresh(record, op) // with the next escalation step, if any
     await this.save(record)
@@ -332,6 +327,8 @@ export class WarRoom {
     const previous = record.incident
     const eventIsNew = !incident.event || !record.seenEvents.includes(incident.event)
     const added = await this.members.inviteNew(record, incident.members, op)
+    if (added || !record.pageable)
+      record.pageable = await this.members.openIdsOf(incident.pageable ?? incident.members)
     record.incident = incident
     // The name follows the severity; the title it was opened with stays (a changing name is noise).
     // A chat found by its marker keeps the name it has: what it was opened with is unknown.
@@ -344,6 +341,14 @@ export class WarRoom {
     if (incident.images.join('\n') !== record.imageUrls.join('\n'))
       await this.cards.uploadImages(record, incident, op)
     const cardChanged = await this.cards.refresh(record, op)
+    // An open whose first attempt failed after its chat existed (a card send, a crash) comes back
+    // here: the buzz and the escalation it did not get are made up for, once.
+    const before = `${record.paged}|${!!record.escalation}`
+    if (record.status === 'open' && !record.ack) {
+      await this.urgency.page(record, op)
+      if (!record.escalation) await this.escalations.plan(record)
+    }
+    const madeUp = before !== `${record.paged}|${!!record.escalation}`
 
     const { change, announced: announce } = await this.messages.announceChange(
       record,
@@ -356,7 +361,7 @@ export class WarRoom {
     const changed = cardChanged || announce || added > 0
     if (changed)
       record.events.push({ type: 'updated', at: this.now(), detail: summarizeChange(change) })
-    if (changed || eventIsNew) await this.save(record)
+    if (changed || eventIsNew || madeUp) await this.save(record)
     return changed
       ? this.result('updated', record, op)
       : this.none(record.key, 'nothing changed', record, op)
@@ -367,6 +372,7 @@ export class WarRoom {
     delete record.resolvedAt
     delete record.resolvedBy
     delete record.ack
+    delete record.paged
     record.incident = incident
     record.chatName = this.messages.chatName({
       ...incident,
@@ -379,6 +385,7 @@ export class WarRoom {
       description: this.discovery.description(record.keyHash, 'open', record.openedAt),
     })
     await this.cards.refresh(record, op)
+    await this.urgency.page(record, op)
     await this.messages.post(
       record,
       [[{ tag: 'text', text: this.t.reopened }]],

@@ -32,6 +32,8 @@ export const TEXTS = {
     silenceLink: '查看静默',
     unsilencedParts: ['🔔 ', ' 取消了静默，告警恢复通知。'] as const,
     silenceUsage: '用法：/silence <时长> [备注]，例如 /silence 1h 正在回滚（时长如 30m、2h、1d）',
+    silenceTooLong: (max: string) => `静默最长 ${max}（silence.max_duration）：请缩短时长`,
+    urgentHeld: (why: string) => `⚠️ 加急未发送：已达上限（${why}）`,
     cannotSilence: '这个事件不是来自 Alertmanager，无法在这里静默。',
     noAlertmanager: '未配置 alertmanager.url，无法静默。',
     notSilenced: '此事件没有生效中的静默。',
@@ -114,6 +116,9 @@ export const TEXTS = {
     silenceLink: 'view silence',
     unsilencedParts: ['🔔 ', ' expired the silence: notifications resume.'] as const,
     silenceUsage: 'Usage: /silence <duration> [note], e.g. /silence 1h rolling back (30m, 2h, 1d)',
+    silenceTooLong: (max: string) =>
+      `A silence may last at most ${max} (silence.max_duration): use a shorter one`,
+    urgentHeld: (why: string) => `⚠️ Urgent notice not sent: the cap is reached (${why})`,
     cannotSilence: 'This incident does not come from Alertmanager: it cannot be silenced here.',
     noAlertmanager: 'alertmanager.url is not configured: cannot silence.',
     notSilenced: 'This incident has no active silence.',
@@ -181,13 +186,22 @@ export function formatDuration(ms: number, language: Language): string {
 
 const formatters = new Map<string, Intl.DateTimeFormat>()
 
-export function formatTime(ms: number, timeZone: string, language: Language): string {
-  // Building a formatter costs far more than using one: keep one per zone and language.
-  const id = `${timeZone}|${language}`
+export function formatTime(
+  ms: number,
+  timeZone: string,
+  language: Language,
+  now = Date.now(),
+): string {
+  // Building a formatter costs far more than using one: keep one per zone, language and form.
+  const yearOf = (t: number) => new Date(t).getUTCFullYear()
+  // Another year than this one is said (a silence "until 27/10" could be in 4764).
+  const withYear = Math.abs(ms - now) > 300 * 86_400_000 || yearOf(ms) !== yearOf(now)
+  const id = `${timeZone}|${language}|${withYear}`
   let formatter = formatters.get(id)
   if (!formatter) {
     formatter = new Intl.DateTimeFormat(language === 'zh' ? 'zh-CN' : 'en-GB', {
       timeZone,
+      ...(withYear ? { year: 'numeric' as const } : {}),
       month: '2-digit',
       day: '2-digit',
       hour: '2-digit',

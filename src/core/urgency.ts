@@ -1,0 +1,87 @@
+import type { IncidentRecord } from '../store.js'
+import type { Messages } from './messages.js'
+import { type Core, errorMessage, type Op } from './model.js'
+
+type Kind = 'app' | 'sms' | 'phone'
+
+/**
+ * Who may be buzzed, and how often. Urgent notices go only to members the
+ * configuration names (the incident's `pageable`, set by routing; a webhook
+ * sender's own members are invited, never buzzed), and are capped per
+ * incident per hour (its reopenings count: a flapping alert cannot phone
+ * anyone at every flap) and, for SMS and phone, which spend the tenant's paid
+ * quota, per hour in all. Counted in this process; several replicas each
+ * keep their own count (SECURITY.md).
+ */
+export class Urgency {
+  private readonly log = new Map<string, number[]>()
+
+  constructor(
+    private readonly core: Core,
+    private readonly messages: Messages,
+  ) {}
+
+  /**
+   * A critical incident's pageable members are buzzed (加急, in the app) about
+   * the card once per episode, also when the episode's first attempt failed
+   * before it (the retry comes through here again); a held-back notice is
+   * said in the chat.
+   */
+  async page(record: IncidentRecord, op: Op): Promise<void> {
+    const critical = record.incident?.severity === 'critical'
+    if (!critical || !this.core.config.urgentOnCritical || record.paged || !record.cardMessageId)
+      return
+    const targets = this.pageable(record)
+    if (!targets.length) return
+    record.paged = this.core.now()
+    const held = this.take(record, 'app')
+    if (held) {
+      await this.messages.post(
+        record,
+        [[{ tag: 'text', text: this.messages.t.urgentHeld(held) }]],
+        `held:${record.paged}`,
+      )
+      return
+    }
+    try {
+      const invalid = await this.core.client.urgentApp(record.cardMessageId, targets)
+      if (invalid.length) op.warnings.push(`urgent notice not delivered to ${invalid.join(', ')}`)
+    } catch (error) {
+      op.warnings.push(`urgent notice failed: ${errorMessage(error)}`)
+    }
+  }
+
+  /** The members of the chat who may be buzzed. */
+  pageable(record: IncidentRecord): string[] {
+    const allowed = record.pageable
+    // Records from before `pageable` existed: their members were all the config's or the Action's.
+    if (!allowed) return record.members
+    return record.members.filter((id) => allowed.includes(id))
+  }
+
+  /** Takes one notice of this kind for the incident; the cap's name when it is held back. */
+  take(record: IncidentRecord, kind: Kind): string | undefined {
+    const caps = this.core.config.urgentCaps
+    if (!caps) return undefined
+    const now = this.core.now()
+    const incident = this.entries(`incident:${record.keyHash}`, now)
+    if (incident.length >= caps.perIncidentPerHour)
+      return `urgent.per_incident_per_hour: ${caps.perIncidentPerHour}`
+    const paid = kind === 'app' ? undefined : this.entries('paid', now)
+    if (paid && paid.length >= caps.paidPerHour) return `urgent.paid_per_hour: ${caps.paidPerHour}`
+    incident.push(now)
+    paid?.push(now)
+    return undefined
+  }
+
+  private entries(key: string, now: number): number[] {
+    let list = this.log.get(key)
+    if (!list) {
+      list = []
+      this.log.set(key, list)
+    }
+    while (list.length && list[0]! <= now - 3600_000) list.shift()
+    if (!list.length && this.log.size > 10_000) this.log.delete(key)
+    return list
+  }
+}

@@ -1,0 +1,174 @@
+/**
+ * Security round 3 (issue 21): each test performs the attack or the fault it
+ * is named after and shows it fails.
+ */
+import { describe, expect, it } from 'vitest'
+import { NewChatBudget } from '../src/core/admission.js'
+import { formatTime } from '../src/i18n/index.js'
+import { alert, alertmanagerPayload } from './fixtures/alerts.js'
+import { incident, sandbox, until, view } from './helpers.js'
+import { post, startReceiver } from './receiver-helpers.js'
+
+type Sandbox = Awaited<ReturnType<typeof sandbox>>
+const people = (s: Sandbox) => {
+  const [alice, bob, carol, dave, mallory] = [...s.state.users.values()]
+  return { alice: alice!, bob: bob!, carol: carol!, dave: dave!, mallory: mallory! }
+}
+
+describe('a webhook-token holder and silences', () => {
+  it('cannot send silence matchers of its own in a generic incident', async () => {
+    const s = await sandbox()
+    const { mallory } = people(s)
+    const { url } = await startReceiver(s)
+    const r = await post(
+      `${url}/incidents`,
+      incident({
+        severity: 'warning',
+        members: [mallory.open_id],
+        silence: { severity: 'critical' },
+      }),
+    )
+    expect(r.status).toBe(400)
+    expect(r.json.error).toMatch(/silence: only Alertmanager notifications carry silence matchers/)
+    expect([...s.state.chats.values()]).toHaveLength(0)
+  })
+
+  it('cannot silence for centuries: /silence beyond silence.max_duration is refused, naming the cap', async () => {
+    const s = await sandbox()
+    const { alice } = people(s)
+    const { url } = await startReceiver(s, {
+      config: { alertmanager: { url: 'http://127.0.0.1:9' }, members: [alice.open_id] },
+    })
+    const opened = await post(
+      `${url}/alertmanager`,
+      alertmanagerPayload([alert({ instance: 'a' })]),
+    )
+    const chatId = opened.json.chat_id as string
+    await s.say(chatId, alice.open_id, '/silence 999999d', { mentionBot: true })
+    await until('the refusal', () =>
+      view(s, chatId).posts.some((p) => p.includes('silence.max_duration')),
+    )
+    expect(view(s, chatId).posts.join()).toContain('静默最长 1天')
+    expect((await startReceiver(s)).url).toBeTruthy()
+  })
+
+  it('says the year of a time that is not in this year (a silence “until 27/10” hid the year 4764)', () => {
+    const now = Date.UTC(2026, 11, 31, 12)
+    expect(formatTime(Date.UTC(2027, 0, 1, 9), 'UTC', 'en', now)).toContain('2027')
+    expect(formatTime(Date.UTC(4764, 9, 27), 'UTC', 'en', now)).toContain('4764')
+    expect(formatTime(Date.UTC(2026, 11, 31, 18), 'UTC', 'en', now)).not.toContain('2026')
+  })
+})
+
+describe('a webhook-token holder and paging', () => {
+  const config = (s: Sandbox) => {
+    const { bob } = people(s)
+    return {
+      routes: [
+        {
+          match: { team: 'payments' },
+          members: [bob.open_id],
+          escalation: [{ after: '1s', urgent: 'phone' }],
+        },
+      ],
+    }
+  }
+
+  it('cannot have the people it names buzzed or phoned: only those the config names are', async () => {
+    const s = await sandbox()
+    const { bob, mallory, carol } = people(s)
+    const { url } = await startReceiver(s, { config: config(s) })
+    const r = await post(
+      `${url}/incidents`,
+      incident({
+        severity: 'critical',
+        labels: { team: 'payments' },
+        members: [mallory.open_id, carol.open_id],
+      }),
+    )
+    expect(r.json.action).toBe('opened')
+    // Invited, as the sender asked, but buzzed and phoned: only Bob, whom the route names.
+    expect(view(s, r.json.chat_id).members.sort()).toEqual(
+      [bob.open_id, carol.open_id, mallory.open_id].sort(),
+    )
+    await until('the phone step', () => s.state.urgent.some((u) => u.kind === 'phone'), 10_000)
+    expect(s.state.urgent.map((u) => `${u.kind}:${u.user_ids.join(',')}`)).toEqual([
+      `app:${bob.open_id}`,
+      `phone:${bob.open_id}`,
+    ])
+  })
+
+  it('cannot name an on-call schedule in a notification', async () => {
+    const s = await sandbox()
+    const { url } = await startReceiver(s)
+    const r = await post(`${url}/incidents`, incident({ members: ['oncall:anything'] }))
+    expect(r.status).toBe(400)
+    expect(r.json.error).toMatch(/members\[0\]: on-call schedules are named by the configuration/)
+  })
+
+  it('cannot open critical war rooms without bound: beyond the per-source budget they wait too', async () => {
+    const s = await sandbox({ rateLimits: false })
+    // The budget as `warroom serve` builds it from intake.* (max_critical_chats_per_source_per_minute: 3).
+    const { url } = await startReceiver(s, {
+      budget: new NewChatBudget(
+        { perMinute: 60, perSourcePerMinute: 30, criticalPerSourcePerMinute: 3 },
+        () => s.now(),
+      ),
+    })
+    const answers: number[] = []
+    for (let i = 0; i < 5; i++)
+      answers.push(
+        (await post(`${url}/incidents`, incident({ key: `crit-${i}`, severity: 'critical' })))
+          .status,
+      )
+    expect(answers).toEqual([200, 200, 200, 429, 429])
+  })
+
+  it('cannot phone anyone at every flap: urgent notices per incident and hour are capped, and the chat says so', async () => {
+    const s = await sandbox({ rateLimits: false })
+    const { bob } = people(s)
+    const { url } = await startReceiver(s, {
+      config: { ...config(s), routes: [{ match: { team: 'payments' }, members: [bob.open_id] }] },
+    })
+    const body = (status: 'firing' | 'resolved') =>
+      incident({ key: 'flappy', severity: 'critical', labels: { team: 'payments' }, status })
+    let chatId = ''
+    for (let i = 0; i < 5; i++) {
+      chatId = (await post(`${url}/incidents`, body('firing'))).json.chat_id ?? chatId
+      await post(`${url}/incidents`, body('resolved'))
+    }
+    expect(s.state.urgent).toHaveLength(3) // urgent.per_incident_per_hour
+    expect(
+      view(s, chatId).posts.filter((p) => p.includes('urgent.per_incident_per_hour: 3')),
+    ).toHaveLength(2)
+  })
+})
+
+describe('a bad night', () => {
+  it('an incident whose first attempt failed after its chat existed still buzzes and escalates on the retry', async () => {
+    const s = await sandbox()
+    const { bob } = people(s)
+    const { url } = await startReceiver(s, {
+      retry: { maxAttempts: 1 },
+      config: {
+        routes: [
+          {
+            match: { team: 'payments' },
+            members: [bob.open_id],
+            escalation: [{ after: '1s', urgent: 'sms' }],
+          },
+        ],
+      },
+    })
+    // The card send fails (Feishu never saw it): the chat exists, the open fails.
+    s.faults.add({ kind: 'status', status: 500, endpoint: 'sendMessage', times: 1 })
+    const body = incident({ severity: 'critical', labels: { team: 'payments' } })
+    const first = await post(`${url}/incidents`, body)
+    expect(first.status).toBe(503)
+    expect(s.state.urgent).toHaveLength(0)
+    const retried = await post(`${url}/incidents`, body)
+    expect(retried.status).toBe(200)
+    await until('the sms step', () => s.state.urgent.some((u) => u.kind === 'sms'), 10_000)
+    expect(s.state.urgent.map((u) => u.kind)).toEqual(['app', 'sms'])
+  })
+})
