@@ -4,7 +4,7 @@
  * and the image's command run from an `npm ci --omit=dev` install as the
  * Dockerfile's last stage makes it.
  */
-import { type ChildProcess, execFileSync, spawn } from 'node:child_process'
+import { type ChildProcess, execFileSync, spawn, spawnSync } from 'node:child_process'
 import { cpSync, readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { Deployment } from 'kubernetes-models/apps/v1'
@@ -14,7 +14,7 @@ import { request } from 'undici'
 import { afterEach, describe, expect, it } from 'vitest'
 import { parse, parseAllDocuments } from 'yaml'
 import { applyEnv, parseConfig } from '../src/config.js'
-import { freePort, tempDir } from './helpers.js'
+import { freePort, sandbox, tempDir } from './helpers.js'
 import { DATABASE_URL, freshSchema, HAVE_POSTGRES } from './pg-helpers.js'
 
 const MODELS: Record<string, new (value: never) => { validate(): void }> = {
@@ -146,9 +146,21 @@ describe('the container image', () => {
     cpSync('lib', join(app, 'lib'), { recursive: true })
     const port = await freePort()
     const dataDir = await tempDir()
+    // Without its Feishu Secret the image refuses to start (no silent sandbox in production).
+    const bare = spawnSync(stage.cmd[0]!, stage.cmd.slice(1), {
+      cwd: app,
+      env: { PATH: process.env.PATH ?? '', ...stage.env, WARROOM_DATA_DIR: dataDir },
+      encoding: 'utf8',
+    })
+    expect(bare.status).toBe(2)
+    expect(bare.stderr).toContain('warroom serve needs Feishu credentials (NODE_ENV is production)')
+    const feishu = await sandbox()
     const env = {
       PATH: process.env.PATH ?? '',
       ...stage.env,
+      FEISHU_APP_ID: feishu.appId,
+      FEISHU_APP_SECRET: feishu.appSecret,
+      FEISHU_DOMAIN: feishu.url,
       WARROOM_DATA_DIR: dataDir,
       PORT: String(port),
       ...(HAVE_POSTGRES

@@ -224,8 +224,12 @@ describe.skipIf(!HAVE_POSTGRES)('PostgreSQL store', () => {
 describe.skipIf(!HAVE_POSTGRES)('warroom serve on PostgreSQL', () => {
   it('answers /readyz by the database’s state, and leaves the replicas when it stops', async () => {
     const schema = freshSchema()
+    const s = await sandbox()
     const served = await serveInProcess({
       PATH: process.env.PATH ?? '',
+      FEISHU_APP_ID: s.appId,
+      FEISHU_APP_SECRET: s.appSecret,
+      FEISHU_DOMAIN: s.url,
       WARROOM_DATABASE_URL: DATABASE_URL,
       WARROOM_DATABASE_SCHEMA: schema,
     })
@@ -250,6 +254,8 @@ describe.skipIf(!HAVE_POSTGRES)('warroom serve on PostgreSQL', () => {
       ['serve', '--port', '0'],
       {
         PATH: process.env.PATH ?? '',
+        FEISHU_APP_ID: 'cli_0123456789abcdef',
+        FEISHU_APP_SECRET: 'not-used-before-the-database',
         WARROOM_DATABASE_URL: 'postgres://warroom:sekrit-pass-123@127.0.0.1:1/warroom',
       },
       out.io,

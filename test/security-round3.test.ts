@@ -2,11 +2,15 @@
  * Security round 3 (issue 21): each test performs the attack or the fault it
  * is named after and shows it fails.
  */
+import { writeFile } from 'node:fs/promises'
+import { join } from 'node:path'
 import { describe, expect, it } from 'vitest'
+import { main } from '../src/cli/main.js'
 import { NewChatBudget } from '../src/core/admission.js'
 import { formatTime } from '../src/i18n/index.js'
+import { io, serveInProcess } from './cli-helpers.js'
 import { alert, alertmanagerPayload } from './fixtures/alerts.js'
-import { incident, sandbox, until, view } from './helpers.js'
+import { incident, sandbox, tempDir, until, view } from './helpers.js'
 import { post, startReceiver } from './receiver-helpers.js'
 
 type Sandbox = Awaited<ReturnType<typeof sandbox>>
@@ -170,5 +174,50 @@ describe('a bad night', () => {
     expect(retried.status).toBe(200)
     await until('the sms step', () => s.state.urgent.some((u) => u.kind === 'sms'), 10_000)
     expect(s.state.urgent.map((u) => u.kind)).toEqual(['app', 'sms'])
+  })
+})
+
+describe('a replica started without its Feishu Secret', () => {
+  const run = async (args: string[], env: Record<string, string>) => {
+    const out = io()
+    const code = await main(
+      ['serve', '--port', '0', ...args],
+      { PATH: process.env.PATH ?? '', ...env },
+      out.io,
+    )
+    return { code, text: [...out.out, ...out.err].join('\n') }
+  }
+
+  it('with a database, does not run the sandbox on it: it stops, naming the missing credentials', async () => {
+    const r = await run([], { WARROOM_DATABASE_URL: 'postgres://warroom@127.0.0.1:1/warroom' })
+    expect(r.code).toBe(2)
+    expect(r.text).toContain('warroom serve needs Feishu credentials (a database is configured)')
+    expect(r.text).toContain('FEISHU_APP_ID and FEISHU_APP_SECRET')
+  })
+
+  it('with a config file, or in a production image, stops instead of answering alerts into memory', async () => {
+    const dir = await tempDir()
+    const file = join(dir, 'prod.yml')
+    await writeFile(file, 'members: [alice@example.com]\n')
+    const withConfig = await run(['--config', file], {})
+    expect(withConfig.code).toBe(2)
+    expect(withConfig.text).toContain(`(the config file ${file} gives none)`)
+    const image = await run(['--host', '0.0.0.0'], { NODE_ENV: 'production' })
+    expect(image.code).toBe(2)
+    expect(image.text).toContain('(NODE_ENV is production)')
+  })
+
+  it('--sandbox never runs on a database', async () => {
+    const r = await run(['--sandbox'], {
+      WARROOM_DATABASE_URL: 'postgres://warroom@127.0.0.1:1/warroom',
+    })
+    expect(r.code).toBe(2)
+    expect(r.text).toContain('the sandbox never runs on a database')
+  })
+
+  it('asked for, the sandbox listens on loopback only', async () => {
+    const served = await serveInProcess({ PATH: process.env.PATH ?? '', WARROOM_SANDBOX: '1' })
+    expect(new URL(served.url).hostname).toBe('127.0.0.1')
+    expect(await served.stop()).toBe(0)
   })
 })

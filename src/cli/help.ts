@@ -4,7 +4,7 @@ export const USAGE = `Usage: warroom <command> [options]     (from a checkout: n
 
 Commands:
   serve     Run the receiver (Alertmanager, Grafana, generic webhooks, Feishu events).
-            Without Feishu credentials it runs against the built-in sandbox.
+            --sandbox (or npm start) runs it against the built-in Feishu sandbox.
   notify    Open, update or resolve an incident from flags or a JSON file.
   check     Check the config, the Feishu credentials and permissions.
   timeline  Print an incident chat's timeline.
@@ -13,17 +13,20 @@ Commands:
 Run warroom <command> --help for its options.
 Environment: FEISHU_APP_ID FEISHU_APP_SECRET FEISHU_DOMAIN FEISHU_ENCRYPT_KEY
              FEISHU_VERIFICATION_TOKEN WARROOM_WEBHOOK_TOKEN WARROOM_DATA_DIR
-             WARROOM_DATABASE_URL WARROOM_DATABASE_SCHEMA PORT`
+             WARROOM_DATABASE_URL WARROOM_DATABASE_SCHEMA WARROOM_SANDBOX PORT`
 
 /** Each command's own help, printed by `warroom <command> --help`. */
 export const HELP: Record<string, string> = {
-  serve: `Usage: warroom serve [--config FILE] [--host HOST] [--port PORT]
+  serve: `Usage: warroom serve [--config FILE] [--host HOST] [--port PORT] [--sandbox]
 
 Runs the receiver: POST /alertmanager, /grafana, /incidents; Feishu events at /feishu/events.
-Without Feishu credentials it runs against the built-in sandbox (page at /sandbox).
+With --sandbox (or WARROOM_SANDBOX=1, or no config and no credentials at all) it runs against
+the built-in Feishu sandbox (page at /sandbox, on 127.0.0.1 unless --host says otherwise).
+A config or a database without Feishu credentials is an error, never a silent sandbox.
 
   --config FILE   YAML config (see README); secrets may come from the environment
-  --host HOST     address to listen on (default: server.host, 0.0.0.0)
+  --sandbox       use the built-in Feishu sandbox (never with a database)
+  --host HOST     address to listen on (default: server.host, 127.0.0.1)
   --port PORT     port (default: the PORT environment variable, then server.port, 8080)
   --help          show this help`,
   notify: `Usage: warroom notify --file FILE|-  [--config FILE] [--data-dir DIR]

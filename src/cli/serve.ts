@@ -20,9 +20,19 @@ import { FileStore, type IncidentStore, MemoryStore, StoreUnavailableError } fro
 import { type Io, parse, UsageError, warRoomConfig } from './common.js'
 
 export async function serve(args: string[], env: NodeJS.ProcessEnv, io: Io): Promise<number> {
-  const { values } = parse('serve', args, { host: { type: 'string' }, port: { type: 'string' } })
+  const { values } = parse('serve', args, {
+    host: { type: 'string' },
+    port: { type: 'string' },
+    sandbox: { type: 'boolean' },
+  })
   let config = await loadConfig(values.config, env)
-  const host = values.host ?? config.server.host
+  const useSandbox = sandboxMode(
+    config,
+    { asked: !!values.sandbox, configFile: values.config },
+    env,
+  )
+  // The sandbox answers anyone who reaches it: loopback unless --host says otherwise.
+  const host = values.host ?? (useSandbox ? '127.0.0.1' : config.server.host)
   // A platform's PORT (containers, PaaS) wins over the config file; --port over both.
   const portText = values.port ?? env.PORT
   const port = portText !== undefined ? Number(portText) : config.server.port
@@ -41,7 +51,7 @@ export async function serve(args: string[], env: NodeJS.ProcessEnv, io: Io): Pro
   let sandbox: FeishuSandbox | undefined
   let sandboxDir: string | undefined
   let demoRouting = false
-  if (!config.feishu.app_id) {
+  if (useSandbox) {
     // Feishu's client takes only app ids of cli_ + 16 hex digits (the long connection).
     sandbox = await startSandbox({ host: '127.0.0.1', port: 0, appId: 'cli_5a9d0b0c5a9d0b0c' })
     // Sandbox chats live in memory; their timelines go to a temporary folder, not the working tree.
@@ -137,9 +147,10 @@ export async function serve(args: string[], env: NodeJS.ProcessEnv, io: Io): Pro
     io.out(
       [
         '',
-        '  feishu-warroom is running against the BUILT-IN FEISHU SANDBOX: no Feishu credentials were given',
-        '  (set FEISHU_APP_ID and FEISHU_APP_SECRET, or feishu.app_id in --config, to use real Feishu).',
-        '  Nothing is sent to Feishu; chats and cards live in memory until you stop the process.',
+        '  feishu-warroom is running against the BUILT-IN FEISHU SANDBOX (npm start, --sandbox or WARROOM_SANDBOX=1,',
+        '  or no config and no credentials): nothing is sent to Feishu. For real Feishu, run `warroom serve --config …`',
+        '  with FEISHU_APP_ID and FEISHU_APP_SECRET (or feishu.app_id).',
+        '  Chats and cards live in memory until you stop the process.',
         '',
         `  Watch the sandbox:   ${url}/sandbox`,
         `  Alertmanager hook:   ${url}/alertmanager     Grafana hook: ${url}/grafana`,
@@ -227,4 +238,37 @@ function safeDecode(text: string): string {
   } catch {
     return text
   }
+}
+
+/**
+ * Whether to run against the built-in sandbox: when asked (npm start,
+ * --sandbox, WARROOM_SANDBOX=1), or with no config, no credentials and no
+ * database outside production (a first try). A config or a database without
+ * credentials is a mistake to name, not a sandbox to start: a production
+ * replica that lost its Secret must not answer alerts "opened" into memory,
+ * nor take other replicas' jobs.
+ */
+export function sandboxMode(
+  config: Config,
+  how: { asked: boolean; configFile: string | undefined },
+  env: NodeJS.ProcessEnv,
+): boolean {
+  const asked = how.asked || env.WARROOM_SANDBOX === '1' || env.WARROOM_SANDBOX === 'true'
+  if (asked && config.server.database_url)
+    throw new UsageError(
+      'the sandbox never runs on a database: unset WARROOM_DATABASE_URL (server.database_url), or drop --sandbox / WARROOM_SANDBOX to use real Feishu',
+    )
+  if (asked) return true
+  if (config.feishu.app_id) return false
+  const why = how.configFile
+    ? `the config file ${how.configFile} gives none`
+    : config.server.database_url
+      ? 'a database is configured'
+      : env.NODE_ENV === 'production'
+        ? 'NODE_ENV is production'
+        : undefined
+  if (why === undefined) return true
+  throw new UsageError(
+    `warroom serve needs Feishu credentials (${why}): set FEISHU_APP_ID and FEISHU_APP_SECRET, or feishu.app_id and feishu.app_secret in the config; to try it without Feishu, add --sandbox (or run npm start)`,
+  )
 }
