@@ -1,6 +1,6 @@
 import { errorMessage } from '../src/errors.js'
 import { GITHUB_TEXTS } from '../src/i18n/index.js'
-import type { IncidentInput, Severity } from '../src/incident.js'
+import { clampIncident, type IncidentInput, type Severity } from '../src/incident.js'
 
 /**
  * GitHub Actions → Incident. Knows the shapes of the events a notifier step
@@ -338,7 +338,8 @@ export async function githubIncident(
       kind: facts.kind,
     }
   }
-  return { status, incident, kind: facts.kind }
+  // Names from the workflow (up to GitHub's own limits) are cut to what an incident holds.
+  return { status, incident: clampIncident(incident) as IncidentInput, kind: facts.kind }
 }
 
 /** A mapping's own entry (a login "constructor" or "toString" is not a key of every object). */

@@ -5,7 +5,7 @@ import { errorMessage } from './errors.js'
 import { resolveBaseUrl } from './feishu/transport.js'
 import { RESOLVED_PREFIX } from './i18n/index.js'
 import { describeZodError, SEVERITIES } from './incident.js'
-import { ScheduleSchema, scheduleRef, timeZone } from './oncall.js'
+import { ScheduleSchema, scheduleNamed, scheduleRef, timeZone } from './oncall.js'
 
 export { DEFAULT_SEVERITY_MAP } from './incident.js'
 
@@ -241,7 +241,7 @@ export const ConfigSchema = z
     const check = (members: string[], path: (string | number)[]) => {
       for (const m of members) {
         const name = scheduleRef(m)
-        if (name && !config.schedules[name])
+        if (name && !scheduleNamed(config.schedules, name))
           ctx.addIssue({
             code: 'custom',
             path,
@@ -338,7 +338,12 @@ export async function loadConfig(
     try {
       raw = parseYaml(text) ?? {}
     } catch (error) {
-      throw new ConfigError(`Config file ${path} is not valid YAML: ${errorMessage(error)}`)
+      // Where, never what: the offending line can be the app secret or the database password.
+      const at = (error as { linePos?: Array<{ line: number; col: number }> }).linePos?.[0]
+      const code = (error as { code?: string }).code
+      throw new ConfigError(
+        `Config file ${path} is not valid YAML${at ? ` at line ${at.line}, column ${at.col}` : ''}${code ? ` (${code.toLowerCase().replaceAll('_', ' ')})` : ''}`,
+      )
     }
   }
   const config = applyEnv(parseConfig(raw, path ? `config file ${path}` : 'config'), env)

@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto'
 import { z } from 'zod'
 
 /**
@@ -163,6 +164,10 @@ export function clampIncident(input: unknown): unknown {
     Array.isArray(v)
       ? v.slice(0, max).map((x) => (x && typeof x === 'object' ? each({ ...x }) : x))
       : v
+  // A key too long keeps its identity: a prefix and the hash of the whole.
+  if (typeof i.key === 'string' && [...i.key].length > 512)
+    i.key = `${[...i.key].slice(0, 470).join('')}…${createHash('sha256').update(i.key).digest('hex').slice(0, 32)}`
+  i.event = cut(i.event, 200)
   i.title = cut(i.title, 500)
   i.summary = cut(i.summary, 8000)
   i.resolution = cut(i.resolution, 1000)

@@ -71,6 +71,14 @@ export function scheduleRef(member: string): string | undefined {
   return ONCALL.exec(member.trim())?.[1]
 }
 
+/** The schedule of that name, only if the config defines it (not `constructor`, `__proto__`, …). */
+export function scheduleNamed(
+  schedules: Record<string, Schedule>,
+  name: string | undefined,
+): Schedule | undefined {
+  return name !== undefined && Object.hasOwn(schedules, name) ? schedules[name] : undefined
+}
+
 /** Replaces every `oncall:<name>` by who is on call at `at`; other entries stay. */
 export function expandOnCall(
   members: string[],
@@ -80,7 +88,7 @@ export function expandOnCall(
   const out: string[] = []
   for (const m of members) {
     const name = scheduleRef(m)
-    const schedule = name ? schedules[name] : undefined
+    const schedule = scheduleNamed(schedules, name)
     if (!schedule) out.push(m)
     else {
       const who = onCall(schedule, at)

@@ -36,29 +36,44 @@ export function safePlainText(text: string): string {
     .replace(/(https?):\/\//gi, '$1:／／')
 }
 
-/** A single line: chat names and header titles. */
+/** A single line: chat names and header titles (Unicode's line and paragraph separators too). */
 export function singleLine(text: string): string {
-  return text.replace(/\s*[\r\n]+\s*/g, ' ').trim()
+  return text.replace(/\s*[\r\n\u0085\u2028\u2029]+\s*/g, ' ').trim()
 }
 
 /**
- * Drops C0/C1 controls except tab and newline, bidi controls and
- * zero-width characters that can disguise text, and lone surrogates.
+ * Drops C0/C1 controls except tab and newline, bidi controls (the Arabic
+ * letter mark too), zero-width and invisible characters that can disguise
+ * text (Hangul fillers, the Mongolian vowel separator, tag characters), and
+ * lone surrogates.
  */
 export function stripControls(text: string): string {
   return text
     .replace(
-      /[\u0000-\u0008\u000b-\u001f\u007f-\u009f\u200b-\u200f\u202a-\u202e\u2060-\u2069\ufeff]/g,
+      /[\u0000-\u0008\u000b-\u001f\u007f-\u009f\u061c\u115f\u1160\u180e\u200b-\u200f\u202a-\u202e\u2060-\u2069\u3164\ufeff\uffa0]|\udb40[\udc00-\udc7f]/g,
       '',
     )
     .replace(/[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/g, '')
 }
 
-/** Cuts to at most `max` code points, ending in an ellipsis when cut. */
+const graphemes = new Intl.Segmenter(undefined, { granularity: 'grapheme' })
+
+/**
+ * Cuts to at most `max` code points (what Feishu's limits count), ending in an
+ * ellipsis when cut, and never inside a grapheme: a flag or a family emoji
+ * stays whole or goes whole.
+ */
 export function truncate(text: string, max: number): string {
-  const chars = [...text]
-  if (chars.length <= max) return text
-  return `${chars.slice(0, Math.max(0, max - 1)).join('')}…`
+  if ([...text].length <= max) return text
+  let out = ''
+  let used = 0
+  for (const { segment } of graphemes.segment(text)) {
+    const n = [...segment].length
+    if (used + n > max - 1) break
+    out += segment
+    used += n
+  }
+  return `${out}…`
 }
 
 /**

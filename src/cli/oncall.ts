@@ -1,5 +1,5 @@
 import { loadConfig } from '../config.js'
-import { localParts, nextHandoffs, onCall } from '../oncall.js'
+import { localParts, nextHandoffs, onCall, scheduleNamed } from '../oncall.js'
 import { type Io, parse, UsageError } from './common.js'
 
 /** `warroom oncall [<schedule>] [--at TIME]`: who is on call, and the next three handoffs. */
@@ -9,7 +9,7 @@ export async function oncall(args: string[], env: NodeJS.ProcessEnv, io: Io): Pr
   const names = Object.keys(config.schedules)
   if (!names.length) throw new UsageError('the config defines no schedules (see README "On call")')
   const wanted = positionals[0]
-  if (wanted && !config.schedules[wanted])
+  if (wanted && !scheduleNamed(config.schedules, wanted))
     throw new UsageError(`no schedule "${wanted}" (schedules: ${names.join(', ')})`)
   const at = values.at === undefined ? Date.now() : Date.parse(values.at)
   if (Number.isNaN(at) || (values.at !== undefined && !/(Z|[+-]\d\d:\d\d)$/.test(values.at)))

@@ -432,7 +432,9 @@ export class WarRoom {
       how.by,
       how.note ?? how.incident?.resolution,
     )
-    await this.messages.post(record, paragraphs, `resolved:${record.resolvedAt}`)
+    // Keyed by the episode, not the time: a retried resolution without resolvedAt posts once.
+    const episode = record.events.filter((e) => e.type === 'reopened').length
+    await this.messages.post(record, paragraphs, `resolved:${record.openedAt}:${episode}`)
     await this.save(record)
     return this.result('resolved', record, op)
   }

@@ -76,6 +76,8 @@ export function safeEqual(a: string, b: string): boolean {
 export interface EventSecurity {
   encryptKey?: string
   verificationToken?: string
+  /** This app's id: a v2 event for another app is refused. */
+  appId?: string
   /** Oldest accepted X-Lark-Request-Timestamp, in seconds from now. */
   maxSkewSeconds: number
   now: () => number
@@ -120,12 +122,29 @@ export function openDelivery(
   if (security.verificationToken) {
     if (typeof token !== 'string' || !safeEqual(token, security.verificationToken))
       throw new EventRejected(401, 'verification token does not match')
+    // The token alone is a static secret (no signature, no timestamp header): a captured
+    // delivery replayed later, or one for another app, is refused by what the event says.
+    if (!isChallenge && !security.encryptKey) checkEventHeader(event, security)
   }
   // The challenge carries no signature headers; the SDKs check only its token.
   if (security.encryptKey && !isChallenge)
     checkSignature(headers, security, (t, n) => signEvent(t, n, security.encryptKey!, rawBody))
   // With neither a token nor a key configured nothing can be checked; the receiver warns at start.
   return event
+}
+
+/** A v2 event's own header: made within the accepted skew, for this app. */
+function checkEventHeader(event: EventJson, security: EventSecurity): void {
+  const header = event.header as { create_time?: unknown; app_id?: unknown } | undefined
+  if (!header) return // v1 events carry neither; their token was checked
+  const created = Number(header.create_time)
+  if (
+    !Number.isFinite(created) ||
+    Math.abs(security.now() - created) > security.maxSkewSeconds * 1000
+  )
+    throw new EventRejected(401, 'the event is too old or from the future (header.create_time)')
+  if (security.appId && header.app_id !== undefined && header.app_id !== security.appId)
+    throw new EventRejected(401, 'the event is for another app (header.app_id)')
 }
 
 /**

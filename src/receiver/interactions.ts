@@ -55,6 +55,7 @@ export class Interactions {
         ...(config.feishu.verification_token
           ? { verificationToken: config.feishu.verification_token }
           : {}),
+        ...(config.feishu.app_id ? { appId: config.feishu.app_id } : {}),
         maxSkewSeconds: 300,
         now: this.now,
       })

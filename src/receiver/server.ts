@@ -213,6 +213,13 @@ export class Receiver {
       return this.timelines.serve(req, res, key)
     }
     if (path === '/feishu/events') {
+      // Over the long connection events need no URL; one left open and unverified is a forgery door.
+      const { feishu } = this.options.config
+      if (feishu.event_mode === 'websocket' && !feishu.encrypt_key && !feishu.verification_token)
+        throw new HttpError(
+          404,
+          'events arrive over the long connection (feishu.event_mode: websocket)',
+        )
       if (method !== 'POST') throw new HttpError(405, 'use POST', { allow: 'POST' })
       return this.interactions.handle(req, res)
     }

@@ -1,0 +1,167 @@
+/**
+ * Security and reliability round 3 (issue 21), the medium and low items:
+ * each test performs the attack or the fault it is named after.
+ */
+import { writeFile } from 'node:fs/promises'
+import { join } from 'node:path'
+import { describe, expect, it } from 'vitest'
+import { githubIncident } from '../adapters/github.js'
+import { loadConfig, parseConfig } from '../src/config.js'
+import { parseIncident } from '../src/incident.js'
+import { expandOnCall } from '../src/oncall.js'
+import { MemoryStore } from '../src/store.js'
+import { truncate } from '../src/text.js'
+import { pushEvent } from './fixtures/github.js'
+import { incident, sandbox, tempDir, view, warRoomFor } from './helpers.js'
+import { post, startReceiver } from './receiver-helpers.js'
+
+const ctx = (eventName: string, workflow: string) => ({
+  eventName,
+  sha: '6113728f27ae82c7b1a177c8d03f9e96e0adf246',
+  ref: 'refs/heads/main',
+  workflow,
+  actor: 'mona',
+  runId: 30433642,
+  runNumber: 562,
+  runAttempt: 1,
+  serverUrl: 'https://github.com',
+  repo: { owner: 'acme', repo: 'shop' },
+})
+
+describe('the long connection and /feishu/events', () => {
+  it('does not serve /feishu/events in websocket mode without a key or token: a forged click cannot resolve', async () => {
+    const s = await sandbox()
+    const [alice] = [...s.state.users.values()]
+    const { url, warroom } = await startReceiver(s, {
+      config: { feishu: { event_mode: 'websocket' } },
+    })
+    const opened = await warroom.handle(incident({ members: [alice!.open_id] }))
+    const forged = await post(
+      `${url}/feishu/events`,
+      {
+        schema: '2.0',
+        header: { event_type: 'card.action.trigger', create_time: '0', event_id: 'x', token: '' },
+        event: {
+          operator: { open_id: alice!.open_id },
+          action: { value: { op: 'resolve', k: opened.key } },
+          context: { open_chat_id: opened.chatId, open_message_id: opened.cardMessageId },
+        },
+      },
+      { token: null },
+    )
+    expect(forged.status).toBe(404)
+    expect(view(s, opened.chatId!).name).not.toMatch(/已解决/)
+  })
+
+  it('with a verification token only, refuses a replayed (old) event and one for another app', async () => {
+    const s = await sandbox()
+    const { url } = await startReceiver(s, {
+      config: {
+        feishu: { verification_token: 'vtoken-1', app_id: s.appId, app_secret: s.appSecret },
+      },
+    })
+    const event = (create_time: string, app_id: string) => ({
+      schema: '2.0',
+      header: {
+        event_type: 'im.message.receive_v1',
+        create_time,
+        event_id: `e${create_time}${app_id}`,
+        token: 'vtoken-1',
+        app_id,
+      },
+      event: { message: { chat_id: 'oc_x', content: '{"text":"/resolve"}', message_type: 'text' } },
+    })
+    const old = await post(`${url}/feishu/events`, event('0', s.appId), { token: null })
+    expect(old.status).toBe(401)
+    expect(old.json.error).toContain('header.create_time')
+    const other = await post(
+      `${url}/feishu/events`,
+      event(String(s.now()), 'cli_ffffffffffffffff'),
+      { token: null },
+    )
+    expect(other.status).toBe(401)
+    expect(other.json.error).toContain('header.app_id')
+  })
+})
+
+describe('configuration mistakes', () => {
+  it('a YAML syntax error names the line and column, never the line itself (it may be the secret)', async () => {
+    const dir = await tempDir()
+    const file = join(dir, 'bad.yml')
+    await writeFile(file, 'feishu:\n  app_id: cli_x\n  app_secret: "sekrit-value-123\nauth: [\n')
+    const error = await loadConfig(file, {}).catch((e: Error) => e)
+    expect(String(error)).toMatch(/not valid YAML at line \d+, column \d+/)
+    expect(String(error)).not.toContain('sekrit-value-123')
+  })
+
+  it('oncall:constructor, __proto__ and toString are not schedules: refused at load, never a 500', () => {
+    for (const name of ['constructor', 'toString', 'hasOwnProperty'])
+      expect(() => parseConfig({ members: [`oncall:${name}`] })).toThrow(
+        /which schedules does not define/,
+      )
+    expect(expandOnCall(['oncall:constructor', 'a@b.c'], {}, Date.now())).toEqual([
+      'oncall:constructor',
+      'a@b.c',
+    ])
+  })
+})
+
+describe('what reaches a chat name', () => {
+  it('drops the Arabic letter mark, line separators, tag characters and Hangul fillers', async () => {
+    const s = await sandbox()
+    const room = warRoomFor(s, { store: new MemoryStore() })
+    const dirty = `a\u061Cb\u2028c\u2029d\u{E0041}e\u3164f\u115Fg\uFFA0h\u180Ei`
+    const opened = await room.handle(incident({ title: dirty }))
+    const name = view(s, opened.chatId!).name
+    expect(name).toMatch(/ab c defghi$/)
+    expect(name).not.toMatch(/[\u061C\u2028\u2029\u3164\u115F\uFFA0\u180E]|\u{E0041}/u)
+  })
+
+  it('never splits a flag or a family emoji at the 60-character cut', () => {
+    const flags = '🇨🇳'.repeat(40) // 80 code points
+    const cut = truncate(flags, 60)
+    expect([...cut].length).toBeLessThanOrEqual(60)
+    expect(cut.replace('…', '')).toMatch(/^(🇨🇳)+$/u)
+    const family = `${'x'.repeat(55)}👨‍👩‍👧‍👦tail`
+    expect(truncate(family, 60)).toBe(`${'x'.repeat(55)}…`)
+  })
+})
+
+describe('a bad night, smaller things', () => {
+  it('a workflow, job or step name over 500 characters still opens a war room from the Action', async () => {
+    const result = await githubIncident(
+      { ...ctx('push', 'W'.repeat(2000)), payload: pushEvent() },
+      {
+        status: 'failure',
+        severity: 'error',
+        language: 'zh',
+        members: [],
+        githubUsers: {},
+        env: {},
+      },
+    )
+    const parsed = parseIncident(result.incident)
+    expect([...parsed.title].length).toBeLessThanOrEqual(500)
+    expect([...parsed.key].length).toBeLessThanOrEqual(512)
+  })
+
+  it('a generic resolution without resolvedAt, retried after a failure, is posted once', async () => {
+    const s = await sandbox()
+    const room = warRoomFor(s, { store: new MemoryStore() })
+    const opened = await room.handle(incident({}))
+    // Each post lands but every answer to it is lost: the attempt fails, the sender retries.
+    s.faults.add({
+      kind: 'status',
+      status: 502,
+      endpoint: 'sendMessage',
+      times: 12,
+      afterEffect: true,
+    })
+    for (let i = 0; i < 3; i++)
+      await room.handle(incident({ status: 'resolved' })).catch(() => undefined)
+    s.faults.clear()
+    await room.handle(incident({ status: 'resolved' }))
+    const posts = view(s, opened.chatId!).posts.filter((p) => p.includes('事件已解决'))
+    expect(posts).toHaveLength(1)
+  })
+})
