@@ -3,11 +3,14 @@
  * is named after and shows it fails.
  */
 import { writeFile } from 'node:fs/promises'
+import { createServer } from 'node:http'
 import { join } from 'node:path'
 import { describe, expect, it } from 'vitest'
 import { main } from '../src/cli/main.js'
 import { NewChatBudget } from '../src/core/admission.js'
 import { formatTime } from '../src/i18n/index.js'
+import { LocalJobQueue } from '../src/jobs.js'
+import { MemoryStore } from '../src/store.js'
 import { io, serveInProcess } from './cli-helpers.js'
 import { alert, alertmanagerPayload } from './fixtures/alerts.js'
 import { incident, sandbox, tempDir, until, view } from './helpers.js'
@@ -219,5 +222,88 @@ describe('a replica started without its Feishu Secret', () => {
     const served = await serveInProcess({ PATH: process.env.PATH ?? '', WARROOM_SANDBOX: '1' })
     expect(new URL(served.url).hostname).toBe('127.0.0.1')
     expect(await served.stop()).toBe(0)
+  })
+})
+
+describe('urgent calls that fail', () => {
+  it('a definite failure is not announced as done: the chat is told, and the step is tried again', async () => {
+    const s = await sandbox()
+    const { alice, bob } = people(s)
+    const store = new MemoryStore()
+    store.jobs = new LocalJobQueue(undefined, [], () => s.now())
+    const { url } = await startReceiver(s, {
+      store,
+      config: {
+        routes: [
+          {
+            match: { team: 'payments' },
+            members: [alice.open_id],
+            escalation: [{ after: '1s', urgent: 'sms', to: [bob.open_id] }],
+          },
+        ],
+      },
+    })
+    s.faults.add({
+      kind: 'code',
+      code: 230024,
+      msg: 'sms quota exhausted',
+      endpoint: 'urgentSms',
+      times: 1,
+    })
+    const opened = await post(`${url}/incidents`, incident({ labels: { team: 'payments' } }))
+    const chatId = opened.json.chat_id as string
+    await until(
+      'the failure line',
+      () => view(s, chatId).posts.some((p) => p.includes('未能发出')),
+      10_000,
+    )
+    const failure = view(s, chatId).posts.find((p) => p.includes('未能发出'))!
+    expect(failure).toContain('230024')
+    expect(failure).toContain('重试')
+    expect(view(s, chatId).posts.some((p) => p.startsWith('⏫'))).toBe(false)
+    expect(s.state.urgent.filter((u) => u.kind === 'sms')).toHaveLength(0)
+    s.clockOffsetMs += 31_000 // the retry's time
+    await until('the retried sms', () => s.state.urgent.some((u) => u.kind === 'sms'), 10_000)
+    expect(s.state.urgent.filter((u) => u.kind === 'sms').map((u) => u.user_ids)).toEqual([
+      [bob.open_id],
+    ])
+    await until('the escalation line', () => view(s, chatId).posts.some((p) => p.startsWith('⏫')))
+  }, 30_000)
+})
+
+describe('Alertmanager credentials', () => {
+  it('never reach the chat: neither an error body echoing the token nor the userinfo of alertmanager.url', async () => {
+    const echo = createServer((req, res) => {
+      res.writeHead(500, { 'content-type': 'text/plain' })
+      res.end(`bad request from ${req.headers.authorization}`)
+    })
+    await new Promise<void>((r) => echo.listen(0, '127.0.0.1', r))
+    const port = (echo.address() as { port: number }).port
+    try {
+      const s = await sandbox()
+      const { alice } = people(s)
+      const { url } = await startReceiver(s, {
+        config: {
+          members: [alice.open_id],
+          alertmanager: {
+            url: `http://am-user:am-pass-secret@127.0.0.1:${port}`,
+            bearer_token: 'am-bearer-secret-1',
+          },
+        },
+      })
+      const opened = await post(
+        `${url}/alertmanager`,
+        alertmanagerPayload([alert({ instance: 'a' })]),
+      )
+      const chatId = opened.json.chat_id as string
+      await s.say(chatId, alice.open_id, '/silence 1h', { mentionBot: true })
+      await until('the answer', () => view(s, chatId).posts.some((p) => p.includes('500')))
+      const everything = JSON.stringify(s.state.messagesIn(chatId).map((m) => m.content))
+      expect(everything).toContain('Alertmanager answered 500')
+      for (const secret of ['am-bearer-secret-1', 'am-pass-secret', 'am-user'])
+        expect(everything).not.toContain(secret)
+    } finally {
+      echo.close()
+    }
   })
 })

@@ -1,11 +1,12 @@
-import { formatDuration } from '../i18n/index.js'
+import { FeishuError } from '../feishu/errors.js'
+import { formatDuration, formatTime } from '../i18n/index.js'
 import type { JobQueue } from '../jobs.js'
 import { expandOnCall } from '../oncall.js'
 import type { IncidentRecord } from '../store.js'
 import type { Cards } from './cards.js'
 import type { Members } from './members.js'
 import type { Messages } from './messages.js'
-import type { Core, Op } from './model.js'
+import { type Core, errorMessage, type Op, reasonOf } from './model.js'
 import type { Urgency } from './urgency.js'
 
 export const ESCALATE = 'escalate'
@@ -21,7 +22,12 @@ export interface ReminderJob {
 export interface EscalationJob {
   step: number
   startedAt: number
+  /** A retry after a definite failure (0 or absent: the first try). */
+  attempt?: number
 }
+
+/** When a step whose urgent call failed definitely is tried again. */
+const RETRY_AFTER_MS = [30_000, 120_000, 300_000]
 
 /**
  * Making sure a person takes the incident: while it is open and nobody
@@ -127,6 +133,46 @@ export class Escalations {
     )
   }
 
+  /**
+   * The chat is told the truth about a step whose call failed. A definite
+   * failure (Feishu refused it, or a rate limit: nothing was sent) is tried
+   * again later; a failure that may have reached Feishu (a timeout, a 5xx) is
+   * not, as a missing call is preferred to a double one.
+   */
+  private async failed(record: IncidentRecord, job: EscalationJob, kind: string, error: unknown) {
+    const attempt = job.attempt ?? 0
+    const definite = error instanceof FeishuError && (error.isRateLimit || !error.isTransient)
+    const retryAt =
+      definite && attempt < RETRY_AFTER_MS.length
+        ? this.core.now() + RETRY_AFTER_MS[attempt]!
+        : undefined
+    const esc = record.escalation!
+    if (retryAt !== undefined) {
+      esc.fired = esc.fired.filter((s) => s !== job.step)
+      await this.jobs.schedule({
+        id: `${ESCALATE}:${record.keyHash}:${job.startedAt}:${job.step}:retry${attempt + 1}`,
+        kind: ESCALATE,
+        keyHash: record.keyHash,
+        dueAt: retryAt,
+        data: { ...job, attempt: attempt + 1 } satisfies EscalationJob as unknown as Record<
+          string,
+          unknown
+        >,
+      })
+    }
+    await this.save(record)
+    const why = reasonOf(error)
+    const when =
+      retryAt === undefined
+        ? undefined
+        : formatTime(retryAt, this.core.config.timeZone, this.core.config.language, this.core.now())
+    await this.messages.post(
+      record,
+      [[{ tag: 'text', text: this.messages.t.escalationFailed(job.step + 1, kind, why, when) }]],
+      `escalate-failed:${job.startedAt}:${job.step}:${attempt}`,
+    )
+  }
+
   /** Fires one step: invites whom it names, buzzes them, says so in the chat. */
   async fire(record: IncidentRecord, job: EscalationJob, op: Op): Promise<string[]> {
     const esc = record.escalation!
@@ -159,16 +205,18 @@ export class Escalations {
       )
       return []
     }
+    const t = this.messages.t
+    const kind = t.urgentKinds[step.urgent]
     if (record.cardMessageId && targets.length) {
       try {
         const invalid = await this.core.client.urgent(step.urgent, record.cardMessageId, targets)
         if (invalid.length) op.warnings.push(`urgent notice not delivered to ${invalid.join(', ')}`)
       } catch (error) {
-        op.warnings.push(`escalation step ${job.step + 1} failed: ${(error as Error).message}`)
+        op.warnings.push(`escalation step ${job.step + 1} failed: ${errorMessage(error)}`)
+        await this.failed(record, job, kind, error)
+        return []
       }
     }
-    const t = this.messages.t
-    const kind = t.urgentKinds[step.urgent]
     await this.messages.post(
       record,
       [

@@ -24,6 +24,8 @@ export const TEXTS = {
     nextEscalation: (when: string, kind: string) => `⏫ 无人确认时，${when} 升级：${kind}`,
     urgentKinds: { app: '应用内加急', sms: '短信加急', phone: '电话加急' },
     escalated: (step: number, kind: string) => `⏫ 仍无人确认，第 ${step} 级升级（${kind}）：`,
+    escalationFailed: (step: number, kind: string, why: string, retryAt?: string) =>
+      `⚠️ 第 ${step} 级升级（${kind}）未能发出：${why}${retryAt ? `；${retryAt} 重试` : '；不再重试，请直接联系'}`,
     silencedParts: [
       '🔕 ',
       (until: string, id: string) =>
@@ -127,6 +129,8 @@ export const TEXTS = {
     silencedUntil: (when: string) => `🔕 Silenced in Alertmanager until ${when}`,
     escalated: (step: number, kind: string) =>
       `⏫ Still not acknowledged: escalation step ${step} (${kind}) to `,
+    escalationFailed: (step: number, kind: string, why: string, retryAt?: string) =>
+      `⚠️ Escalation step ${step} (${kind}) could not be sent: ${why}${retryAt ? `; retrying at ${retryAt}` : '; not retried: reach them directly'}`,
     reminderParts: [
       '⏰ ',
       (since: string) =>

@@ -1,6 +1,6 @@
 /** Injected failures for tests: what Feishu or the network does on a bad day. */
 
-export type FaultKind = 'status' | 'delay' | 'drop' | 'rateLimit'
+export type FaultKind = 'status' | 'delay' | 'drop' | 'rateLimit' | 'code'
 
 export interface Fault {
   kind: FaultKind
@@ -21,6 +21,9 @@ export interface Fault {
   afterEffect?: boolean
   /** For `rateLimit`: the x-ogw-ratelimit-reset value. */
   resetSeconds?: number
+  /** For `code`: Feishu's answer, a definite refusal (HTTP `status`, default 400). */
+  code?: number
+  msg?: string
 }
 
 /** Injected failures, consumed in order by the calls they match. */

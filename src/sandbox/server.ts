@@ -229,6 +229,19 @@ export class FeishuSandbox extends SandboxContent {
       this.rateLimited(res, 50, fault.resetSeconds ?? 1, logId)
       return true
     }
+    if (fault.kind === 'code') {
+      this.reply(
+        res,
+        fault.status ?? 400,
+        {
+          code: fault.code ?? 230001,
+          msg: fault.msg ?? 'refused (injected)',
+          error: { log_id: logId },
+        },
+        logId,
+      )
+      return true
+    }
     return false
   }
 
