@@ -7,6 +7,10 @@ export class SeenIds {
     private readonly max = 50_000,
   ) {}
 
+  forget(id: string): void {
+    this.seen.delete(id)
+  }
+
   /** True if the id was seen before; records it either way. */
   check(id: string, now = Date.now()): boolean {
     const at = this.seen.get(id)

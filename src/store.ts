@@ -90,6 +90,8 @@ export interface IncidentStore {
   withLock<T>(keyHash: string, work: () => Promise<T>): Promise<T>
   /** True the first time an id (a Feishu event, a click) is claimed in any process sharing the store. */
   claimOnce(id: string): Promise<boolean>
+  /** Gives a claimed id back (its work failed): the same click may be tried again. */
+  unclaim(id: string): Promise<void>
   /** Timers and background work (escalation steps), claimed once across the processes sharing it. */
   readonly jobs: JobQueue
   /** Releases what the store holds (a lock, connections). */
@@ -130,6 +132,10 @@ export class MemoryStore implements IncidentStore {
 
   async claimOnce(id: string) {
     return !this.seen.check(id)
+  }
+
+  async unclaim(id: string) {
+    this.seen.forget(id)
   }
 
   async get(keyHash: string) {
@@ -276,14 +282,20 @@ async function fileJobs(path: string): Promise<LocalJobQueue> {
 /** Temporary file, fsync, rename: a crash leaves the old file or the new one, never half. */
 async function writeAtomically(path: string, text: string): Promise<void> {
   const tmp = `${path}.${randomBytes(6).toString('hex')}.tmp`
-  const handle = await open(tmp, 'w')
   try {
-    await handle.writeFile(text)
-    await handle.sync()
-  } finally {
-    await handle.close()
+    const handle = await open(tmp, 'w')
+    try {
+      await handle.writeFile(text)
+      await handle.sync()
+    } finally {
+      await handle.close()
+    }
+    await rename(tmp, path)
+  } catch (error) {
+    // A full disk or a failed rename: the temporary file goes now, not at the next start.
+    await rm(tmp, { force: true }).catch(() => {})
+    throw error
   }
-  await rename(tmp, path)
 }
 
 /** Thrown when another live process holds the data directory. */

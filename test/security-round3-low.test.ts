@@ -2,7 +2,12 @@
  * Security and reliability round 3 (issue 21), the medium and low items:
  * each test performs the attack or the fault it is named after.
  */
+import { spawn } from 'node:child_process'
+import { readdirSync } from 'node:fs'
 import { writeFile } from 'node:fs/promises'
+import { createServer } from 'node:http'
+import type { AddressInfo } from 'node:net'
+import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { describe, expect, it } from 'vitest'
 import { githubIncident } from '../adapters/github.js'
@@ -13,6 +18,7 @@ import { MemoryStore } from '../src/store.js'
 import { truncate } from '../src/text.js'
 import { pushEvent } from './fixtures/github.js'
 import { incident, sandbox, tempDir, view, warRoomFor } from './helpers.js'
+import { freshSchema, HAVE_POSTGRES, pgStore } from './pg-helpers.js'
 import { post, startReceiver } from './receiver-helpers.js'
 
 const ctx = (eventName: string, workflow: string) => ({
@@ -163,5 +169,93 @@ describe('a bad night, smaller things', () => {
     await room.handle(incident({ status: 'resolved' }))
     const posts = view(s, opened.chatId!).posts.filter((p) => p.includes('事件已解决'))
     expect(posts).toHaveLength(1)
+  })
+})
+
+describe('a start that fails', () => {
+  it('on a port in use says so, leaves no temporary folder, and the process exits (sandbox mode)', async () => {
+    const blocker = createServer()
+    await new Promise<void>((r) => blocker.listen(0, '127.0.0.1', r))
+    const port = (blocker.address() as AddressInfo).port
+    const before = readdirSync(tmpdir()).filter((n) =>
+      n.startsWith('feishu-warroom-sandbox-'),
+    ).length
+    try {
+      const child = spawn(
+        process.execPath,
+        ['lib/src/cli/index.js', 'serve', '--sandbox', '--port', String(port)],
+        {
+          env: { PATH: process.env.PATH ?? '' },
+          stdio: ['ignore', 'pipe', 'pipe'],
+        },
+      )
+      let err = ''
+      child.stderr.on('data', (d) => {
+        err += String(d)
+      })
+      const code = await new Promise<number | null>((resolve) => {
+        const timer = setTimeout(() => {
+          child.kill('SIGKILL')
+          resolve(null)
+        }, 10_000)
+        child.once('exit', (c) => {
+          clearTimeout(timer)
+          resolve(c)
+        })
+      })
+      expect(code).toBe(2)
+      expect(err).toContain(`port ${port} on 127.0.0.1 is in use`)
+      expect(err).not.toMatch(/\n\s+at /)
+      const after = readdirSync(tmpdir()).filter((n) =>
+        n.startsWith('feishu-warroom-sandbox-'),
+      ).length
+      expect(after).toBe(before)
+    } finally {
+      blocker.close()
+    }
+  }, 20_000)
+
+  it('a click whose work failed can be tried again', async () => {
+    const s = await sandbox()
+    const [alice] = [...s.state.users.values()]
+    const { warroom } = await startReceiver(s)
+    const opened = await warroom.handle(incident({ members: [alice!.open_id] }))
+    s.faults.add({ kind: 'code', code: 230001, endpoint: 'updateChat', times: 1 })
+    const first = await s.click(opened.cardMessageId!, alice!.open_id, {
+      op: 'resolve',
+      k: opened.key,
+    })
+    expect((first.body as any).toast.type).toBe('error')
+    const again = await s.click(opened.cardMessageId!, alice!.open_id, {
+      op: 'resolve',
+      k: opened.key,
+    })
+    expect((again.body as any).toast.type).toBe('success')
+    expect(view(s, opened.chatId!).name).toMatch(/^\[已解决\]/)
+  })
+})
+
+describe.skipIf(!HAVE_POSTGRES)('a NUL character on PostgreSQL', () => {
+  it('an incident whose text carries U+0000 gets its chat and card, and its retries work', async () => {
+    const s = await sandbox()
+    const store = await pgStore(freshSchema())
+    const room = warRoomFor(s, { store })
+    const opened = await room.handle(
+      incident({ title: 'nul\u0000title', summary: 'a\u0000b \\u0000 stays' }),
+    )
+    expect(opened.action).toBe('opened')
+    expect(view(s, opened.chatId!).cards).toHaveLength(1)
+    const again = await room.handle(
+      incident({
+        title: 'nul\u0000title',
+        summary: 'a\u0000b \\u0000 stays',
+        fields: [{ name: 'x', value: '1' }],
+      }),
+    )
+    expect(again.action).toBe('updated')
+    const record = await store.get(
+      opened.key ? (await room.find({ chatId: opened.chatId! }))!.keyHash : '',
+    )
+    expect(record?.incident?.summary).toBe('ab \\u0000 stays')
   })
 })

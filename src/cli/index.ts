@@ -2,4 +2,8 @@
 // The `warroom` command: serve, notify, check, timeline.
 import { main } from './main.js'
 
-process.exitCode = await main(process.argv.slice(2), process.env)
+const code = await main(process.argv.slice(2), process.env)
+process.exitCode = code
+// A failed command has released what it started; a handle something left open must not keep
+// the process (and the terminal) waiting.
+if (code !== 0) setTimeout(() => process.exit(code), 2000).unref()

@@ -47,156 +47,186 @@ export async function serve(args: string[], env: NodeJS.ProcessEnv, io: Io): Pro
   }
   const logger = jsonLogger((line) => io.err(line.trimEnd()))
   const metrics = new Metrics()
-
-  let sandbox: FeishuSandbox | undefined
-  let sandboxDir: string | undefined
-  let demoRouting = false
-  if (useSandbox) {
-    // Feishu's client takes only app ids of cli_ + 16 hex digits (the long connection).
-    sandbox = await startSandbox({ host: '127.0.0.1', port: 0, appId: 'cli_5a9d0b0c5a9d0b0c' })
-    // Sandbox chats live in memory; their timelines go to a temporary folder, not the working tree.
-    sandboxDir = await mkdtemp(join(tmpdir(), 'feishu-warroom-sandbox-'))
-    config = { ...config, server: { ...config.server, data_dir: sandboxDir } }
-    const demo = withDemoRouting(config)
-    config = demo.config
-    demoRouting = demo.applied
-  }
-  const client = new FeishuClient({
-    appId: sandbox?.appId ?? config.feishu.app_id!,
-    appSecret: sandbox?.appSecret ?? config.feishu.app_secret!,
-    domain: sandbox?.url ?? config.feishu.domain,
-    logger,
-    onCall: metrics.onFeishuCall,
-    // Stay well inside Alertmanager's notification timeout.
-    retry: { maxElapsedMs: 20_000 },
-  })
-  const { store, postgres } = await openStore(config, !!sandbox, logger)
-  // Replicas count their Feishu calls together: the quota is the app's, not each process's.
-  if (postgres) client.transport.shareQuota(postgres.quota)
-  const open = new Map<string, boolean>()
-  const countOpen = () => metrics.openIncidents.set([...open.values()].filter(Boolean).length)
-  let openTimer: NodeJS.Timeout | undefined
-  if (postgres) {
-    // Other replicas open and resolve too: the gauge counts what the database holds.
-    const refresh = () =>
-      postgres.countOpen().then(
-        (n) => metrics.openIncidents.set(n),
-        () => {},
-      )
-    await refresh()
-    openTimer = setInterval(refresh, 5000)
-    openTimer.unref()
-  } else {
-    for (const r of await store.list()) open.set(r.keyHash, r.status === 'open')
-    countOpen()
-  }
-  const warroom = new WarRoom({
-    client,
-    store,
-    logger,
-    config: warRoomConfig(config),
-    fetchImage: httpImageFetcher({ allow: config.images.allow }),
-    budget: new NewChatBudget({
-      perMinute: config.intake.max_new_chats_per_minute,
-      perSourcePerMinute: config.intake.max_new_chats_per_source_per_minute,
-      criticalPerSourcePerMinute: config.intake.max_critical_chats_per_source_per_minute,
-    }),
-    onRecord: (r) => {
-      if (postgres) return
-      open.set(r.keyHash, r.status === 'open')
-      countOpen()
-    },
-  })
-  const receiver = new Receiver({
-    config,
-    warroom,
-    logger,
-    metrics,
-    ...(sandbox ? { extra: sandboxUi(sandbox) } : {}),
-    ...(postgres ? { archive: postgres.timelines, jobs: postgres.jobs } : {}),
-  })
-  receiver.readiness = () => postgres?.readiness()
-  const url = await receiver.listen(host, port)
-  let longConnection: LongConnectionClient | undefined
-  if (config.feishu.event_mode === 'websocket') {
-    longConnection = new LongConnectionClient({
+  // What a failed start must undo, newest first: nothing may be left running or on disk.
+  const started: Array<() => unknown> = []
+  try {
+    let sandbox: FeishuSandbox | undefined
+    let sandboxDir: string | undefined
+    let demoRouting = false
+    if (useSandbox) {
+      // Feishu's client takes only app ids of cli_ + 16 hex digits (the long connection).
+      sandbox = await startSandbox({ host: '127.0.0.1', port: 0, appId: 'cli_5a9d0b0c5a9d0b0c' })
+      started.push(() => sandbox?.close())
+      // Sandbox chats live in memory; their timelines go to a temporary folder, not the working tree.
+      sandboxDir = await mkdtemp(join(tmpdir(), 'feishu-warroom-sandbox-'))
+      const dir = sandboxDir
+      started.push(() => rm(dir, { recursive: true, force: true }))
+      config = { ...config, server: { ...config.server, data_dir: sandboxDir } }
+      const demo = withDemoRouting(config)
+      config = demo.config
+      demoRouting = demo.applied
+    }
+    const client = new FeishuClient({
       appId: sandbox?.appId ?? config.feishu.app_id!,
       appSecret: sandbox?.appSecret ?? config.feishu.app_secret!,
-      baseUrl: sandbox?.url ?? resolveBaseUrl(config.feishu.domain),
-      interactions: receiver.interactions,
+      domain: sandbox?.url ?? config.feishu.domain,
+      logger,
+      onCall: metrics.onFeishuCall,
+      // Stay well inside Alertmanager's notification timeout.
+      retry: { maxElapsedMs: 20_000 },
+    })
+    started.push(() => client.close())
+    const { store, postgres } = await openStore(config, !!sandbox, logger)
+    started.push(() => store.close?.())
+    // Replicas count their Feishu calls together: the quota is the app's, not each process's.
+    if (postgres) client.transport.shareQuota(postgres.quota)
+    const open = new Map<string, boolean>()
+    const countOpen = () => metrics.openIncidents.set([...open.values()].filter(Boolean).length)
+    let openTimer: NodeJS.Timeout | undefined
+    if (postgres) {
+      // Other replicas open and resolve too: the gauge counts what the database holds.
+      const refresh = () =>
+        postgres.countOpen().then(
+          (n) => metrics.openIncidents.set(n),
+          () => {},
+        )
+      await refresh()
+      openTimer = setInterval(refresh, 5000)
+      openTimer.unref()
+    } else {
+      for (const r of await store.list()) open.set(r.keyHash, r.status === 'open')
+      countOpen()
+    }
+    const warroom = new WarRoom({
+      client,
+      store,
+      logger,
+      config: warRoomConfig(config),
+      fetchImage: httpImageFetcher({ allow: config.images.allow }),
+      budget: new NewChatBudget({
+        perMinute: config.intake.max_new_chats_per_minute,
+        perSourcePerMinute: config.intake.max_new_chats_per_source_per_minute,
+        criticalPerSourcePerMinute: config.intake.max_critical_chats_per_source_per_minute,
+      }),
+      onRecord: (r) => {
+        if (postgres) return
+        open.set(r.keyHash, r.status === 'open')
+        countOpen()
+      },
+    })
+    const receiver = new Receiver({
+      config,
+      warroom,
       logger,
       metrics,
+      ...(sandbox ? { extra: sandboxUi(sandbox) } : {}),
+      ...(postgres ? { archive: postgres.timelines, jobs: postgres.jobs } : {}),
     })
-    receiver.readiness = async () =>
-      longConnection?.up ? await postgres?.readiness() : 'the long connection to Feishu is down'
-    await longConnection.start()
-    logger.info('connected to Feishu over the long connection: no public URL needed for events')
-  }
-  const resumed = await receiver.recoverTimelines(
-    await store.list({ resolvedSince: Date.now() - 3600_000 }),
-  )
-  if (resumed) logger.info('finishing the timelines of recent resolutions', { count: resumed })
-  if (sandbox) {
-    sandbox.events = {
-      url: `${url}/feishu/events`,
-      ...(config.feishu.encrypt_key ? { encryptKey: config.feishu.encrypt_key } : {}),
-      ...(config.feishu.verification_token
-        ? { verificationToken: config.feishu.verification_token }
-        : {}),
+    receiver.readiness = () => postgres?.readiness()
+    started.push(() => receiver.close())
+    const url = await listenOn(receiver, host, port)
+    let longConnection: LongConnectionClient | undefined
+    if (config.feishu.event_mode === 'websocket') {
+      longConnection = new LongConnectionClient({
+        appId: sandbox?.appId ?? config.feishu.app_id!,
+        appSecret: sandbox?.appSecret ?? config.feishu.app_secret!,
+        baseUrl: sandbox?.url ?? resolveBaseUrl(config.feishu.domain),
+        interactions: receiver.interactions,
+        logger,
+        metrics,
+      })
+      receiver.readiness = async () =>
+        longConnection?.up ? await postgres?.readiness() : 'the long connection to Feishu is down'
+      await longConnection.start()
+      logger.info('connected to Feishu over the long connection: no public URL needed for events')
     }
-    io.out(
-      [
-        '',
-        '  feishu-warroom is running against the BUILT-IN FEISHU SANDBOX (npm start, --sandbox or WARROOM_SANDBOX=1,',
-        '  or no config and no credentials): nothing is sent to Feishu. For real Feishu, run `warroom serve --config …`',
-        '  with FEISHU_APP_ID and FEISHU_APP_SECRET (or feishu.app_id).',
-        '  Chats and cards live in memory until you stop the process.',
-        '',
-        `  Watch the sandbox:   ${url}/sandbox`,
-        `  Alertmanager hook:   ${url}/alertmanager     Grafana hook: ${url}/grafana`,
-        `  Generic incidents:   ${url}/incidents        Metrics: ${url}/metrics`,
-        `  Sandbox Feishu API:  ${sandbox.url} (state: ${sandbox.url}/_sandbox/state)`,
-        `  Timelines:           ${sandboxDir} (removed when you stop)`,
-        ...(demoRouting
-          ? [
-              '  Who is invited:      your config names nobody, so the demo routing applies:',
-              '                       team=payments → Alice Wang, Bob Li; every incident → Carol Zhang',
-            ]
-          : []),
-        `  Sandbox users:       ${[...sandbox.state.users.values()].map((u) => `${u.name} <${u.email}>`).join(', ')}`,
-        '',
-      ].join('\n'),
+    const resumed = await receiver.recoverTimelines(
+      await store.list({ resolvedSince: Date.now() - 3600_000 }),
     )
-  } else {
-    io.out(`feishu-warroom receiver listening on ${url} (Feishu ${config.feishu.domain})`)
-  }
-  if (!config.auth.bearer_token && !config.auth.basic)
-    logger.warn(
-      'webhook endpoints accept requests without authentication: set auth.bearer_token or WARROOM_WEBHOOK_TOKEN',
-    )
-  if (!config.feishu.encrypt_key && !config.feishu.verification_token)
-    logger.warn(
-      'Feishu events are not verified: set feishu.encrypt_key (FEISHU_ENCRYPT_KEY) or feishu.verification_token',
-    )
-  if (postgres)
-    logger.info('incidents in PostgreSQL, shared with other replicas', {
-      schema: postgres.schema,
-      replica: postgres.replicaId,
-      replicas: postgres.replicas.live,
-    })
-  io.onListening?.({ url, ...(sandbox ? { sandboxUrl: sandbox.url } : {}) })
+    if (resumed) logger.info('finishing the timelines of recent resolutions', { count: resumed })
+    if (sandbox) {
+      sandbox.events = {
+        url: `${url}/feishu/events`,
+        ...(config.feishu.encrypt_key ? { encryptKey: config.feishu.encrypt_key } : {}),
+        ...(config.feishu.verification_token
+          ? { verificationToken: config.feishu.verification_token }
+          : {}),
+      }
+      io.out(
+        [
+          '',
+          '  feishu-warroom is running against the BUILT-IN FEISHU SANDBOX (npm start, --sandbox or WARROOM_SANDBOX=1,',
+          '  or no config and no credentials): nothing is sent to Feishu. For real Feishu, run `warroom serve --config …`',
+          '  with FEISHU_APP_ID and FEISHU_APP_SECRET (or feishu.app_id).',
+          '  Chats and cards live in memory until you stop the process.',
+          '',
+          `  Watch the sandbox:   ${url}/sandbox`,
+          `  Alertmanager hook:   ${url}/alertmanager     Grafana hook: ${url}/grafana`,
+          `  Generic incidents:   ${url}/incidents        Metrics: ${url}/metrics`,
+          `  Sandbox Feishu API:  ${sandbox.url} (state: ${sandbox.url}/_sandbox/state)`,
+          `  Timelines:           ${sandboxDir} (removed when you stop)`,
+          ...(demoRouting
+            ? [
+                '  Who is invited:      your config names nobody, so the demo routing applies:',
+                '                       team=payments → Alice Wang, Bob Li; every incident → Carol Zhang',
+              ]
+            : []),
+          `  Sandbox users:       ${[...sandbox.state.users.values()].map((u) => `${u.name} <${u.email}>`).join(', ')}`,
+          '',
+        ].join('\n'),
+      )
+    } else {
+      io.out(`feishu-warroom receiver listening on ${url} (Feishu ${config.feishu.domain})`)
+    }
+    if (!config.auth.bearer_token && !config.auth.basic)
+      logger.warn(
+        'webhook endpoints accept requests without authentication: set auth.bearer_token or WARROOM_WEBHOOK_TOKEN',
+      )
+    if (!config.feishu.encrypt_key && !config.feishu.verification_token)
+      logger.warn(
+        'Feishu events are not verified: set feishu.encrypt_key (FEISHU_ENCRYPT_KEY) or feishu.verification_token',
+      )
+    if (postgres)
+      logger.info('incidents in PostgreSQL, shared with other replicas', {
+        schema: postgres.schema,
+        replica: postgres.replicaId,
+        replicas: postgres.replicas.live,
+      })
+    io.onListening?.({ url, ...(sandbox ? { sandboxUrl: sandbox.url } : {}) })
 
-  await (io.stopSignal ?? new Promise<void>(() => {}))
-  logger.info('shutting down: finishing in-flight work')
-  longConnection?.close()
-  await receiver.close()
-  if (openTimer) clearInterval(openTimer)
-  await store.close?.()
-  await client.close()
-  await sandbox?.close()
-  if (sandboxDir) await rm(sandboxDir, { recursive: true, force: true })
-  logger.info('stopped')
-  return 0
+    await (io.stopSignal ?? new Promise<void>(() => {}))
+    logger.info('shutting down: finishing in-flight work')
+    longConnection?.close()
+    await receiver.close()
+    if (openTimer) clearInterval(openTimer)
+    await store.close?.()
+    await client.close()
+    await sandbox?.close()
+    if (sandboxDir) await rm(sandboxDir, { recursive: true, force: true })
+    logger.info('stopped')
+    return 0
+  } catch (error) {
+    for (const undo of started.reverse()) await Promise.resolve(undo()).catch(() => {})
+    throw error
+  }
+}
+
+/** Listens, or says plainly why not (a port in use is a usage mistake, not a stack trace). */
+async function listenOn(receiver: Receiver, host: string, port: number): Promise<string> {
+  try {
+    return await receiver.listen(host, port)
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code
+    if (code === 'EADDRINUSE')
+      throw new UsageError(
+        `port ${port} on ${host} is in use: stop what uses it, or pick another with --port (or PORT)`,
+      )
+    if (code === 'EACCES' || code === 'EADDRNOTAVAIL')
+      throw new UsageError(
+        `cannot listen on ${host}:${port} (${code}): pick another --host or --port`,
+      )
+    throw error
+  }
 }
 
 /**

@@ -73,6 +73,19 @@ export class Escalations {
       })
   }
 
+  /**
+   * An open episode whose first attempt failed after its chat existed (a card
+   * send, a crash) comes back through an update: the buzz and the plan it did
+   * not get are made up for, once. Returns whether anything changed.
+   */
+  async makeUp(record: IncidentRecord, op: Op): Promise<boolean> {
+    if (record.status !== 'open' || record.ack) return false
+    const before = `${record.paged}|${!!record.escalation}`
+    await this.urgency.page(record, op)
+    if (!record.escalation) await this.plan(record)
+    return before !== `${record.paged}|${!!record.escalation}`
+  }
+
   /** Someone acknowledged, or it resolved: the steps left will not fire. */
   async cancel(record: IncidentRecord): Promise<void> {
     if (record.escalation) await this.jobs.cancel(record.keyHash, ESCALATE)

@@ -276,6 +276,7 @@ export class WarRoom {
 
   /** True the first time an event or click id is seen by any process sharing the store. */
   claimOnce = (id: string): Promise<boolean> => this.store.claimOnce(id)
+  unclaim = (id: string): Promise<void> => this.store.unclaim(id)
 
   /** Waits for in-flight work (graceful shutdown). */
   idle = (): Promise<void> => this.mutex.idle()
@@ -341,14 +342,7 @@ export class WarRoom {
     if (incident.images.join('\n') !== record.imageUrls.join('\n'))
       await this.cards.uploadImages(record, incident, op)
     const cardChanged = await this.cards.refresh(record, op)
-    // An open whose first attempt failed after its chat existed (a card send, a crash) comes back
-    // here: the buzz and the escalation it did not get are made up for, once.
-    const before = `${record.paged}|${!!record.escalation}`
-    if (record.status === 'open' && !record.ack) {
-      await this.urgency.page(record, op)
-      if (!record.escalation) await this.escalations.plan(record)
-    }
-    const madeUp = before !== `${record.paged}|${!!record.escalation}`
+    const madeUp = await this.escalations.makeUp(record, op)
 
     const { change, announced: announce } = await this.messages.announceChange(
       record,

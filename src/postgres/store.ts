@@ -97,7 +97,8 @@ export class PostgresStore implements IncidentStore {
       record.status,
       record.version,
       record.resolvedAt !== undefined ? ts(record.resolvedAt) : null,
-      JSON.stringify(record),
+      // jsonb cannot hold U+0000: dropped (an unescaped \u0000, not a backslash before "u0000").
+      JSON.stringify(record).replace(/(?<!\\)((?:\\\\)*)\\u0000/g, '$1'),
     ]
     const insert = `INSERT INTO incidents (key_hash, chat_id, status, version, resolved_at, record)
                     VALUES ($1, $2, $3, $4, $5, $6)`
@@ -187,6 +188,10 @@ export class PostgresStore implements IncidentStore {
       'de-duplicate',
     )
     return rowCount === 1
+  }
+
+  async unclaim(id: string): Promise<void> {
+    await query(this.pool, 'DELETE FROM seen_ids WHERE id = $1', [id.slice(0, 500)], 'de-duplicate')
   }
 
   /** For GET /readyz: reachable, and the schema is at the version this build expects. */

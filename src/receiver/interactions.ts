@@ -160,9 +160,10 @@ export class Interactions {
       try {
         const result = await Promise.race([work, budget])
         if (result === 'late') {
-          work.catch((error) =>
-            logger.error('card action failed', { op, error: errorMessage(error) }),
-          )
+          work.catch((error) => {
+            logger.error('card action failed', { op, error: errorMessage(error) })
+            return warroom.unclaim(clickKey).catch(() => {})
+          })
           metrics.events.inc({ type: label, outcome: 'late' })
           return respond({ toast: { type: 'info', content: toasts.pending } })
         }
@@ -178,6 +179,8 @@ export class Interactions {
       } catch (error) {
         metrics.events.inc({ type: label, outcome: 'error' })
         logger.error('card action failed', { op, error: errorMessage(error) })
+        // Nothing was done: the same click may be tried again (not "nothing to do").
+        await warroom.unclaim(clickKey).catch(() => {})
         return respond({ toast: { type: 'error', content: toasts.failed } })
       }
     }

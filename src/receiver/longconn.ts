@@ -121,12 +121,24 @@ export class LongConnectionClient {
   /** Connects; events are handled until close(). */
   async start(): Promise<void> {
     const { interactions } = this.options
+    const options = this.options
     // The SDK hands each event's JSON to `invoke` and sends what it returns back to Feishu.
     const dispatcher = {
       invoke: (data: unknown) =>
         new Promise<unknown>((resolve) => {
           const event = (typeof data === 'string' ? JSON.parse(data) : data) as EventJson
-          void interactions.onEvent(event, resolve).catch(() => resolve({}))
+          void interactions.onEvent(event, resolve).catch((error: unknown) => {
+            // Not handled (the database down, a bug): Feishu pushes it again later; say so.
+            options.logger.error(
+              'a Feishu event over the long connection failed; Feishu will push it again',
+              {
+                type: event.header?.event_type ?? event.type,
+                eventId: event.header?.event_id,
+                error: error instanceof Error ? error.message : String(error),
+              },
+            )
+            resolve({})
+          })
         }),
     }
     await this.client.start({ eventDispatcher: dispatcher as never })

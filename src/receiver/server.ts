@@ -133,7 +133,10 @@ export class Receiver {
     )
     this.server = server
     await new Promise<void>((resolve, reject) => {
-      server.once('error', reject)
+      server.once('error', (error) => {
+        this.server = undefined
+        reject(error)
+      })
       server.listen(port, host, () => resolve())
     })
     this.timelines.start()
