@@ -1,5 +1,6 @@
 import { createHash, randomBytes } from 'node:crypto'
 import { mkdir, open, readdir, readFile, rename, rm } from 'node:fs/promises'
+import { hostname } from 'node:os'
 import { dirname, join } from 'node:path'
 import type { Person } from './card.js'
 import { errorMessage } from './errors.js'
@@ -173,7 +174,7 @@ export class MemoryStore implements IncidentStore {
  * read from their file when needed.
  */
 export class FileStore extends MemoryStore {
-  private lockPath: string | undefined
+  private lock: { path: string; stop: () => Promise<void> } | undefined
   /** Resolved records, on disk only. */
   private readonly resolved = new Set<string>()
 
@@ -190,7 +191,7 @@ export class FileStore extends MemoryStore {
     const dir = join(dataDir, 'incidents')
     await mkdir(dir, { recursive: true })
     const store = new FileStore(dir)
-    if (options.lock) store.lockPath = await takeLock(join(dataDir, 'warroom.lock'))
+    if (options.lock) store.lock = await takeLock(join(dataDir, 'warroom.lock'))
     store.jobs = await fileJobs(join(dataDir, 'jobs.json'))
     for (const name of await readdir(dir)) {
       const path = join(dir, name)
@@ -215,8 +216,10 @@ export class FileStore extends MemoryStore {
 
   /** Releases the data directory's lock. */
   async close(): Promise<void> {
-    if (this.lockPath) await rm(this.lockPath, { force: true })
-    this.lockPath = undefined
+    if (!this.lock) return
+    await this.lock.stop()
+    await rm(this.lock.path, { force: true })
+    this.lock = undefined
   }
 
   override async put(record: IncidentRecord): Promise<void> {
@@ -303,24 +306,84 @@ export class StoreLockedError extends Error {
   override readonly name = 'StoreLockedError'
 }
 
-async function takeLock(path: string): Promise<string> {
+interface LockOwner {
+  id: string
+  host: string
+  pid: number
+  /** Renewed every LOCK_BEAT_MS while the owner lives. */
+  beat: number
+}
+
+const LOCK_BEAT_MS = 2_000
+/** A lock not renewed for this long belongs to a process that is gone, wherever it ran. */
+const LOCK_STALE_MS = 10_000
+
+/**
+ * The data directory's lock: a lease its owner renews, not a PID (two
+ * containers sharing a volume are both PID 1). Taken over when its owner
+ * stopped renewing it, or at once when it names this host and a process that
+ * is gone (a restart after a crash), including this very PID in an earlier life.
+ */
+async function takeLock(path: string): Promise<{ path: string; stop: () => Promise<void> }> {
+  const me: LockOwner = {
+    id: randomBytes(12).toString('hex'),
+    host: hostname(),
+    pid: process.pid,
+    beat: Date.now(),
+  }
   for (let attempt = 0; attempt < 2; attempt++) {
     try {
       const handle = await open(path, 'wx')
-      await handle.writeFile(String(process.pid))
+      await handle.writeFile(JSON.stringify(me))
       await handle.close()
-      return path
+      let writing: Promise<void> = Promise.resolve()
+      const timer = setInterval(() => {
+        me.beat = Date.now()
+        writing = writing.then(() => writeAtomically(path, JSON.stringify(me))).catch(() => {})
+      }, LOCK_BEAT_MS)
+      timer.unref()
+      return {
+        path,
+        stop: async () => {
+          clearInterval(timer)
+          await writing // a renewal in flight must not bring the file back after it is removed
+        },
+      }
     } catch (error) {
       if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error
-      const pid = Number((await readFile(path, 'utf8').catch(() => '')).trim())
-      if (pid > 0 && pid !== process.pid && isAlive(pid))
+      const owner = parseOwner(await readFile(path, 'utf8').catch(() => ''))
+      if (owner && !lockIsFree(owner, me))
         throw new StoreLockedError(
-          `another warroom process (pid ${pid}) uses the data directory ${dirname(path)}: run one receiver per data directory, or PostgreSQL for several`,
+          `another warroom process (${owner.host}, pid ${owner.pid}) uses the data directory ${dirname(path)}: run one receiver per data directory, or PostgreSQL for several`,
         )
-      await rm(path, { force: true }) // left by a process that is gone
+      await rm(path, { force: true })
     }
   }
   throw new StoreLockedError(`could not lock ${path}`)
+}
+
+function parseOwner(text: string): LockOwner | undefined {
+  try {
+    const o = JSON.parse(text) as Partial<LockOwner>
+    if (
+      typeof o.id === 'string' &&
+      typeof o.host === 'string' &&
+      typeof o.pid === 'number' &&
+      typeof o.beat === 'number'
+    )
+      return o as LockOwner
+  } catch {
+    // 0.3's lock held a bare PID: the process check below decides
+  }
+  const pid = Number(text.trim())
+  return pid > 0 ? { id: '', host: hostname(), pid, beat: Date.now() } : undefined
+}
+
+function lockIsFree(owner: LockOwner, me: LockOwner): boolean {
+  if (Date.now() - owner.beat > LOCK_STALE_MS) return true
+  if (owner.host !== me.host) return false
+  if (owner.pid === me.pid) return owner.id !== me.id
+  return !isAlive(owner.pid)
 }
 
 function isAlive(pid: number): boolean {

@@ -3,21 +3,23 @@
  * each test performs the attack or the fault it is named after.
  */
 import { spawn } from 'node:child_process'
-import { readdirSync } from 'node:fs'
+import { mkdirSync, readdirSync, writeFileSync } from 'node:fs'
 import { writeFile } from 'node:fs/promises'
 import { createServer } from 'node:http'
 import type { AddressInfo } from 'node:net'
-import { tmpdir } from 'node:os'
+import { hostname, tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { describe, expect, it } from 'vitest'
 import { githubIncident } from '../adapters/github.js'
 import { loadConfig, parseConfig } from '../src/config.js'
 import { parseIncident } from '../src/incident.js'
+import { Metrics } from '../src/metrics.js'
 import { expandOnCall } from '../src/oncall.js'
-import { MemoryStore } from '../src/store.js'
+import { LongConnectionClient } from '../src/receiver/longconn.js'
+import { FileStore, MemoryStore } from '../src/store.js'
 import { truncate } from '../src/text.js'
 import { pushEvent } from './fixtures/github.js'
-import { incident, sandbox, tempDir, view, warRoomFor } from './helpers.js'
+import { clientFor, incident, sandbox, tempDir, until, view, warRoomFor } from './helpers.js'
 import { freshSchema, HAVE_POSTGRES, pgStore } from './pg-helpers.js'
 import { post, startReceiver } from './receiver-helpers.js'
 
@@ -257,5 +259,92 @@ describe.skipIf(!HAVE_POSTGRES)('a NUL character on PostgreSQL', () => {
       opened.key ? (await room.find({ chatId: opened.chatId! }))!.keyHash : '',
     )
     expect(record?.incident?.summary).toBe('ab \\u0000 stays')
+  })
+})
+
+describe('failures that must not pass silently', () => {
+  it('a failed write on a full disk (here: a rename that fails) leaves no temporary file', async () => {
+    const dir = await tempDir()
+    const store = await FileStore.open(dir)
+    const keyHash = 'ab'.repeat(16)
+    mkdirSync(join(dir, 'incidents', `${keyHash}.json`)) // renaming onto a directory fails
+    const record = { ...(await seedRecord(keyHash)) }
+    await expect(store.put(record)).rejects.toThrow()
+    expect(readdirSync(join(dir, 'incidents')).filter((n) => n.endsWith('.tmp'))).toEqual([])
+  })
+
+  it('an event over the long connection that fails (a database outage) is logged, not dropped silently', async () => {
+    const s = await sandbox({ appId: 'cli_0123456789abcdef' })
+    const errors: string[] = []
+    const client = new LongConnectionClient({
+      appId: s.appId,
+      appSecret: s.appSecret,
+      baseUrl: s.url,
+      interactions: {
+        onEvent: async () => Promise.reject(new Error('database unreachable')),
+      } as never,
+      logger: {
+        debug() {},
+        info() {},
+        warn() {},
+        error: (m: string, f?: Record<string, unknown>) =>
+          void errors.push(`${m} ${JSON.stringify(f)}`),
+      },
+      metrics: new Metrics(),
+    })
+    try {
+      await client.start()
+      await until('the connection', () => client.up)
+      const [alice] = [...s.state.users.values()]
+      const chatId = (await clientFor(s).createChat({ name: 'lc', user_id_list: [alice!.open_id] }))
+        .chat_id
+      await s.say(chatId, alice!.open_id, 'hello')
+      await until('the log line', () => errors.length > 0)
+      expect(errors[0]).toContain('Feishu will push it again')
+      expect(errors[0]).toContain('database unreachable')
+    } finally {
+      client.close()
+    }
+  })
+})
+
+async function seedRecord(keyHash: string) {
+  return {
+    keyHash,
+    key: 'k',
+    chatId: 'oc_x',
+    chatName: 'x',
+    status: 'open' as const,
+    openedAt: 1,
+    members: [],
+    invited: [],
+    failedMembers: [],
+    imageKeys: [],
+    imageUrls: [],
+    seenEvents: [],
+    events: [],
+    version: 1,
+  }
+}
+
+describe('one process per data directory, in containers', () => {
+  const lock = (dir: string, owner: Record<string, unknown>) =>
+    writeFileSync(join(dir, 'warroom.lock'), JSON.stringify(owner))
+
+  it('two containers on one volume (both PID 1) do not both write: the lease, not the PID, decides', async () => {
+    const dir = await tempDir()
+    // Another container's receiver: PID 1 on its own host, renewing its lease.
+    lock(dir, { id: 'other', host: 'container-b', pid: 1, beat: Date.now() })
+    await expect(FileStore.open(dir, { lock: true })).rejects.toThrow(
+      /container-b, pid 1\) uses the data directory/,
+    )
+    // Its lease not renewed for longer than the stale time: it is gone, and the lock is taken.
+    lock(dir, { id: 'other', host: 'container-b', pid: 1, beat: Date.now() - 60_000 })
+    const store = await FileStore.open(dir, { lock: true })
+    await store.close()
+    // This host's own earlier life with the same PID (a restarted container) is taken over at once.
+    lock(dir, { id: 'earlier', host: hostname(), pid: process.pid, beat: Date.now() })
+    const again = await FileStore.open(dir, { lock: true })
+    await again.close()
   })
 })

@@ -349,7 +349,7 @@ describe('files and processes', () => {
       )
     const refused = other()
     expect(refused.status).toBe(3)
-    expect(refused.stdout).toContain(`another warroom process (pid ${process.pid})`)
+    expect(refused.stdout).toContain(`pid ${process.pid}) uses the data directory`)
     await store.close()
     expect(other().stdout).toContain('opened')
     // A lock left by a process killed with SIGKILL.
