@@ -59,6 +59,8 @@ export interface IncidentRecord {
     startedAt: number
     steps: Array<{ after: number; urgent: 'app' | 'sms' | 'phone'; to: string[]; invite: string[] }>
     fired: number[]
+    /** When the last step fired: steps caught up after a gap are spaced from it. */
+    lastFiredAt?: number
   }
   events: IncidentEvent[]
   /** Bumped on every write; lets a store detect lost updates. */

@@ -9,7 +9,7 @@ import { createServer } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import { hostname, tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { describe, expect, it } from 'vitest'
+import { describe, expect, it, vi } from 'vitest'
 import { githubIncident } from '../adapters/github.js'
 import { loadConfig, parseConfig } from '../src/config.js'
 import { parseIncident } from '../src/incident.js'
@@ -20,7 +20,7 @@ import { FileStore, MemoryStore } from '../src/store.js'
 import { truncate } from '../src/text.js'
 import { pushEvent } from './fixtures/github.js'
 import { clientFor, incident, sandbox, tempDir, until, view, warRoomFor } from './helpers.js'
-import { freshSchema, HAVE_POSTGRES, pgStore } from './pg-helpers.js'
+import { freshSchema, HAVE_POSTGRES, pgStore, sql } from './pg-helpers.js'
 import { post, startReceiver } from './receiver-helpers.js'
 
 const ctx = (eventName: string, workflow: string) => ({
@@ -346,5 +346,48 @@ describe('one process per data directory, in containers', () => {
     lock(dir, { id: 'earlier', host: hostname(), pid: process.pid, beat: Date.now() })
     const again = await FileStore.open(dir, { lock: true })
     await again.close()
+  })
+})
+
+describe.skipIf(!HAVE_POSTGRES)('PostgreSQL, on a bad night', () => {
+  it('a replica whose clock is 5 minutes behind does not fire a 60 s step early: due times use the database’s clock', async () => {
+    const store = await pgStore(freshSchema())
+    const real = Date.now
+    const spy = vi.spyOn(Date, 'now').mockImplementation(() => real() - 5 * 60_000)
+    try {
+      await store.jobs.schedule({
+        id: 'j1',
+        kind: 'escalate',
+        keyHash: 'ab'.repeat(16),
+        dueAt: Date.now() + 60_000,
+        data: {},
+      })
+    } finally {
+      spy.mockRestore()
+    }
+    expect(await store.jobs.claim('escalate', 10)).toEqual([])
+    const [row] = await sql<{ s: number }>(
+      store.schema,
+      'SELECT extract(epoch FROM due_at - now())::float8 AS s FROM jobs',
+    )
+    expect(row!.s).toBeGreaterThan(55)
+    expect(row!.s).toBeLessThan(61)
+  })
+
+  it('/readyz is not ready while the database refuses writes (full, read-only), and names no host when it is down', async () => {
+    const schema = freshSchema()
+    const store = await pgStore(schema)
+    expect(await store.readiness()).toBeUndefined()
+    await sql(
+      schema,
+      `CREATE FUNCTION full_disk() RETURNS trigger LANGUAGE plpgsql AS $$
+       BEGIN RAISE EXCEPTION 'could not extend file: No space left on device' USING ERRCODE = '53100'; END $$;
+       CREATE TRIGGER full_disk BEFORE UPDATE ON replicas FOR EACH ROW EXECUTE FUNCTION full_disk()`,
+    )
+    expect(await store.readiness()).toBe('database refuses writes (SQLSTATE 53100)')
+    await sql(schema, 'DROP TRIGGER full_disk ON replicas')
+    await (store as unknown as { pool: { end(): Promise<void> } }).pool.end()
+    const down = await store.readiness()
+    expect(down).toBe('database unreachable')
   })
 })

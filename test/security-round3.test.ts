@@ -307,3 +307,52 @@ describe('Alertmanager credentials', () => {
     }
   })
 })
+
+describe('after downtime or a forward clock jump', () => {
+  it('overdue escalation steps are caught up a minute apart, and missed reminders are one nudge', async () => {
+    const s = await sandbox()
+    const { alice, bob } = people(s)
+    const store = new MemoryStore()
+    store.jobs = new LocalJobQueue(undefined, [], () => s.now())
+    const { url, warroom } = await startReceiver(s, {
+      store,
+      config: {
+        warroom: { remind_every: '10s', urgent_on_critical: false },
+        routes: [
+          {
+            match: { team: 'payments' },
+            members: [alice.open_id],
+            escalation: [
+              { after: '1s', urgent: 'app', to: [bob.open_id] },
+              { after: '2s', urgent: 'sms', to: [bob.open_id] },
+              { after: '3s', urgent: 'phone', to: [bob.open_id] },
+            ],
+          },
+        ],
+      },
+    })
+    const opened = await post(`${url}/incidents`, incident({ labels: { team: 'payments' } }))
+    s.clockOffsetMs += 5 * 60_000 // the receiver was away for five minutes
+    await until('the first step', () => s.state.urgent.length >= 1, 10_000)
+    await new Promise((r) => setTimeout(r, 2000))
+    expect(s.state.urgent.map((u) => u.kind)).toEqual(['app'])
+    s.clockOffsetMs += 61_000
+    await until('the second step', () => s.state.urgent.length >= 2, 10_000)
+    await new Promise((r) => setTimeout(r, 1500))
+    expect(s.state.urgent.map((u) => u.kind)).toEqual(['app', 'sms'])
+    s.clockOffsetMs += 61_000
+    await until('the third step', () => s.state.urgent.length >= 3, 10_000)
+    expect(s.state.urgent.map((u) => u.kind)).toEqual(['app', 'sms', 'phone'])
+
+    // Reminders every 10 s: acknowledged, then five minutes away: one nudge, not 30.
+    await warroom.acknowledge({ chatId: opened.json.chat_id }, { openId: alice.open_id })
+    s.clockOffsetMs += 5 * 60_000
+    await until(
+      'a nudge',
+      () => view(s, opened.json.chat_id).posts.some((p) => p.startsWith('⏰')),
+      10_000,
+    )
+    await new Promise((r) => setTimeout(r, 1500))
+    expect(view(s, opened.json.chat_id).posts.filter((p) => p.startsWith('⏰'))).toHaveLength(1)
+  }, 60_000)
+})

@@ -26,6 +26,11 @@ export interface EscalationJob {
   attempt?: number
 }
 
+/** A step more than this late was missed (downtime, a clock jump): it is caught up, spaced. */
+const CATCH_UP_AFTER_MS = 30_000
+/** Steps caught up after a gap are at least this far apart (not app, SMS and phone in 30 ms). */
+const CATCH_UP_GAP_MS = 60_000
+
 /** When a step whose urgent call failed definitely is tried again. */
 const RETRY_AFTER_MS = [30_000, 120_000, 300_000]
 
@@ -115,6 +120,9 @@ export class Escalations {
   async remind(record: IncidentRecord, job: ReminderJob): Promise<void> {
     const t = this.messages.t
     const since = this.core.now() - job.ackAt
+    // After downtime or a clock jump, the nudges missed are one nudge, not a burst.
+    const every = this.core.config.remindEveryMs ?? 0
+    const n = every > 0 ? Math.max(job.n, Math.floor(since / every)) : job.n
     await this.messages.post(
       record,
       [
@@ -127,9 +135,9 @@ export class Escalations {
           },
         ],
       ],
-      `remind:${job.ackAt}:${job.n}`,
+      `remind:${job.ackAt}:${n}`,
     )
-    await this.scheduleReminder(record, job.n + 1)
+    await this.scheduleReminder(record, n + 1)
   }
 
   /** Whether a job still applies: the same episode, open, unacknowledged, the step not fired. */
@@ -190,6 +198,19 @@ export class Escalations {
   async fire(record: IncidentRecord, job: EscalationJob, op: Op): Promise<string[]> {
     const esc = record.escalation!
     const step = esc.steps[job.step]!
+    const now = this.core.now()
+    const late = now - (esc.startedAt + step.after) > CATCH_UP_AFTER_MS
+    if (late && esc.lastFiredAt !== undefined && now - esc.lastFiredAt < CATCH_UP_GAP_MS) {
+      const dueAt = esc.lastFiredAt + CATCH_UP_GAP_MS
+      await this.jobs.schedule({
+        id: `${ESCALATE}:${record.keyHash}:${job.startedAt}:${job.step}:at${dueAt}`,
+        kind: ESCALATE,
+        keyHash: record.keyHash,
+        dueAt,
+        data: job as unknown as Record<string, unknown>,
+      })
+      return []
+    }
     const named = expandOnCall(
       [...step.to, ...step.invite],
       this.core.config.schedules ?? {},
@@ -208,6 +229,7 @@ export class Escalations {
     // Saved as fired before the call: the urgent API has no idempotency key, so a crash between
     // the two loses this step's call rather than making it twice (a retried job finds it fired).
     esc.fired = [...esc.fired, job.step]
+    esc.lastFiredAt = now
     await this.save(record)
     const held = targets.length ? this.urgency.take(record, step.urgent) : undefined
     if (held) {

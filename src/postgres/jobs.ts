@@ -1,6 +1,6 @@
 import type pg from 'pg'
 import type { Job, JobQueue } from '../jobs.js'
-import { query, ts } from './db.js'
+import { query } from './db.js'
 
 interface JobRow {
   id: string
@@ -26,11 +26,14 @@ export class PostgresJobQueue implements JobQueue {
   ) {}
 
   async schedule(job: Omit<Job, 'attempts'>): Promise<void> {
+    // Due times are kept on the database's clock: a replica's clock a few minutes off must not
+    // fire a step early or late. What is sent is how far ahead it is due, by this replica's clock.
     await query(
       this.pool,
-      `INSERT INTO jobs (id, kind, key_hash, due_at, data) VALUES ($1, $2, $3, $4, $5)
+      `INSERT INTO jobs (id, kind, key_hash, due_at, data)
+       VALUES ($1, $2, $3, now() + make_interval(secs => $4::float8 / 1000), $5)
        ON CONFLICT (id) DO NOTHING`,
-      [job.id, job.kind, job.keyHash, ts(job.dueAt), JSON.stringify(job.data)],
+      [job.id, job.kind, job.keyHash, job.dueAt - Date.now(), JSON.stringify(job.data)],
       'schedule a job',
     )
   }
@@ -69,9 +72,10 @@ export class PostgresJobQueue implements JobQueue {
   async retry(id: string, dueAt: number, error: string): Promise<void> {
     await query(
       this.pool,
-      `UPDATE jobs SET claimed_by = NULL, lease_until = NULL, due_at = $2, last_error = $3
+      `UPDATE jobs SET claimed_by = NULL, lease_until = NULL,
+              due_at = now() + make_interval(secs => $2::float8 / 1000), last_error = $3
        WHERE id = $1 AND done_at IS NULL`,
-      [id, ts(dueAt), error.slice(0, 2000)],
+      [id, dueAt - Date.now(), error.slice(0, 2000)],
       'retry a job',
     )
   }

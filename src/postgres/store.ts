@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto'
 import { hostname } from 'node:os'
 import type pg from 'pg'
+import { errorMessage } from '../errors.js'
 import type { SharedQuota } from '../feishu/ratelimit.js'
 import type { Logger } from '../log.js'
 import { type IncidentRecord, type IncidentStore, StaleRecordError } from '../store.js'
@@ -36,6 +37,7 @@ export class PostgresStore implements IncidentStore {
   readonly jobs: PostgresJobQueue
   readonly timelines: PostgresTimelines
   readonly replicas: Replicas
+  private readonly logger: Logger
 
   private constructor(
     private readonly pool: pg.Pool,
@@ -44,6 +46,7 @@ export class PostgresStore implements IncidentStore {
     options: PostgresStoreOptions,
     readonly replicaId: string,
   ) {
+    this.logger = options.logger
     this.replicas = new Replicas(pool, replicaId, {
       logger: options.logger,
       ...(options.heartbeatMs !== undefined ? { intervalMs: options.heartbeatMs } : {}),
@@ -196,18 +199,29 @@ export class PostgresStore implements IncidentStore {
 
   /** For GET /readyz: reachable, and the schema is at the version this build expects. */
   async readiness(): Promise<string | undefined> {
+    let v: number
     try {
       const { rows } = await query<{ v: number | null }>(
         this.pool,
         'SELECT max(version) AS v FROM schema_migrations',
       )
-      const v = rows[0]?.v ?? 0
-      return v >= LATEST_MIGRATION
-        ? undefined
-        : `database schema at migration ${v}, this build needs ${LATEST_MIGRATION}`
+      v = rows[0]?.v ?? 0
     } catch (error) {
-      return `database unreachable: ${(error as Error).message}`
+      // Anyone may ask /readyz: the cause (it names the host) goes to the log only.
+      this.logger.warn('readiness: the database is unreachable', { error: errorMessage(error) })
+      return 'database unreachable'
     }
+    if (v < LATEST_MIGRATION)
+      return `database schema at migration ${v}, this build needs ${LATEST_MIGRATION}`
+    try {
+      // Reachable is not enough: a read-only or full database answers reads and refuses writes.
+      await this.pool.query('UPDATE replicas SET seen_at = now() WHERE id = $1', [this.replicaId])
+    } catch (error) {
+      const code = (error as { code?: string }).code
+      this.logger.warn('readiness: the database refuses writes', { error: errorMessage(error) })
+      return `database refuses writes${code ? ` (SQLSTATE ${code})` : ''}`
+    }
+    return undefined
   }
 
   /** Graceful shutdown: gives back claimed jobs, leaves the replicas, closes the pools. */
