@@ -147,6 +147,11 @@ export const ConfigSchema = z
     auth: z
       .strictObject({
         bearer_token: z.string().min(8, 'must be at least 8 characters').optional(),
+        /**
+         * Reading transcripts (GET /incidents/<key>/timeline) needs this bearer token, not the
+         * webhook's: a sender of alerts is not a reader of every war room's history. Unset: closed.
+         */
+        read_token: z.string().min(16, 'must be at least 16 characters').optional(),
         basic: z
           .strictObject({ username: z.string().min(1), password: z.string().min(8) })
           .optional(),
@@ -287,6 +292,11 @@ export function applyEnv(config: Config, env: NodeJS.ProcessEnv): Config {
     if (env.WARROOM_WEBHOOK_TOKEN.length < 8)
       throw new ConfigError('WARROOM_WEBHOOK_TOKEN must be at least 8 characters')
     c.auth.bearer_token = env.WARROOM_WEBHOOK_TOKEN
+  }
+  if (env.WARROOM_READ_TOKEN) {
+    if (env.WARROOM_READ_TOKEN.length < 16)
+      throw new ConfigError('WARROOM_READ_TOKEN must be at least 16 characters')
+    c.auth.read_token = env.WARROOM_READ_TOKEN
   }
   if (env.WARROOM_DATA_DIR) c.server.data_dir = env.WARROOM_DATA_DIR
   if (env.WARROOM_DATABASE_URL) {

@@ -214,7 +214,7 @@ describe.skipIf(!HAVE_POSTGRES)('PostgreSQL store', () => {
     expect(rows[0]!.n).toBe(1)
     // Either replica serves it, from the database.
     const res = await request(`${two.url}/incidents/${encodeURIComponent(json.key)}/timeline`, {
-      headers: { authorization: 'Bearer test-webhook-token-123' },
+      headers: { authorization: 'Bearer test-read-token-1234567' },
     })
     expect(res.statusCode).toBe(200)
     expect(await res.body.text()).toMatch(/^# 事件时间线[\s\S]*## 关键指标/)

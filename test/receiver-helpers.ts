@@ -18,6 +18,8 @@ afterEach(async () => {
 })
 
 export const TOKEN = 'test-webhook-token-123'
+/** The transcripts' read token (auth.read_token), not the webhook's. */
+export const READ_TOKEN = 'test-read-token-1234567'
 
 export async function startReceiver(
   s: FeishuSandbox,
@@ -30,7 +32,10 @@ export async function startReceiver(
     logger?: Logger
   } = {},
 ) {
-  const config: Config = parseConfig({ auth: { bearer_token: TOKEN }, ...options.config })
+  const config: Config = parseConfig({
+    auth: { bearer_token: TOKEN, read_token: READ_TOKEN },
+    ...options.config,
+  })
   const metrics = new Metrics()
   const client = clientFor(s, {
     onCall: metrics.onFeishuCall,

@@ -5,6 +5,7 @@
 import { writeFile } from 'node:fs/promises'
 import { createServer } from 'node:http'
 import { join } from 'node:path'
+import { request } from 'undici'
 import { describe, expect, it } from 'vitest'
 import { main } from '../src/cli/main.js'
 import { NewChatBudget } from '../src/core/admission.js'
@@ -14,7 +15,7 @@ import { MemoryStore } from '../src/store.js'
 import { io, serveInProcess } from './cli-helpers.js'
 import { alert, alertmanagerPayload } from './fixtures/alerts.js'
 import { incident, sandbox, tempDir, until, view } from './helpers.js'
-import { post, startReceiver } from './receiver-helpers.js'
+import { post, READ_TOKEN, startReceiver, TOKEN } from './receiver-helpers.js'
 
 type Sandbox = Awaited<ReturnType<typeof sandbox>>
 const people = (s: Sandbox) => {
@@ -355,4 +356,41 @@ describe('after downtime or a forward clock jump', () => {
     await new Promise((r) => setTimeout(r, 1500))
     expect(view(s, opened.json.chat_id).posts.filter((p) => p.startsWith('⏰'))).toHaveLength(1)
   }, 60_000)
+})
+
+describe('transcripts', () => {
+  it('a webhook-token holder reads none; without a read token (Grafana’s HMAC only) nobody can over HTTP', async () => {
+    const s = await sandbox()
+    const { url } = await startReceiver(s)
+    const opened = await post(`${url}/incidents`, incident({ key: 'secret:1' }))
+    expect(opened.status).toBe(200)
+    const asSender = await request(`${url}/incidents/secret%3A1/timeline`, {
+      headers: { authorization: `Bearer ${TOKEN}` },
+    })
+    expect(asSender.statusCode).toBe(401)
+    await asSender.body.dump()
+    const hmacOnly = await startReceiver(s, {
+      config: { auth: {}, grafana: { hmac_secret: 'grafana-hmac-secret' } },
+    })
+    const anyone = await request(`${hmacOnly.url}/incidents/secret%3A1/timeline`)
+    expect(anyone.statusCode).toBe(404)
+    expect(await anyone.body.text()).toContain('auth.read_token')
+  })
+
+  it('40 concurrent reads of an open incident’s timeline read Feishu’s history once', async () => {
+    const s = await sandbox({ rateLimits: false })
+    const { url } = await startReceiver(s)
+    await post(`${url}/incidents`, incident({ key: 'busy:1' }))
+    const before = s.requests.filter((r) => r.endpoint === 'listMessages').length
+    const reads = await Promise.all(
+      Array.from({ length: 40 }, async () => {
+        const res = await request(`${url}/incidents/busy%3A1/timeline`, {
+          headers: { authorization: `Bearer ${READ_TOKEN}` },
+        })
+        return [res.statusCode, await res.body.text()] as const
+      }),
+    )
+    expect(reads.every(([code, text]) => code === 200 && text.includes('# 事件时间线'))).toBe(true)
+    expect(s.requests.filter((r) => r.endpoint === 'listMessages').length - before).toBe(1)
+  })
 })

@@ -23,7 +23,7 @@ import { FileStore, MemoryStore } from '../src/store.js'
 import { alert, alertmanagerPayload } from './fixtures/alerts.js'
 import { pushEvent, workflowRunEvent } from './fixtures/github.js'
 import { clientFor, incident, pngBytes, sandbox, tempDir, view, warRoomFor } from './helpers.js'
-import { post, startReceiver, TOKEN } from './receiver-helpers.js'
+import { post, READ_TOKEN, startReceiver, TOKEN } from './receiver-helpers.js'
 
 /** A group a tenant user made and added the bot to, with the description they chose. */
 function attackerGroup(s: FeishuSandbox, ownerOpenId: string, description: string): string {
@@ -281,7 +281,7 @@ describe('smaller attacks', () => {
     const s = await sandbox()
     const { url } = await startReceiver(s)
     const r = await request(`${url}/incidents/%ZZ/timeline`, {
-      headers: { authorization: `Bearer ${TOKEN}` },
+      headers: { authorization: `Bearer ${READ_TOKEN}` },
     })
     expect(r.statusCode).toBe(400)
     await r.body.dump()

@@ -15,7 +15,7 @@ import {
   view,
   warRoomFor,
 } from './helpers.js'
-import { post, startReceiver, TOKEN } from './receiver-helpers.js'
+import { post, READ_TOKEN, startReceiver, TOKEN } from './receiver-helpers.js'
 
 /** A chat with a long history: 130+ messages of every kind, an ack and a resolution. */
 async function busyIncident(s: Awaited<ReturnType<typeof sandbox>>) {
@@ -159,17 +159,17 @@ describe('where the timeline goes', () => {
     expect(unauth.statusCode).toBe(401)
     await unauth.body.dump()
     const asMd = await request(`${again.url}/incidents/${key}/timeline`, {
-      headers: { authorization: `Bearer ${TOKEN}` },
+      headers: { authorization: `Bearer ${READ_TOKEN}` },
     })
     expect(asMd.headers['content-type']).toContain('text/markdown')
     expect(await asMd.body.text()).toBe(md)
     const asJson = await request(`${again.url}/incidents/${key}/timeline`, {
-      headers: { authorization: `Bearer ${TOKEN}`, accept: 'application/json' },
+      headers: { authorization: `Bearer ${READ_TOKEN}`, accept: 'application/json' },
     })
     const json = (await asJson.body.json()) as any
     expect(json.entries.some((e: any) => e.text === 'looking at the dashboards')).toBe(true)
     const missing = await request(`${again.url}/incidents/nope/timeline`, {
-      headers: { authorization: `Bearer ${TOKEN}` },
+      headers: { authorization: `Bearer ${READ_TOKEN}` },
     })
     expect(missing.statusCode).toBe(404)
     await missing.body.dump()
@@ -180,7 +180,7 @@ describe('where the timeline goes', () => {
     const { url } = await startReceiver(s, { config: { server: { data_dir: await tempDir() } } })
     const opened = await post(`${url}/incidents`, incident({ key: 'live:1' }))
     const res = await request(`${url}/incidents/live%3A1/timeline`, {
-      headers: { authorization: `Bearer ${TOKEN}` },
+      headers: { authorization: `Bearer ${READ_TOKEN}` },
     })
     const text = await res.body.text()
     expect(text).toContain('# 事件时间线')

@@ -199,7 +199,8 @@ export class Escalations {
     const esc = record.escalation!
     const step = esc.steps[job.step]!
     const now = this.core.now()
-    const late = now - (esc.startedAt + step.after) > CATCH_UP_AFTER_MS
+    // A retry after a failed call keeps its own time; only steps missed in a gap are spaced.
+    const late = !job.attempt && now - (esc.startedAt + step.after) > CATCH_UP_AFTER_MS
     if (late && esc.lastFiredAt !== undefined && now - esc.lastFiredAt < CATCH_UP_GAP_MS) {
       const dueAt = esc.lastFiredAt + CATCH_UP_GAP_MS
       await this.jobs.schedule({

@@ -68,3 +68,18 @@ export function checkGrafanaSignature(
     )
   }
 }
+
+/** GET /incidents/<key>/timeline: the read token (auth.read_token), and only it. */
+export function checkReadAuth(req: IncomingMessage, auth: Config['auth']): void {
+  if (!auth.read_token)
+    throw new HttpError(
+      404,
+      'transcripts are not served here: read them with `warroom timeline`, or set auth.read_token (WARROOM_READ_TOKEN)',
+    )
+  const header = req.headers.authorization ?? ''
+  const [scheme, ...rest] = header.split(' ')
+  if (/^bearer$/i.test(scheme ?? '') && safeEqual(rest.join(' ').trim(), auth.read_token)) return
+  throw new HttpError(401, header ? 'invalid credentials' : 'missing Authorization header', {
+    'www-authenticate': 'Bearer',
+  })
+}

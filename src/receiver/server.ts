@@ -16,7 +16,7 @@ import type { Metrics } from '../metrics.js'
 import { resultJson } from '../result-json.js'
 import { hashKey, type IncidentRecord, StoreUnavailableError } from '../store.js'
 import type { TimelineArchive } from '../timeline.js'
-import { checkGrafanaSignature, checkWebhookAuth } from './auth.js'
+import { checkGrafanaSignature, checkReadAuth, checkWebhookAuth } from './auth.js'
 import { capWaitingPerAddress } from './connections.js'
 import { EscalationRunner } from './escalations.js'
 import { HttpError, parseJsonBody, readBody, sendJson, sendText } from './http.js'
@@ -206,7 +206,7 @@ export class Receiver {
     const timeline = /^\/incidents\/(.+)\/timeline$/.exec(url.pathname)
     if (timeline) {
       if (method !== 'GET') throw new HttpError(405, 'use GET', { allow: 'GET' })
-      checkWebhookAuth(req, this.options.config.auth)
+      checkReadAuth(req, this.options.config.auth)
       let key: string
       try {
         key = decodeURIComponent(timeline[1]!)

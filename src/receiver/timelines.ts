@@ -6,7 +6,6 @@ import type { Logger } from '../log.js'
 import { hashKey, type IncidentRecord } from '../store.js'
 import type { TimelineArchive } from '../timeline.js'
 import { HttpError } from './http.js'
-import { streamSink } from './timeline-files.js'
 
 export interface TimelinesOptions {
   warroom: WarRoom
@@ -21,6 +20,8 @@ export interface TimelinesOptions {
 const REVIEW = 'review'
 /** Reviews a replica does at once: background work, behind incidents' own calls. */
 const CONCURRENCY = 4
+
+const LIVE_CACHE_MS = 30_000
 
 /**
  * Post-incident timelines: written after every resolution (by the source or
@@ -170,16 +171,33 @@ export class Timelines {
     }
     const record = await this.options.warroom.find({ keyHash })
     if (!record) throw new HttpError(404, `no incident with key ${key.slice(0, 200)}`)
-    // Not resolved yet (or written before a restart lost it): build it live from Feishu, streaming.
-    res.writeHead(200, { 'content-type': type, 'cache-control': 'no-store' })
+    // Not resolved yet (or written before a restart lost it): built live from Feishu's history,
+    // once for all the readers of the next half minute (each build reads the whole history).
+    const id = `${keyHash}:${json ? 'json' : 'md'}`
+    let entry = this.live.get(id)
+    if (!entry || Date.now() - entry.at > LIVE_CACHE_MS) {
+      const parts: string[] = []
+      const text = this.options.warroom
+        .timeline({ keyHash }, [
+          { format: json ? 'json' : 'markdown', sink: { write: (c) => void parts.push(c) } },
+        ])
+        .then(() => parts.join(''))
+      entry = { at: Date.now(), text }
+      this.live.set(id, entry)
+      if (this.live.size > 50) this.live.delete(this.live.keys().next().value!)
+      text.catch(() => this.live.delete(id))
+    }
+    let text: string
     try {
-      await this.options.warroom.timeline({ keyHash }, [
-        { format: json ? 'json' : 'markdown', sink: streamSink(res) },
-      ])
-      res.end()
+      text = await entry.text
     } catch (error) {
       this.options.logger.warn('timeline failed', { key, error: errorMessage(error) })
-      res.destroy()
+      throw new HttpError(502, 'the timeline could not be read from Feishu')
     }
+    res.writeHead(200, { 'content-type': type, 'cache-control': 'no-store' })
+    res.end(text)
   }
+
+  /** Live timelines of open incidents, shared by concurrent readers for LIVE_CACHE_MS. */
+  private readonly live = new Map<string, { at: number; text: Promise<string> }>()
 }
