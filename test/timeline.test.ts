@@ -15,7 +15,7 @@ import {
   view,
   warRoomFor,
 } from './helpers.js'
-import { post, READ_TOKEN, startReceiver, TOKEN } from './receiver-helpers.js'
+import { post, READ_TOKEN, startReceiver } from './receiver-helpers.js'
 
 /** A chat with a long history: 130+ messages of every kind, an ack and a resolution. */
 async function busyIncident(s: Awaited<ReturnType<typeof sandbox>>) {
