@@ -3,7 +3,7 @@ import { parse as parseYaml } from 'yaml'
 import { z } from 'zod'
 import { errorMessage } from './errors.js'
 import { resolveBaseUrl } from './feishu/transport.js'
-import { RESOLVED_PREFIX } from './i18n/index.js'
+import { RESOLVED_PREFIX, resolvedPrefixFor } from './i18n/index.js'
 import { describeZodError, SEVERITIES } from './incident.js'
 import { ScheduleSchema, scheduleNamed, scheduleRef, timeZone } from './oncall.js'
 
@@ -206,7 +206,8 @@ export const ConfigSchema = z
       .strictObject({
         language: z.enum(['zh', 'en']).default('zh'),
         time_zone: timeZone.default('Asia/Shanghai'),
-        resolved_prefix: z.string().max(30).default(RESOLVED_PREFIX),
+        /** Default: the language's ([已解决] / [Resolved]). */
+        resolved_prefix: z.string().max(30).optional(),
         chat_name_template: z.string().max(200).default('{emoji} [{priority}] {title}'),
         reopen_window: duration.default(30 * 60_000),
         max_items: z.number().int().min(1).max(50).default(10),
@@ -214,6 +215,10 @@ export const ConfigSchema = z
         /** After an acknowledgement, a status nudge in the chat this often while open (0: never). */
         remind_every: duration.default(0),
       })
+      .transform((w) => ({
+        ...w,
+        resolved_prefix: w.resolved_prefix ?? resolvedPrefixFor(w.language),
+      }))
       .default({
         language: 'zh',
         time_zone: 'Asia/Shanghai',

@@ -18,7 +18,7 @@ export interface Figures {
   resolvedAt?: number
   timeToAcknowledgeMs?: number
   timeToResolveMs?: number
-  /** People (not bots) who wrote in the chat. */
+  /** People who wrote in the chat or acted on the incident (buttons and commands). */
   responders: number
   /** Messages written by people. */
   messages: number
@@ -134,6 +134,10 @@ export async function writeTimeline(
   }
   await flushEvents(Number.POSITIVE_INFINITY)
 
+  // Who took part by a button counts as much as who typed (an ack, a resolution, a silence).
+  for (const e of record.events) if (e.by?.openId) people.add(e.by.openId)
+  if (record.ack?.by.openId) people.add(record.ack.by.openId)
+  if (record.resolvedBy?.openId) people.add(record.resolvedBy.openId)
   const ackAt = record.ack?.at
   const figures: Figures = {
     openedAt: record.openedAt,

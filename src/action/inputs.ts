@@ -3,7 +3,7 @@ import { isAbsolute, join, relative, resolve } from 'node:path'
 import { parse as parseYaml } from 'yaml'
 import { z } from 'zod'
 import { resolveBaseUrl } from '../feishu/transport.js'
-import { RESOLVED_PREFIX } from '../i18n/index.js'
+import { resolvedPrefixFor } from '../i18n/index.js'
 import { SEVERITIES } from '../incident.js'
 
 /** The part of @actions/core the action uses; passed in so tests can supply their own. */
@@ -90,7 +90,9 @@ export function readInputs(
     severity: input('severity').toLowerCase() || 'error',
     chatName: input('chat-name') || undefined,
     // Not trimmed: the prefix's trailing space is part of it.
-    resolvedPrefix: core.getInput('resolved-prefix', { trimWhitespace: false }) || RESOLVED_PREFIX,
+    resolvedPrefix:
+      core.getInput('resolved-prefix', { trimWhitespace: false }) ||
+      resolvedPrefixFor(input('language').toLowerCase() === 'en' ? 'en' : 'zh'),
     language: input('language').toLowerCase() || 'zh',
     failOnError: bool('fail-on-error', true),
     timelineFile: bool('timeline-file', false),

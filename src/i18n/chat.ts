@@ -35,6 +35,8 @@ export const TEXTS = {
     unsilencedParts: ['🔔 ', ' 取消了静默，告警恢复通知。'] as const,
     silenceUsage: '用法：/silence <时长> [备注]，例如 /silence 1h 正在回滚（时长如 30m、2h、1d）',
     silenceTooLong: (max: string) => `静默最长 ${max}（silence.max_duration）：请缩短时长`,
+    help: (unknown?: string) =>
+      `${unknown ? `不认识的命令 /${unknown}。` : ''}可用命令（@机器人 或以 / 开头）：\n/ack（确认）认领并开始处理\n/resolve [说明]（解决）标记已解决\n/status（状态）当前状态\n/silence <时长> [备注]（静默）在 Alertmanager 静默此告警组，如 /silence 1h\n/unsilence（取消静默）\n/help（帮助）本说明`,
     urgentHeld: (why: string) => `⚠️ 加急未发送：已达上限（${why}）`,
     cannotSilence: '这个事件不是来自 Alertmanager，无法在这里静默。',
     noAlertmanager: '未配置 alertmanager.url，无法静默。',
@@ -121,6 +123,8 @@ export const TEXTS = {
     silenceTooLong: (max: string) =>
       `A silence may last at most ${max} (silence.max_duration): use a shorter one`,
     urgentHeld: (why: string) => `⚠️ Urgent notice not sent: the cap is reached (${why})`,
+    help: (unknown?: string) =>
+      `${unknown ? `Unknown command /${unknown}. ` : ''}Commands (mention the bot, or start with /):\n/ack: take the incident\n/resolve [note]: mark it resolved\n/status: where it stands\n/silence <duration> [note]: silence the alert group in Alertmanager, e.g. /silence 1h\n/unsilence: end the silence\n/help: this list`,
     cannotSilence: 'This incident does not come from Alertmanager: it cannot be silenced here.',
     noAlertmanager: 'alertmanager.url is not configured: cannot silence.',
     notSilenced: 'This incident has no active silence.',
@@ -167,7 +171,7 @@ export const TEXTS = {
     resolvedByParts: ['resolved by ', ''] as const,
     urgent: 'Urgent',
     summaryMsg: (tta: string, ttr: string, people: string, messages: string) =>
-      `📋 Review summary: time to acknowledge ${tta} · time to resolve ${ttr} · ${people} responders · ${messages} messages from people`,
+      `📋 Review summary: time to acknowledge ${tta} · time to resolve ${ttr} · ${people} ${people === '1' ? 'responder' : 'responders'} · ${messages} ${messages === '1' ? 'message' : 'messages'} from people`,
     imageFailed: 'image unavailable',
     notAWarRoom: 'This chat is not an incident war room.',
     notAMember: 'Only members of the war room can do this',
@@ -203,10 +207,11 @@ export function formatTime(
   const id = `${timeZone}|${language}|${withYear}`
   let formatter = formatters.get(id)
   if (!formatter) {
-    formatter = new Intl.DateTimeFormat(language === 'zh' ? 'zh-CN' : 'en-GB', {
+    // English writes the month's name ("Nov 25, 09:58"): "25/11" reads as a day or a month.
+    formatter = new Intl.DateTimeFormat(language === 'zh' ? 'zh-CN' : 'en-US', {
       timeZone,
       ...(withYear ? { year: 'numeric' as const } : {}),
-      month: '2-digit',
+      month: language === 'zh' ? '2-digit' : 'short',
       day: '2-digit',
       hour: '2-digit',
       minute: '2-digit',
@@ -217,5 +222,10 @@ export function formatTime(
   return formatter.format(ms)
 }
 
-/** The default prefix of a resolved chat's name (the product's name for it, in any language). */
+/** The default prefix of a resolved chat's name (zh, the default language). */
 export const RESOLVED_PREFIX = '[已解决] '
+
+/** The resolved prefix of a language, unless one is configured. */
+export function resolvedPrefixFor(language: Language): string {
+  return language === 'en' ? '[Resolved] ' : RESOLVED_PREFIX
+}

@@ -228,6 +228,8 @@ export type Command =
   | { op: 'status' }
   | { op: 'silence'; durationMs: number; note?: string }
   | { op: 'unsilence' }
+  /** /help, or a command the bot does not know (named in `unknown`). */
+  | { op: 'help'; unknown?: string }
 
 /** 30s, 10m, 2h, 1d → ms; NaN when it is not a duration. */
 export function parseDuration(text: string): number {
@@ -249,7 +251,16 @@ export function parseCommand(text: string, mentionedBot: boolean): Command | und
     /^\/?(ack|acknowledge|resolve|resolved|status|unsilence|silence|确认|解决|状态|取消静默|静默)(?![A-Za-z])\s*([\s\S]*)$/i.exec(
       cleaned,
     )
-  if (!m) return undefined
+  if (!m) {
+    // "/help", or a slash word the bot does not know ("/ackk"): answered with the commands. A path
+    // ("/var/log is full") is no command, and plain talk is answered only when it addresses the bot.
+    const word = /^\/?([A-Za-z\u4e00-\u9fff]{1,20})(?:\s|$)/.exec(cleaned)?.[1]
+    if (!word) return undefined
+    if (/^(help|帮助)$/i.test(word))
+      return cleaned.startsWith('/') || mentionedBot ? { op: 'help' } : undefined
+    // Talk addressed to the bot ("@bot please look") is no typo: only a slash word is.
+    return cleaned.startsWith('/') ? { op: 'help', unknown: word } : undefined
+  }
   if (!cleaned.startsWith('/') && !mentionedBot) return undefined
   const word = m[1]!.toLowerCase()
   if (word.startsWith('ack') || word === '确认') return { op: 'ack' }

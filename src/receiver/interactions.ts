@@ -2,7 +2,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http'
 import type { Config } from '../config.js'
 import type { WarRoom, WarRoomResult } from '../core/warroom.js'
 import { errorMessage } from '../errors.js'
-import { TOASTS } from '../i18n/index.js'
+import { TEXTS, TOASTS } from '../i18n/index.js'
 import type { Logger } from '../log.js'
 import type { Metrics } from '../metrics.js'
 import {
@@ -212,6 +212,16 @@ export class Interactions {
     messageId: string | undefined,
   ): Promise<WarRoomResult> {
     const { warroom } = this.options
+    if (command.op === 'help') {
+      const t = TEXTS[this.options.config.warroom.language]
+      if (messageId)
+        await warroom.reply(
+          messageId,
+          t.help(command.unknown),
+          'chatId' in ref ? ref.chatId : undefined,
+        )
+      return { action: 'none', key: '', failedMembers: [], feishuCalls: 0, warnings: [] }
+    }
     if (command.op === 'status') {
       const record = messageId ? await warroom.status(ref, messageId) : await warroom.find(ref)
       return {

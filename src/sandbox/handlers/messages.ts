@@ -118,7 +118,8 @@ export function messageHandlers(sb: SandboxContent): Partial<Record<RouteName, H
         throw fieldError('sort_type', 'unknown sort_type')
       const start = url.searchParams.get('start_time')
       const end = url.searchParams.get('end_time')
-      let list = sb.state.messagesIn(chat.chat_id).filter((m) => !m.parent_id)
+      // Replies are in the chat's history too (only replies in a thread live in the thread's).
+      let list = sb.state.messagesIn(chat.chat_id)
       if (start) list = list.filter((m) => m.create_time >= Number(start) * 1000)
       if (end) list = list.filter((m) => m.create_time <= Number(end) * 1000)
       list = [...list].sort((a, b) => a.create_time - b.create_time)

@@ -1,0 +1,89 @@
+/**
+ * The first ten minutes, again (issue 22): what a new user met, each fixed
+ * and shown here.
+ */
+import { describe, expect, it } from 'vitest'
+import { parseConfig } from '../src/config.js'
+import { formatTime } from '../src/i18n/index.js'
+import { MemoryStore } from '../src/store.js'
+import { timelineText } from '../src/timeline.js'
+import { clientFor, incident, sandbox, until, view } from './helpers.js'
+import { startReceiver } from './receiver-helpers.js'
+
+describe('the review and the timeline', () => {
+  it('counts who acknowledged and resolved with the card’s buttons as responders (not “0 responders”)', async () => {
+    const s = await sandbox()
+    const [alice, bob] = [...s.state.users.values()]
+    const { warroom } = await startReceiver(s, { config: { warroom: { language: 'en' } } })
+    const opened = await warroom.handle(incident({ members: [alice!.open_id, bob!.open_id] }))
+    const ack = await s.click(opened.cardMessageId!, alice!.open_id, { op: 'ack', k: opened.key })
+    expect((ack.body as any).toast.type).toBe('success')
+    await s.click(opened.cardMessageId!, bob!.open_id, { op: 'resolve', k: opened.key })
+    await until('the summary', () =>
+      view(s, opened.chatId!).posts.some((p) => p.includes('Review summary')),
+    )
+    const summary = view(s, opened.chatId!).posts.find((p) => p.includes('Review summary'))!
+    expect(summary).toContain('2 responders')
+    expect(summary).toContain('0 messages from people')
+  })
+
+  it('shows the bot’s replies (to /status) and names the bot a command was written to', async () => {
+    const s = await sandbox()
+    const [alice] = [...s.state.users.values()]
+    const { warroom } = await startReceiver(s, { store: new MemoryStore() })
+    const opened = await warroom.handle(incident({ members: [alice!.open_id] }))
+    await s.say(opened.chatId!, alice!.open_id, '/status', { mentionBot: true })
+    await until('the reply', () => s.state.messagesIn(opened.chatId!).some((m) => m.parent_id))
+    const record = (await warroom.find({ chatId: opened.chatId! }))!
+    const { text } = await timelineText(clientFor(s), record, 'markdown', {
+      language: 'en',
+      timeZone: 'UTC',
+    })
+    expect(text).toContain(`**${alice!.name}**: @${s.appName} /status`)
+    expect(text).not.toContain('@@')
+    const reply = s.state.messagesIn(opened.chatId!).find((m) => m.parent_id)!
+    const replyText = Object.values(
+      JSON.parse(reply.content) as Record<string, { content: Array<Array<{ text: string }>> }>,
+    )[0]!.content[0]![0]!.text
+    expect(text).toContain(replyText.slice(0, 20).replace(/([\\`*_[\]|#~!])/g, '\\$1'))
+  })
+})
+
+describe('chat commands', () => {
+  it('answers /help and an unknown command with the list of commands; a path is not a command', async () => {
+    const s = await sandbox()
+    const [alice] = [...s.state.users.values()]
+    const { warroom } = await startReceiver(s)
+    const opened = await warroom.handle(incident({ members: [alice!.open_id] }))
+    const chatId = opened.chatId!
+    await s.say(chatId, alice!.open_id, '/help')
+    await s.say(chatId, alice!.open_id, '/ackk')
+    await s.say(chatId, alice!.open_id, '/var/log is full')
+    await until(
+      'two answers',
+      () => view(s, chatId).posts.filter((p) => p.includes('/unsilence（取消静默）')).length === 2,
+    )
+    const answers = view(s, chatId).posts.filter((p) => p.includes('/unsilence（取消静默）'))
+    expect(answers[1]).toContain('不认识的命令 /ackk')
+    await new Promise((r) => setTimeout(r, 300))
+    expect(view(s, chatId).posts.filter((p) => p.includes('/unsilence（取消静默）'))).toHaveLength(2)
+  })
+})
+
+describe('English mode', () => {
+  it('renames with [Resolved] unless configured, and writes the month’s name', async () => {
+    expect(parseConfig({ warroom: { language: 'en' } }).warroom.resolved_prefix).toBe('[Resolved] ')
+    expect(parseConfig({}).warroom.resolved_prefix).toBe('[已解决] ')
+    expect(
+      parseConfig({ warroom: { language: 'en', resolved_prefix: 'DONE ' } }).warroom
+        .resolved_prefix,
+    ).toBe('DONE ')
+    const now = Date.UTC(2026, 10, 25, 1, 58)
+    expect(formatTime(now, 'UTC', 'en', now)).toBe('Nov 25, 01:58')
+    const s = await sandbox()
+    const { warroom } = await startReceiver(s, { config: { warroom: { language: 'en' } } })
+    const opened = await warroom.handle(incident({}))
+    await warroom.handle(incident({ status: 'resolved' }))
+    expect(view(s, opened.chatId!).name).toMatch(/^\[Resolved\] /)
+  })
+})
