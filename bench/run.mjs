@@ -2,6 +2,7 @@
 import os from 'node:os'
 import { callsPerOperation } from './calls.mjs'
 import { coldStart } from './coldstart.mjs'
+import { escalationStorm } from './escalation-storm.mjs'
 import { fmt } from './lib.mjs'
 import { overhead } from './overhead.mjs'
 import { storm } from './storm.mjs'
@@ -38,6 +39,20 @@ if (want('replicas')) {
     console.log(JSON.stringify(r, null, 2))
     console.log(
       `3 replicas${kill ? ', one killed with SIGKILL and restarted' : ''}: drain ${fmt(r.drainMs / 1000)} s vs lower bound ${r.boundSeconds} s = ${fmt(r.drainMs / 1000 / r.boundSeconds, 2)}×; ${r.refusedByFeishu} calls refused by Feishu, ${r.answered5xx} notifications answered 5xx; ${r.chats} chats, ${r.wrong} wrong`,
+    )
+  }
+}
+if (want('escalation')) {
+  console.log('\n## 2c. Escalation through a storm of 1,000 incidents')
+  for (const [db, invite] of [
+    [undefined, false],
+    [database('escalation'), false],
+    [undefined, true],
+  ]) {
+    const r = await escalationStorm({ ...(db ? { database: db } : {}), invite })
+    console.log(JSON.stringify(r, null, 2))
+    console.log(
+      `${r.store} store${r.invite ? ', each step inviting someone' : ''}: ${r.steps}/${r.expectedSteps} steps, ${r.twice} twice; late p50 ${fmt(r.latenessMs.p50 / 1000)} s, p99 ${fmt(r.latenessMs.p99 / 1000)} s, max ${fmt(r.latenessMs.max / 1000)} s${r.writeRatio ? `; wrote ${fmt(r.writtenMiB)} MiB (${fmt(r.pagesMiB)} MiB of pages) for ${fmt(r.recordsMiB)} MiB of records (${fmt(r.writeRatio)}×)` : ''}`,
     )
   }
 }

@@ -258,7 +258,7 @@ function countAccepted(state) {
 }
 
 /** The sandbox as its own process (bench/sandbox-process.mjs), read through its control API. */
-async function startSandboxProcess(windows) {
+export async function startSandboxProcess(windows) {
   const child = spawn(process.execPath, [join(HERE, 'sandbox-process.mjs'), windows], {
     stdio: ['ignore', 'pipe', 'inherit'],
   })

@@ -26,17 +26,23 @@ export interface JobQueue {
   cancel(keyHash: string, kind: string): Promise<number>
 }
 
+/** Where a local queue keeps its jobs (the file store: one small file per job). */
+export interface JobPersistence {
+  put(job: Job): Promise<void>
+  remove(id: string): Promise<void>
+}
+
 /**
- * The job queue of one process (memory and file stores): `persist` is given
- * the open jobs after every change, so a file store keeps timers across a
- * restart. Claims are not persisted: after a restart every open job is free.
+ * The job queue of one process (memory and file stores): `persist` is told
+ * of each job written and removed, so a file store keeps timers across a
+ * restart writing one job at a time (not every job at every change). Claims
+ * are not persisted: after a restart every open job is free.
  */
 export class LocalJobQueue implements JobQueue {
   private readonly jobs = new Map<string, Job & { claimed?: boolean }>()
-  private writing: Promise<void> = Promise.resolve()
 
   constructor(
-    private readonly persist?: (jobs: Job[]) => Promise<void>,
+    private readonly persist?: JobPersistence,
     initial: Job[] = [],
     private readonly now: () => number = Date.now,
   ) {
@@ -45,8 +51,9 @@ export class LocalJobQueue implements JobQueue {
 
   async schedule(job: Omit<Job, 'attempts'>): Promise<void> {
     if (this.jobs.has(job.id)) return
-    this.jobs.set(job.id, { ...job, attempts: 0 })
-    await this.save()
+    const full = { ...job, attempts: 0 }
+    this.jobs.set(job.id, full)
+    await this.persist?.put(full)
   }
 
   async claim(kind: string, limit: number): Promise<Job[]> {
@@ -63,7 +70,7 @@ export class LocalJobQueue implements JobQueue {
   }
 
   async complete(id: string): Promise<void> {
-    if (this.jobs.delete(id)) await this.save()
+    if (this.jobs.delete(id)) await this.persist?.remove(id)
   }
 
   async retry(id: string, dueAt: number): Promise<void> {
@@ -71,30 +78,21 @@ export class LocalJobQueue implements JobQueue {
     if (!job) return
     job.claimed = false
     job.dueAt = dueAt
-    await this.save()
+    const { claimed: _, ...kept } = job
+    await this.persist?.put(kept)
   }
 
   async cancel(keyHash: string, kind: string): Promise<number> {
-    let n = 0
-    for (const [id, j] of this.jobs)
-      if (j.keyHash === keyHash && j.kind === kind) {
-        this.jobs.delete(id)
-        n++
-      }
-    if (n) await this.save()
-    return n
+    const gone = [...this.jobs.values()].filter((j) => j.keyHash === keyHash && j.kind === kind)
+    for (const j of gone) {
+      this.jobs.delete(j.id)
+      await this.persist?.remove(j.id)
+    }
+    return gone.length
   }
 
   /** Open jobs, for tests and the sandbox page. */
   list(): Job[] {
     return [...this.jobs.values()].map(({ claimed: _, ...job }) => ({ ...job }))
-  }
-
-  private save(): Promise<void> {
-    const persist = this.persist
-    if (!persist) return Promise.resolve()
-    // One write at a time, each with the state as it is when it starts.
-    this.writing = this.writing.then(() => persist(this.list())).catch(() => {})
-    return this.writing
   }
 }

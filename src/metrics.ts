@@ -1,5 +1,6 @@
 import { Counter, Gauge, Histogram, Registry } from 'prom-client'
 import type { CallEvent } from './feishu/transport.js'
+import { fileStoreWrites } from './store.js'
 
 /** The receiver's Prometheus metrics, on a registry of its own. */
 export class Metrics {
@@ -43,6 +44,15 @@ export class Metrics {
     help: 'Notifications Feishu refused for good (answered 200, so the sender will not retry), by source and Feishu code: alert on any increase.',
     labelNames: ['source', 'code'] as const,
     registers: [this.registry],
+  })
+  readonly storeBytes = new Counter({
+    name: 'warroom_file_store_bytes_written_total',
+    help: 'Bytes the file store wrote (records, jobs, its lock); 0 on PostgreSQL.',
+    registers: [this.registry],
+    collect() {
+      this.reset()
+      this.inc(fileStoreWrites.bytes)
+    },
   })
   readonly events = new Counter({
     name: 'warroom_feishu_events_total',

@@ -194,7 +194,7 @@ export class FileStore extends MemoryStore {
     await mkdir(dir, { recursive: true })
     const store = new FileStore(dir)
     if (options.lock) store.lock = await takeLock(join(dataDir, 'warroom.lock'))
-    store.jobs = await fileJobs(join(dataDir, 'jobs.json'))
+    store.jobs = await fileJobs(dataDir)
     for (const name of await readdir(dir)) {
       const path = join(dir, name)
       if (name.endsWith('.tmp')) {
@@ -272,20 +272,69 @@ export class FileStore extends MemoryStore {
   }
 }
 
-/** A job queue kept in one JSON file (written atomically), so timers survive a restart. */
-async function fileJobs(path: string): Promise<LocalJobQueue> {
-  let initial: Job[] = []
+/**
+ * A job queue kept as one small file per job under `<data_dir>/jobs/` (written
+ * atomically), so timers survive a restart; a storm's thousands of jobs are
+ * not all rewritten at every change. 0.3's single jobs.json is taken over.
+ */
+async function fileJobs(dataDir: string): Promise<LocalJobQueue> {
+  const dir = join(dataDir, 'jobs')
+  await mkdir(dir, { recursive: true })
+  const fileOf = (id: string) =>
+    join(dir, `${createHash('sha256').update(id).digest('hex').slice(0, 40)}.json`)
+  const initial: Job[] = []
+  for (const name of await readdir(dir)) {
+    const path = join(dir, name)
+    if (name.endsWith('.tmp')) await rm(path, { force: true })
+    else if (name.endsWith('.json')) {
+      try {
+        initial.push(JSON.parse(await readFile(path, 'utf8')) as Job)
+      } catch (error) {
+        throw new Error(
+          `Corrupt job file ${path}: ${errorMessage(error)}. Move it away to continue.`,
+        )
+      }
+    }
+  }
+  const legacy = join(dataDir, 'jobs.json')
   try {
-    initial = JSON.parse(await readFile(path, 'utf8')) as Job[]
+    const old = JSON.parse(await readFile(legacy, 'utf8')) as Job[]
+    for (const job of old) {
+      if (initial.some((j) => j.id === job.id)) continue
+      await writeAtomically(fileOf(job.id), JSON.stringify(job))
+      initial.push(job)
+    }
+    await rm(legacy, { force: true })
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code !== 'ENOENT')
-      throw new Error(`Corrupt job file ${path}: ${errorMessage(error)}. Move it away to continue.`)
+      throw new Error(
+        `Corrupt job file ${legacy}: ${errorMessage(error)}. Move it away to continue.`,
+      )
   }
-  return new LocalJobQueue((jobs) => writeAtomically(path, JSON.stringify(jobs)), initial)
+  // One write at a time per job: a removal must not be undone by a write still in flight.
+  const chains = new Map<string, Promise<void>>()
+  const inTurn = (id: string, write: () => Promise<void>) => {
+    const next = (chains.get(id) ?? Promise.resolve()).then(write)
+    const settled = next.catch(() => {})
+    chains.set(id, settled)
+    void settled.then(() => chains.get(id) === settled && chains.delete(id))
+    return next
+  }
+  return new LocalJobQueue(
+    {
+      put: (job) => inTurn(job.id, () => writeAtomically(fileOf(job.id), JSON.stringify(job))),
+      remove: (id) => inTurn(id, () => rm(fileOf(id), { force: true })),
+    },
+    initial,
+  )
 }
+
+/** Bytes the file store wrote (records, jobs, the lock), for the metric. */
+export const fileStoreWrites = { bytes: 0 }
 
 /** Temporary file, fsync, rename: a crash leaves the old file or the new one, never half. */
 async function writeAtomically(path: string, text: string): Promise<void> {
+  fileStoreWrites.bytes += Buffer.byteLength(text)
   const tmp = `${path}.${randomBytes(6).toString('hex')}.tmp`
   try {
     const handle = await open(tmp, 'w')

@@ -66,7 +66,9 @@ describe('chat commands', () => {
     const answers = view(s, chatId).posts.filter((p) => p.includes('/unsilence（取消静默）'))
     expect(answers[1]).toContain('不认识的命令 /ackk')
     await new Promise((r) => setTimeout(r, 300))
-    expect(view(s, chatId).posts.filter((p) => p.includes('/unsilence（取消静默）'))).toHaveLength(2)
+    expect(view(s, chatId).posts.filter((p) => p.includes('/unsilence（取消静默）'))).toHaveLength(
+      2,
+    )
   })
 })
 

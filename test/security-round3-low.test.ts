@@ -391,3 +391,34 @@ describe.skipIf(!HAVE_POSTGRES)('PostgreSQL, on a bad night', () => {
     expect(down).toBe('database unreachable')
   })
 })
+
+describe('the file store’s jobs', () => {
+  it('keeps one small file per job, and takes over the single jobs.json of 0.3', async () => {
+    const dir = await tempDir()
+    const job = {
+      id: 'escalate:x:1:0',
+      kind: 'escalate',
+      keyHash: 'ab'.repeat(16),
+      dueAt: 1,
+      data: { step: 0 },
+      attempts: 0,
+    }
+    writeFileSync(join(dir, 'jobs.json'), JSON.stringify([job]))
+    const store = await FileStore.open(dir)
+    expect(readdirSync(dir)).not.toContain('jobs.json')
+    expect(readdirSync(join(dir, 'jobs'))).toHaveLength(1)
+    expect((await store.jobs.claim('escalate', 10)).map((j) => j.id)).toEqual([job.id])
+    await store.jobs.schedule({
+      id: 'remind:y',
+      kind: 'remind',
+      keyHash: 'cd'.repeat(16),
+      dueAt: 2,
+      data: {},
+    })
+    expect(readdirSync(join(dir, 'jobs'))).toHaveLength(2)
+    await store.jobs.complete(job.id)
+    expect(readdirSync(join(dir, 'jobs'))).toHaveLength(1)
+    const again = await FileStore.open(dir)
+    expect((await again.jobs.claim('remind', 10)).map((j) => j.id)).toEqual(['remind:y'])
+  })
+})

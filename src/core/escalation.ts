@@ -11,6 +11,8 @@ import type { Urgency } from './urgency.js'
 
 export const ESCALATE = 'escalate'
 export const REMIND = 'remind'
+/** A fired step's chat line and card update, after its call. */
+export const NOTE = 'escalate-note'
 
 /** A reminder's job: which acknowledgement it follows, and which reminder it is. */
 export interface ReminderJob {
@@ -24,6 +26,11 @@ export interface EscalationJob {
   startedAt: number
   /** A retry after a definite failure (0 or absent: the first try). */
   attempt?: number
+}
+
+/** What a note job carries: which step, and whom it buzzed. */
+export interface NoteJob extends EscalationJob {
+  targets: string[]
 }
 
 /** A step more than this late was missed (downtime, a clock jump): it is caught up, spaced. */
@@ -53,6 +60,20 @@ export class Escalations {
     private readonly urgency: Urgency,
     private readonly save: (record: IncidentRecord) => Promise<void>,
   ) {}
+
+  /** Runs a due job of any kind (a step, a reminder, a step's note); false when it no longer applies. */
+  async act(record: IncidentRecord, kind: string, job: unknown, op: Op): Promise<boolean> {
+    // A step's note: the card shows the next step (the line was posted outside the lock).
+    if (kind === NOTE) await this.cards.refresh(record, op)
+    else if (kind === REMIND) {
+      if (!this.reminderDue(record, job as ReminderJob)) return false
+      await this.remind(record, job as ReminderJob)
+    } else {
+      if (!this.due(record, job as EscalationJob)) return false
+      await this.fire(record, job as EscalationJob, op)
+    }
+    return true
+  }
 
   /** A new episode: the route's steps, counted from now, each a job. */
   async plan(record: IncidentRecord): Promise<void> {
@@ -229,10 +250,15 @@ export class Escalations {
     }
     // Saved as fired before the call: the urgent API has no idempotency key, so a crash between
     // the two loses this step's call rather than making it twice (a retried job finds it fired).
+    const held = targets.length ? this.urgency.take(record, step.urgent) : undefined
     esc.fired = [...esc.fired, job.step]
     esc.lastFiredAt = now
+    record.events.push({
+      type: 'updated',
+      at: now,
+      detail: `escalation step ${job.step + 1}: ${step.urgent} ${held ? `held back (${held})` : `to ${targets.length} people`}`,
+    })
     await this.save(record)
-    const held = targets.length ? this.urgency.take(record, step.urgent) : undefined
     if (held) {
       await this.messages.post(
         record,
@@ -253,22 +279,36 @@ export class Escalations {
         return []
       }
     }
+    // The chat line and the card come after, as a job of their own: in a storm the message quota
+    // is full, and the next incidents' calls must not wait behind this one's post.
+    await this.jobs.schedule({
+      id: `${NOTE}:${record.keyHash}:${job.startedAt}:${job.step}`,
+      kind: NOTE,
+      keyHash: record.keyHash,
+      dueAt: this.core.now(),
+      data: { ...job, targets } satisfies NoteJob as unknown as Record<string, unknown>,
+    })
+    return targets
+  }
+
+  /**
+   * Says in the chat who a fired step buzzed. Run outside the incident's lock:
+   * in a storm it waits for the message quota, and the incident's next step
+   * must not wait for it (the post's uuid makes a repeat harmless).
+   */
+  async notePost(record: IncidentRecord, job: NoteJob): Promise<void> {
+    const step = record.escalation?.steps[job.step]
+    if (!step) return
+    const t = this.messages.t
     await this.messages.post(
       record,
       [
         [
-          { tag: 'text', text: t.escalated(job.step + 1, kind) },
-          ...targets.flatMap((openId) => this.messages.personNodes({ openId })),
+          { tag: 'text', text: t.escalated(job.step + 1, t.urgentKinds[step.urgent]) },
+          ...job.targets.flatMap((openId) => this.messages.personNodes({ openId })),
         ],
       ],
       `escalate:${job.startedAt}:${job.step}`,
     )
-    record.events.push({
-      type: 'updated',
-      at: this.core.now(),
-      detail: `escalation step ${job.step + 1}: ${step.urgent} to ${targets.length} people`,
-    })
-    await this.cards.refresh(record, op)
-    return targets
   }
 }

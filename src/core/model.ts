@@ -160,3 +160,28 @@ export function deriveUuid(...parts: string[]): string {
 }
 
 export { errorMessage }
+
+/**
+ * What this process wrote last of each record: one unchanged since (the same
+ * content at the same version) is not written again; a storm's records are
+ * saved at every step.
+ */
+export class WrittenRecords {
+  private readonly last = new Map<string, { content: string; version: number }>()
+
+  unchanged(record: IncidentRecord): boolean {
+    const last = this.last.get(record.keyHash)
+    return (
+      last?.version === record.version &&
+      last.content === sha(JSON.stringify({ ...record, version: 0 }))
+    )
+  }
+
+  wrote(record: IncidentRecord): void {
+    if (this.last.size > 10_000) this.last.delete(this.last.keys().next().value!)
+    this.last.set(record.keyHash, {
+      content: sha(JSON.stringify({ ...record, version: 0 })),
+      version: record.version,
+    })
+  }
+}

@@ -11,7 +11,14 @@ import { type NewChatBudget, OpenRefused } from './admission.js'
 import { Cards } from './cards.js'
 import { Discovery } from './discovery.js'
 import { isStaleResolution, mergeResolved, newEpisode } from './episodes.js'
-import { type EscalationJob, Escalations, REMIND, type ReminderJob } from './escalation.js'
+import {
+  ESCALATE,
+  type EscalationJob,
+  Escalations,
+  NOTE,
+  type NoteJob,
+  type ReminderJob,
+} from './escalation.js'
 import { Members } from './members.js'
 import { Messages, type Paragraphs, severityInName, summarizeChange } from './messages.js'
 import {
@@ -27,6 +34,7 @@ import {
   type WarRoomConfig,
   type WarRoomDeps,
   type WarRoomResult,
+  WrittenRecords,
 } from './model.js'
 import { review } from './review.js'
 import { Silencing } from './silencing.js'
@@ -50,6 +58,7 @@ export class WarRoom {
   private readonly now: () => number
   private readonly onRecord: ((record: IncidentRecord) => void) | undefined
   private readonly mutex = new KeyedMutex()
+  private readonly written = new WrittenRecords()
   /** Version of each record this process wrote, for the receiver's repeat fast path. */
   private readonly versions = new Map<string, number>()
   private readonly members: Members
@@ -254,23 +263,17 @@ export class WarRoom {
   /** The store's job queue (escalation steps), for the runner that claims them. */
   readonly jobs = () => this.store.jobs
 
-  /** An escalation step's or a reminder's time came (a job): done unless it no longer applies. */
-  escalate(
-    keyHash: string,
-    kind: string,
-    job: EscalationJob | ReminderJob,
-  ): Promise<WarRoomResult> {
-    return this.run('', keyHash, kind === REMIND ? 0 : 1, async (op) => {
+  /** A job's time came (a step, a reminder, a step's note): done unless it no longer applies. */
+  async escalate(keyHash: string, kind: string, job: EscalationJob | ReminderJob) {
+    const priority = kind === ESCALATE ? 1 : kind === NOTE ? -1 : 0
+    const noted = kind === NOTE ? await this.discovery.lookup(keyHash) : undefined
+    if (noted) await withPriority(-1, () => this.escalations.notePost(noted, job as NoteJob))
+    return this.run('', keyHash, priority, async (op) => {
       const record = await this.discovery.lookup(keyHash)
-      const due =
-        kind === REMIND
-          ? this.escalations.reminderDue(record, job as ReminderJob)
-          : this.escalations.due(record, job as EscalationJob)
-      if (!due) return this.none(record?.key ?? '', 'no longer due', record, op)
-      if (kind === REMIND) await this.escalations.remind(record!, job as ReminderJob)
-      else await this.escalations.fire(record!, job as EscalationJob, op)
-      await this.save(record!)
-      return this.result('updated', record!, op)
+      if (!record || !(await this.escalations.act(record, kind, job, op)))
+        return this.none(record?.key ?? '', 'no longer due', record, op)
+      await this.save(record)
+      return this.result('updated', record, op)
     })
   }
 
@@ -480,11 +483,13 @@ export class WarRoom {
   }
 
   private async save(record: IncidentRecord): Promise<void> {
-    record.version++
     // A flapping alert must not grow its record without end: keep the start and the recent past.
     if (record.events.length > MAX_EVENTS)
       record.events = [...record.events.slice(0, 50), ...record.events.slice(-(MAX_EVENTS - 50))]
+    if (this.written.unchanged(record)) return
+    record.version++
     await this.store.put(record)
+    this.written.wrote(record)
     this.versions.set(record.keyHash, record.version)
     this.onRecord?.(record)
   }

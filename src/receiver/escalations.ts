@@ -1,17 +1,24 @@
-import { ESCALATE, type EscalationJob, REMIND, type ReminderJob } from '../core/escalation.js'
+import { ESCALATE, type EscalationJob, NOTE, REMIND, type ReminderJob } from '../core/escalation.js'
 import type { WarRoom } from '../core/warroom.js'
 import { errorMessage } from '../errors.js'
 import type { JobQueue } from '../jobs.js'
 import type { Logger } from '../log.js'
 
+/** Jobs under way at once, per kind: enough for a storm's steps, bounded for memory. */
+const IN_FLIGHT = { [ESCALATE]: 64, [REMIND]: 16, [NOTE]: 16 } as const
+
 /**
- * Runs escalation steps and reminders when their time comes: claims due jobs from the
- * store's queue (once across replicas) and hands each to the war room, which
- * fires it unless someone acknowledged or it resolved meanwhile.
+ * Runs escalation steps, reminders and steps' chat lines when their time
+ * comes: claims due jobs from the store's queue (once across replicas) and
+ * hands each to the war room, which acts unless someone acknowledged or it
+ * resolved meanwhile. Each kind has its own slots and each job its own
+ * course: a slow one (a chat post waiting for the message quota) never holds
+ * back the next incident's urgent call.
  */
 export class EscalationRunner {
   private timer: NodeJS.Timeout | undefined
-  private running: Promise<void> | undefined
+  private polling = false
+  private readonly inFlight = new Map<string, Set<Promise<void>>>()
 
   constructor(
     private readonly options: { warroom: WarRoom; jobs: JobQueue; logger: Logger; pollMs?: number },
@@ -19,52 +26,64 @@ export class EscalationRunner {
 
   start(): void {
     if (this.timer) return
-    this.timer = setInterval(() => this.poll(), this.options.pollMs ?? 500)
+    this.timer = setInterval(() => this.poll(), this.options.pollMs ?? 250)
     this.timer.unref()
   }
 
-  /** Stops claiming and waits for the steps under way. */
+  /** Stops claiming and waits for the jobs under way. */
   async stop(): Promise<void> {
     if (this.timer) clearInterval(this.timer)
     this.timer = undefined
-    await this.running
+    while (this.polling) await new Promise((r) => setTimeout(r, 10))
+    await Promise.all([...this.inFlight.values()].flatMap((set) => [...set]))
   }
 
   private poll(): void {
-    if (this.running) return
-    this.running = this.runDue().finally(() => {
-      this.running = undefined
+    if (this.polling) return
+    this.polling = true
+    void this.claimDue().finally(() => {
+      this.polling = false
     })
   }
 
-  private async runDue(): Promise<void> {
-    const { jobs, warroom, logger } = this.options
-    let claimed: Awaited<ReturnType<JobQueue['claim']>>
-    try {
-      claimed = [...(await jobs.claim(ESCALATE, 20)), ...(await jobs.claim(REMIND, 20))]
-    } catch (error) {
-      logger.warn('could not claim escalation steps', { error: errorMessage(error) })
-      return
+  private async claimDue(): Promise<void> {
+    const { jobs, logger } = this.options
+    for (const [kind, max] of Object.entries(IN_FLIGHT)) {
+      const running = this.inFlight.get(kind) ?? new Set()
+      this.inFlight.set(kind, running)
+      const room = max - running.size
+      if (room <= 0) continue
+      let claimed: Awaited<ReturnType<JobQueue['claim']>>
+      try {
+        claimed = await jobs.claim(kind, room)
+      } catch (error) {
+        logger.warn('could not claim escalation jobs', { kind, error: errorMessage(error) })
+        continue
+      }
+      for (const job of claimed) {
+        const work = this.run(job).finally(() => running.delete(work))
+        running.add(work)
+      }
     }
-    await Promise.all(
-      claimed.map(async (job) => {
-        try {
-          const data = job.data as unknown as EscalationJob | ReminderJob
-          const result = await warroom.escalate(job.keyHash, job.kind, data)
-          if (result.action !== 'none')
-            logger.info(job.kind === REMIND ? 'reminded' : 'escalated', {
-              key: result.key,
-              chatId: result.chatId,
-              id: job.id,
-            })
-          await jobs.complete(job.id)
-        } catch (error) {
-          // Before the step was marked fired (a Feishu or database failure): try again shortly.
-          logger.warn('escalation step failed', { id: job.id, error: errorMessage(error) })
-          if (job.attempts >= 5) await jobs.complete(job.id).catch(() => {})
-          else await jobs.retry(job.id, Date.now() + 10_000, errorMessage(error)).catch(() => {})
-        }
-      }),
-    )
+  }
+
+  private async run(job: Awaited<ReturnType<JobQueue['claim']>>[number]): Promise<void> {
+    const { jobs, warroom, logger } = this.options
+    try {
+      const data = job.data as unknown as EscalationJob | ReminderJob
+      const result = await warroom.escalate(job.keyHash, job.kind, data)
+      if (result.action !== 'none' && job.kind !== NOTE)
+        logger.info(job.kind === REMIND ? 'reminded' : 'escalated', {
+          key: result.key,
+          chatId: result.chatId,
+          id: job.id,
+        })
+      await jobs.complete(job.id)
+    } catch (error) {
+      // Before the step was marked fired (a Feishu or database failure): try again shortly.
+      logger.warn('escalation job failed', { id: job.id, error: errorMessage(error) })
+      if (job.attempts >= 5) await jobs.complete(job.id).catch(() => {})
+      else await jobs.retry(job.id, Date.now() + 10_000, errorMessage(error)).catch(() => {})
+    }
   }
 }
