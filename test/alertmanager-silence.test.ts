@@ -164,7 +164,8 @@ describe('the /silence command', () => {
     expect(parseCommand('/unsilence', false)).toEqual({ op: 'unsilence' })
     expect(parseCommand('/取消静默', false)).toEqual({ op: 'unsilence' })
     expect((parseCommand('/silence soon', false) as { durationMs: number }).durationMs).toBeNaN()
-    expect(parseCommand('/silenced', false)).toBeUndefined()
+    // Not /silence: a typo, answered with the list of commands.
+    expect(parseCommand('/silenced', false)).toEqual({ op: 'help', unknown: 'silenced' })
   })
 })
 

@@ -2,10 +2,9 @@ import { createHash, createHmac } from 'node:crypto'
 import { connect } from 'node:net'
 import { Pool, request } from 'undici'
 import { describe, expect, it } from 'vitest'
-import { newId } from '../src/sandbox/state.js'
 import { MemoryStore } from '../src/store.js'
 import { alert, alertmanagerPayload } from './fixtures/alerts.js'
-import { clientFor, incident, sandbox, until, view, warRoomFor } from './helpers.js'
+import { addChat, clientFor, incident, sandbox, until, view, warRoomFor } from './helpers.js'
 import { post, startReceiver, TOKEN } from './receiver-helpers.js'
 
 /** Feishu as it answers (shared/feishu-api.md §23): limits, history shapes, repeated uuids. */
@@ -62,22 +61,10 @@ describe('chat name and description within Feishu’s documented limits', () => 
       .update(`${hashOf(key)}:open:${seconds}`)
       .digest('hex')
       .slice(0, 24)
-    const chatId = newId('oc_')
-    s.state.chats.set(chatId, {
-      chat_id: chatId,
+    const chatId = addChat(s, {
       name: '🟠 [P1] Checkout API error rate above 5%',
       description: `feishu-warroom incident chat\n[warroom:${hashOf(key)}:open:${seconds}:${mac}]`,
-      owner: { type: 'app', id: s.appId },
       members: new Set([alice!.open_id]),
-      bots: new Set([s.appId]),
-      botManagers: new Set(),
-      chat_type: 'private',
-      status: 'normal',
-      created_at: s.now(),
-      names: [],
-      urgent_setting: 'all_members',
-      at_all_permission: 'all_members',
-      edit_permission: 'all_members',
     })
     const resolved = await warRoomFor(s).handle(incident({ status: 'resolved' }))
     expect(resolved.action).toBe('resolved')
@@ -91,23 +78,13 @@ describe('chat name and description within Feishu’s documented limits', () => 
     const s = await sandbox()
     const [alice] = [...s.state.users.values()]
     const key = incident().key
-    const chatId = newId('oc_')
-    s.state.chats.set(chatId, {
-      chat_id: chatId,
+    const chatId = addChat(s, {
       name: 'another bot’s group',
       description: `[warroom:${hashOf(key)}:open:1700000000]`,
       // Another app owns it: Feishu leaves owner_id out for any bot owner.
       owner: { type: 'app', id: 'cli_0123456789abcdef' },
       members: new Set([alice!.open_id]),
       bots: new Set([s.appId, 'cli_0123456789abcdef']),
-      botManagers: new Set(),
-      chat_type: 'private',
-      status: 'normal',
-      created_at: s.now(),
-      names: [],
-      urgent_setting: 'all_members',
-      at_all_permission: 'all_members',
-      edit_permission: 'all_members',
     })
     expect(s.state.chats.get(chatId)!.owner.type).toBe('app')
     for (const room of [warRoomFor(s, { store: new MemoryStore() }), warRoomFor(s)]) {

@@ -162,3 +162,29 @@ export async function until(
     await new Promise((r) => setTimeout(r, 20))
   }
 }
+
+/** A chat put straight into the sandbox's state (what a person or another app made), bot included. */
+export function addChat(
+  s: FeishuSandbox,
+  fields: Partial<import('../src/sandbox/state.js').SandboxChat> & { members?: Set<string> } = {},
+): string {
+  const chatId = `oc_${Math.random().toString(16).slice(2).padEnd(26, '0')}`
+  s.state.chats.set(chatId, {
+    chat_id: chatId,
+    name: 'a chat',
+    description: '',
+    owner: { type: 'app', id: s.appId },
+    members: new Set(),
+    bots: new Set([s.appId]),
+    botManagers: new Set(),
+    chat_type: 'private',
+    status: 'normal',
+    created_at: s.now(),
+    names: [],
+    urgent_setting: 'all_members',
+    at_all_permission: 'all_members',
+    edit_permission: 'all_members',
+    ...fields,
+  })
+  return chatId
+}

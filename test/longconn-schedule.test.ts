@@ -11,8 +11,7 @@ import { silentLogger } from '../src/log.js'
 import { Metrics } from '../src/metrics.js'
 import type { Interactions } from '../src/receiver/interactions.js'
 import { LongConnectionClient } from '../src/receiver/longconn.js'
-import { newId } from '../src/sandbox/state.js'
-import { sandbox, until } from './helpers.js'
+import { addChat, sandbox, until } from './helpers.js'
 
 const quiet = { error() {}, warn() {}, info() {}, debug() {}, trace() {} }
 const closers: Array<() => void> = []
@@ -23,24 +22,7 @@ afterEach(() => {
 type Sandbox = Awaited<ReturnType<typeof sandbox>>
 
 function chatWith(s: Sandbox, openId: string): string {
-  const chatId = newId('oc_')
-  s.state.chats.set(chatId, {
-    chat_id: chatId,
-    name: 'lc',
-    description: '',
-    owner: { type: 'app', id: s.appId },
-    members: new Set([openId]),
-    bots: new Set([s.appId]),
-    botManagers: new Set(),
-    chat_type: 'private',
-    status: 'normal',
-    created_at: s.now(),
-    names: [],
-    urgent_setting: 'all_members',
-    at_all_permission: 'all_members',
-    edit_permission: 'all_members',
-  })
-  return chatId
+  return addChat(s, { name: 'lc', members: new Set([openId]) })
 }
 
 /** The receiver's client, with a handler that records texts (and answers unless told not to). */

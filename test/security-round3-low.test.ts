@@ -18,23 +18,10 @@ import { expandOnCall } from '../src/oncall.js'
 import { LongConnectionClient } from '../src/receiver/longconn.js'
 import { FileStore, MemoryStore } from '../src/store.js'
 import { truncate } from '../src/text.js'
-import { pushEvent } from './fixtures/github.js'
+import { actionContext, pushEvent } from './fixtures/github.js'
 import { clientFor, incident, sandbox, tempDir, until, view, warRoomFor } from './helpers.js'
 import { freshSchema, HAVE_POSTGRES, pgStore, sql } from './pg-helpers.js'
 import { post, startReceiver } from './receiver-helpers.js'
-
-const ctx = (eventName: string, workflow: string) => ({
-  eventName,
-  sha: '6113728f27ae82c7b1a177c8d03f9e96e0adf246',
-  ref: 'refs/heads/main',
-  workflow,
-  actor: 'mona',
-  runId: 30433642,
-  runNumber: 562,
-  runAttempt: 1,
-  serverUrl: 'https://github.com',
-  repo: { owner: 'acme', repo: 'shop' },
-})
 
 describe('the long connection and /feishu/events', () => {
   it('does not serve /feishu/events in websocket mode without a key or token: a forged click cannot resolve', async () => {
@@ -138,7 +125,7 @@ describe('what reaches a chat name', () => {
 describe('a bad night, smaller things', () => {
   it('a workflow, job or step name over 500 characters still opens a war room from the Action', async () => {
     const result = await githubIncident(
-      { ...ctx('push', 'W'.repeat(2000)), payload: pushEvent() },
+      { ...actionContext('push', 'W'.repeat(2000)), payload: pushEvent() },
       {
         status: 'failure',
         severity: 'error',

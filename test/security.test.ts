@@ -21,7 +21,7 @@ import type { FeishuSandbox } from '../src/sandbox/server.js'
 import { newId } from '../src/sandbox/state.js'
 import { FileStore, MemoryStore } from '../src/store.js'
 import { alert, alertmanagerPayload } from './fixtures/alerts.js'
-import { pushEvent, workflowRunEvent } from './fixtures/github.js'
+import { actionContext, pushEvent, workflowRunEvent } from './fixtures/github.js'
 import { clientFor, incident, pngBytes, sandbox, tempDir, view, warRoomFor } from './helpers.js'
 import { post, READ_TOKEN, startReceiver, TOKEN } from './receiver-helpers.js'
 
@@ -128,20 +128,7 @@ describe('fork runs', () => {
   })
 })
 
-function baseCtx(eventName: string) {
-  return {
-    eventName,
-    sha: '6113728f27ae82c7b1a177c8d03f9e96e0adf246',
-    ref: 'refs/heads/main',
-    workflow: 'CI',
-    actor: 'mona',
-    runId: 30433642,
-    runNumber: 562,
-    runAttempt: 1,
-    serverUrl: 'https://github.com',
-    repo: { owner: 'acme', repo: 'shop' },
-  }
-}
+const baseCtx = (eventName: string) => actionContext(eventName)
 
 describe('clicks from outside the war room', () => {
   it('a Resolve click on a forwarded copy of the card, by someone not in the chat, is refused', async () => {

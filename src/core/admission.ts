@@ -1,4 +1,5 @@
 import type { Incident } from '../incident.js'
+import { SlidingLog } from './sliding-log.js'
 
 /** Opening a war room now would exceed the budget; try again in `retryAfterSeconds`. */
 export class OpenRefused extends Error {
@@ -17,7 +18,7 @@ export class OpenRefused extends Error {
  * incidents are never counted.
  */
 export class NewChatBudget {
-  private readonly log = new Map<string, number[]>()
+  private readonly log = new SlidingLog(60_000)
 
   constructor(
     private readonly limits: {
@@ -39,7 +40,7 @@ export class NewChatBudget {
     if (incident.severity === 'critical') {
       // Anyone with the webhook token could call everything critical: those have a budget too.
       const key = `critical:${incident.source}`
-      const entries = this.entries(key, now)
+      const entries = this.log.entries(key, now)
       const limit = this.limits.criticalPerSourcePerMinute ?? 10
       if (entries.length >= limit)
         return Math.max(1, Math.ceil((entries[0]! + 60_000 - now) / 1000))
@@ -47,22 +48,12 @@ export class NewChatBudget {
     } else {
       let wait = 0
       for (const [key, limit] of keys) {
-        const entries = this.entries(key, now)
+        const entries = this.log.entries(key, now)
         if (entries.length >= limit) wait = Math.max(wait, entries[0]! + 60_000 - now)
       }
       if (wait > 0) return Math.max(1, Math.ceil(wait / 1000))
     }
-    for (const [key] of keys) this.entries(key, now).push(now)
+    for (const [key] of keys) this.log.entries(key, now).push(now)
     return undefined
-  }
-
-  private entries(key: string, now: number): number[] {
-    let list = this.log.get(key)
-    if (!list) {
-      list = []
-      this.log.set(key, list)
-    }
-    while (list.length && list[0]! <= now - 60_000) list.shift()
-    return list
   }
 }

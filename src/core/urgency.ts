@@ -1,6 +1,7 @@
 import type { IncidentRecord } from '../store.js'
 import type { Messages } from './messages.js'
 import { type Core, errorMessage, type Op } from './model.js'
+import { SlidingLog } from './sliding-log.js'
 
 type Kind = 'app' | 'sms' | 'phone'
 
@@ -14,7 +15,7 @@ type Kind = 'app' | 'sms' | 'phone'
  * keep their own count (SECURITY.md).
  */
 export class Urgency {
-  private readonly log = new Map<string, number[]>()
+  private readonly log = new SlidingLog(3600_000)
 
   constructor(
     private readonly core: Core,
@@ -64,24 +65,13 @@ export class Urgency {
     const caps = this.core.config.urgentCaps
     if (!caps) return undefined
     const now = this.core.now()
-    const incident = this.entries(`incident:${record.keyHash}`, now)
+    const incident = this.log.entries(`incident:${record.keyHash}`, now)
     if (incident.length >= caps.perIncidentPerHour)
       return `urgent.per_incident_per_hour: ${caps.perIncidentPerHour}`
-    const paid = kind === 'app' ? undefined : this.entries('paid', now)
+    const paid = kind === 'app' ? undefined : this.log.entries('paid', now)
     if (paid && paid.length >= caps.paidPerHour) return `urgent.paid_per_hour: ${caps.paidPerHour}`
     incident.push(now)
     paid?.push(now)
     return undefined
-  }
-
-  private entries(key: string, now: number): number[] {
-    let list = this.log.get(key)
-    if (!list) {
-      list = []
-      this.log.set(key, list)
-    }
-    while (list.length && list[0]! <= now - 3600_000) list.shift()
-    if (!list.length && this.log.size > 10_000) this.log.delete(key)
-    return list
   }
 }
