@@ -346,8 +346,13 @@ export async function loadConfig(
     try {
       text = await readFile(path, 'utf8')
     } catch (error) {
+      const code = (error as NodeJS.ErrnoException).code
       throw new ConfigError(
-        `Cannot read config file ${path}: ${(error as NodeJS.ErrnoException).code ?? errorMessage(error)}`,
+        code === 'ENOENT'
+          ? `the config file ${path} does not exist (check the path given to --config)`
+          : code === 'EACCES'
+            ? `the config file ${path} cannot be read: permission denied`
+            : `Cannot read config file ${path}: ${code ?? errorMessage(error)}`,
       )
     }
     try {

@@ -2,7 +2,9 @@
  * The first ten minutes, again (issue 22): what a new user met, each fixed
  * and shown here.
  */
+import { request } from 'undici'
 import { describe, expect, it } from 'vitest'
+import { main } from '../src/cli/main.js'
 import { parseConfig } from '../src/config.js'
 import { formatTime } from '../src/i18n/index.js'
 import { MemoryStore } from '../src/store.js'
@@ -87,5 +89,20 @@ describe('English mode', () => {
     const opened = await warroom.handle(incident({}))
     await warroom.handle(incident({ status: 'resolved' }))
     expect(view(s, opened.chatId!).name).toMatch(/^\[Resolved\] /)
+  })
+})
+
+describe('the CLI’s own words', () => {
+  it('prints its version, names a missing config file, and HTTP answers end with a newline', async () => {
+    const out: string[] = []
+    const quiet = { out: (t: string) => out.push(t), err: (t: string) => out.push(t) }
+    expect(await main(['--version'], {}, quiet)).toBe(0)
+    expect(out.at(-1)).toMatch(/^feishu-warroom \d+\.\d+\.\d+/)
+    expect(await main(['check', '--config', '/nonexistent/warroom.yml'], {}, quiet)).toBe(2)
+    expect(out.at(-1)).toContain('the config file /nonexistent/warroom.yml does not exist')
+    const s = await sandbox()
+    const { url } = await startReceiver(s)
+    const res = await request(`${url}/healthz`)
+    expect((await res.body.text()).endsWith('\n')).toBe(true)
   })
 })

@@ -428,7 +428,8 @@ describe('images', () => {
       )
       expect(result.action).toBe('opened')
       expect(result.warnings.join()).toContain('missing.png not shown')
-      expect(result.warnings.join()).not.toContain('404')
+      // The reason stays in the log (a port number may hold "404": look past the address).
+      expect(result.warnings.join().replaceAll(base, '')).not.toMatch(/404/)
       const [image] = [...s.state.images.values()]
       expect(image?.bytes.equals(Buffer.from(png))).toBe(true)
       expect(view(s, result.chatId!).card.elements).toContainEqual(

@@ -10,6 +10,7 @@ import { notify } from './notify.js'
 import { oncall } from './oncall.js'
 import { serve } from './serve.js'
 import { timeline } from './timeline.js'
+import { VERSION } from './version.js'
 
 export type { Io } from './common.js'
 export { notifyStateDir, warRoomConfig } from './common.js'
@@ -31,6 +32,10 @@ export async function main(
   io: Io = defaultIo(),
 ): Promise<number> {
   const [command, ...rest] = argv
+  if (command === '--version' || command === '-v' || command === 'version') {
+    io.out(`feishu-warroom ${VERSION}`)
+    return 0
+  }
   if (!command || command === '--help' || command === '-h' || command === 'help') {
     io.out(USAGE)
     return command ? 0 : 2

@@ -178,11 +178,12 @@ export async function serve(args: string[], env: NodeJS.ProcessEnv, io: Io): Pro
     } else {
       io.out(`feishu-warroom receiver listening on ${url} (Feishu ${config.feishu.domain})`)
     }
-    if (!config.auth.bearer_token && !config.auth.basic)
+    // The sandbox is on loopback with nothing to protect: the warnings are for a real receiver.
+    if (!sandbox && !config.auth.bearer_token && !config.auth.basic)
       logger.warn(
         'webhook endpoints accept requests without authentication: set auth.bearer_token or WARROOM_WEBHOOK_TOKEN',
       )
-    if (!config.feishu.encrypt_key && !config.feishu.verification_token)
+    if (!sandbox && !config.feishu.encrypt_key && !config.feishu.verification_token)
       logger.warn(
         'Feishu events are not verified: set feishu.encrypt_key (FEISHU_ENCRYPT_KEY) or feishu.verification_token',
       )

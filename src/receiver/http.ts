@@ -74,7 +74,8 @@ export function sendJson(
   value: unknown,
   headers: Record<string, string> = {},
 ): void {
-  const text = JSON.stringify(value)
+  // A line: curl and terminals show the next prompt on a line of its own.
+  const text = `${JSON.stringify(value)}\n`
   if (res.headersSent) return
   res.writeHead(status, {
     'content-type': 'application/json; charset=utf-8',
