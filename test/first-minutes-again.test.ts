@@ -9,7 +9,8 @@ import { parseConfig } from '../src/config.js'
 import { formatTime } from '../src/i18n/index.js'
 import { MemoryStore } from '../src/store.js'
 import { timelineText } from '../src/timeline.js'
-import { clientFor, incident, sandbox, until, view } from './helpers.js'
+import { serveInProcess } from './cli-helpers.js'
+import { clientFor, freePort, incident, sandbox, tempDir, until, view } from './helpers.js'
 import { startReceiver } from './receiver-helpers.js'
 
 describe('the review and the timeline', () => {
@@ -104,5 +105,55 @@ describe('the CLI’s own words', () => {
     const { url } = await startReceiver(s)
     const res = await request(`${url}/healthz`)
     expect((await res.body.text()).endsWith('\n')).toBe(true)
+  })
+})
+
+describe('the CLI against the sandbox', () => {
+  it('npm start prints how to point warroom notify at its sandbox, and that line works as printed', async () => {
+    const port = await freePort()
+    const out: string[] = []
+    const served = await serveInProcess(
+      { PATH: process.env.PATH ?? '', WARROOM_SANDBOX: '1' },
+      { args: ['serve', '--port', String(port)], io: { out: (t) => out.push(t), err: () => {} } },
+    )
+    try {
+      const banner = out.join('\n')
+      const line = /FEISHU_DOMAIN=(\S+) FEISHU_APP_ID=(\S+) FEISHU_APP_SECRET=(\S+)/.exec(banner)
+      expect(line, banner).not.toBeNull()
+      const [, domain, appId, appSecret] = line!
+      expect(new URL(domain!).port).toBe(String(port + 1)) // a port people can write down
+      expect(banner).toContain(
+        "npx warroom notify --key demo:1 --title 'Disk almost full' --member alice@example.com",
+      )
+      const said: string[] = []
+      const code = await main(
+        [
+          'notify',
+          '--key',
+          'demo:1',
+          '--title',
+          'Disk almost full',
+          '--member',
+          'alice@example.com',
+        ],
+        {
+          FEISHU_DOMAIN: domain!,
+          FEISHU_APP_ID: appId!,
+          FEISHU_APP_SECRET: appSecret!,
+          XDG_STATE_HOME: await tempDir(),
+        },
+        { out: (t) => said.push(t), err: (t) => said.push(t) },
+      )
+      expect(code, said.join('\n')).toBe(0)
+      const state = (await (await request(`${domain}/_sandbox/state`)).body.json()) as {
+        chats: Array<{ name: string; members: string[] }>
+        users: Array<{ open_id: string; email?: string }>
+      }
+      const alice = state.users.find((u) => u.email === 'alice@example.com')!
+      const chat = state.chats.find((c) => c.name.includes('Disk almost full'))
+      expect(chat?.members).toContain(alice.open_id)
+    } finally {
+      await served.stop()
+    }
   })
 })

@@ -54,8 +54,7 @@ export async function serve(args: string[], env: NodeJS.ProcessEnv, io: Io): Pro
     let sandboxDir: string | undefined
     let demoRouting = false
     if (useSandbox) {
-      // Feishu's client takes only app ids of cli_ + 16 hex digits (the long connection).
-      sandbox = await startSandbox({ host: '127.0.0.1', port: 0, appId: 'cli_5a9d0b0c5a9d0b0c' })
+      sandbox = await startSandboxApi(env.WARROOM_SANDBOX_API_PORT, port)
       started.push(() => sandbox?.close())
       // Sandbox chats live in memory; their timelines go to a temporary folder, not the working tree.
       sandboxDir = await mkdtemp(join(tmpdir(), 'feishu-warroom-sandbox-'))
@@ -164,6 +163,9 @@ export async function serve(args: string[], env: NodeJS.ProcessEnv, io: Io): Pro
           `  Alertmanager hook:   ${url}/alertmanager     Grafana hook: ${url}/grafana`,
           `  Generic incidents:   ${url}/incidents        Metrics: ${url}/metrics`,
           `  Sandbox Feishu API:  ${sandbox.url} (state: ${sandbox.url}/_sandbox/state)`,
+          '  Try the CLI against it (another terminal):',
+          `    FEISHU_DOMAIN=${sandbox.url} FEISHU_APP_ID=${sandbox.appId} FEISHU_APP_SECRET=${sandbox.appSecret} \\`,
+          "      npx warroom notify --key demo:1 --title 'Disk almost full' --member alice@example.com",
           `  Timelines:           ${sandboxDir} (removed when you stop)`,
           ...(demoRouting
             ? [
@@ -302,4 +304,32 @@ export function sandboxMode(
   throw new UsageError(
     `warroom serve needs Feishu credentials (${why}): set FEISHU_APP_ID and FEISHU_APP_SECRET, or feishu.app_id and feishu.app_secret in the config; to try it without Feishu, add --sandbox (or run npm start)`,
   )
+}
+
+/**
+ * The sandbox's Feishu API on a port people can write down: WARROOM_SANDBOX_API_PORT, else
+ * the receiver's port + 1 (8081 by default); any free one when that is taken.
+ */
+async function startSandboxApi(
+  wanted: string | undefined,
+  receiverPort: number,
+): Promise<FeishuSandbox> {
+  // Feishu's client takes only app ids of cli_ + 16 hex digits (the long connection).
+  const options = {
+    host: '127.0.0.1',
+    appId: 'cli_5a9d0b0c5a9d0b0c',
+    appSecret: 'sandbox-app-secret',
+  }
+  const port =
+    wanted !== undefined
+      ? Number(wanted)
+      : receiverPort > 0 && receiverPort < 65535
+        ? receiverPort + 1
+        : 0
+  try {
+    return await startSandbox({ ...options, port })
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== 'EADDRINUSE' || wanted !== undefined) throw error
+    return startSandbox({ ...options, port: 0 })
+  }
 }
