@@ -394,3 +394,29 @@ describe('transcripts', () => {
     expect(s.requests.filter((r) => r.endpoint === 'listMessages').length - before).toBe(1)
   })
 })
+
+describe('the urgent cap and a long policy', () => {
+  it('a configured policy of four steps on a critical incident runs whole: the cap is for flaps', async () => {
+    const s = await sandbox()
+    const { alice, bob } = people(s)
+    const { url } = await startReceiver(s, {
+      config: {
+        routes: [
+          {
+            match: { team: 'payments' },
+            members: [alice.open_id],
+            escalation: [
+              { after: '1s', urgent: 'app', to: [bob.open_id] },
+              { after: '1500ms', urgent: 'app', to: [bob.open_id] },
+              { after: '2s', urgent: 'sms', to: [bob.open_id] },
+              { after: '2500ms', urgent: 'phone', to: [bob.open_id] },
+            ],
+          },
+        ],
+      },
+    })
+    await post(`${url}/incidents`, incident({ severity: 'critical', labels: { team: 'payments' } }))
+    await until('every step', () => s.state.urgent.length >= 5, 10_000)
+    expect(s.state.urgent.map((u) => u.kind)).toEqual(['app', 'app', 'app', 'sms', 'phone'])
+  }, 20_000)
+})

@@ -66,8 +66,9 @@ export class Urgency {
     if (!caps) return undefined
     const now = this.core.now()
     const incident = this.log.entries(`incident:${record.keyHash}`, now)
-    if (incident.length >= caps.perIncidentPerHour)
-      return `urgent.per_incident_per_hour: ${caps.perIncidentPerHour}`
+    // The configured policy always runs whole: its steps and the critical buzz are within the cap.
+    const limit = Math.max(caps.perIncidentPerHour, (record.escalation?.steps.length ?? 0) + 1)
+    if (incident.length >= limit) return `urgent.per_incident_per_hour: ${caps.perIncidentPerHour}`
     const paid = kind === 'app' ? undefined : this.log.entries('paid', now)
     if (paid && paid.length >= caps.paidPerHour) return `urgent.paid_per_hour: ${caps.paidPerHour}`
     incident.push(now)
