@@ -9,6 +9,7 @@ export function resultJson(result: WarRoomResult) {
     ...(result.cardMessageId ? { message_id: result.cardMessageId } : {}),
     ...(result.reopened ? { reopened: true } : {}),
     ...(result.reason ? { reason: result.reason } : {}),
+    ...(result.empty ? { empty: true } : {}),
     ...(result.failedMembers.length ? { failed_members: result.failedMembers } : {}),
     ...(result.warnings.length ? { warnings: result.warnings } : {}),
     feishu_calls: result.feishuCalls,

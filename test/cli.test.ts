@@ -71,7 +71,8 @@ describe('warroom notify', () => {
     const s = await sandbox()
     const dir = await tempDir()
     const file = join(dir, 'incident.json')
-    await writeFile(file, JSON.stringify(incident({ key: 'file:1' })))
+    const [alice] = [...s.state.users.values()]
+    await writeFile(file, JSON.stringify(incident({ key: 'file:1', members: [alice!.open_id] })))
     const a = io()
     expect(await main(['notify', '--file', file], envFor(s), a.io)).toBe(0)
     expect(JSON.parse(a.out[0]!).action).toBe('opened')

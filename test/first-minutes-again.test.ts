@@ -7,11 +7,12 @@ import { describe, expect, it } from 'vitest'
 import { main } from '../src/cli/main.js'
 import { parseConfig } from '../src/config.js'
 import { formatTime } from '../src/i18n/index.js'
+import { jsonLogger } from '../src/log.js'
 import { MemoryStore } from '../src/store.js'
 import { timelineText } from '../src/timeline.js'
-import { serveInProcess } from './cli-helpers.js'
+import { envFor, io, serveInProcess } from './cli-helpers.js'
 import { clientFor, freePort, incident, sandbox, tempDir, until, view } from './helpers.js'
-import { startReceiver } from './receiver-helpers.js'
+import { post, startReceiver } from './receiver-helpers.js'
 
 describe('the review and the timeline', () => {
   it('counts who acknowledged and resolved with the card’s buttons as responders (not “0 responders”)', async () => {
@@ -155,5 +156,54 @@ describe('the CLI against the sandbox', () => {
     } finally {
       await served.stop()
     }
+  })
+})
+
+describe('a war room nobody could be put in', () => {
+  it('makes notify exit 3 naming who could not be invited, and the receiver answer and log say so', async () => {
+    const s = await sandbox()
+    const { io: cliIo, out, err } = io()
+    const code = await main(
+      [
+        'notify',
+        '--key',
+        'demo:nobody',
+        '--title',
+        'Disk almost full',
+        '--member',
+        'alice@acme.com',
+      ],
+      envFor(s),
+      cliIo,
+    )
+    expect(code, err.join('\n')).toBe(3)
+    const answer = JSON.parse(out.at(-1)!) as { action: string; empty?: boolean; chat_id: string }
+    expect(answer).toMatchObject({ action: 'opened', empty: true })
+    expect(s.state.chats.get(answer.chat_id)?.members.size ?? 0).toBe(0)
+    expect(err.join('\n')).toMatch(/opened with nobody in it: could not invite alice@acme\.com \(/)
+    // Somebody found: exit 0 and no "empty".
+    const [bob] = [...s.state.users.values()]
+    const ok = io()
+    expect(
+      await main(
+        ['notify', '--key', 'demo:somebody', '--title', 'T', '--member', bob!.email!],
+        envFor(s),
+        ok.io,
+      ),
+    ).toBe(0)
+    expect(JSON.parse(ok.out.at(-1)!).empty).toBeUndefined()
+    // The receiver answers 200 (the alert is recorded) with empty: true, and logs an error.
+    const lines: string[] = []
+    const logger = jsonLogger((l) => void lines.push(l))
+    const { url } = await startReceiver(s, { logger })
+    const res = await post(`${url}/incidents`, {
+      key: 'r:nobody',
+      title: 'T',
+      members: ['nobody@acme.com'],
+    })
+    expect(res.status).toBe(200)
+    expect(res.json.empty).toBe(true)
+    expect(res.json.warnings.join(' ')).toContain('nobody is in the war room')
+    expect(lines.join('\n')).toContain('the war room opened with nobody in it')
   })
 })

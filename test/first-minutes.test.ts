@@ -152,7 +152,8 @@ describe('warroom notify', () => {
   it('keeps the severity a chat was named with when resolving without local state', async () => {
     const s = await sandbox()
     const env = envFor(s)
-    const args = ['notify', '--stateless', '--key', 'k2', '--title', 'DB down']
+    const member = [...s.state.users.values()][0]!.email!
+    const args = ['notify', '--stateless', '--key', 'k2', '--title', 'DB down', '--member', member]
     expect(await main([...args, '--severity', 'critical'], env, io().io)).toBe(0)
     const a = io()
     expect(await main([...args, '--status', 'resolved'], env, a.io)).toBe(0)

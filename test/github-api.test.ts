@@ -102,6 +102,7 @@ describe('the Action in-process, GitHub intercepted by nock', () => {
       },
       setFailed: (message: string) => void failed.push(message),
       warning: () => {},
+      error: () => {},
       info: () => {},
       debug: () => {},
       notice: () => {},

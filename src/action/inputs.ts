@@ -14,6 +14,7 @@ export type Core = Pick<
   | 'setOutput'
   | 'setFailed'
   | 'warning'
+  | 'error'
   | 'info'
   | 'debug'
   | 'notice'

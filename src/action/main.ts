@@ -96,6 +96,11 @@ export async function run(
       core.warning(
         `Could not invite: ${result.failedMembers.map((f) => `${f.id} (${f.reason})`).join('; ')}`,
       )
+    // An error annotation, not a failed step: the incident is recorded and the chat is there to add people to.
+    if (result.empty)
+      core.error(
+        `Nobody is in the war room ${result.chatUrl ?? ''}: check the members input and their ids.`,
+      )
     setOutputs(core, result)
     core.info(describe(result))
     const figures =

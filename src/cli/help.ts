@@ -36,7 +36,7 @@ A config or a database without Feishu credentials is an error, never a silent sa
 
 Opens, updates or resolves one incident and prints the result as JSON. The routes of
 --config apply to its labels, as in warroom serve. A resolution keeps what the incident had.
-Exit code: 0 done, 1 Feishu refused, 2 bad input.
+Exit code: 0 done, 1 Feishu refused, 2 bad input, 3 the war room opened with nobody in it.
 
   --data-dir DIR  where incidents are remembered between runs (default
                   $XDG_STATE_HOME/feishu-warroom/notify); a key not found there is looked up in Feishu

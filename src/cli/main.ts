@@ -25,7 +25,7 @@ const defaultIo = (): Io => ({
   }),
 })
 
-/** Runs a command; returns the exit code (0 ok, 1 failure, 2 bad usage or input). */
+/** Runs a command; returns the exit code (0 ok, 1 failure, 2 bad usage or input, 3 notify: nobody in the chat). */
 export async function main(
   argv: string[],
   env: NodeJS.ProcessEnv,

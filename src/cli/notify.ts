@@ -71,6 +71,18 @@ export async function notify(args: string[], env: NodeJS.ProcessEnv, io: Io): Pr
       const { warning } = await warroom.summarize({ chatId: result.chatId })
       if (warning) io.err(`warroom notify: ${warning}`)
     }
+    if (result.empty) {
+      // Exit 0 would tell a script the right people were told: nobody was.
+      const failed = result.failedMembers.map((f) => `${f.id} (${f.reason})`).join('; ')
+      io.err(
+        `warroom notify: the war room ${result.chatUrl ?? result.chatId} opened with nobody in it: ${
+          failed
+            ? `could not invite ${failed}`
+            : 'no --member, and no route or member in the config'
+        }. Add people with --member (an email, mobile, open_id or user_id) or config routes.`,
+      )
+      return 3
+    }
     return 0
   } finally {
     await client.close()

@@ -168,6 +168,7 @@ export class Members {
         op.failedMembers.push({ id, reason: 'does not exist' })
       for (const id of res.pending_approval_id_list)
         op.warnings.push(`${id} is waiting for the chat owner's approval`)
+      op.invited = (op.invited ?? 0) + ids.filter((i) => !bad.has(i)).length
       if (type === 'open_id')
         record.members = [...new Set([...record.members, ...ids.filter((i) => !bad.has(i))])]
       for (const f of op.failedMembers)
@@ -179,6 +180,16 @@ export class Members {
         record.failedMembers.push(failure)
       }
     }
+  }
+
+  /** A chat only the bot is in helps nobody: every front end says so loudly. */
+  checkSomeoneIn(record: IncidentRecord, op: Op): void {
+    if (record.members.length || op.invited) return
+    op.empty = true
+    op.warnings.push(
+      `nobody is in the war room ${record.chatId}: no member could be invited` +
+        (op.failedMembers.length ? '' : ' (the incident and the config name no one)'),
+    )
   }
 
   async addOther(

@@ -79,6 +79,8 @@ export interface WarRoomResult {
   warnings: string[]
   /** Why nothing happened, when action is none. */
   reason?: string
+  /** True when the chat was opened but no person could be put in it (only the bot is there). */
+  empty?: boolean
   /** The incident record's version this operation left (its repeat needs no work while it stands). */
   version?: number
 }
@@ -120,6 +122,10 @@ export interface Core {
 export interface Op {
   warnings: string[]
   failedMembers: Array<{ id: string; reason: string }>
+  /** People this operation put in a chat, of any id type. */
+  invited?: number
+  /** Set when an opened chat has no person in it. */
+  empty?: boolean
 }
 
 export const newOp = (): Op => ({ warnings: [], failedMembers: [] })
@@ -141,6 +147,7 @@ export function resultOf(
     feishuCalls: 0,
     warnings: op.warnings,
     version: record.version,
+    ...(op.empty ? { empty: true } : {}),
   }
 }
 

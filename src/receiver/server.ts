@@ -290,6 +290,12 @@ export class Receiver {
           chatId: result.chatId,
           feishuCalls: result.feishuCalls,
         })
+      if (result.empty)
+        logger.error('the war room opened with nobody in it', {
+          key: result.key,
+          chatId: result.chatId,
+          failed: result.failedMembers.map((m) => m.id),
+        })
       return sendJson(res, 200, resultJson(result))
     } catch (error) {
       if (error instanceof HttpError) {
