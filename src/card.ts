@@ -106,8 +106,9 @@ function build(view: CardView, opts: CardOptions, budget: Budget): Record<string
   const when = (ms: number) => formatTime(ms, opts.timeZone, opts.language)
   const elements: Element[] = []
 
+  // A person's resolution is "resolved"; "recovered" is the source's word, wrong beside alerts still firing.
   const statusText = resolved
-    ? `✅ ${t.resolved}`
+    ? `✅ ${view.resolvedBy ? t.resolvedByPerson : t.resolved}`
     : view.ack
       ? `✋ ${t.acknowledged}`
       : `${style.emoji} ${t.firing}`
@@ -144,7 +145,7 @@ function build(view: CardView, opts: CardOptions, budget: Budget): Record<string
     const firing = incident.items.filter((i) => i.status === 'firing')
     const done = incident.items.filter((i) => i.status !== 'firing')
     const shown = [...firing, ...done].slice(0, budget.items)
-    const lines = shown.map((item) => itemLine(item, budget.labels, when))
+    const lines = shown.map((item) => itemLine(item, budget.labels, when, resolved))
     const rest = incident.items.length - shown.length
     if (rest > 0) lines.push(t.more(rest))
     elements.push(
@@ -180,7 +181,8 @@ function build(view: CardView, opts: CardOptions, budget: Budget): Record<string
     people.push(
       t.nextEscalation(when(view.nextEscalation.at), t.urgentKinds[view.nextEscalation.urgent]),
     )
-  if (view.silencedUntil && !resolved) people.push(t.silencedUntil(when(view.silencedUntil)))
+  // Still in force in Alertmanager after a resolution: a reopening would be silent.
+  if (view.silencedUntil) people.push(t.silencedUntil(when(view.silencedUntil)))
   if (resolved && view.resolvedBy)
     people.push(t.resolvedBy(personMd(view.resolvedBy, t.unknownUser)))
   if (people.length) {
@@ -212,7 +214,11 @@ function build(view: CardView, opts: CardOptions, budget: Budget): Record<string
         value: { op: 'silence', k: view.keyHash, d: '1h' },
       })
   }
-  for (const link of incident.links.slice(0, 6)) {
+  // With the 1-hour button on the card, the source's own silence link would be a second "Silence".
+  const links = view.canSilence
+    ? incident.links.filter((l) => !SILENCE_PAGE.test(l.url))
+    : incident.links
+  for (const link of links.slice(0, 6)) {
     const url = safeUrl(link.url)
     if (url)
       actions.push({
@@ -238,7 +244,7 @@ function build(view: CardView, opts: CardOptions, budget: Budget): Record<string
       ? `${t.resolvedAt} ${when(view.resolvedAt)}`
       : undefined,
     `${t.updated} ${when(view.updatedAt)}`,
-    safePlainText(truncate(singleLine(incident.key), 120)),
+    safePlainText(truncate(singleLine(displayKey(incident.key)), 120)),
   ].filter(Boolean)
   elements.push({ tag: 'note', elements: [plain(footer.join(' · '))] })
 
@@ -253,8 +259,14 @@ function build(view: CardView, opts: CardOptions, budget: Budget): Record<string
   }
 }
 
-function itemLine(item: IncidentItem, withLabels: boolean, when: (ms: number) => string): string {
-  const icon = item.status === 'firing' ? '🔴' : '🟢'
+function itemLine(
+  item: IncidentItem,
+  withLabels: boolean,
+  when: (ms: number) => string,
+  resolved: boolean,
+): string {
+  // Red on a green card reads as "still broken": after a person's resolution it is only still reported.
+  const icon = item.status !== 'firing' ? '🟢' : resolved ? '⚪' : '🔴'
   let line = `${icon} ${escapeMarkdown(truncate(singleLine(item.title), 120))}`
   if (withLabels) {
     const labels = Object.entries(item.labels)
@@ -277,4 +289,21 @@ function personMd(person: Person, fallback: string): string {
   if (person.openId && /^ou_[A-Za-z0-9]+$/.test(person.openId))
     return `<at id=${person.openId}></at>`
   return escapeMarkdown(truncate(person.name ?? fallback, 60))
+}
+
+/** Alertmanager's and Grafana's new-silence pages. */
+const SILENCE_PAGE = /\/#\/silences\/new\b|\/alerting\/silence\/new\b/
+
+/**
+ * The key as people read it: an Alertmanager or Grafana group key shows its
+ * group labels (`alertname=HighErrorRate, team=payments`), not the route path
+ * and quoting; the receiver name Alertmanager regexp-quotes loses its backslashes.
+ */
+export function displayKey(key: string): string {
+  const group = /^(alertmanager|grafana):.*:\{([^{}]*)\}$/.exec(key)
+  if (!group) return key
+  const labels = [...group[2]!.matchAll(/([\w.-]+)="((?:[^"\\]|\\.)*)"/g)].map(
+    ([, k, v]) => `${k}=${v!.replace(/\\(.)/g, '$1')}`,
+  )
+  return labels.length ? `${group[1]}: ${labels.join(', ')}` : key
 }

@@ -17,6 +17,7 @@ interface Silence {
   id: string
   matchers: Array<{ name: string; value: string; isRegex: boolean; isEqual?: boolean }>
   comment: string
+  createdBy: string
   status: { state: string }
 }
 
@@ -81,6 +82,8 @@ describe.skipIf(!ALERTMANAGER)('/silence with the real Alertmanager', () => {
       ['team', 'storage', false],
     ])
     expect(active[0]!.comment).toContain('rolling back v42')
+    // Alertmanager names the person who silenced, not an id.
+    expect(active[0]!.createdBy).toBe(`${alice!.name} (via feishu-warroom)`)
     const posted = view(s, chat.chat_id).posts.find((p) => p.startsWith('🔕'))!
     expect(posted).toContain(active[0]!.id)
     expect(view(s, chat.chat_id).cardRead).toContain('已在 Alertmanager 静默至')
@@ -127,6 +130,12 @@ describe.skipIf(!ALERTMANAGER)('/silence with the real Alertmanager', () => {
     const hours = (endsAt - Date.now()) / 3600_000
     expect(hours).toBeGreaterThan(0.95)
     expect(hours).toBeLessThanOrEqual(1)
+
+    // Resolved while the silence is still in force: the green card keeps saying so.
+    await s.say(chat.chat_id, alice!.open_id, '/resolve')
+    await until('the green card', () => view(s, chat.chat_id).name.startsWith('[已解决]'))
+    await until('the card to be green', () => view(s, chat.chat_id).cardRead.includes('已解决'))
+    expect(view(s, chat.chat_id).cardRead).toContain('已在 Alertmanager 静默至')
   })
 
   it('answers a member who cannot silence why, and a non-member nothing is done', async () => {

@@ -2,8 +2,10 @@
  * The first ten minutes, again (issue 22): what a new user met, each fixed
  * and shown here.
  */
+import { readFileSync } from 'node:fs'
 import { request } from 'undici'
 import { describe, expect, it } from 'vitest'
+import { valueText } from '../adapters/grafana.js'
 import { main } from '../src/cli/main.js'
 import { parseConfig } from '../src/config.js'
 import { formatTime } from '../src/i18n/index.js'
@@ -205,5 +207,96 @@ describe('a war room nobody could be put in', () => {
     expect(res.json.empty).toBe(true)
     expect(res.json.warnings.join(' ')).toContain('nobody is in the war room')
     expect(lines.join('\n')).toContain('the war room opened with nobody in it')
+  })
+})
+
+describe('the card, read by a person', () => {
+  const payload = (name: string) =>
+    JSON.parse(readFileSync(`test/fixtures/payloads/${name}.json`, 'utf8')) as Record<string, any>
+  const keyHashOf = (s: Awaited<ReturnType<typeof sandbox>>, chatId: string) =>
+    /"op":"resolve","k":"([^"]+)"/.exec(JSON.stringify(view(s, chatId).card))![1]!
+  const buttons = (card: unknown): string[] =>
+    JSON.stringify(card)
+      .match(/"tag":"button","text":\{"tag":"plain_text","content":"[^"]*"/g)!
+      .map((b) => b.replace(/.*"content":"/, '').replace(/"$/, ''))
+
+  it('says 已解决 after a person resolves, greys the alerts the source still reports, 已恢复 when the source recovers', async () => {
+    const s = await sandbox()
+    const [alice] = [...s.state.users.values()]
+    const { url } = await startReceiver(s, { config: { members: [alice!.open_id] } })
+    const byPerson = await post(`${url}/alertmanager`, payload('alertmanager-firing'))
+    const chatId = byPerson.json.chat_id as string
+    await s.click(byPerson.json.message_id, alice!.open_id, {
+      op: 'resolve',
+      k: keyHashOf(s, chatId),
+    })
+    await until('the rename', () => view(s, chatId).name.startsWith('[已解决]'))
+    const card = view(s, chatId).cardRead
+    expect(card).toContain('✅ 已解决')
+    expect(card).not.toContain('已恢复')
+    expect(card).not.toContain('🔴')
+    expect(card).toContain('⚪ 5xx rate above 5% on checkout-1')
+    expect(card).toContain('来源仍报告告警')
+    // The source's own recovery is "recovered".
+    const grafana = await post(`${url}/grafana`, payload('grafana-firing'))
+    await post(`${url}/grafana`, payload('grafana-resolved'))
+    await until('the grafana rename', () =>
+      view(s, grafana.json.chat_id).name.startsWith('[已解决]'),
+    )
+    expect(view(s, grafana.json.chat_id).cardRead).toContain('✅ 已恢复')
+  })
+
+  it('shows the group labels in the footer, not the raw key; the Grafana sample agrees with itself', async () => {
+    const s = await sandbox()
+    const { url } = await startReceiver(s)
+    const am = await post(`${url}/alertmanager`, payload('alertmanager-firing'))
+    const note = (chatId: string) => {
+      const card = view(s, chatId).card as { elements: Array<{ tag: string; elements?: any[] }> }
+      return card.elements.find((e) => e.tag === 'note')!.elements![0].content as string
+    }
+    expect(am.json.key).toContain('\\-warroom') // Alertmanager regexp-quotes the receiver name
+    expect(note(am.json.chat_id)).toMatch(
+      / · alertmanager: alertname=HighErrorRate, team=payments$/,
+    )
+    expect(note(am.json.chat_id)).not.toMatch(/[\\{}"]/)
+    const sample = payload('grafana-firing')
+    const groupAlertname = /alertname="([^"]+)"/.exec(sample.groupKey)![1]
+    for (const a of sample.alerts) expect(a.labels.alertname).toBe(groupAlertname)
+    expect(sample.title).toContain(groupAlertname)
+    expect(decodeURIComponent(sample.alerts[0].silenceURL)).toContain(`alertname=${groupAlertname}`)
+    const g = await post(`${url}/grafana`, sample)
+    const card = view(s, g.json.chat_id).cardRead
+    expect(card).toContain('当前值=0.072')
+    expect(card).not.toContain("var='B'")
+    expect(note(g.json.chat_id)).toMatch(/ · grafana: alertname=HighErrorRate$/)
+  })
+
+  it('reads Grafana values from values, else from valueString, one query or several', () => {
+    expect(valueText({ values: { B: 0.072 } })).toBe('0.072')
+    expect(valueText({ values: { B: 1 / 3, C: 1 } })).toBe('B=0.333333 C=1')
+    expect(
+      valueText({
+        valueString: "[ var='B' labels={instance=a} value=12.5 ], [ var='C' labels={} value=1 ]",
+      }),
+    ).toBe('B=12.5 C=1')
+    expect(valueText({ valueString: 'something else' })).toBe('something else')
+    expect(valueText({ valueString: '' })).toBeUndefined()
+  })
+
+  it('has one Silence button when /silence can reach Alertmanager, the source’s link otherwise', async () => {
+    const s = await sandbox()
+    const withAm = await startReceiver(s, {
+      config: { alertmanager: { url: 'http://127.0.0.1:9093' } },
+    })
+    const a = await post(`${withAm.url}/alertmanager`, payload('alertmanager-firing'))
+    expect(buttons(view(s, a.json.chat_id).card).filter((b) => b.includes('静默'))).toEqual([
+      '静默 1 小时',
+    ])
+    const s2 = await sandbox()
+    const without = await startReceiver(s2)
+    const b = await post(`${without.url}/alertmanager`, payload('alertmanager-firing'))
+    expect(buttons(view(s2, b.json.chat_id).card).filter((x) => x.includes('静默'))).toEqual([
+      '静默',
+    ])
   })
 })

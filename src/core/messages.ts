@@ -173,7 +173,14 @@ export class Messages {
     const severity = incident
       ? `${SEVERITY_STYLE[incident.severity].priority} ${t.severityNames[incident.severity]}`
       : '-'
-    const state = record.status === 'resolved' ? t.resolved : record.ack ? t.acknowledged : t.firing
+    const state =
+      record.status === 'resolved'
+        ? record.resolvedBy
+          ? t.resolvedByPerson
+          : t.resolved
+        : record.ack
+          ? t.acknowledged
+          : t.firing
     const end = record.resolvedAt ?? this.core.now()
     const lines = [
       `${t.status}: ${state} · ${t.severity}: ${severity} · ${t.duration}: ${formatDuration(end - record.openedAt, this.core.config.language)}`,

@@ -16,6 +16,12 @@ export class Silencing {
     private readonly messages: Messages,
   ) {}
 
+  /** A chat command carries only the open_id; the name needs contact:user.base:readonly. */
+  private async nameOf(openId: string | undefined): Promise<string | undefined> {
+    if (!openId) return undefined
+    return this.core.client.getUserName(openId).catch(() => undefined)
+  }
+
   /** Creates (or replaces) the silence; undefined when done, else why not. */
   async silence(
     record: IncidentRecord,
@@ -32,11 +38,13 @@ export class Silencing {
     const am = this.core.config.alertmanagerFor?.(record.incident?.labels ?? {})
     if (!am) return t.noAlertmanager
     const endsAt = this.core.now() + durationMs
+    const name = by.name ?? (await this.nameOf(by.openId))
     try {
       const created = await createSilence(am, {
         matchers,
         endsAt,
-        createdBy: `feishu-warroom (${by.name ?? by.openId ?? 'someone'})`,
+        // Alertmanager shows this as the creator: the person, not an id (the id when names cannot be read).
+        createdBy: `${name ?? by.openId ?? 'someone'} (via feishu-warroom)`,
         comment: `${note ? `${note} · ` : ''}war room ${record.chatName}`.slice(0, 1000),
       })
       // One silence per incident: a new /silence replaces the one before.
