@@ -22,8 +22,8 @@ const GrafanaAlert = AlertSchema.extend({
   silenceURL: z.string().optional(),
   imageURL: z.string().optional(),
   valueString: z.string().optional(),
-  // Grafana 10+: each query's value by its ref id ({"B": 0.072}); null when it has none.
-  values: z.record(z.string(), z.number().nullable()).optional(),
+  // Grafana 10+: each query's value by its ref id ({"B": 0.072}); null in a test notification.
+  values: z.record(z.string(), z.number().nullable()).nullable().optional(),
 })
 
 export const GrafanaSchema = AlertmanagerSchema.extend({
@@ -96,17 +96,17 @@ export function grafanaIncident(
 /**
  * The alert's value as people read it: `0.072`, or `B=0.072 C=1` for several
  * queries, from `values`, else from the `[ var='B' labels={…} value=0.072 ]`
- * entries of `valueString` (Grafana's documented webhook fields).
+ * (or `metric='…'`) entries of `valueString` (Grafana's documented webhook fields).
  */
 export function valueText(alert: {
-  values?: Record<string, number | null> | undefined
+  values?: Record<string, number | null> | null | undefined
   valueString?: string | undefined
 }) {
   let pairs = Object.entries(alert.values ?? {})
     .filter(([, v]) => v !== null)
     .map(([k, v]) => [k, String(Number(v!.toPrecision(6)))] as const)
   if (!pairs.length && alert.valueString)
-    pairs = [...alert.valueString.matchAll(/var='([^']*)'[^\]]*?value=([^\s\]]+)/g)].map(
+    pairs = [...alert.valueString.matchAll(/(?:var|metric)='([^']*)'[^\]]*?value=([^\s\]]+)/g)].map(
       ([, k, v]) => [k!, v!] as const,
     )
   if (!pairs.length) return alert.valueString?.trim().slice(0, 300) || undefined

@@ -1,5 +1,11 @@
 import type { FeishuClient } from './feishu/client.js'
-import { formatDuration, type Language, RESOLVED_PREFIX, TIMELINE_LABELS } from './i18n/index.js'
+import {
+  formatDuration,
+  type Language,
+  RESOLVED_PREFIX,
+  TEXTS,
+  TIMELINE_LABELS,
+} from './i18n/index.js'
 import type { IncidentEvent, IncidentRecord } from './store.js'
 import { chatNames, messageEntry, type TimelineEntry } from './timeline-entries.js'
 
@@ -121,6 +127,8 @@ export async function writeTimeline(
     }
   }
 
+  // A record rebuilt from the chat's marker has no ack: the bot's own "✋ … acknowledged" line has it.
+  let ackInChat: { at: number; by: string } | undefined
   for await (const message of client.listMessages(record.chatId)) {
     total++
     if (message.sender?.sender_type === 'user') await learnName(message.sender.id)
@@ -129,6 +137,7 @@ export async function writeTimeline(
       people.add(entry.sender.id)
       human++
     }
+    ackInChat ??= record.ack ? undefined : ackLine(entry, client.appId)
     await flushEvents(entry.at)
     await emit(entry)
   }
@@ -138,13 +147,14 @@ export async function writeTimeline(
   for (const e of record.events) if (e.by?.openId) people.add(e.by.openId)
   if (record.ack?.by.openId) people.add(record.ack.by.openId)
   if (record.resolvedBy?.openId) people.add(record.resolvedBy.openId)
-  const ackAt = record.ack?.at
+  const ackAt = record.ack?.at ?? ackInChat?.at
+  const ackBy = record.ack ? (record.ack.by.name ?? record.ack.by.openId ?? '') : ackInChat?.by
   const figures: Figures = {
     openedAt: record.openedAt,
     ...(ackAt !== undefined
       ? { acknowledgedAt: ackAt, timeToAcknowledgeMs: ackAt - record.openedAt }
       : {}),
-    ...(record.ack ? { acknowledgedBy: record.ack.by.name ?? record.ack.by.openId ?? '' } : {}),
+    ...(ackBy !== undefined ? { acknowledgedBy: ackBy } : {}),
     ...(record.resolvedAt !== undefined
       ? { resolvedAt: record.resolvedAt, timeToResolveMs: record.resolvedAt - record.openedAt }
       : {}),
@@ -236,4 +246,16 @@ function keyText(record: IncidentRecord): string {
   if (!record.key) return `sha256 ${record.keyHash}…`
   const oneLine = record.key.replace(/[\r\n\u2028\u2029]+/g, ' ').replace(/`/g, "'")
   return `\`${oneLine}\``
+}
+
+const ACK_ENDINGS = [TEXTS.zh.ackParts[1], TEXTS.en.ackParts[1]].map((t) => t.trim())
+
+/** The bot's acknowledgement line (this app's, in either language): when, and who. */
+function ackLine(entry: TimelineEntry, appId: string): { at: number; by: string } | undefined {
+  if (!entry.sender?.bot || entry.sender.id !== appId || !entry.text.startsWith('✋ '))
+    return undefined
+  const text = entry.text.trim()
+  const ending = ACK_ENDINGS.find((e) => text.endsWith(e))
+  if (!ending) return undefined
+  return { at: entry.at, by: text.slice(2, -ending.length).trim().replace(/^@/, '') }
 }

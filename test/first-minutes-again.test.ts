@@ -121,9 +121,14 @@ describe('the CLI against the sandbox', () => {
     )
     try {
       const banner = out.join('\n')
-      const line = /FEISHU_DOMAIN=(\S+) FEISHU_APP_ID=(\S+) FEISHU_APP_SECRET=(\S+)/.exec(banner)
+      const exported = /export FEISHU_DOMAIN=(\S+) FEISHU_APP_ID=(\S+) FEISHU_APP_SECRET=(\S+)/
+      const line = exported.exec(banner)
       expect(line, banner).not.toBeNull()
       const [, domain, appId, appSecret] = line!
+      // The README's line is the banner's for the default port.
+      const readme = exported.exec(readFileSync('README.md', 'utf8'))!
+      expect([readme[1], readme[2], readme[3]]).toEqual(['http://127.0.0.1:8081', appId, appSecret])
+      expect(banner).toContain('npx warroom check; npx warroom timeline <chat_id>')
       expect(new URL(domain!).port).toBe(String(port + 1)) // a port people can write down
       expect(banner).toContain(
         "npx warroom notify --key demo:1 --title 'Disk almost full' --member alice@example.com",
@@ -155,6 +160,46 @@ describe('the CLI against the sandbox', () => {
       const alice = state.users.find((u) => u.email === 'alice@example.com')!
       const chat = state.chats.find((c) => c.name.includes('Disk almost full'))
       expect(chat?.members).toContain(alice.open_id)
+      // The README's next two lines: check and timeline, with the same environment.
+      const env = {
+        FEISHU_DOMAIN: domain!,
+        FEISHU_APP_ID: appId!,
+        FEISHU_APP_SECRET: appSecret!,
+        XDG_STATE_HOME: await tempDir(), // not notify's: the chat is found by its marker
+      }
+      const checked: string[] = []
+      const checkIo = { out: (t: string) => checked.push(t), err: (t: string) => checked.push(t) }
+      expect(await main(['check'], env, checkIo), checked.join('\n')).toBe(0)
+      // Acknowledged in the chat: the CLI finds the chat by its marker and still knows when.
+      const chatIdFirst = (chat as unknown as { chat_id: string }).chat_id
+      await request(`${served.url}/sandbox/say`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({
+          chat_id: chatIdFirst,
+          open_id: alice.open_id,
+          text: '/ack',
+          mention_bot: true,
+        }),
+      })
+      await until('the ack line', async () => {
+        const now = (await (await request(`${domain}/_sandbox/state`)).body.json()) as {
+          messages: Array<{ chat_id: string; content: unknown }>
+        }
+        return now.messages.some(
+          (m) =>
+            m.chat_id === chatIdFirst && JSON.stringify(m.content).includes('已确认，正在处理'),
+        )
+      })
+      const timeline: string[] = []
+      const timelineIo = {
+        out: (t: string) => timeline.push(t),
+        err: (t: string) => timeline.push(t),
+      }
+      const chatId = (chat as unknown as { chat_id: string }).chat_id
+      expect(await main(['timeline', chatId], env, timelineIo), timeline.join('\n')).toBe(0)
+      expect(timeline.join('\n')).toContain('Disk almost full')
+      expect(timeline.join('\n')).toMatch(/- 确认用时: \d+秒/)
     } finally {
       await served.stop()
     }
@@ -279,6 +324,10 @@ describe('the card, read by a person', () => {
         valueString: "[ var='B' labels={instance=a} value=12.5 ], [ var='C' labels={} value=1 ]",
       }),
     ).toBe('B=12.5 C=1')
+    // Grafana's test notification: values null, a metric= entry.
+    expect(
+      valueText({ values: null, valueString: "[ metric='foo' labels={instance=bar} value=10 ]" }),
+    ).toBe('10')
     expect(valueText({ valueString: 'something else' })).toBe('something else')
     expect(valueText({ valueString: '' })).toBeUndefined()
   })
@@ -298,5 +347,82 @@ describe('the card, read by a person', () => {
     expect(buttons(view(s2, b.json.chat_id).card).filter((x) => x.includes('静默'))).toEqual([
       '静默',
     ])
+  })
+})
+
+describe('silences in the sandbox', () => {
+  it('npm start brings an Alertmanager stand-in: /silence creates a silence there, named after the person', async () => {
+    const port = await freePort()
+    const out: string[] = []
+    const served = await serveInProcess(
+      { PATH: process.env.PATH ?? '', WARROOM_SANDBOX: '1' },
+      { args: ['serve', '--port', String(port)], io: { out: (t) => out.push(t), err: () => {} } },
+    )
+    try {
+      const api = served.sandboxUrl!
+      expect(out.join('\n')).toContain(`Silences:            ${api}/alertmanager/`)
+      const sample = JSON.parse(
+        readFileSync('test/fixtures/payloads/alertmanager-firing.json', 'utf8'),
+      ) as unknown
+      const opened = (await (
+        await request(`${served.url}/alertmanager`, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json' },
+          body: JSON.stringify(sample),
+        })
+      ).body.json()) as { chat_id: string }
+      const state = async () =>
+        (await (await request(`${api}/_sandbox/state`)).body.json()) as {
+          users: Array<{ open_id: string; name: string; email: string }>
+          messages: Array<{ chat_id: string; content: unknown }>
+        }
+      const alice = (await state()).users.find((u) => u.email === 'alice@example.com')!
+      const said = await request(`${served.url}/sandbox/say`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({
+          chat_id: opened.chat_id,
+          open_id: alice.open_id,
+          text: '/silence 30m rolling back',
+          mention_bot: true,
+        }),
+      })
+      expect(said.statusCode, await said.body.text()).toBe(200)
+      const silences = async () =>
+        (await (await request(`${api}/alertmanager/api/v2/silences`)).body.json()) as Array<{
+          id: string
+          createdBy: string
+          comment: string
+          status: { state: string }
+          matchers: Array<{ name: string; value: string }>
+        }>
+      await until('the silence', async () => (await silences()).length === 1)
+      const [silence] = await silences()
+      expect(silence).toMatchObject({
+        createdBy: 'Alice Wang (via feishu-warroom)',
+        status: { state: 'active' },
+      })
+      expect(silence!.comment).toContain('rolling back')
+      expect(silence!.matchers.map((m) => `${m.name}=${m.value}`).sort()).toEqual([
+        'alertname=HighErrorRate',
+        'team=payments',
+      ])
+      // The chat's line links to the stand-in's page, which lists the silence.
+      await until('the 🔕 line', async () =>
+        (await state()).messages.some(
+          (m) => m.chat_id === opened.chat_id && JSON.stringify(m.content).includes(silence!.id),
+        ),
+      )
+      const line = JSON.stringify(
+        (await state()).messages.find((m) => JSON.stringify(m.content).includes(silence!.id))!
+          .content,
+      )
+      const link = /https?:\/\/[^"\\]+#\/silences\/[\w-]+/.exec(line)![0]
+      const page = await request(link.split('#')[0]!)
+      expect(page.statusCode).toBe(200)
+      expect(await page.body.text()).toContain(silence!.id)
+    } finally {
+      await served.stop()
+    }
   })
 })

@@ -70,9 +70,9 @@ describe('timeline', () => {
     expect(times).toEqual([...times].sort((a, b) => a - b))
     expect(text).toContain(`**Alice Wang**: note 0 from Alice Wang`)
     expect(text).toContain(`**Bob Li**: note 1 from Bob Li`)
-    // History shows the card as it is now (resolved), reduced to its title and texts.
+    // History shows the card as it is now (resolved by a person: 已解决, not the source's 已恢复), reduced to its texts.
     expect(text).toContain(
-      '**bot (bot)**: \\[card\\] ✅ Checkout API error rate above 5%<br>状态 ✅ 已恢复',
+      '**bot (bot)**: \\[card\\] ✅ Checkout API error rate above 5%<br>状态 ✅ 已解决',
     )
     expect(text).toContain('负责人 @Alice Wang @Bob Li @Carol Zhang')
     expect(text).toMatch(/\\\[image img\\_v3\\_\w+\\\]/)

@@ -13,6 +13,7 @@ import { Metrics } from '../metrics.js'
 import type { PostgresStore } from '../postgres/store.js'
 import { LongConnectionClient } from '../receiver/longconn.js'
 import { Receiver } from '../receiver/server.js'
+import { ALERTMANAGER_PATH } from '../sandbox/alertmanager.js'
 import { withDemoRouting } from '../sandbox/demo.js'
 import { type FeishuSandbox, startSandbox } from '../sandbox/server.js'
 import { sandboxUi } from '../sandbox/ui.js'
@@ -53,6 +54,7 @@ export async function serve(args: string[], env: NodeJS.ProcessEnv, io: Io): Pro
     let sandbox: FeishuSandbox | undefined
     let sandboxDir: string | undefined
     let demoRouting = false
+    let standinAlertmanager = false
     if (useSandbox) {
       sandbox = await startSandboxApi(env.WARROOM_SANDBOX_API_PORT, port)
       started.push(() => sandbox?.close())
@@ -64,6 +66,11 @@ export async function serve(args: string[], env: NodeJS.ProcessEnv, io: Io): Pro
       const demo = withDemoRouting(config)
       config = demo.config
       demoRouting = demo.applied
+      // /silence and the card's Silence button work without an Alertmanager of one's own.
+      if (!config.alertmanager) {
+        config = { ...config, alertmanager: { url: `${sandbox.url}${ALERTMANAGER_PATH}` } }
+        standinAlertmanager = true
+      }
     }
     const client = new FeishuClient({
       appId: sandbox?.appId ?? config.feishu.app_id!,
@@ -164,9 +171,15 @@ export async function serve(args: string[], env: NodeJS.ProcessEnv, io: Io): Pro
           `  Generic incidents:   ${url}/incidents        Metrics: ${url}/metrics`,
           `  Sandbox Feishu API:  ${sandbox.url} (state: ${sandbox.url}/_sandbox/state)`,
           '  Try the CLI against it (another terminal):',
-          `    FEISHU_DOMAIN=${sandbox.url} FEISHU_APP_ID=${sandbox.appId} FEISHU_APP_SECRET=${sandbox.appSecret} \\`,
-          "      npx warroom notify --key demo:1 --title 'Disk almost full' --member alice@example.com",
+          `    export FEISHU_DOMAIN=${sandbox.url} FEISHU_APP_ID=${sandbox.appId} FEISHU_APP_SECRET=${sandbox.appSecret}`,
+          "    npx warroom notify --key demo:1 --title 'Disk almost full' --member alice@example.com",
+          '    npx warroom check; npx warroom timeline <chat_id>',
           `  Timelines:           ${sandboxDir} (removed when you stop)`,
+          ...(standinAlertmanager
+            ? [
+                `  Silences:            ${sandbox.url}${ALERTMANAGER_PATH}/ (an Alertmanager stand-in: /silence 30m in a war room)`,
+              ]
+            : []),
           ...(demoRouting
             ? [
                 '  Who is invited:      your config names nobody, so the demo routing applies:',

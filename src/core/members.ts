@@ -182,8 +182,20 @@ export class Members {
     }
   }
 
+  /** After the chat is created: those it could not take at once, the other id types, then the count. */
+  async addRest(
+    record: IncidentRecord,
+    pending: string[],
+    other: Array<{ id: string; type: 'union_id' | 'user_id' }>,
+    op: Op,
+  ): Promise<void> {
+    await this.add(record, pending, 'open_id', op)
+    await this.addOther(record, other, op)
+    this.checkSomeoneIn(record, op)
+  }
+
   /** A chat only the bot is in helps nobody: every front end says so loudly. */
-  checkSomeoneIn(record: IncidentRecord, op: Op): void {
+  private checkSomeoneIn(record: IncidentRecord, op: Op): void {
     if (record.members.length || op.invited) return
     op.empty = true
     op.warnings.push(

@@ -316,9 +316,7 @@ export class WarRoom {
       ...(previous ? { previous } : {}),
     })
     await this.save(record) // before anything else can fail: a retry finds the chat
-    await this.members.add(record, pending, 'open_id', op)
-    await this.members.addOther(record, members.other, op)
-    this.members.checkSomeoneIn(record, op)
+    await this.members.addRest(record, pending, members.other, op)
     await this.cards.uploadImages(record, incident, op)
     await this.cards.send(record, op)
     await this.urgency.page(record, op)

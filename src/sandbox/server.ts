@@ -3,6 +3,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from 'node:net'
 import { errorMessage } from '../errors.js'
 import { readBody, sendJson } from '../receiver/http.js'
+import { ALERTMANAGER_PATH, AlertmanagerStandin } from './alertmanager.js'
 import { ContentError } from './cards.js'
 import {
   ApiError,
@@ -30,6 +31,8 @@ export { ALL_SCOPES, CHAT_NAME_LIMIT, type SandboxOptions } from './common.js'
 export class FeishuSandbox extends SandboxContent {
   private server: Server | undefined
   /** Feishu's long-connection mode: events and callbacks over a WebSocket the app opens. */
+  /** Silences for `/silence` when the sandbox runs without an Alertmanager of the user's. */
+  readonly alertmanager = new AlertmanagerStandin(() => this.now())
   readonly longConnection = new LongConnection({
     appId: this.appId,
     appSecret: this.appSecret,
@@ -119,6 +122,8 @@ export class FeishuSandbox extends SandboxContent {
       this.reply(res, 200, this.longConnection.endpoint(input), logId)
       return
     }
+    if (url.pathname === ALERTMANAGER_PATH || url.pathname.startsWith(`${ALERTMANAGER_PATH}/`))
+      return this.alertmanager.handle(req, res, url.pathname)
     if (!url.pathname.startsWith('/open-apis/')) {
       this.reply(res, 404, { code: 404, msg: 'not found' }, logId)
       return
