@@ -322,7 +322,7 @@ export function applyEnv(config: Config, env: NodeJS.ProcessEnv): Config {
 export function parseConfig(value: unknown, where = 'config'): Config {
   const result = ConfigSchema.safeParse(value ?? {})
   if (!result.success) {
-    const issues = describeZodError(result.error)
+    const issues = describeZodError(result.error, ConfigSchema)
     throw new ConfigError(
       `Invalid ${where}: ${issues.map((i) => `${i.path || '(root)'}: ${i.message}`).join('; ')}`,
     )
@@ -355,6 +355,11 @@ export async function loadConfig(
             : `Cannot read config file ${path}: ${code ?? errorMessage(error)}`,
       )
     }
+    // An empty file is a wrong path or a lost edit, not "use every default".
+    if (!text.replace(/#.*$/gm, '').trim())
+      throw new ConfigError(
+        `the config file ${path} is empty (nothing but comments or whitespace); give it settings or leave out --config`,
+      )
     try {
       raw = parseYaml(text) ?? {}
     } catch (error) {

@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto'
 import { z } from 'zod'
+import { closest, knownKeys } from './suggest.js'
 
 /**
  * The normalised incident: what every adapter (GitHub, Alertmanager,
@@ -94,14 +95,22 @@ export class IncidentError extends Error {
 }
 
 /** Formats a zod error as `path: message` pairs, first issue first. */
-export function describeZodError(error: z.ZodError): Array<{ path: string; message: string }> {
+export function describeZodError(
+  error: z.ZodError,
+  schema?: z.ZodType,
+): Array<{ path: string; message: string }> {
   return error.issues.map((issue) => ({
     path: issue.path
       .map((p, i) => (typeof p === 'number' ? `[${p}]` : i === 0 ? String(p) : `.${String(p)}`))
       .join(''),
     message:
       issue.code === 'unrecognized_keys'
-        ? `unknown field(s) ${issue.keys.join(', ')}`
+        ? `unknown field(s) ${issue.keys
+            .map((k) => {
+              const meant = schema && closest(k, knownKeys(schema, issue.path))
+              return meant ? `${k} (did you mean ${meant}?)` : k
+            })
+            .join(', ')}`
         : issue.message,
   }))
 }
@@ -109,7 +118,7 @@ export function describeZodError(error: z.ZodError): Array<{ path: string; messa
 /** Validates unknown input (JSON from a webhook or a file) into an Incident. */
 export function parseIncident(input: unknown): Incident {
   const result = Incident.safeParse(input)
-  if (!result.success) throw new IncidentError(describeZodError(result.error))
+  if (!result.success) throw new IncidentError(describeZodError(result.error, Incident))
   return result.data
 }
 

@@ -3,6 +3,8 @@
  * and shown here.
  */
 import { readFileSync } from 'node:fs'
+import { writeFile } from 'node:fs/promises'
+import { join } from 'node:path'
 import { request } from 'undici'
 import { describe, expect, it } from 'vitest'
 import { valueText } from '../adapters/grafana.js'
@@ -96,6 +98,12 @@ describe('English mode', () => {
   })
 })
 
+const jsonFile = async (dir: string, value: unknown) => {
+  const file = join(dir, `${Math.random().toString(36).slice(2)}.json`)
+  await writeFile(file, JSON.stringify(value))
+  return file
+}
+
 describe('the CLI’s own words', () => {
   it('prints its version, names a missing config file, and HTTP answers end with a newline', async () => {
     const out: string[] = []
@@ -108,6 +116,54 @@ describe('the CLI’s own words', () => {
     const { url } = await startReceiver(s)
     const res = await request(`${url}/healthz`)
     expect((await res.body.text()).endsWith('\n')).toBe(true)
+  })
+
+  it('names an unknown option and the one meant, refuses an empty config, suggests config keys', async () => {
+    const said: string[] = []
+    const quiet = { out: (t: string) => said.push(t), err: (t: string) => said.push(t) }
+    expect(await main(['notify', '--key', 'k', '--titel', 'T'], {}, quiet)).toBe(2)
+    expect(said.at(-1)).toBe(
+      'warroom notify: unknown option --titel (did you mean --title?) (see warroom notify --help)',
+    )
+    expect(await main(['check', '--frobnicate'], {}, quiet)).toBe(2)
+    expect(said.at(-1)).toBe(
+      'warroom check: unknown option --frobnicate (see warroom check --help)',
+    )
+    const dir = await tempDir()
+    const empty = join(dir, 'empty.yml')
+    await writeFile(empty, '# nothing here yet\n\n')
+    expect(await main(['check', '--config', empty], {}, quiet)).toBe(2)
+    expect(said.at(-1)).toContain(`the config file ${empty} is empty`)
+    const typo = join(dir, 'typo.yml')
+    await writeFile(
+      typo,
+      'warroom:\n  timezone: Asia/Shanghai\nmemebers: [a@b.c]\nroutes:\n  - mach: { team: x }\n',
+    )
+    expect(await main(['check', '--config', typo], {}, quiet)).toBe(2)
+    const message = said.at(-1)!
+    expect(message).toContain('warroom: unknown field(s) timezone (did you mean time_zone?)')
+    expect(message).toContain('(root): unknown field(s) memebers (did you mean members?)')
+    expect(message).toContain('routes[0]: unknown field(s) mach (did you mean match?)')
+    // An incident's field too, and no far-fetched guess.
+    const bad = io()
+    expect(
+      await main(
+        [
+          'notify',
+          '--file',
+          await jsonFile(dir, { key: 'k', title: 'T', severty: 'error', zzz: 1 }),
+        ],
+        {},
+        bad.io,
+      ),
+    ).toBe(2)
+    expect(bad.err.join()).toContain('severty (did you mean severity?)')
+    expect(bad.err.join()).not.toContain('zzz (did you mean')
+    // oncall without a config says where schedules come from.
+    expect(await main(['oncall'], {}, quiet)).toBe(2)
+    expect(said.at(-1)).toBe(
+      'warroom oncall: on-call schedules come from a config: give --config FILE (see README "On call")',
+    )
   })
 })
 

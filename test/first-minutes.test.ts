@@ -30,7 +30,7 @@ describe('the CLI', () => {
     expect(HELP.serve).toContain('PORT')
     const a = io()
     expect(await main(['serve', '--prot', '1'], {}, a.io)).toBe(2)
-    expect(a.err.join()).toContain("Unknown option '--prot'")
+    expect(a.err.join()).toContain('unknown option --prot (did you mean --port?)')
     expect(a.err.join()).toContain('warroom serve --help')
   })
 

@@ -230,7 +230,7 @@ describe('POST/PUT /grafana', () => {
     const v = view(s, r.json.chat_id)
     expect(v.cardRead).toContain('https://grafana.acme.example/d/checkout?orgId=1&viewPanel=4')
     expect(v.cardRead).toContain('https://grafana.acme.example/d/checkout?orgId=1')
-    expect(v.cardRead).toContain('value=0.072')
+    expect(v.cardRead).toContain('当前值=0.072')
     const again = await post(
       `${url}/grafana`,
       grafanaPayload([alert({ instance: 'checkout-1', status: 'resolved' })]),

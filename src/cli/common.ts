@@ -6,6 +6,7 @@ import { errorMessage } from '../errors.js'
 import { FeishuClient } from '../feishu/client.js'
 import { route } from '../routing.js'
 import { FileStore } from '../store.js'
+import { closest } from '../suggest.js'
 
 /** Where a command writes: stdout and stderr, and the signal to stop on (serve). */
 export interface Io {
@@ -28,6 +29,18 @@ export function parse<
 >(command: string, args: string[], options: T) {
   // Before parsing: --help works whatever else is on the line, even an unknown option.
   if (args.includes('--help') || args.includes('-h')) throw new HelpRequested(command)
+  // Node's own text for an unknown option talks of positionals; say which option, and the one meant.
+  const known = ['config', ...Object.keys(options)]
+  for (const arg of args) {
+    if (arg === '--') break
+    if (!arg.startsWith('--')) continue
+    const name = arg.slice(2).split('=')[0]!
+    if (known.includes(name)) continue
+    const meant = closest(name, known)
+    throw new UsageError(
+      `unknown option --${name}${meant ? ` (did you mean --${meant}?)` : ''} (see warroom ${command} --help)`,
+    )
+  }
   try {
     return parseArgs({
       args,

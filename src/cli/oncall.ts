@@ -7,7 +7,12 @@ export async function oncall(args: string[], env: NodeJS.ProcessEnv, io: Io): Pr
   const { values, positionals } = parse('oncall', args, { at: { type: 'string' } })
   const config = await loadConfig(values.config, env)
   const names = Object.keys(config.schedules)
-  if (!names.length) throw new UsageError('the config defines no schedules (see README "On call")')
+  if (!names.length)
+    throw new UsageError(
+      values.config
+        ? `${values.config} defines no schedules (see README "On call")`
+        : 'on-call schedules come from a config: give --config FILE (see README "On call")',
+    )
   const wanted = positionals[0]
   if (wanted && !scheduleNamed(config.schedules, wanted))
     throw new UsageError(`no schedule "${wanted}" (schedules: ${names.join(', ')})`)
