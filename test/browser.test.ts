@@ -148,10 +148,10 @@ describe.skipIf(!hasChromium)('the sandbox page, from the README', () => {
     const people = await page.locator('#title small').textContent()
     for (const name of ['Alice Wang', 'Bob Li', 'Carol Zhang']) expect(people).toContain(name)
     // A critical incident buzzes (加急) its responders as it opens: the page lists the urgent notice.
-    await expect.poll(() => page.locator('#urgent').textContent()).toContain('📳 in-app urgent → ')
+    await expect.poll(() => page.locator('#urgent').textContent()).toContain('📳 应用内加急 → ')
     for (const name of ['Alice Wang', 'Bob Li', 'Carol Zhang'])
       expect(await page.locator('#urgent').textContent()).toContain(name)
-    expect(await page.locator('#urgent').textContent()).toContain('for the pinned card')
+    expect(await page.locator('#urgent').textContent()).toContain('置顶卡片')
 
     await say(page, 'Bob Li', '/ack')
     await expect.poll(() => page.locator('#pinned .card').textContent()).toContain('已确认')
@@ -186,8 +186,89 @@ describe.skipIf(!hasChromium)('the sandbox page, from the README', () => {
     await page.evaluate(
       `send('/sandbox/say', { chat_id: 'oc_doesnotexist', open_id: 'ou_x', text: 'hi' })`,
     )
-    await expect.poll(() => page.locator('#notice.err').textContent()).toMatch(/Error 400/)
+    await expect.poll(() => page.locator('#notice.err').textContent()).toMatch(/错误 400/)
     await shot(page, '5-error-shown')
     await page.close()
+  })
+
+  it('speaks the product’s language, writes times in its time zone, fades toasts, tells same-named chats apart, folds the pinned card in a small window', {
+    timeout: 60_000,
+  }, async () => {
+    // A browser in New York: the page must still write Asia/Shanghai times, as the cards do.
+    const context = await browser!.newContext({
+      viewport: { width: 900, height: 560 },
+      timezoneId: 'America/New_York',
+    })
+    const page = await context.newPage()
+    const missing: string[] = []
+    page.on('response', (r) => {
+      if (r.status() >= 400) missing.push(`${r.status()} ${r.url()}`)
+    })
+    await page.goto(`${base}/sandbox`)
+    await expect.poll(() => page.locator('#brand').textContent()).toBe('飞书沙箱')
+    expect(await page.evaluate('document.documentElement.lang')).toBe('zh-CN')
+    expect(await page.locator('#text').getAttribute('placeholder')).toContain('/ack')
+    expect(await page.locator('#sendBtn').textContent()).toBe('发送')
+
+    // Two war rooms of the same name (two keys, one title): the list tells them apart.
+    for (const key of ['same:1', 'same:2']) {
+      const res = await request(`${base}/incidents`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({
+          key,
+          title: 'Same name twice',
+          severity: 'critical',
+          labels: { team: 'payments' },
+        }),
+      })
+      expect(res.statusCode).toBe(200)
+      await res.body.dump()
+    }
+    const same = page.locator('#chats .chat', { hasText: 'Same name twice' })
+    await expect.poll(() => same.count()).toBe(2)
+    const tails = await same.locator('.tail').allTextContents()
+    expect(new Set(tails).size).toBe(2)
+    await same.first().click()
+    // System lines in Chinese, as a Chinese Feishu client shows them.
+    await expect
+      .poll(() => page.locator('#msgs .sys').allTextContents())
+      .toContainEqual(expect.stringMatching(/邀请 .+ 加入了群组/))
+    expect((await page.locator('#msgs').textContent()) ?? '').not.toContain('invited')
+
+    // The urgent line's time is Asia/Shanghai's (the browser is in New York).
+    const state = (await (await request(`${base}/sandbox/state`)).body.json()) as {
+      urgent: Array<{ at: number; message_id: string }>
+      chats: Array<{ chat_id: string; name: string; messages: string[] }>
+    }
+    const chat = state.chats.find(
+      (c) => c.name.includes('Same name twice') && c.chat_id.endsWith(tails[0]!.slice(1, 7)),
+    )!
+    const buzz = state.urgent.find((u) => chat.messages.includes(u.message_id))!
+    const shanghai = new Intl.DateTimeFormat('zh-CN', {
+      timeZone: 'Asia/Shanghai',
+      hour: '2-digit',
+      minute: '2-digit',
+      second: '2-digit',
+      hourCycle: 'h23',
+    }).format(new Date(buzz.at))
+    await expect.poll(() => page.locator('#urgent').textContent()).toContain(shanghai)
+
+    // A small window: the pinned card is folded to its label, the messages keep the room.
+    const pinned = await page.locator('#pinned').boundingBox()
+    expect(pinned!.height).toBeLessThan(560 * 0.2)
+    expect(await page.locator('#pinned details').getAttribute('open')).toBeNull()
+    await page.locator('#pinned summary').click()
+    expect(await page.locator('#pinned details').getAttribute('open')).not.toBeNull()
+    await shot(page, '6-small-window')
+
+    // A toast fades.
+    await page.selectOption('#as', { index: 0 })
+    await page.locator('#pinned button', { hasText: '确认' }).first().click()
+    await expect.poll(() => page.locator('#notice').textContent()).not.toBe('')
+    await expect.poll(() => page.locator('#notice').textContent(), { timeout: 8000 }).toBe('')
+    // Nothing the page asked for was missing (the favicon included).
+    expect(missing).toEqual([])
+    await context.close()
   })
 })

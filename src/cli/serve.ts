@@ -125,7 +125,14 @@ export async function serve(args: string[], env: NodeJS.ProcessEnv, io: Io): Pro
       warroom,
       logger,
       metrics,
-      ...(sandbox ? { extra: sandboxUi(sandbox) } : {}),
+      ...(sandbox
+        ? {
+            extra: sandboxUi(sandbox, {
+              language: config.warroom.language,
+              timeZone: config.warroom.time_zone,
+            }),
+          }
+        : {}),
       ...(postgres ? { archive: postgres.timelines, jobs: postgres.jobs } : {}),
     })
     receiver.readiness = () => postgres?.readiness()

@@ -9,7 +9,10 @@ import type { FeishuSandbox } from './server.js'
  * members, rendered cards, messages, renames), updating live, with a box to
  * write in a chat as one of the sandbox's users and clickable card buttons.
  */
-export function sandboxUi(sandbox: FeishuSandbox) {
+export function sandboxUi(
+  sandbox: FeishuSandbox,
+  ui: { language: 'zh' | 'en'; timeZone: string } = { language: 'zh', timeZone: 'Asia/Shanghai' },
+) {
   return async (req: IncomingMessage, res: ServerResponse, url: URL): Promise<boolean> => {
     const path = url.pathname
     if (!path.startsWith('/sandbox')) return false
@@ -26,7 +29,8 @@ export function sandboxUi(sandbox: FeishuSandbox) {
       return true
     }
     if (path === '/sandbox/state') {
-      sendJson(res, 200, { appName: sandbox.appName, ...sandbox.state.dump() })
+      // The page speaks the product's language and writes times in its time zone, as the cards do.
+      sendJson(res, 200, { appName: sandbox.appName, ui, ...sandbox.state.dump() })
       return true
     }
     if (path === '/sandbox/stream') {
@@ -108,8 +112,9 @@ export function sandboxUi(sandbox: FeishuSandbox) {
 }
 
 const PAGE = `<!doctype html>
-<html lang="en"><head><meta charset="utf-8"><title>feishu-warroom sandbox</title>
+<html><head><meta charset="utf-8"><title>feishu-warroom sandbox</title>
 <meta name="viewport" content="width=device-width, initial-scale=1">
+<link rel="icon" href="data:image/svg+xml,%3Csvg xmlns='http://www.w3.org/2000/svg' viewBox='0 0 16 16'%3E%3Ccircle cx='8' cy='8' r='7' fill='%233370ff'/%3E%3C/svg%3E">
 <style>
 body{font:14px/1.45 -apple-system,"PingFang SC","Microsoft YaHei",sans-serif;margin:0;background:#f2f3f5;color:#1f2329}
 header{background:#3370ff;color:#fff;padding:10px 18px}header b{font-size:16px}header span{opacity:.85;margin-left:12px}
@@ -126,23 +131,36 @@ main{display:flex;height:calc(100vh - 44px)}#chats{width:300px;overflow:auto;bac
 .t-red{background:#f54a45}.t-carmine{background:#c01f3a}.t-orange{background:#ff8800}.t-blue{background:#3370ff}.t-green{background:#34c724}.t-grey{background:#8f959e}.t-yellow{background:#ffc60a}.t-wathet{background:#4da6ff}.t-turquoise{background:#14c0ff}.t-violet{background:#7f3bf5}.t-purple{background:#935af6}.t-indigo{background:#4954e6}.t-default{background:#646a73}
 form{display:flex;gap:6px;padding:10px 16px;background:#fff;border-top:1px solid #dee0e3}form input[type=text]{flex:1;padding:6px}
 #empty{color:#8f959e;padding:40px;text-align:center}
-#pinned{background:#fff8e6;border-bottom:1px solid #f5d78e;padding:8px 16px;max-height:45vh;overflow:auto}#pinned:empty{display:none}
-#pinned .lbl{font-size:12px;color:#8f6b00;margin-bottom:4px}
+#pinned{background:#fff8e6;border-bottom:1px solid #f5d78e;padding:6px 16px;max-height:35vh;overflow:auto}#pinned:empty{display:none}
+#pinned .lbl{font-size:12px;color:#8f6b00;margin-bottom:4px;cursor:pointer}.chat .tail{color:#8f959e;font-size:11px}
 #notice{padding:8px 16px;display:none}#notice.err{display:block;background:#fde2e2;color:#a8071a}#notice.ok{display:block;background:#e8f7e8;color:#1f6f1f}
 </style></head><body>
-<header><b>Feishu sandbox</b><span>What feishu-warroom did, as Feishu would show it. Nothing here leaves this machine.</span></header>
-<main><div id="chats"></div><div id="room"><div id="title"></div><div id="pinned"></div><div id="urgent"></div><div id="notice" role="status"></div><div id="msgs"><div id="empty">No chats yet. Send an alert (see README) and its war room appears here.</div></div>
-<form id="say"><select id="as"></select><label><input type="checkbox" id="mention" checked> @bot</label><input type="text" id="text" placeholder="/ack, /resolve fixed it, /status or anything"><button>Send</button></form></div></main>
+<header><b id="brand"></b><span id="tagline"></span></header>
+<main><div id="chats"></div><div id="room"><div id="title"></div><div id="pinned"></div><div id="urgent"></div><div id="notice" role="status"></div><div id="msgs"><div id="empty"></div></div>
+<form id="say"><select id="as"></select><label><input type="checkbox" id="mention" checked> @bot</label><input type="text" id="text"><button id="sendBtn"></button></form></div></main>
 <script>
-let state=null, sel=null, shown={};
-function notice(text,ok){const n=document.getElementById('notice');n.textContent=text;n.className=text?(ok?'ok':'err'):'';}
+let state=null, sel=null, shown={}, noticeTimer=null, pinnedOpen=null;
+// The page's own words, in the product's language (warroom.language).
+const L={
+ zh:{brand:'飞书沙箱',tagline:'feishu-warroom 做了什么，按飞书的样子显示。这里的一切都不离开本机。',empty:'还没有群聊。发送一条告警（见 README），它的作战室就会出现在这里。',placeholder:'/ack、/resolve 已回滚、/status 或任意内容',send:'发送',members:n=>n+' 位成员',resolved:'已解决',open:'处理中',renamed:n=>'改名 '+n+' 次',pinnedCard:'📌 置顶卡片',updated:n=>'更新 '+n+' 次',pinned:'📌 已置顶',kinds:{app:'📳 应用内加急',sms:'✉️ 短信加急',phone:'📞 电话加急'},forPinned:'置顶卡片',forMsg:'消息 ',nobodyClick:'群里没有成员可以代为点击：请先邀请成员（见 README）',nobodyWrite:'群里没有成员可以代为发言：请先邀请成员（见 README）',error:'错误 ',receiver:'接收端返回 ',noName:'（无名称）',
+  sys:{'{from_user} started the group chat.':'{from_user} 创建了群组','{from_user} invited {to_chatters} to the group.':'{from_user} 邀请 {to_chatters} 加入了群组','{from_user} updated the group name from "{old_group_name}" to "{group_name}".':'{from_user} 将群名称从“{old_group_name}”修改为“{group_name}”'}},
+ en:{brand:'Feishu sandbox',tagline:'What feishu-warroom did, as Feishu would show it. Nothing here leaves this machine.',empty:'No chats yet. Send an alert (see README) and its war room appears here.',placeholder:'/ack, /resolve fixed it, /status or anything',send:'Send',members:n=>n+' members',resolved:'resolved',open:'open',renamed:n=>'renamed '+n+'×',pinnedCard:'📌 pinned card',updated:n=>'updated '+n+'×',pinned:'📌 pinned',kinds:{app:'📳 in-app urgent',sms:'✉️ urgent SMS',phone:'📞 urgent phone call'},forPinned:'the pinned card',forMsg:'message ',nobodyClick:'Nobody is in this chat to click as: invite members (see README)',nobodyWrite:'Nobody is in this chat to write as: invite members (see README)',error:'Error ',receiver:'The receiver answered ',noName:'(no name)',sys:{}}};
+let t=L.zh;
+function words(){t=L[(state.ui||{}).language]||L.zh;document.documentElement.lang=state.ui.language==='en'?'en':'zh-CN';
+  document.getElementById('brand').textContent=t.brand;document.getElementById('tagline').textContent=t.tagline;
+  const e=document.getElementById('empty');if(e)e.textContent=t.empty;document.getElementById('text').placeholder=t.placeholder;document.getElementById('sendBtn').textContent=t.send;}
+// Times as the cards write them: the product's time zone, not the browser's.
+const clock=ms=>new Intl.DateTimeFormat(state.ui.language==='en'?'en-GB':'zh-CN',{timeZone:state.ui.timeZone,hour:'2-digit',minute:'2-digit',second:'2-digit',hourCycle:'h23'}).format(new Date(Number(ms)));
+// A toast fades, as Feishu's do; an error stays longer.
+function notice(text,ok){const n=document.getElementById('notice');n.textContent=text;n.className=text?(ok?'ok':'err'):'';
+  clearTimeout(noticeTimer);if(text)noticeTimer=setTimeout(()=>notice('',true),ok?4000:10000);}
 async function send(path,body){
   try{const r=await fetch(path,{method:'POST',headers:{'content-type':'application/json'},body:JSON.stringify(body)});
     const j=await r.json().catch(()=>({}));
-    if(!r.ok){notice('Error '+r.status+': '+(j.error||r.statusText),false);return null;}
-    const d=j.delivery||j;if(d&&d.status&&d.status>=300){notice('The receiver answered '+d.status+': '+JSON.stringify(d.body),false);return null;}
+    if(!r.ok){notice(t.error+r.status+': '+(j.error||r.statusText),false);return null;}
+    const d=j.delivery||j;if(d&&d.status&&d.status>=300){notice(t.receiver+d.status+': '+JSON.stringify(d.body),false);return null;}
     notice('',true);return j;
-  }catch(e){notice('Error: '+e.message,false);return null;}
+  }catch(e){notice(t.error+e.message,false);return null;}
 }
 const esc=s=>String(s).replace(/&(?!#\\d+;)/g,'&amp;').replace(/</g,'&lt;').replace(/>/g,'&gt;').replace(/"/g,'&quot;');
 const name=id=>(state.users.find(u=>u.open_id===id)||{}).name||id;
@@ -166,24 +184,28 @@ function card(c,m){
   return out+'</div></div>';
 }
 function post(c){const loc=Object.values(c)[0]||{};return (loc.content||[]).map(p=>p.map(n=>n.tag==='at'?'<span class="at">@'+esc(name(n.user_id))+'</span>':n.tag==='a'?'<a href="'+esc(n.href)+'" target="_blank" rel="noopener">'+esc(n.text)+'</a>':esc(n.text||'')).join('')).join('<br>');}
-function system(m){if(m.shown)return esc(m.shown);const c=m.content;let t=c.template||'';for(const [k,v] of Object.entries(c))if(Array.isArray(v))t=t.replace('{'+k+'}',v.join(', '));return esc(t);}
+function system(m){if(m.shown)return esc(m.shown);const c=m.content;let s=t.sys[c.template]||c.template||'';for(const [k,v] of Object.entries(c))if(Array.isArray(v))s=s.replace('{'+k+'}',v.join(', '));return esc(s);}
 function render(){
   const chats=state.chats.filter(c=>c.name!==''||c.description!=='p2p');
   if(!sel&&chats.length)sel=chats[chats.length-1].chat_id;
-  document.getElementById('chats').innerHTML=chats.slice().reverse().map(c=>'<div class="chat'+(c.chat_id===sel?' sel':'')+'" data-id="'+c.chat_id+'">'+esc(c.name||'(no name)')+'<small>'+c.members.length+' members · '+(c.description.includes(':resolved:')?'resolved':'open')+'</small></div>').join('');
-  const chat=state.chats.find(c=>c.chat_id===sel); if(!chat)return;
-  document.getElementById('title').innerHTML='<b>'+esc(chat.name)+'</b><br><small>'+chat.members.map(name).map(esc).join(', ')+' · renamed '+(chat.names.length-1)+'×</small>';
+  words();
   const byId=Object.fromEntries(state.messages.map(m=>[m.message_id,m]));
+  // Chats of the same name (a reopened key, two storms) told apart by their id's end and first message.
+  const tail=c=>{const first=byId[c.messages[0]];return ' <span class="tail">…'+esc(c.chat_id.slice(-6))+(first?' · '+esc(clock(first.create_time)):'')+'</span>';};
+  document.getElementById('chats').innerHTML=chats.slice().reverse().map(c=>'<div class="chat'+(c.chat_id===sel?' sel':'')+'" data-id="'+c.chat_id+'">'+esc(c.name||t.noName)+'<small>'+t.members(c.members.length)+' · '+(c.description.includes(':r:')||c.description.includes(':resolved:')?t.resolved:t.open)+tail(c)+'</small></div>').join('');
+  const chat=state.chats.find(c=>c.chat_id===sel); if(!chat)return;
+  document.getElementById('title').innerHTML='<b>'+esc(chat.name)+'</b><br><small>'+chat.members.map(name).map(esc).join(', ')+' · '+t.renamed(chat.names.length-1)+tail(chat)+'</small>';
   const pinnedCards=chat.pinned.map(id=>byId[id]).filter(m=>m&&m.msg_type==='interactive');
-  document.getElementById('pinned').innerHTML=pinnedCards.map(m=>'<div class="lbl">📌 pinned card'+(m.patches?' · updated '+m.patches+'×':'')+'</div>'+card(m.content,m)).join('');
-  const kinds={app:'📳 in-app urgent',sms:'✉️ urgent SMS',phone:'📞 urgent phone call'};
-  document.getElementById('urgent').innerHTML=(state.urgent||[]).filter(u=>chat.messages.includes(u.message_id)).map(u=>'<div class="sys">'+esc(kinds[u.kind]||u.kind)+' → '+u.user_ids.map(name).map(esc).join(', ')+' · for '+(chat.pinned.includes(u.message_id)?'the pinned card':'message '+esc(u.message_id))+' · '+esc(new Date(u.at).toLocaleTimeString())+'</div>').join('');
+  // A small window keeps the chat readable: the pinned card starts folded (click its label to unfold).
+  const open=pinnedOpen===null?window.innerHeight>=700:pinnedOpen;
+  document.getElementById('pinned').innerHTML=pinnedCards.map(m=>'<details'+(open?' open':'')+'><summary class="lbl">'+t.pinnedCard+(m.patches?' · '+t.updated(m.patches):'')+'</summary>'+card(m.content,m)+'</details>').join('');
+  document.getElementById('urgent').innerHTML=(state.urgent||[]).filter(u=>chat.messages.includes(u.message_id)).map(u=>'<div class="sys">'+esc(t.kinds[u.kind]||u.kind)+' → '+u.user_ids.map(name).map(esc).join(', ')+' · '+(chat.pinned.includes(u.message_id)?t.forPinned:t.forMsg+esc(u.message_id))+' · '+esc(clock(u.at))+'</div>').join('');
   const box=document.getElementById('msgs');const atEnd=box.scrollHeight-box.scrollTop-box.clientHeight<40;
   box.innerHTML=chat.messages.map(id=>byId[id]).map(m=>{
     if(m.msg_type==='system')return '<div class="sys">'+system(m)+'</div>';
     const who=m.sender.sender_type==='app'?state.appName:name(m.sender.id);
-    const pin=chat.pinned.includes(m.message_id)?' <span class="pin">📌 pinned</span>':'';
-    const upd=m.patches?' <span class="pin">updated '+m.patches+'×</span>':'';
+    const pin=chat.pinned.includes(m.message_id)?' <span class="pin">'+t.pinned+'</span>':'';
+    const upd=m.patches?' <span class="pin">'+t.updated(m.patches)+'</span>':'';
     const body=m.msg_type==='interactive'?card(m.content,m):m.msg_type==='post'?'<div class="bubble">'+post(m.content)+'</div>':'<div class="bubble">'+esc((m.content.text||JSON.stringify(m.content)).replace(/@_user_\\d+/g,'@'+state.appName))+'</div>';
     return '<div class="msg"><div class="who">'+esc(who)+pin+upd+'</div>'+body+'</div>';}).join('');
   // New messages come into view, as in Feishu; reading further up is left alone.
@@ -195,11 +217,12 @@ function render(){
 async function load(){state=await (await fetch('/sandbox/state')).json();render();}
 document.getElementById('chats').onclick=e=>{const d=e.target.closest('.chat');if(d){sel=d.dataset.id;render();}};
 document.getElementById('room').onclick=async e=>{const b=e.target.closest('button[data-msg]');if(!b)return;
-  const as=document.getElementById('as').value;if(!as){notice('Nobody is in this chat to click as: invite members (see README)',false);return;}
+  const as=document.getElementById('as').value;if(!as){notice(t.nobodyClick,false);return;}
   const j=await send('/sandbox/click',{message_id:b.dataset.msg,open_id:as,value:JSON.parse(b.dataset.value)});
   if(j&&j.body&&j.body.toast)notice(j.body.toast.content,j.body.toast.type!=='error');};
 document.getElementById('say').onsubmit=async e=>{e.preventDefault();const t=document.getElementById('text');if(!t.value)return;
-  const as=document.getElementById('as').value;if(!as){notice('Nobody is in this chat to write as: invite members (see README)',false);return;}
+  const as=document.getElementById('as').value;if(!as){notice(t.nobodyWrite,false);return;}
   if(await send('/sandbox/say',{chat_id:sel,open_id:as,text:t.value,mention_bot:document.getElementById('mention').checked}))t.value='';};
+document.getElementById('pinned').addEventListener('toggle',e=>{pinnedOpen=e.target.open;},true);
 new EventSource('/sandbox/stream').onmessage=load; load();
 </script></body></html>`
