@@ -7,7 +7,7 @@ import {
   type IncidentInput,
   PayloadError,
   type Severity,
-} from '../src/incident.js'
+} from '../src/model/incident.js'
 
 /**
  * Prometheus Alertmanager webhook (payload version 4) → Incident.

@@ -1,6 +1,6 @@
 import { z } from 'zod'
 import { GRAFANA_TEXTS } from '../src/i18n/index.js'
-import type { IncidentInput } from '../src/incident.js'
+import type { IncidentInput } from '../src/model/incident.js'
 import {
   type AlertAdapterOptions,
   AlertmanagerSchema,

@@ -3,7 +3,7 @@
 import { WarRoom } from '../lib/src/core/warroom.js'
 import { FeishuClient } from '../lib/src/feishu/client.js'
 import { startSandbox } from '../lib/src/sandbox/server.js'
-import { MemoryStore } from '../lib/src/store.js'
+import { MemoryStore } from '../lib/src/store/store.js'
 
 export async function callsPerOperation() {
   const sandbox = await startSandbox()

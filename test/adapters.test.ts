@@ -4,9 +4,9 @@ import { parse as parseYaml } from 'yaml'
 import { alertmanagerIncident, isZeroTime } from '../adapters/alertmanager.js'
 import { githubIncident, runFacts } from '../adapters/github.js'
 import { grafanaIncident, isGrafanaTest } from '../adapters/grafana.js'
-import { parseConfig } from '../src/config.js'
-import { parseIncident } from '../src/incident.js'
-import { route } from '../src/routing.js'
+import { parseConfig } from '../src/config/config.js'
+import { route } from '../src/intake/routing.js'
+import { parseIncident } from '../src/model/incident.js'
 import {
   alert,
   alertmanagerPayload,

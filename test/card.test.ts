@@ -1,8 +1,9 @@
 import { describe, expect, it } from 'vitest'
-import { CARD_BUDGET_BYTES, type CardView, renderCard } from '../src/card.js'
-import { parseIncident } from '../src/incident.js'
-import { MemoryStore } from '../src/store.js'
-import { escapeMarkdown, safePlainText, safeUrl } from '../src/text.js'
+import { parseIncident } from '../src/model/incident.js'
+import { CARD_BUDGET_BYTES, type CardView, renderCard } from '../src/render/card.js'
+import { escapeMarkdown, safePlainText } from '../src/render/text.js'
+import { MemoryStore } from '../src/store/store.js'
+import { safeUrl } from '../src/util/url.js'
 import { incident, sandbox, view, warRoomFor } from './helpers.js'
 
 const attacks = [

@@ -13,7 +13,7 @@ import { ConfigMap, Secret, Service } from 'kubernetes-models/v1'
 import { request } from 'undici'
 import { afterEach, describe, expect, it } from 'vitest'
 import { parse, parseAllDocuments } from 'yaml'
-import { applyEnv, parseConfig } from '../src/config.js'
+import { applyEnv, parseConfig } from '../src/config/config.js'
 import { freePort, sandbox, tempDir } from './helpers.js'
 import { DATABASE_URL, freshSchema, HAVE_POSTGRES } from './pg-helpers.js'
 

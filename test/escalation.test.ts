@@ -4,7 +4,7 @@
  * invited first), also across a restart; /ack stops what is left.
  */
 import { describe, expect, it } from 'vitest'
-import { FileStore } from '../src/store.js'
+import { FileStore } from '../src/store/store.js'
 import { alert, alertmanagerPayload } from './fixtures/alerts.js'
 import { sandbox, tempDir, until, view } from './helpers.js'
 import { freshSchema, HAVE_POSTGRES, pgStore } from './pg-helpers.js'

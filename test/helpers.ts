@@ -64,8 +64,8 @@ import { mkdtemp } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { WarRoom, type WarRoomConfig } from '../src/core/warroom.js'
-import type { IncidentInput } from '../src/incident.js'
-import type { IncidentStore } from '../src/store.js'
+import type { IncidentInput } from '../src/model/incident.js'
+import type { IncidentStore } from '../src/store/store.js'
 
 export function warRoomFor(
   s: FeishuSandbox,

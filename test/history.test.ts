@@ -1,8 +1,8 @@
 import { request } from 'undici'
 import { describe, expect, it } from 'vitest'
+import { timelineText } from '../src/render/timeline.js'
 import { V2_PLACEHOLDER } from '../src/sandbox/history.js'
-import { MemoryStore } from '../src/store.js'
-import { timelineText } from '../src/timeline.js'
+import { MemoryStore } from '../src/store/store.js'
 import { clientFor, incident, sandbox, until, view } from './helpers.js'
 import { startReceiver } from './receiver-helpers.js'
 

@@ -8,8 +8,8 @@ import type { AddressInfo } from 'node:net'
 import { describe, expect, it } from 'vitest'
 import { WarRoom } from '../src/core/warroom.js'
 import { DOCUMENTED_LIMITS, marginFor, RateGate } from '../src/feishu/ratelimit.js'
-import { httpImageFetcher } from '../src/images.js'
-import { MemoryStore } from '../src/store.js'
+import { httpImageFetcher } from '../src/outbound/images.js'
+import { MemoryStore } from '../src/store/store.js'
 import {
   clientFor,
   countRequests,

@@ -7,10 +7,10 @@
  */
 import * as lark from '@larksuiteoapi/node-sdk'
 import { afterEach, describe, expect, it } from 'vitest'
-import { silentLogger } from '../src/log.js'
-import { Metrics } from '../src/metrics.js'
 import type { Interactions } from '../src/receiver/interactions.js'
 import { LongConnectionClient } from '../src/receiver/longconn.js'
+import { Metrics } from '../src/receiver/metrics.js'
+import { silentLogger } from '../src/util/log.js'
 import { addChat, sandbox, until } from './helpers.js'
 
 const quiet = { error() {}, warn() {}, info() {}, debug() {}, trace() {} }

@@ -1,8 +1,8 @@
 import { randomBytes } from 'node:crypto'
 import pg from 'pg'
 import { afterAll } from 'vitest'
-import { silentLogger } from '../src/log.js'
-import { PostgresStore, type PostgresStoreOptions } from '../src/postgres/store.js'
+import { PostgresStore, type PostgresStoreOptions } from '../src/store/postgres/store.js'
+import { silentLogger } from '../src/util/log.js'
 
 /** The machine's PostgreSQL (trust auth); WARROOM_TEST_DATABASE_URL points elsewhere. */
 export const DATABASE_URL =

@@ -1,13 +1,9 @@
 import { createHmac } from 'node:crypto'
 import { request } from 'undici'
 import { describe, expect, it } from 'vitest'
-import {
-  decryptEvent,
-  encryptEvent,
-  parseCommand,
-  signEvent,
-} from '../src/receiver/feishu-events.js'
-import { FileStore } from '../src/store.js'
+import { decryptEvent, parseCommand } from '../src/receiver/feishu-events.js'
+import { FileStore } from '../src/store/store.js'
+import { encryptEvent, signEvent } from '../src/util/event-crypto.js'
 import {
   alert,
   alertmanagerPayload,

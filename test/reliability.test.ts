@@ -3,8 +3,8 @@ import { writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { Pool, request } from 'undici'
 import { afterEach, describe, expect, it } from 'vitest'
-import { encryptEvent, signEvent } from '../src/receiver/feishu-events.js'
-import { FileStore } from '../src/store.js'
+import { FileStore } from '../src/store/store.js'
+import { encryptEvent, signEvent } from '../src/util/event-crypto.js'
 import { alert, alertmanagerPayload, grafanaPayload } from './fixtures/alerts.js'
 import {
   breakPayload,

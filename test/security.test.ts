@@ -12,14 +12,14 @@ import { request } from 'undici'
 import { describe, expect, it } from 'vitest'
 import { githubIncident } from '../adapters/github.js'
 import { readGithubUsers } from '../src/action/inputs.js'
-import { applyEnv, parseConfig } from '../src/config.js'
+import { applyEnv, parseConfig } from '../src/config/config.js'
 import { NewChatBudget } from '../src/core/admission.js'
 import { WarRoom } from '../src/core/warroom.js'
-import { httpImageFetcher } from '../src/images.js'
-import { encryptEvent, signEvent } from '../src/receiver/feishu-events.js'
+import { httpImageFetcher } from '../src/outbound/images.js'
 import type { FeishuSandbox } from '../src/sandbox/server.js'
 import { newId } from '../src/sandbox/state.js'
-import { FileStore, MemoryStore } from '../src/store.js'
+import { FileStore, MemoryStore } from '../src/store/store.js'
+import { encryptEvent, signEvent } from '../src/util/event-crypto.js'
 import { alert, alertmanagerPayload } from './fixtures/alerts.js'
 import { actionContext, pushEvent, workflowRunEvent } from './fixtures/github.js'
 import { clientFor, incident, pngBytes, sandbox, tempDir, view, warRoomFor } from './helpers.js'
@@ -330,7 +330,7 @@ describe('files and processes', () => {
         [
           '--input-type=module',
           '-e',
-          `import { FileStore } from '${process.cwd()}/lib/src/store.js'; try { const s = await FileStore.open(${JSON.stringify(dir)}, { lock: true }); await s.close(); console.log('opened') } catch (e) { console.log(e.message); process.exit(3) }`,
+          `import { FileStore } from '${process.cwd()}/lib/src/store/store.js'; try { const s = await FileStore.open(${JSON.stringify(dir)}, { lock: true }); await s.close(); console.log('opened') } catch (e) { console.log(e.message); process.exit(3) }`,
         ],
         { encoding: 'utf8' },
       )

@@ -2,8 +2,8 @@ import { readFile } from 'node:fs/promises'
 import { request } from 'undici'
 import { describe, expect, it } from 'vitest'
 import { main } from '../src/cli/main.js'
-import { MemoryStore } from '../src/store.js'
-import { timelineText } from '../src/timeline.js'
+import { timelineText } from '../src/render/timeline.js'
+import { MemoryStore } from '../src/store/store.js'
 import { alert, alertmanagerPayload } from './fixtures/alerts.js'
 import {
   clientFor,
@@ -148,7 +148,7 @@ describe('where the timeline goes', () => {
     await receiver.close() // waits for the background timeline
     const key = encodeURIComponent(opened.json.key)
     const md = await readFile(
-      `${dir}/timelines/${(await import('../src/store.js')).hashKey(opened.json.key)}.md`,
+      `${dir}/timelines/${(await import('../src/store/store.js')).hashKey(opened.json.key)}.md`,
       'utf8',
     )
     expect(md).toContain('looking at the dashboards')

@@ -4,9 +4,9 @@ import type { AddressInfo } from 'node:net'
 import { join } from 'node:path'
 import { describe, expect, it } from 'vitest'
 import { WarRoom } from '../src/core/warroom.js'
-import { httpImageFetcher } from '../src/images.js'
-import { IncidentError } from '../src/incident.js'
-import { FileStore, MemoryStore } from '../src/store.js'
+import { IncidentError } from '../src/model/incident.js'
+import { httpImageFetcher } from '../src/outbound/images.js'
+import { FileStore, MemoryStore } from '../src/store/store.js'
 import {
   clientFor,
   countRequests,

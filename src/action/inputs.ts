@@ -4,7 +4,7 @@ import { parse as parseYaml } from 'yaml'
 import { z } from 'zod'
 import { resolveBaseUrl } from '../feishu/transport.js'
 import { resolvedPrefixFor } from '../i18n/index.js'
-import { SEVERITIES } from '../incident.js'
+import { SEVERITIES } from '../model/incident.js'
 
 /** The part of @actions/core the action uses; passed in so tests can supply their own. */
 export type Core = Pick<

@@ -1,7 +1,7 @@
-import { loadConfig } from '../config.js'
-import { errorMessage } from '../errors.js'
+import { loadConfig } from '../config/config.js'
 import { RECOMMENDED_SCOPES } from '../feishu/endpoints.js'
 import { FeishuError } from '../feishu/errors.js'
+import { errorMessage } from '../util/errors.js'
 import { clientFromConfig, type Io, parse } from './common.js'
 
 export async function check(args: string[], env: NodeJS.ProcessEnv, io: Io): Promise<number> {

@@ -1,12 +1,12 @@
 import { join } from 'node:path'
 import { parseArgs } from 'node:util'
-import type { Config } from '../config.js'
+import type { Config } from '../config/config.js'
 import { WarRoom, type WarRoomConfig } from '../core/warroom.js'
-import { errorMessage } from '../errors.js'
 import { FeishuClient } from '../feishu/client.js'
-import { route } from '../routing.js'
-import { FileStore } from '../store.js'
-import { closest } from '../suggest.js'
+import { route } from '../intake/routing.js'
+import { FileStore } from '../store/store.js'
+import { errorMessage } from '../util/errors.js'
+import { closest } from '../util/suggest.js'
 
 /** Where a command writes: stdout and stderr, and the signal to stop on (serve). */
 export interface Io {

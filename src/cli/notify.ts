@@ -1,9 +1,9 @@
 import { readFile } from 'node:fs/promises'
-import { loadConfig } from '../config.js'
-import { errorMessage } from '../errors.js'
-import type { Incident } from '../incident.js'
-import { intake } from '../intake.js'
-import { resultJson } from '../result-json.js'
+import { loadConfig } from '../config/config.js'
+import { resultJson } from '../core/result-json.js'
+import { intake } from '../intake/intake.js'
+import type { Incident } from '../model/incident.js'
+import { errorMessage } from '../util/errors.js'
 import { type Io, parse, UsageError, warRoomFromConfig } from './common.js'
 
 export async function notify(args: string[], env: NodeJS.ProcessEnv, io: Io): Promise<number> {

@@ -1,5 +1,5 @@
-import { loadConfig } from '../config.js'
-import { localParts, nextHandoffs, onCall, scheduleNamed } from '../oncall.js'
+import { loadConfig } from '../config/config.js'
+import { localParts, nextHandoffs, onCall, scheduleNamed } from '../model/oncall.js'
 import { type Io, parse, UsageError } from './common.js'
 
 /** `warroom oncall [<schedule>] [--at TIME]`: who is on call, and the next three handoffs. */

@@ -1,24 +1,29 @@
 import { mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { type Config, loadConfig } from '../config.js'
+import { type Config, loadConfig } from '../config/config.js'
 import { NewChatBudget } from '../core/admission.js'
 import { WarRoom } from '../core/warroom.js'
-import { errorMessage } from '../errors.js'
 import { FeishuClient } from '../feishu/client.js'
 import { resolveBaseUrl } from '../feishu/transport.js'
-import { httpImageFetcher } from '../images.js'
-import { jsonLogger, type Logger, registerSecret } from '../log.js'
-import { Metrics } from '../metrics.js'
-import type { PostgresStore } from '../postgres/store.js'
+import { httpImageFetcher } from '../outbound/images.js'
 import { LongConnectionClient } from '../receiver/longconn.js'
+import { Metrics } from '../receiver/metrics.js'
 import { Receiver } from '../receiver/server.js'
 import { ALERTMANAGER_PATH } from '../sandbox/alertmanager.js'
-import { withDemoRouting } from '../sandbox/demo.js'
 import { type FeishuSandbox, startSandbox } from '../sandbox/server.js'
 import { sandboxUi } from '../sandbox/ui.js'
-import { FileStore, type IncidentStore, MemoryStore, StoreUnavailableError } from '../store.js'
+import type { PostgresStore } from '../store/postgres/store.js'
+import {
+  FileStore,
+  type IncidentStore,
+  MemoryStore,
+  StoreUnavailableError,
+} from '../store/store.js'
+import { errorMessage } from '../util/errors.js'
+import { jsonLogger, type Logger, registerSecret } from '../util/log.js'
 import { type Io, parse, UsageError, warRoomConfig } from './common.js'
+import { withDemoRouting } from './sandbox-demo.js'
 
 export async function serve(args: string[], env: NodeJS.ProcessEnv, io: Io): Promise<number> {
   const { values } = parse('serve', args, {
@@ -265,7 +270,7 @@ async function openStore(
   if (url) {
     registerSecret(safeDecode(new URL(url).password))
     // Loaded only here: the GitHub Action's bundle does not carry the PostgreSQL driver.
-    const { PostgresStore } = await import('../postgres/store.js')
+    const { PostgresStore } = await import('../store/postgres/store.js')
     try {
       const postgres = await PostgresStore.open({
         url,

@@ -1,4 +1,4 @@
-import { loadConfig } from '../config.js'
+import { loadConfig } from '../config/config.js'
 import { type Io, parse, UsageError, warRoomFromConfig } from './common.js'
 
 export async function timeline(args: string[], env: NodeJS.ProcessEnv, io: Io): Promise<number> {

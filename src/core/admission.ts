@@ -1,4 +1,4 @@
-import type { Incident } from '../incident.js'
+import type { Incident } from '../model/incident.js'
 import { SlidingLog } from './sliding-log.js'
 
 /** Opening a war room now would exceed the budget; try again in `retryAfterSeconds`. */

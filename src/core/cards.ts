@@ -1,7 +1,7 @@
-import { type CardView, renderCard } from '../card.js'
-import type { ImageFetcher } from '../images.js'
-import type { Incident } from '../incident.js'
-import type { IncidentRecord } from '../store.js'
+import type { Incident } from '../model/incident.js'
+import type { ImageFetcher } from '../outbound/images.js'
+import { type CardView, renderCard } from '../render/card.js'
+import type { IncidentRecord } from '../store/store.js'
 import { type Core, deriveUuid, errorMessage, type Op, sha } from './model.js'
 
 /**

@@ -1,7 +1,7 @@
 import { createHmac, timingSafeEqual } from 'node:crypto'
 import { FeishuError } from '../feishu/errors.js'
 import type { ChatSummary } from '../feishu/types.js'
-import { hashKey, type IncidentRecord, type IncidentStore } from '../store.js'
+import { hashKey, type IncidentRecord, type IncidentStore } from '../store/store.js'
 import type { Core, IncidentRef } from './model.js'
 
 /**

@@ -1,5 +1,5 @@
-import type { Incident, Severity } from '../incident.js'
-import type { IncidentRecord } from '../store.js'
+import type { Incident, Severity } from '../model/incident.js'
+import type { IncidentRecord } from '../store/store.js'
 
 /**
  * A resolution whose alerts all started before this chat's episode began is

@@ -1,7 +1,7 @@
-import type { Person } from '../card.js'
 import { LIMITS } from '../feishu/client.js'
 import { FeishuError } from '../feishu/errors.js'
-import type { IncidentRecord } from '../store.js'
+import type { Person } from '../model/incident.js'
+import type { IncidentRecord } from '../store/store.js'
 import { type Core, errorMessage, type Op, reasonOf } from './model.js'
 
 /** Create-chat failures caused by one unusable member id: create empty, then add one by one. */

@@ -1,10 +1,11 @@
-import { type Person, SEVERITY_STYLE } from '../card.js'
 import { FeishuError } from '../feishu/errors.js'
 import { formatDuration, TEXTS } from '../i18n/index.js'
-import { type Incident, SEVERITY_RANK, type Severity } from '../incident.js'
-import type { IncidentRecord } from '../store.js'
-import { safePlainText, singleLine, truncate } from '../text.js'
-import type { Figures } from '../timeline.js'
+import type { Person } from '../model/incident.js'
+import { type Incident, SEVERITY_RANK, type Severity } from '../model/incident.js'
+import { SEVERITY_STYLE } from '../render/card.js'
+import { safePlainText, singleLine, truncate } from '../render/text.js'
+import type { Figures } from '../render/timeline.js'
+import type { IncidentRecord } from '../store/store.js'
 import { CHAT_NAME_MAX, type Core, deriveUuid } from './model.js'
 
 export type Paragraphs = Array<Array<Record<string, unknown>>>

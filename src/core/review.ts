@@ -1,6 +1,6 @@
 import type { FeishuClient } from '../feishu/client.js'
-import type { IncidentRecord } from '../store.js'
-import { type Figures, type TimelineOutput, writeTimeline } from '../timeline.js'
+import { type Figures, type TimelineOutput, writeTimeline } from '../render/timeline.js'
+import type { IncidentRecord } from '../store/store.js'
 import type { Messages } from './messages.js'
 import { errorMessage, type WarRoomConfig } from './model.js'
 

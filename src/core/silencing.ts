@@ -1,7 +1,7 @@
-import type { Person } from '../card.js'
 import { formatDuration, formatTime } from '../i18n/index.js'
-import { createSilence, expireSilence, SilenceError } from '../silences.js'
-import type { IncidentRecord } from '../store.js'
+import type { Person } from '../model/incident.js'
+import { createSilence, expireSilence, SilenceError } from '../outbound/alertmanager.js'
+import type { IncidentRecord } from '../store/store.js'
 import type { Messages } from './messages.js'
 import type { Core } from './model.js'
 

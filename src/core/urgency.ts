@@ -1,4 +1,4 @@
-import type { IncidentRecord } from '../store.js'
+import type { IncidentRecord } from '../store/store.js'
 import type { Messages } from './messages.js'
 import { type Core, errorMessage, type Op } from './model.js'
 import { SlidingLog } from './sliding-log.js'

@@ -1,4 +1,4 @@
-import { redact } from '../log.js'
+import { redact } from '../util/log.js'
 
 /** Details Feishu attaches to some failures (`error` in the envelope). */
 export interface FeishuErrorDetail {

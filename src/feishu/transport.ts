@@ -1,7 +1,7 @@
 import { AsyncLocalStorage } from 'node:async_hooks'
 import { createHmac } from 'node:crypto'
 import { Agent, type Dispatcher, type FormData, request } from 'undici'
-import { type Logger, registerSecret, silentLogger } from '../log.js'
+import { type Logger, registerSecret, silentLogger } from '../util/log.js'
 import { ENDPOINTS, type EndpointName, fillPath } from './endpoints.js'
 import {
   describeNetworkError,

@@ -1,4 +1,4 @@
-import type { Severity } from '../incident.js'
+import type { Severity } from '../model/incident.js'
 
 export type Language = 'zh' | 'en'
 

@@ -1,8 +1,8 @@
 import { createHmac } from 'node:crypto'
 import type { IncomingMessage } from 'node:http'
-import type { Config } from '../config.js'
+import type { Config } from '../config/config.js'
+import { HttpError } from '../util/http.js'
 import { safeEqual } from './feishu-events.js'
-import { HttpError } from './http.js'
 
 /**
  * Webhook authentication: a bearer token or basic auth (as Alertmanager's

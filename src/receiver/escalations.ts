@@ -1,8 +1,8 @@
 import { ESCALATE, type EscalationJob, NOTE, REMIND, type ReminderJob } from '../core/escalation.js'
 import type { WarRoom } from '../core/warroom.js'
-import { errorMessage } from '../errors.js'
-import type { JobQueue } from '../jobs.js'
-import type { Logger } from '../log.js'
+import type { JobQueue } from '../store/jobs.js'
+import { errorMessage } from '../util/errors.js'
+import type { Logger } from '../util/log.js'
 
 /** Jobs under way at once, per kind: enough for a storm's steps, bounded for memory. */
 const IN_FLIGHT = { [ESCALATE]: 64, [REMIND]: 16, [NOTE]: 16 } as const

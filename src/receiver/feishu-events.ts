@@ -1,10 +1,5 @@
-import {
-  createCipheriv,
-  createDecipheriv,
-  createHash,
-  randomBytes,
-  timingSafeEqual,
-} from 'node:crypto'
+import { createDecipheriv, createHash, timingSafeEqual } from 'node:crypto'
+import { signEvent, signLegacyCallback } from '../util/event-crypto.js'
 
 /**
  * Feishu event subscriptions and card callbacks over HTTP: decryption with the
@@ -13,7 +8,7 @@ import {
  * (https://open.feishu.cn/document/server-docs/event-subscription-guide/overview).
  */
 
-import type { JsonObject } from '../json.js'
+import type { JsonObject } from '../util/json.js'
 
 /** An event body. */
 export type EventJson = JsonObject
@@ -39,27 +34,6 @@ export function decryptEvent(encrypted: string, encryptKey: string): string {
   } catch {
     throw new EventRejected(400, 'encrypt could not be decrypted with the configured Encrypt Key')
   }
-}
-
-/** The inverse, for tests and the sandbox's event delivery. */
-export function encryptEvent(plain: string, encryptKey: string): string {
-  const key = createHash('sha256').update(encryptKey).digest()
-  const iv = randomBytes(16)
-  const cipher = createCipheriv('aes-256-cbc', key, iv)
-  return Buffer.concat([iv, cipher.update(plain, 'utf8'), cipher.final()]).toString('base64')
-}
-
-/** X-Lark-Signature: hex SHA-256 of timestamp + nonce + encrypt key + the raw body bytes. */
-export function signEvent(
-  timestamp: string,
-  nonce: string,
-  encryptKey: string,
-  rawBody: Buffer,
-): string {
-  return createHash('sha256')
-    .update(timestamp + nonce + encryptKey)
-    .update(rawBody)
-    .digest('hex')
 }
 
 export function safeEqual(a: string, b: string): boolean {
@@ -160,23 +134,6 @@ function isLegacyCardCallback(body: Record<string, unknown>): boolean {
     typeof body.open_message_id === 'string' &&
     typeof body.action === 'object'
   )
-}
-
-/**
- * X-Lark-Signature of a legacy card callback: hex SHA-1 of timestamp + nonce +
- * verification token + the raw body (as @larksuiteoapi/node-sdk's
- * checkIsCardEventValidated computes it, over the bytes received).
- */
-export function signLegacyCallback(
-  timestamp: string,
-  nonce: string,
-  verificationToken: string,
-  rawBody: Buffer,
-): string {
-  return createHash('sha1')
-    .update(timestamp + nonce + verificationToken)
-    .update(rawBody)
-    .digest('hex')
 }
 
 function openLegacyCallback(

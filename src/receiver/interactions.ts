@@ -1,10 +1,10 @@
 import type { IncomingMessage, ServerResponse } from 'node:http'
-import type { Config } from '../config.js'
+import type { Config } from '../config/config.js'
 import type { WarRoom, WarRoomResult } from '../core/warroom.js'
-import { errorMessage } from '../errors.js'
 import { TEXTS, TOASTS } from '../i18n/index.js'
-import type { Logger } from '../log.js'
-import type { Metrics } from '../metrics.js'
+import { errorMessage } from '../util/errors.js'
+import { HttpError, readBody, sendJson } from '../util/http.js'
+import type { Logger } from '../util/log.js'
 import {
   type Command,
   type EventJson,
@@ -13,7 +13,7 @@ import {
   parseCommand,
   parseDuration,
 } from './feishu-events.js'
-import { HttpError, readBody, sendJson } from './http.js'
+import type { Metrics } from './metrics.js'
 import type { Timelines } from './timelines.js'
 
 const KNOWN_EVENT_TYPES = new Set([

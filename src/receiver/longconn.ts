@@ -7,10 +7,10 @@
  * https://open.feishu.cn/document/server-docs/event-subscription-guide/event-subscription-configure-/request-url-configuration-case
  */
 import { LoggerLevel, WSClient } from '@larksuiteoapi/node-sdk'
-import type { Logger } from '../log.js'
-import type { Metrics } from '../metrics.js'
+import type { Logger } from '../util/log.js'
 import type { EventJson } from './feishu-events.js'
 import type { Interactions } from './interactions.js'
+import type { Metrics } from './metrics.js'
 
 /** The parts of WSClient 1.74.0 (lib/index.js) that the early-frame fix wraps. */
 interface WSClientInternals {

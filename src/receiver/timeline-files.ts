@@ -1,7 +1,7 @@
 import { createReadStream, createWriteStream } from 'node:fs'
 import { mkdir, readdir, rename, rm, stat } from 'node:fs/promises'
 import { join } from 'node:path'
-import type { ArchiveWrite, TimelineArchive, TimelineSink } from '../timeline.js'
+import type { ArchiveWrite, TimelineArchive, TimelineSink } from '../render/timeline.js'
 
 /**
  * Timelines as files under <data_dir>/timelines/: <key hash>.md and .json,

@@ -1,11 +1,11 @@
 import type { IncomingMessage, ServerResponse } from 'node:http'
 import type { WarRoom, WarRoomResult } from '../core/warroom.js'
-import { errorMessage } from '../errors.js'
-import type { Job, JobQueue } from '../jobs.js'
-import type { Logger } from '../log.js'
-import { hashKey, type IncidentRecord } from '../store.js'
-import type { TimelineArchive } from '../timeline.js'
-import { HttpError } from './http.js'
+import type { TimelineArchive } from '../render/timeline.js'
+import type { Job, JobQueue } from '../store/jobs.js'
+import { hashKey, type IncidentRecord } from '../store/store.js'
+import { errorMessage } from '../util/errors.js'
+import { HttpError } from '../util/http.js'
+import type { Logger } from '../util/log.js'
 
 export interface TimelinesOptions {
   warroom: WarRoom

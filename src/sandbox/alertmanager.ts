@@ -8,7 +8,7 @@
  */
 import { randomUUID } from 'node:crypto'
 import type { IncomingMessage, ServerResponse } from 'node:http'
-import { readBody, sendJson } from '../receiver/http.js'
+import { readBody, sendJson } from '../util/http.js'
 
 export const ALERTMANAGER_PATH = '/alertmanager'
 

@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto'
 import { request } from 'undici'
-import { encryptEvent, signEvent } from '../receiver/feishu-events.js'
+import { encryptEvent, signEvent } from '../util/event-crypto.js'
 import type { SandboxCore } from './core.js'
 import type { LongConnection } from './longconn.js'
 

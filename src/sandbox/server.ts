@@ -1,8 +1,8 @@
 import { randomBytes } from 'node:crypto'
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http'
 import type { AddressInfo } from 'node:net'
-import { errorMessage } from '../errors.js'
-import { readBody, sendJson } from '../receiver/http.js'
+import { errorMessage } from '../util/errors.js'
+import { readBody, sendJson } from '../util/http.js'
 import { ALERTMANAGER_PATH, AlertmanagerStandin } from './alertmanager.js'
 import { ContentError } from './cards.js'
 import {

@@ -1,6 +1,6 @@
 import type { IncomingMessage, ServerResponse } from 'node:http'
-import { errorMessage } from '../errors.js'
-import { HttpError, parseJsonBody, readBody, sendJson } from '../receiver/http.js'
+import { errorMessage } from '../util/errors.js'
+import { HttpError, parseJsonBody, readBody, sendJson } from '../util/http.js'
 import { isLoopbackHost } from './common.js'
 import type { FeishuSandbox } from './server.js'
 

@@ -1,4 +1,4 @@
-import { errorMessage } from '../../errors.js'
+import { errorMessage } from '../../util/errors.js'
 import { imageFormat } from '../cards.js'
 import { ApiError, type Handler } from '../common.js'
 import type { SandboxContent } from '../content.js'

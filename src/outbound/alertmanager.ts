@@ -1,5 +1,5 @@
 import { request } from 'undici'
-import type { AlertmanagerTarget } from './config.js'
+import type { AlertmanagerTarget } from '../config/config.js'
 
 /**
  * Silences in Alertmanager through its API v2 (POST /api/v2/silences,

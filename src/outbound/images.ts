@@ -1,7 +1,7 @@
 import { lookup as dnsLookup } from 'node:dns'
 import { BlockList, isIP, type LookupFunction } from 'node:net'
 import { Agent, request } from 'undici'
-import { safeUrl } from './text.js'
+import { safeUrl } from '../util/url.js'
 
 export interface FetchedImage {
   bytes: Uint8Array

@@ -2,11 +2,10 @@ import { createHash, randomBytes } from 'node:crypto'
 import { mkdir, open, readdir, readFile, rename, rm } from 'node:fs/promises'
 import { hostname } from 'node:os'
 import { dirname, join } from 'node:path'
-import type { Person } from './card.js'
-import { errorMessage } from './errors.js'
-import type { Incident } from './incident.js'
+import type { Incident, Person } from '../model/incident.js'
+import { errorMessage } from '../util/errors.js'
+import { SeenIds } from '../util/seen-ids.js'
 import { type Job, type JobQueue, LocalJobQueue } from './jobs.js'
-import { SeenIds } from './seen-ids.js'
 
 /** One entry of an incident's own history (the timeline merges it with the chat's). */
 export interface IncidentEvent {

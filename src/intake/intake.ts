@@ -4,10 +4,10 @@
  * and severity from the labels. The receiver and `warroom notify` both come
  * through here, so a route applies the same wherever an incident comes from.
  */
-import { type AlertAdapterOptions, fromAlertmanager } from '../adapters/alertmanager.js'
-import { fromGrafana, type GrafanaPayload } from '../adapters/grafana.js'
-import type { Config } from './config.js'
-import { clampIncident, type Incident, IncidentError, parseIncident } from './incident.js'
+import { type AlertAdapterOptions, fromAlertmanager } from '../../adapters/alertmanager.js'
+import { fromGrafana, type GrafanaPayload } from '../../adapters/grafana.js'
+import type { Config } from '../config/config.js'
+import { clampIncident, type Incident, IncidentError, parseIncident } from '../model/incident.js'
 import { routeIncident } from './routing.js'
 
 export type Source = 'alertmanager' | 'grafana' | 'generic'

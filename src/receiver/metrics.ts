@@ -1,6 +1,6 @@
 import { Counter, Gauge, Histogram, Registry } from 'prom-client'
-import type { CallEvent } from './feishu/transport.js'
-import { fileStoreWrites } from './store.js'
+import type { CallEvent } from '../feishu/transport.js'
+import { fileStoreWrites } from '../store/store.js'
 
 /** The receiver's Prometheus metrics, on a registry of its own. */
 export class Metrics {

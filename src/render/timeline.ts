@@ -1,12 +1,12 @@
-import type { FeishuClient } from './feishu/client.js'
+import type { FeishuClient } from '../feishu/client.js'
 import {
   formatDuration,
   type Language,
   RESOLVED_PREFIX,
   TEXTS,
   TIMELINE_LABELS,
-} from './i18n/index.js'
-import type { IncidentEvent, IncidentRecord } from './store.js'
+} from '../i18n/index.js'
+import type { IncidentEvent, IncidentRecord } from '../store/store.js'
 import { chatNames, messageEntry, type TimelineEntry } from './timeline-entries.js'
 
 export type { TimelineEntry }

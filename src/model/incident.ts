@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto'
 import { z } from 'zod'
-import { closest, knownKeys } from './suggest.js'
+import { closest, knownKeys } from '../util/suggest.js'
 
 /**
  * The normalised incident: what every adapter (GitHub, Alertmanager,
@@ -195,4 +195,10 @@ export function clampIncident(input: unknown): unknown {
   if (Array.isArray(i.images)) i.images = i.images.slice(0, 5)
   for (const k of Object.keys(i)) if (i[k] === undefined) delete i[k]
   return i
+}
+
+/** A person as the product knows them: a Feishu open_id, a name, or both. */
+export interface Person {
+  openId?: string
+  name?: string
 }

@@ -1,6 +1,6 @@
 import pg from 'pg'
-import { errorMessage } from '../errors.js'
-import type { Logger } from '../log.js'
+import { errorMessage } from '../../util/errors.js'
+import type { Logger } from '../../util/log.js'
 import { StoreUnavailableError } from '../store.js'
 
 /** SQLSTATE classes and Node error codes that mean "cannot talk to the database now". */

@@ -1,7 +1,7 @@
-import type { Message } from './feishu/types.js'
-import type { TIMELINE_LABELS } from './i18n/index.js'
-import type { JsonObject } from './json.js'
-import type { IncidentEvent, IncidentRecord } from './store.js'
+import type { Message } from '../feishu/types.js'
+import type { TIMELINE_LABELS } from '../i18n/index.js'
+import type { IncidentEvent, IncidentRecord } from '../store/store.js'
+import type { JsonObject } from '../util/json.js'
 
 /**
  * One history message as a timeline line, from the shapes Feishu's history

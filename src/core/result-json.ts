@@ -1,4 +1,4 @@
-import type { WarRoomResult } from './core/warroom.js'
+import type { WarRoomResult } from './model.js'
 
 /** A war-room result as JSON, snake_case, the same from the receiver's HTTP answers and the CLI. */
 export function resultJson(result: WarRoomResult) {

@@ -1,5 +1,5 @@
 import pg from 'pg'
-import type { Logger } from '../log.js'
+import type { Logger } from '../../util/log.js'
 import { StoreUnavailableError } from '../store.js'
 import { storeError } from './db.js'
 

@@ -1,6 +1,6 @@
 import type pg from 'pg'
-import { errorMessage } from '../errors.js'
-import type { Logger } from '../log.js'
+import { errorMessage } from '../../util/errors.js'
+import type { Logger } from '../../util/log.js'
 import { query } from './db.js'
 
 export interface ReplicaOptions {

@@ -1,5 +1,5 @@
 import type { IncomingMessage, ServerResponse } from 'node:http'
-import { errorMessage } from '../errors.js'
+import { errorMessage } from './errors.js'
 
 /** Small helpers for the receiver's node:http handlers. */
 

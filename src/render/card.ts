@@ -1,12 +1,7 @@
-import { formatDuration, formatTime, type Language, TEXTS } from './i18n/index.js'
-import type { Incident, IncidentItem, Severity } from './incident.js'
-import { escapeMarkdown, safePlainText, safeUrl, singleLine, truncate } from './text.js'
-
-/** Somebody who acted on an incident (from a chat command or a card button). */
-export interface Person {
-  openId?: string
-  name?: string
-}
+import { formatDuration, formatTime, type Language, TEXTS } from '../i18n/index.js'
+import type { Incident, IncidentItem, Person, Severity } from '../model/incident.js'
+import { safeUrl } from '../util/url.js'
+import { escapeMarkdown, safePlainText, singleLine, truncate } from './text.js'
 
 /** Everything the card shows; the card is a pure function of this. */
 export interface CardView {

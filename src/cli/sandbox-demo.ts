@@ -1,5 +1,5 @@
 import { parse } from 'yaml'
-import { type Config, parseConfig } from '../config.js'
+import { type Config, parseConfig } from '../config/config.js'
 
 /**
  * Who the sandbox invites when `npm start` runs without a config that names

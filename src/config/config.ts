@@ -1,13 +1,13 @@
 import { readFile } from 'node:fs/promises'
 import { parse as parseYaml } from 'yaml'
 import { z } from 'zod'
-import { errorMessage } from './errors.js'
-import { resolveBaseUrl } from './feishu/transport.js'
-import { RESOLVED_PREFIX, resolvedPrefixFor } from './i18n/index.js'
-import { describeZodError, SEVERITIES } from './incident.js'
-import { ScheduleSchema, scheduleNamed, scheduleRef, timeZone } from './oncall.js'
+import { resolveBaseUrl } from '../feishu/transport.js'
+import { RESOLVED_PREFIX, resolvedPrefixFor } from '../i18n/index.js'
+import { describeZodError, SEVERITIES } from '../model/incident.js'
+import { ScheduleSchema, scheduleNamed, scheduleRef, timeZone } from '../model/oncall.js'
+import { errorMessage } from '../util/errors.js'
 
-export { DEFAULT_SEVERITY_MAP } from './incident.js'
+export { DEFAULT_SEVERITY_MAP } from '../model/incident.js'
 
 /**
  * The receiver's configuration: a YAML file validated up front, with secrets

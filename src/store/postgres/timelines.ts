@@ -1,5 +1,5 @@
 import type pg from 'pg'
-import type { ArchiveWrite, TimelineArchive } from '../timeline.js'
+import type { ArchiveWrite, TimelineArchive } from '../../render/timeline.js'
 import { query } from './db.js'
 
 /** Timelines in PostgreSQL, where every replica can serve them (replicas share no disk). */
