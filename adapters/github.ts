@@ -1,6 +1,6 @@
-import { errorMessage } from '../src/util/errors.js'
 import { GITHUB_TEXTS } from '../src/i18n/index.js'
 import { clampIncident, type IncidentInput, type Severity } from '../src/model/incident.js'
+import { errorMessage } from '../src/util/errors.js'
 
 /**
  * GitHub Actions → Incident. Knows the shapes of the events a notifier step

@@ -8,7 +8,6 @@ import { request } from 'undici'
 import { describe, expect, it } from 'vitest'
 import { warRoomConfig } from '../src/cli/main.js'
 import { parseConfig } from '../src/config/config.js'
-import { parseCommand } from '../src/receiver/feishu-events.js'
 import { ALERTMANAGER, startAlertmanager, webhookConfig } from './alertmanager-helpers.js'
 import { sandbox, until, view } from './helpers.js'
 import { startReceiver } from './receiver-helpers.js'
@@ -159,22 +158,6 @@ describe.skipIf(!ALERTMANAGER)('/silence with the real Alertmanager', () => {
       3600_000,
     )
     expect(outsider.reason).toBe('只有事件群的成员可以操作')
-  })
-})
-
-describe('the /silence command', () => {
-  it('reads a duration and a note, in English or Chinese, and nothing else', () => {
-    expect(parseCommand('/silence 30m rolling back v42', false)).toEqual({
-      op: 'silence',
-      durationMs: 30 * 60_000,
-      note: 'rolling back v42',
-    })
-    expect(parseCommand('@_user_1 静默 2h', true)).toEqual({ op: 'silence', durationMs: 7_200_000 })
-    expect(parseCommand('/unsilence', false)).toEqual({ op: 'unsilence' })
-    expect(parseCommand('/取消静默', false)).toEqual({ op: 'unsilence' })
-    expect((parseCommand('/silence soon', false) as { durationMs: number }).durationMs).toBeNaN()
-    // Not /silence: a typo, answered with the list of commands.
-    expect(parseCommand('/silenced', false)).toEqual({ op: 'help', unknown: 'silenced' })
   })
 })
 

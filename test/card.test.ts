@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest'
+import { COMMANDS } from '../src/commands/index.js'
 import { parseIncident } from '../src/model/incident.js'
 import { CARD_BUDGET_BYTES, type CardView, renderCard } from '../src/render/card.js'
 import { escapeMarkdown, safePlainText } from '../src/render/text.js'
@@ -25,10 +26,18 @@ const attacks = [
 const hostile = attacks.join(' ')
 
 function baseView(overrides: Partial<CardView> = {}): CardView {
+  const state = overrides.state ?? 'firing'
+  const keyHash = '0123456789abcdef0123456789abcdef'
   return {
     incident: parseIncident(incident()),
-    keyHash: '0123456789abcdef0123456789abcdef',
-    state: 'firing',
+    keyHash,
+    state,
+    // The buttons the core asks the command table for, in this state.
+    buttons: COMMANDS.buttons(
+      { resolved: state === 'resolved', acknowledged: false, canSilence: false, silenced: false },
+      'zh',
+      keyHash,
+    ),
     openedAt: Date.UTC(2026, 10, 25, 2, 0),
     updatedAt: Date.UTC(2026, 10, 25, 2, 5),
     members: ['ou_aaa', 'ou_bbb'],

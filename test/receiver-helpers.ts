@@ -1,5 +1,7 @@
 import { request } from 'undici'
 import { afterEach } from 'vitest'
+import { warRoomConfig } from '../src/cli/common.js'
+import type { CommandTable } from '../src/commands/table.js'
 import { type Config, parseConfig } from '../src/config/config.js'
 import type { NewChatBudget } from '../src/core/admission.js'
 import { WarRoom } from '../src/core/warroom.js'
@@ -30,6 +32,8 @@ export async function startReceiver(
     timeoutMs?: number
     budget?: NewChatBudget
     logger?: Logger
+    /** Another command table (a command added in a test), for the card and the receiver. */
+    commands?: CommandTable
   } = {},
 ) {
   const config: Config = parseConfig({
@@ -46,15 +50,9 @@ export async function startReceiver(
     client,
     store: options.store ?? new MemoryStore(),
     now: () => s.now(),
-    config: {
-      language: config.warroom.language,
-      resolvedPrefix: config.warroom.resolved_prefix,
-      escalationFor: (labels) => route(labels, config.routes).escalation,
-      remindEveryMs: config.warroom.remind_every,
-      urgentOnCritical: config.warroom.urgent_on_critical,
-      alertmanagerFor: (labels) => route(labels, config.routes).alertmanager ?? config.alertmanager,
-      schedules: config.schedules,
-    },
+    // The product's own mapping from config to the core (cli/common.ts), not a copy.
+    config: warRoomConfig(config),
+    ...(options.commands ? { commands: options.commands } : {}),
     ...(options.budget ? { budget: options.budget } : {}),
   })
   const shared = options.store as Partial<PostgresStore> | undefined
@@ -64,6 +62,7 @@ export async function startReceiver(
     logger: options.logger ?? silentLogger,
     metrics,
     now: () => s.now(),
+    ...(options.commands ? { commands: options.commands } : {}),
     ...(shared?.timelines && shared.jobs ? { archive: shared.timelines, jobs: shared.jobs } : {}),
   })
   running.push(receiver)

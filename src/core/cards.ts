@@ -60,8 +60,19 @@ export class Cards {
   }
 
   render(record: IncidentRecord, updatedAt = this.core.now()): Record<string, unknown> {
+    const view = this.view(record)
+    const buttons = this.core.commands.buttons(
+      {
+        resolved: view.state === 'resolved',
+        acknowledged: !!view.ack,
+        canSilence: !!view.canSilence,
+        silenced: view.silencedUntil !== undefined,
+      },
+      this.core.config.language,
+      record.keyHash,
+    )
     return renderCard(
-      { ...this.view(record), updatedAt },
+      { ...view, buttons, updatedAt },
       {
         language: this.core.config.language,
         timeZone: this.core.config.timeZone,

@@ -1,10 +1,12 @@
 import { createHash } from 'node:crypto'
+import type { CommandTable } from '../commands/table.js'
 import type { AlertmanagerTarget, EscalationStep } from '../config/config.js'
 import type { FeishuClient } from '../feishu/client.js'
 import { FeishuError } from '../feishu/errors.js'
 import type { Language } from '../i18n/index.js'
 import { RESOLVED_PREFIX } from '../i18n/index.js'
 import type { Schedule } from '../model/oncall.js'
+import type { WarRoomAction, WarRoomResult } from '../model/result.js'
 import type { ImageFetcher } from '../outbound/images.js'
 import type { IncidentRecord, IncidentStore } from '../store/store.js'
 import { errorMessage } from '../util/errors.js'
@@ -61,30 +63,6 @@ export const DEFAULT_CONFIG: WarRoomConfig = {
 /** Feishu chat names longer than this are refused or cut (UNVERIFIED limit; see the sandbox). */
 export const CHAT_NAME_MAX = 60
 
-export type WarRoomAction = 'opened' | 'updated' | 'resolved' | 'acknowledged' | 'none'
-
-export interface WarRoomResult {
-  action: WarRoomAction
-  key: string
-  chatId?: string
-  chatUrl?: string
-  cardMessageId?: string
-  /** True when a firing reopened a recently resolved chat instead of opening a new one. */
-  reopened?: boolean
-  /** Members that could not be added, with Feishu's reason. */
-  failedMembers: Array<{ id: string; reason: string }>
-  /** Open API requests this operation made (token fetches excluded). */
-  feishuCalls: number
-  /** Things that went wrong without stopping the incident (a pin, an image, a buzz). */
-  warnings: string[]
-  /** Why nothing happened, when action is none. */
-  reason?: string
-  /** True when the chat was opened but no person could be put in it (only the bot is there). */
-  empty?: boolean
-  /** The incident record's version this operation left (its repeat needs no work while it stands). */
-  version?: number
-}
-
 export interface WarRoomDeps {
   client: FeishuClient
   /** Where records live. Without one, chats are found through their description marker. */
@@ -100,14 +78,15 @@ export interface WarRoomDeps {
   fetchImage?: ImageFetcher
   /** A budget of new war rooms per minute (the receiver's); none means no limit. */
   budget?: NewChatBudget
+  /** The chat commands whose buttons the card shows (default: src/commands/index.ts). */
+  commands?: CommandTable
   /** Called after every change to a record (metrics, the receiver's timeline). */
   onRecord?: (record: IncidentRecord) => void
 }
 
-/** Which incident a person's command or button is about. */
-export type IncidentRef = { keyHash: string } | { key: string } | { chatId: string }
-
 /** Incident events kept per record (the timeline shows them). */
+export type { IncidentRef, WarRoomAction, WarRoomResult } from '../model/result.js'
+
 export const MAX_EVENTS = 500
 
 /** What every part of the core works with. */
@@ -116,6 +95,8 @@ export interface Core {
   config: WarRoomConfig
   logger: Logger
   now: () => number
+  /** The chat commands, for the card's buttons. */
+  commands: CommandTable
 }
 
 /** Warnings and failed members gathered during one operation. */

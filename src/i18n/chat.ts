@@ -36,22 +36,16 @@ export const TEXTS = {
     unsilencedParts: ['🔔 ', ' 取消了静默，告警恢复通知。'] as const,
     silenceUsage: '用法：/silence <时长> [备注]，例如 /silence 1h 正在回滚（时长如 30m、2h、1d）',
     silenceTooLong: (max: string) => `静默最长 ${max}（silence.max_duration）：请缩短时长`,
-    help: (unknown?: string) =>
-      `${unknown ? `不认识的命令 /${unknown}。` : ''}可用命令（@机器人 或以 / 开头）：\n/ack（确认）认领并开始处理\n/resolve [说明]（解决）标记已解决\n/status（状态）当前状态\n/silence <时长> [备注]（静默）在 Alertmanager 静默此告警组，如 /silence 1h\n/unsilence（取消静默）\n/help（帮助）本说明`,
     urgentHeld: (why: string) => `⚠️ 加急未发送：已达上限（${why}）`,
     cannotSilence: '这个事件不是来自 Alertmanager，无法在这里静默。',
     noAlertmanager: '未配置 alertmanager.url，无法静默。',
     notSilenced: '此事件没有生效中的静默。',
     silenceFailed: (why: string) => `静默失败：${why}`,
-    silence1h: '静默 1 小时',
     silencedUntil: (when: string) => `🔕 已在 Alertmanager 静默至 ${when}`,
     reminderParts: [
       '⏰ ',
       (since: string) => ` 已确认 ${since}，事件仍未解决。请更新进展，或 /resolve 标记解决。`,
     ] as const,
-    ack: '确认 (Ack)',
-    resolve: '标记已解决',
-    resolveConfirm: '确认将此事件标记为已解决？',
     previous: '上一次事件群',
     sourceNames: {
       github: 'GitHub',
@@ -125,13 +119,10 @@ export const TEXTS = {
     silenceTooLong: (max: string) =>
       `A silence may last at most ${max} (silence.max_duration): use a shorter one`,
     urgentHeld: (why: string) => `⚠️ Urgent notice not sent: the cap is reached (${why})`,
-    help: (unknown?: string) =>
-      `${unknown ? `Unknown command /${unknown}. ` : ''}Commands (mention the bot, or start with /):\n/ack: take the incident\n/resolve [note]: mark it resolved\n/status: where it stands\n/silence <duration> [note]: silence the alert group in Alertmanager, e.g. /silence 1h\n/unsilence: end the silence\n/help: this list`,
     cannotSilence: 'This incident does not come from Alertmanager: it cannot be silenced here.',
     noAlertmanager: 'alertmanager.url is not configured: cannot silence.',
     notSilenced: 'This incident has no active silence.',
     silenceFailed: (why: string) => `Could not silence: ${why}`,
-    silence1h: 'Silence 1h',
     silencedUntil: (when: string) => `🔕 Silenced in Alertmanager until ${when}`,
     escalated: (step: number, kind: string) =>
       `⏫ Still not acknowledged: escalation step ${step} (${kind}) to `,
@@ -142,9 +133,6 @@ export const TEXTS = {
       (since: string) =>
         ` acknowledged this ${since} ago and it is still open. Post an update, or /resolve it.`,
     ] as const,
-    ack: 'Acknowledge',
-    resolve: 'Resolve',
-    resolveConfirm: 'Mark this incident as resolved?',
     previous: 'Previous incident chat',
     sourceNames: {
       github: 'GitHub',

@@ -2,17 +2,11 @@
 
 export const TOASTS = {
   zh: {
-    ack: '已确认',
-    resolve: '已标记解决',
-    silence: '已静默',
     none: '无需操作',
     failed: '操作失败，请稍后重试',
     pending: '处理中…',
   },
   en: {
-    ack: 'Acknowledged',
-    resolve: 'Resolved',
-    silence: 'Silenced',
     none: 'Nothing to do',
     failed: 'Failed, try again shortly',
     pending: 'Working on it…',

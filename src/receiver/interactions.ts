@@ -1,18 +1,13 @@
 import type { IncomingMessage, ServerResponse } from 'node:http'
+import { COMMANDS } from '../commands/index.js'
+import type { CommandTable, Parsed } from '../commands/table.js'
 import type { Config } from '../config/config.js'
 import type { WarRoom, WarRoomResult } from '../core/warroom.js'
-import { TEXTS, TOASTS } from '../i18n/index.js'
+import { TOASTS } from '../i18n/index.js'
 import { errorMessage } from '../util/errors.js'
 import { HttpError, readBody, sendJson } from '../util/http.js'
 import type { Logger } from '../util/log.js'
-import {
-  type Command,
-  type EventJson,
-  EventRejected,
-  openDelivery,
-  parseCommand,
-  parseDuration,
-} from './feishu-events.js'
+import { type EventJson, EventRejected, openDelivery } from './feishu-events.js'
 import type { Metrics } from './metrics.js'
 import type { Timelines } from './timelines.js'
 
@@ -31,6 +26,8 @@ export interface InteractionOptions {
   now: () => number
   /** Time a card callback may take before answering with a toast alone (Feishu allows 3 s). */
   callbackBudgetMs?: number
+  /** The chat commands and card buttons (default: src/commands/index.ts). */
+  commands?: CommandTable
 }
 
 /**
@@ -43,6 +40,10 @@ export class Interactions {
 
   private get now() {
     return this.options.now
+  }
+
+  private get commands() {
+    return this.options.commands ?? COMMANDS
   }
 
   async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
@@ -118,7 +119,7 @@ export class Interactions {
       } catch (error) {
         metrics.events.inc({ type: label, outcome: 'error' })
         logger.error('chat command failed', {
-          op: command.op,
+          command: command.op,
           chatId: message.chat_id,
           error: errorMessage(error),
         })
@@ -128,15 +129,14 @@ export class Interactions {
 
     if (type === 'card.action.trigger' || type === 'card.action.trigger_v1') {
       const e = type === 'card.action.trigger' ? (event.event ?? {}) : event
-      const value = (e.action?.value ?? {}) as { op?: string; k?: string; d?: string }
+      const value = (e.action?.value ?? {}) as Record<string, unknown> & { k?: unknown }
       const chatId: string | undefined = e.context?.open_chat_id ?? e.open_chat_id
       const openId: string | undefined = e.operator?.open_id ?? e.open_id
-      const op =
-        value.op === 'ack' || value.op === 'resolve' || value.op === 'silence'
-          ? value.op
-          : undefined
+      // Only what the table puts on a card is a button; any other value is ignored.
+      const clicked = this.commands.clicked(value)
       const toasts = TOASTS[config.warroom.language]
-      if (!op) {
+      const op = clicked?.command.name
+      if (!clicked) {
         metrics.events.inc({ type: label, outcome: 'ignored' })
         return respond({})
       }
@@ -151,9 +151,7 @@ export class Interactions {
       const clickKey = `c:${e.context?.open_message_id ?? e.open_message_id}:${openId}:${op}:${episode}`
       if (!(await warroom.claimOnce(clickKey)))
         return respond({ toast: { type: 'info', content: toasts.none } })
-      const command: Command =
-        op === 'silence' ? { op, durationMs: parseDuration(String(value.d ?? '1h')) } : { op }
-      const work = this.runCommand(command, ref, openId ? { openId } : {}, undefined)
+      const work = this.runCommand(clicked.args, ref, openId ? { openId } : {}, undefined)
       const budget = new Promise<'late'>((r) =>
         setTimeout(() => r('late'), this.options.callbackBudgetMs ?? 2500).unref(),
       )
@@ -171,7 +169,10 @@ export class Interactions {
         const card = result.action !== 'none' ? await warroom.cardFor(ref) : undefined
         const toast = {
           type: result.action === 'none' ? 'info' : 'success',
-          content: result.action === 'none' ? (result.reason ?? toasts.none) : toasts[op],
+          content:
+            result.action === 'none'
+              ? (result.reason ?? toasts.none)
+              : clicked.command.button!.toast[config.warroom.language],
         }
         // The legacy callback takes the new card's fields at the top level.
         if (type === 'card.action.trigger_v1') return respond({ ...card, toast })
@@ -188,7 +189,7 @@ export class Interactions {
     return respond({})
   }
 
-  private commandOf(event: EventJson): Command | undefined {
+  private commandOf(event: EventJson): Parsed | undefined {
     const message = event.event?.message ?? {}
     if (message.chat_type !== 'group' || message.message_type !== 'text') return undefined
     if (event.event?.sender?.sender_type && event.event.sender.sender_type !== 'user')
@@ -202,47 +203,26 @@ export class Interactions {
     // Without the all-group-messages scope Feishu only delivers messages that @mention the bot,
     // so any mention is taken as addressing it; "@bot ack" then works without the slash.
     const mentioned = Array.isArray(message.mentions) && message.mentions.length > 0
-    return parseCommand(text, mentioned)
+    return this.commands.parse(text, mentioned)
   }
 
   private async runCommand(
-    command: Command,
+    command: Parsed,
     ref: { chatId: string } | { keyHash: string },
     by: { openId?: string | undefined },
     messageId: string | undefined,
   ): Promise<WarRoomResult> {
-    const { warroom } = this.options
-    if (command.op === 'help') {
-      const t = TEXTS[this.options.config.warroom.language]
-      if (messageId)
-        await warroom.reply(
-          messageId,
-          t.help(command.unknown),
-          'chatId' in ref ? ref.chatId : undefined,
-        )
-      return { action: 'none', key: '', failedMembers: [], feishuCalls: 0, warnings: [] }
-    }
-    if (command.op === 'status') {
-      const record = messageId ? await warroom.status(ref, messageId) : await warroom.find(ref)
-      return {
-        action: 'none',
-        key: record?.key ?? '',
-        failedMembers: [],
-        feishuCalls: 0,
-        warnings: [],
-      }
-    }
-    const person = by.openId ? { openId: by.openId } : {}
-    const result =
-      command.op === 'ack'
-        ? await warroom.acknowledge(ref, person)
-        : command.op === 'silence'
-          ? await warroom.silence(ref, person, command.durationMs, command.note)
-          : command.op === 'unsilence'
-            ? await warroom.silence(ref, person)
-            : await warroom.resolveBy(ref, person, command.note)
-    if (result.action === 'none' && messageId)
-      await warroom.reply(messageId, result.reason ?? '', 'chatId' in ref ? ref.chatId : undefined)
+    const { warroom, config } = this.options
+    const result = await this.commands.run(command, {
+      room: warroom,
+      ref,
+      by: by.openId ? { openId: by.openId } : {},
+      ...(messageId ? { messageId } : {}),
+      language: config.warroom.language,
+    })
+    // Typed and refused (not a member, nothing to do): the reason goes under the message.
+    if (result.action === 'none' && result.reason && messageId)
+      await warroom.reply(messageId, result.reason, 'chatId' in ref ? ref.chatId : undefined)
     // A person's resolution gets the timeline and the review summary too.
     this.options.timelines.afterResolution(result)
     return result

@@ -4,6 +4,7 @@ import type { AddressInfo } from 'node:net'
 import { join } from 'node:path'
 import type { AlertAdapterOptions } from '../../adapters/alertmanager.js'
 import type { GrafanaPayload } from '../../adapters/grafana.js'
+import type { CommandTable } from '../commands/table.js'
 import type { Config } from '../config/config.js'
 import { OpenRefused } from '../core/admission.js'
 import { resultJson } from '../core/result-json.js'
@@ -45,6 +46,8 @@ export interface ReceiverOptions {
   archive?: TimelineArchive
   /** A shared job queue: reviews are claimed once across replicas. */
   jobs?: JobQueue
+  /** The chat commands and card buttons (default: src/commands/index.ts). */
+  commands?: CommandTable
 }
 
 /**
@@ -100,6 +103,7 @@ export class Receiver {
       metrics: options.metrics,
       timelines: this.timelines,
       now: this.now,
+      ...(options.commands ? { commands: options.commands } : {}),
       ...(options.callbackBudgetMs !== undefined
         ? { callbackBudgetMs: options.callbackBudgetMs }
         : {}),

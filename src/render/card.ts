@@ -13,8 +13,10 @@ export interface CardView {
   resolvedAt?: number
   updatedAt: number
   ack?: { by: Person; at: number }
-  /** A Silence button (the incident came from an Alertmanager /silence can reach). */
+  /** /silence can reach an Alertmanager for it (the source's own silence link is then left off). */
   canSilence?: boolean
+  /** The buttons the command table shows in this state (src/commands/), as card elements. */
+  buttons?: Element[]
   /** Until when its silence stands. */
   silencedUntil?: number
   /** The next escalation step, while nobody acknowledged. */
@@ -185,30 +187,8 @@ function build(view: CardView, opts: CardOptions, budget: Budget): Record<string
     elements.push(md(people.join('\n')))
   }
 
-  const actions: Element[] = []
-  if (!resolved) {
-    if (!view.ack)
-      actions.push({
-        tag: 'button',
-        text: plain(t.ack),
-        type: 'primary',
-        value: { op: 'ack', k: view.keyHash },
-      })
-    actions.push({
-      tag: 'button',
-      text: plain(t.resolve),
-      type: 'danger',
-      value: { op: 'resolve', k: view.keyHash },
-      confirm: { title: plain(t.resolve), text: plain(t.resolveConfirm) },
-    })
-    if (view.canSilence && !view.silencedUntil)
-      actions.push({
-        tag: 'button',
-        text: plain(t.silence1h),
-        type: 'default',
-        value: { op: 'silence', k: view.keyHash, d: '1h' },
-      })
-  }
+  // The command table's buttons (src/commands/), chosen for this state by the core.
+  const actions: Element[] = [...(view.buttons ?? [])]
   // With the 1-hour button on the card, the source's own silence link would be a second "Silence".
   const links = view.canSilence
     ? incident.links.filter((l) => !SILENCE_PAGE.test(l.url))

@@ -1,0 +1,14 @@
+/**
+ * The chat commands and card buttons: one file each, one line here. The
+ * parser, /help, the card's buttons and the dispatcher all come from this
+ * table (see CONTRIBUTING.md, "Add a chat command").
+ */
+import ack from './ack.js'
+import help from './help.js'
+import resolve from './resolve.js'
+import silence from './silence.js'
+import status from './status.js'
+import { CommandTable } from './table.js'
+import unsilence from './unsilence.js'
+
+export const COMMANDS = new CommandTable([ack, resolve, status, silence, unsilence, help])

@@ -1,0 +1,203 @@
+import type { Incident, Person } from '../model/incident.js'
+import type { IncidentRecord } from '../store/store.js'
+import type { Cards } from './cards.js'
+import type { Discovery } from './discovery.js'
+import { mergeResolved, newEpisode } from './episodes.js'
+import type { Escalations } from './escalation.js'
+import type { Members } from './members.js'
+import { type Messages, severityInName, summarizeChange } from './messages.js'
+import { type Core, deriveUuid, type Op, type WarRoomResult } from './model.js'
+import type { Records } from './records.js'
+import type { Urgency } from './urgency.js'
+
+/** The parts an incident's episode goes through. */
+export interface FlowParts {
+  core: Core
+  records: Records
+  members: Members
+  messages: Messages
+  cards: Cards
+  discovery: Discovery
+  escalations: Escalations
+  urgency: Urgency
+}
+
+/**
+ * An incident's episode as its source reports it: the chat opened (one per
+ * key; the uuids make a retry return the same chat), updated when what people
+ * must see changed, reopened within the window, and resolved (green card,
+ * renamed chat, the resolution line). Runs inside the record's lock.
+ */
+export class Flow {
+  private readonly core: Core
+  private readonly records: Records
+  private readonly members: Members
+  private readonly messages: Messages
+  private readonly cards: Cards
+  private readonly discovery: Discovery
+  private readonly escalations: Escalations
+  private readonly urgency: Urgency
+
+  constructor(parts: FlowParts) {
+    this.core = parts.core
+    this.records = parts.records
+    this.members = parts.members
+    this.messages = parts.messages
+    this.cards = parts.cards
+    this.discovery = parts.discovery
+    this.escalations = parts.escalations
+    this.urgency = parts.urgency
+  }
+
+  async open(
+    incident: Incident,
+    keyHash: string,
+    op: Op,
+    previous?: IncidentRecord,
+  ): Promise<WarRoomResult> {
+    const now = this.core.now()
+    const openedAt = Math.min(incident.startedAt ? Date.parse(incident.startedAt) : now, now)
+    const chatName = this.messages.chatName(incident)
+    const members = await this.members.resolve(incident.members, op)
+    // Same key and same predecessor: the same chat, however often this is retried.
+    const uuid = deriveUuid('chat', keyHash, previous?.chatId ?? '-')
+    const description = this.discovery.description(keyHash, 'open', openedAt)
+    const { chatId, pending } = await this.members.createChat(
+      { name: chatName, description },
+      members.openIds,
+      [uuid, deriveUuid('chat-bare', keyHash, previous?.chatId ?? '-')],
+      () => this.discovery.findOpenChat(keyHash, previous?.chatId),
+    )
+    const record = newEpisode({
+      keyHash,
+      incident,
+      chatId,
+      chatName,
+      openedAt,
+      now,
+      members: members.openIds.filter((id) => !pending.includes(id)),
+      pageable: await this.members.openIdsOf(incident.pageable ?? incident.members),
+      failed: members.failed,
+      ...(previous ? { previous } : {}),
+    })
+    await this.records.save(record) // before anything else can fail: a retry finds the chat
+    await this.members.addRest(record, pending, members.other, op)
+    await this.cards.uploadImages(record, incident, op)
+    await this.cards.send(record, op)
+    await this.urgency.page(record, op)
+    await this.escalations.plan(record)
+    await this.cards.refresh(record, op) // with the next escalation step, if any
+    await this.records.save(record)
+    return this.records.result('opened', record, op)
+  }
+
+  async update(record: IncidentRecord, incident: Incident, op: Op): Promise<WarRoomResult> {
+    const previous = record.incident
+    const eventIsNew = !incident.event || !record.seenEvents.includes(incident.event)
+    const added = await this.members.inviteNew(record, incident.members, op)
+    if (added || !record.pageable)
+      record.pageable = await this.members.openIdsOf(incident.pageable ?? incident.members)
+    record.incident = incident
+    // The name follows the severity; the title it was opened with stays (a changing name is noise).
+    // A chat found by its marker keeps the name it has: what it was opened with is unknown.
+    if (record.openTitle === undefined && previous) record.openTitle = incident.title
+    const name = this.messages.chatName({ ...incident, title: record.openTitle ?? incident.title })
+    if (previous && name !== record.chatName) {
+      await this.core.client.updateChat(record.chatId, { name })
+      record.chatName = name
+    }
+    if (incident.images.join('\n') !== record.imageUrls.join('\n'))
+      await this.cards.uploadImages(record, incident, op)
+    const cardChanged = await this.cards.refresh(record, op)
+    const madeUp = await this.escalations.makeUp(record, op)
+
+    const { change, announced: announce } = await this.messages.announceChange(
+      record,
+      previous,
+      incident,
+      eventIsNew,
+    )
+    if (incident.event && eventIsNew)
+      record.seenEvents = [...record.seenEvents, incident.event].slice(-50)
+    const changed = cardChanged || announce || added > 0
+    if (changed)
+      record.events.push({ type: 'updated', at: this.core.now(), detail: summarizeChange(change) })
+    if (changed || eventIsNew || madeUp) await this.records.save(record)
+    return changed
+      ? this.records.result('updated', record, op)
+      : this.records.none(record.key, 'nothing changed', record, op)
+  }
+
+  async reopen(record: IncidentRecord, incident: Incident, op: Op): Promise<WarRoomResult> {
+    record.status = 'open'
+    delete record.resolvedAt
+    delete record.resolvedBy
+    delete record.ack
+    delete record.paged
+    record.incident = incident
+    record.chatName = this.messages.chatName({
+      ...incident,
+      title: record.openTitle ?? incident.title,
+    })
+    record.events.push({ type: 'reopened', at: this.core.now(), detail: incident.title })
+    await this.escalations.plan(record)
+    await this.core.client.updateChat(record.chatId, {
+      name: record.chatName,
+      description: this.discovery.description(record.keyHash, 'open', record.openedAt),
+    })
+    await this.cards.refresh(record, op)
+    await this.urgency.page(record, op)
+    await this.messages.post(
+      record,
+      [[{ tag: 'text', text: this.messages.t.reopened }]],
+      `reopen:${record.events.length}`,
+    )
+    if (incident.event) record.seenEvents = [...record.seenEvents, incident.event].slice(-50)
+    await this.records.save(record)
+    return { ...this.records.result('opened', record, op), reopened: true }
+  }
+
+  async resolve(
+    record: IncidentRecord,
+    op: Op,
+    how: { incident?: Incident; by?: Person; note?: string | undefined },
+  ): Promise<WarRoomResult> {
+    if (record.status === 'resolved')
+      return this.records.none(record.key, 'already resolved', record, op)
+    const now = this.core.now()
+    const resolvedAt = how.incident?.resolvedAt
+      ? Math.min(Date.parse(how.incident.resolvedAt), now)
+      : now
+    record.status = 'resolved'
+    record.resolvedAt = Math.max(resolvedAt, record.openedAt)
+    await this.escalations.cancel(record)
+    if (how.by) record.resolvedBy = how.by
+    if (how.incident)
+      record.incident = mergeResolved(
+        record.incident,
+        how.incident,
+        severityInName(record.chatName),
+      )
+    record.events.push({
+      type: 'resolved',
+      at: now,
+      ...(how.by ? { by: how.by } : {}),
+      ...(how.note ? { detail: how.note } : {}),
+    })
+    await this.cards.refresh(record, op)
+    await this.core.client.updateChat(record.chatId, {
+      name: this.messages.resolvedName(record.chatName),
+      description: this.discovery.description(record.keyHash, 'resolved', record.openedAt),
+    })
+    const paragraphs = this.messages.resolution(
+      record,
+      how.by,
+      how.note ?? how.incident?.resolution,
+    )
+    // Keyed by the episode, not the time: a retried resolution without resolvedAt posts once.
+    const episode = record.events.filter((e) => e.type === 'reopened').length
+    await this.messages.post(record, paragraphs, `resolved:${record.openedAt}:${episode}`)
+    await this.records.save(record)
+    return this.records.result('resolved', record, op)
+  }
+}
