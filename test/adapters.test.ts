@@ -5,7 +5,7 @@ import { alertmanagerIncident, isZeroTime } from '../adapters/alertmanager.js'
 import { githubIncident, runFacts } from '../adapters/github.js'
 import { grafanaIncident, isGrafanaTest } from '../adapters/grafana.js'
 import { parseConfig } from '../src/config/config.js'
-import { route } from '../src/intake/routing.js'
+import { route } from '../src/config/routing.js'
 import { parseIncident } from '../src/model/incident.js'
 import {
   alert,

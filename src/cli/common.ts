@@ -1,11 +1,12 @@
 import { join } from 'node:path'
 import { parseArgs } from 'node:util'
 import type { Config } from '../config/config.js'
-import { WarRoom, type WarRoomConfig } from '../core/warroom.js'
+import { warRoomConfig } from '../core/from-config.js'
+import { WarRoom } from '../core/warroom.js'
 import { FeishuClient } from '../feishu/client.js'
-import { route } from '../intake/routing.js'
 import { FileStore } from '../store/store.js'
 import { errorMessage } from '../util/errors.js'
+import { jsonLogger } from '../util/log.js'
 import { closest } from '../util/suggest.js'
 
 /** Where a command writes: stdout and stderr, and the signal to stop on (serve). */
@@ -69,6 +70,10 @@ export function clientFromConfig(
     appSecret: config.feishu.app_secret!,
     domain: config.feishu.domain,
     ...(options.retry ? { retry: options.retry } : {}),
+    // One-shot commands are quiet unless asked: WARROOM_LOG_LEVEL=debug shows the client's retries.
+    ...(config.server.log_level === 'debug'
+      ? { logger: jsonLogger((line) => process.stderr.write(line), 'debug') }
+      : {}),
   })
 }
 
@@ -103,25 +108,4 @@ export async function warRoomFromConfig(
     config: { ...warRoomConfig(config), escalationFor: () => [], remindEveryMs: 0 },
   })
   return { client, warroom }
-}
-
-export function warRoomConfig(config: Config): Partial<WarRoomConfig> {
-  return {
-    language: config.warroom.language,
-    timeZone: config.warroom.time_zone,
-    resolvedPrefix: config.warroom.resolved_prefix,
-    chatNameTemplate: config.warroom.chat_name_template,
-    reopenWindowMs: config.warroom.reopen_window,
-    maxItems: config.warroom.max_items,
-    urgentOnCritical: config.warroom.urgent_on_critical,
-    escalationFor: (labels) => route(labels, config.routes).escalation,
-    remindEveryMs: config.warroom.remind_every,
-    alertmanagerFor: (labels) => route(labels, config.routes).alertmanager ?? config.alertmanager,
-    schedules: config.schedules,
-    maxSilenceMs: config.silence.max_duration,
-    urgentCaps: {
-      perIncidentPerHour: config.urgent.per_incident_per_hour,
-      paidPerHour: config.urgent.paid_per_hour,
-    },
-  }
 }

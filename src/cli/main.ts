@@ -12,8 +12,9 @@ import { serve } from './serve.js'
 import { timeline } from './timeline.js'
 import { VERSION } from './version.js'
 
+export { warRoomConfig } from '../core/from-config.js'
 export type { Io } from './common.js'
-export { notifyStateDir, warRoomConfig } from './common.js'
+export { notifyStateDir } from './common.js'
 export { HELP } from './help.js'
 
 const defaultIo = (): Io => ({

@@ -1,8 +1,6 @@
-import { mkdtemp, rm } from 'node:fs/promises'
-import { tmpdir } from 'node:os'
-import { join } from 'node:path'
 import { type Config, loadConfig } from '../config/config.js'
 import { NewChatBudget } from '../core/admission.js'
+import { warRoomConfig } from '../core/from-config.js'
 import { WarRoom } from '../core/warroom.js'
 import { FeishuClient } from '../feishu/client.js'
 import { resolveBaseUrl } from '../feishu/transport.js'
@@ -10,9 +8,6 @@ import { httpImageFetcher } from '../outbound/images.js'
 import { LongConnectionClient } from '../receiver/longconn.js'
 import { Metrics } from '../receiver/metrics.js'
 import { Receiver } from '../receiver/server.js'
-import { ALERTMANAGER_PATH } from '../sandbox/alertmanager.js'
-import { type FeishuSandbox, startSandbox } from '../sandbox/server.js'
-import { sandboxUi } from '../sandbox/ui.js'
 import type { PostgresStore } from '../store/postgres/store.js'
 import {
   FileStore,
@@ -22,8 +17,7 @@ import {
 } from '../store/store.js'
 import { errorMessage } from '../util/errors.js'
 import { jsonLogger, type Logger, registerSecret } from '../util/log.js'
-import { type Io, parse, UsageError, warRoomConfig } from './common.js'
-import { withDemoRouting } from './sandbox-demo.js'
+import { type Io, parse, UsageError } from './common.js'
 
 export async function serve(args: string[], env: NodeJS.ProcessEnv, io: Io): Promise<number> {
   const { values } = parse('serve', args, {
@@ -51,36 +45,20 @@ export async function serve(args: string[], env: NodeJS.ProcessEnv, io: Io): Pro
     registerSecret(am?.bearer_token)
     registerSecret(am?.basic?.password)
   }
-  const logger = jsonLogger((line) => io.err(line.trimEnd()))
+  const logger = jsonLogger((line) => io.err(line.trimEnd()), config.server.log_level)
   const metrics = new Metrics()
   // What a failed start must undo, newest first: nothing may be left running or on disk.
   const started: Array<() => unknown> = []
   try {
-    let sandbox: FeishuSandbox | undefined
-    let sandboxDir: string | undefined
-    let demoRouting = false
-    let standinAlertmanager = false
-    if (useSandbox) {
-      sandbox = await startSandboxApi(env.WARROOM_SANDBOX_API_PORT, port)
-      started.push(() => sandbox?.close())
-      // Sandbox chats live in memory; their timelines go to a temporary folder, not the working tree.
-      sandboxDir = await mkdtemp(join(tmpdir(), 'feishu-warroom-sandbox-'))
-      const dir = sandboxDir
-      started.push(() => rm(dir, { recursive: true, force: true }))
-      config = { ...config, server: { ...config.server, data_dir: sandboxDir } }
-      const demo = withDemoRouting(config)
-      config = demo.config
-      demoRouting = demo.applied
-      // /silence and the card's Silence button work without an Alertmanager of one's own.
-      if (!config.alertmanager) {
-        config = { ...config, alertmanager: { url: `${sandbox.url}${ALERTMANAGER_PATH}` } }
-        standinAlertmanager = true
-      }
-    }
+    // Loaded only here, as the PostgreSQL store is: a production receiver never loads the sandbox.
+    const sandbox = useSandbox
+      ? await (await import('./sandbox-mode.js')).startSandboxMode(config, env, port, started)
+      : undefined
+    if (sandbox) config = sandbox.config
     const client = new FeishuClient({
-      appId: sandbox?.appId ?? config.feishu.app_id!,
-      appSecret: sandbox?.appSecret ?? config.feishu.app_secret!,
-      domain: sandbox?.url ?? config.feishu.domain,
+      appId: sandbox?.api.appId ?? config.feishu.app_id!,
+      appSecret: sandbox?.api.appSecret ?? config.feishu.app_secret!,
+      domain: sandbox?.api.url ?? config.feishu.domain,
       logger,
       onCall: metrics.onFeishuCall,
       // Stay well inside Alertmanager's notification timeout.
@@ -130,14 +108,7 @@ export async function serve(args: string[], env: NodeJS.ProcessEnv, io: Io): Pro
       warroom,
       logger,
       metrics,
-      ...(sandbox
-        ? {
-            extra: sandboxUi(sandbox, {
-              language: config.warroom.language,
-              timeZone: config.warroom.time_zone,
-            }),
-          }
-        : {}),
+      ...(sandbox ? { extra: sandbox.page } : {}),
       ...(postgres ? { archive: postgres.timelines, jobs: postgres.jobs } : {}),
     })
     receiver.readiness = () => postgres?.readiness()
@@ -146,9 +117,9 @@ export async function serve(args: string[], env: NodeJS.ProcessEnv, io: Io): Pro
     let longConnection: LongConnectionClient | undefined
     if (config.feishu.event_mode === 'websocket') {
       longConnection = new LongConnectionClient({
-        appId: sandbox?.appId ?? config.feishu.app_id!,
-        appSecret: sandbox?.appSecret ?? config.feishu.app_secret!,
-        baseUrl: sandbox?.url ?? resolveBaseUrl(config.feishu.domain),
+        appId: sandbox?.api.appId ?? config.feishu.app_id!,
+        appSecret: sandbox?.api.appSecret ?? config.feishu.app_secret!,
+        baseUrl: sandbox?.api.url ?? resolveBaseUrl(config.feishu.domain),
         interactions: receiver.interactions,
         logger,
         metrics,
@@ -163,45 +134,7 @@ export async function serve(args: string[], env: NodeJS.ProcessEnv, io: Io): Pro
     )
     if (resumed) logger.info('finishing the timelines of recent resolutions', { count: resumed })
     if (sandbox) {
-      sandbox.events = {
-        url: `${url}/feishu/events`,
-        ...(config.feishu.encrypt_key ? { encryptKey: config.feishu.encrypt_key } : {}),
-        ...(config.feishu.verification_token
-          ? { verificationToken: config.feishu.verification_token }
-          : {}),
-      }
-      io.out(
-        [
-          '',
-          '  feishu-warroom is running against the BUILT-IN FEISHU SANDBOX (npm start, --sandbox or WARROOM_SANDBOX=1,',
-          '  or no config and no credentials): nothing is sent to Feishu. For real Feishu, run `warroom serve --config …`',
-          '  with FEISHU_APP_ID and FEISHU_APP_SECRET (or feishu.app_id).',
-          '  Chats and cards live in memory until you stop the process.',
-          '',
-          `  Watch the sandbox:   ${url}/sandbox`,
-          `  Alertmanager hook:   ${url}/alertmanager     Grafana hook: ${url}/grafana`,
-          `  Generic incidents:   ${url}/incidents        Metrics: ${url}/metrics`,
-          `  Sandbox Feishu API:  ${sandbox.url} (state: ${sandbox.url}/_sandbox/state)`,
-          '  Try the CLI against it (another terminal):',
-          `    export FEISHU_DOMAIN=${sandbox.url} FEISHU_APP_ID=${sandbox.appId} FEISHU_APP_SECRET=${sandbox.appSecret}`,
-          "    npx warroom notify --key demo:1 --title 'Disk almost full' --member alice@example.com",
-          '    npx warroom check; npx warroom timeline <chat_id>',
-          `  Timelines:           ${sandboxDir} (removed when you stop)`,
-          ...(standinAlertmanager
-            ? [
-                `  Silences:            ${sandbox.url}${ALERTMANAGER_PATH}/ (an Alertmanager stand-in: /silence 30m in a war room)`,
-              ]
-            : []),
-          ...(demoRouting
-            ? [
-                '  Who is invited:      your config names nobody, so the demo routing applies:',
-                '                       team=payments → Alice Wang, Bob Li; every incident → Carol Zhang',
-              ]
-            : []),
-          `  Sandbox users:       ${[...sandbox.state.users.values()].map((u) => `${u.name} <${u.email}>`).join(', ')}`,
-          '',
-        ].join('\n'),
-      )
+      io.out(sandbox.connect(url, config))
     } else {
       io.out(`feishu-warroom receiver listening on ${url} (Feishu ${config.feishu.domain})`)
     }
@@ -220,7 +153,7 @@ export async function serve(args: string[], env: NodeJS.ProcessEnv, io: Io): Pro
         replica: postgres.replicaId,
         replicas: postgres.replicas.live,
       })
-    io.onListening?.({ url, ...(sandbox ? { sandboxUrl: sandbox.url } : {}) })
+    io.onListening?.({ url, ...(sandbox ? { sandboxUrl: sandbox.api.url } : {}) })
 
     await (io.stopSignal ?? new Promise<void>(() => {}))
     logger.info('shutting down: finishing in-flight work')
@@ -230,7 +163,6 @@ export async function serve(args: string[], env: NodeJS.ProcessEnv, io: Io): Pro
     await store.close?.()
     await client.close()
     await sandbox?.close()
-    if (sandboxDir) await rm(sandboxDir, { recursive: true, force: true })
     logger.info('stopped')
     return 0
   } catch (error) {
@@ -329,32 +261,4 @@ export function sandboxMode(
   throw new UsageError(
     `warroom serve needs Feishu credentials (${why}): set FEISHU_APP_ID and FEISHU_APP_SECRET, or feishu.app_id and feishu.app_secret in the config; to try it without Feishu, add --sandbox (or run npm start)`,
   )
-}
-
-/**
- * The sandbox's Feishu API on a port people can write down: WARROOM_SANDBOX_API_PORT, else
- * the receiver's port + 1 (8081 by default); any free one when that is taken.
- */
-async function startSandboxApi(
-  wanted: string | undefined,
-  receiverPort: number,
-): Promise<FeishuSandbox> {
-  // Feishu's client takes only app ids of cli_ + 16 hex digits (the long connection).
-  const options = {
-    host: '127.0.0.1',
-    appId: 'cli_5a9d0b0c5a9d0b0c',
-    appSecret: 'sandbox-app-secret',
-  }
-  const port =
-    wanted !== undefined
-      ? Number(wanted)
-      : receiverPort > 0 && receiverPort < 65535
-        ? receiverPort + 1
-        : 0
-  try {
-    return await startSandbox({ ...options, port })
-  } catch (error) {
-    if ((error as NodeJS.ErrnoException).code !== 'EADDRINUSE' || wanted !== undefined) throw error
-    return startSandbox({ ...options, port: 0 })
-  }
 }

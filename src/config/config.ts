@@ -2,7 +2,7 @@ import { readFile } from 'node:fs/promises'
 import { parse as parseYaml } from 'yaml'
 import { z } from 'zod'
 import { resolveBaseUrl } from '../feishu/transport.js'
-import { RESOLVED_PREFIX, resolvedPrefixFor } from '../i18n/index.js'
+import { resolvedPrefixFor } from '../i18n/index.js'
 import { describeZodError, SEVERITIES } from '../model/incident.js'
 import { ScheduleSchema, scheduleNamed, scheduleRef, timeZone } from '../model/oncall.js'
 import { errorMessage } from '../util/errors.js'
@@ -96,7 +96,7 @@ export const ConfigSchema = z
         /** How events reach the receiver: Feishu posts them (webhook) or the receiver connects out (websocket). */
         event_mode: z.enum(['webhook', 'websocket']).default('webhook'),
       })
-      .default({ domain: 'feishu', event_mode: 'webhook' }),
+      .prefault({}),
     server: z
       .strictObject({
         host: z.string().default('127.0.0.1'),
@@ -132,18 +132,10 @@ export const ConfigSchema = z
           .string()
           .regex(/^[a-z_][a-z0-9_]{0,62}$/, 'must be a lower-case SQL identifier')
           .default('public'),
+        /** debug shows the Feishu client's retries and token refreshes (WARROOM_LOG_LEVEL). */
+        log_level: z.enum(['debug', 'info', 'warn', 'error']).default('info'),
       })
-      .default({
-        database_schema: 'public',
-        host: '127.0.0.1',
-        port: 8080,
-        data_dir: '.warroom-data',
-        body_limit_bytes: 1024 * 1024,
-        max_connections_per_ip: 64,
-        max_connections: 4096,
-        headers_timeout: 10_000,
-        metrics_auth: false,
-      }),
+      .prefault({}),
     auth: z
       .strictObject({
         bearer_token: z.string().min(8, 'must be at least 8 characters').optional(),
@@ -156,7 +148,7 @@ export const ConfigSchema = z
           .strictObject({ username: z.string().min(1), password: z.string().min(8) })
           .optional(),
       })
-      .default({}),
+      .prefault({}),
     intake: z
       .strictObject({
         /** New war rooms per minute, in all; critical incidents always open. Beyond: 429. */
@@ -166,11 +158,7 @@ export const ConfigSchema = z
         /** Critical ones pass the budgets above, up to this many per minute and source. */
         max_critical_chats_per_source_per_minute: z.number().int().positive().default(10),
       })
-      .default({
-        max_new_chats_per_minute: 60,
-        max_new_chats_per_source_per_minute: 30,
-        max_critical_chats_per_source_per_minute: 10,
-      }),
+      .prefault({}),
     /** Paid and in-app urgent calls (加急): caps, counted per process, against a flood or a flapping alert. */
     urgent: z
       .strictObject({
@@ -179,19 +167,19 @@ export const ConfigSchema = z
         /** SMS and phone calls per hour in all (they spend the tenant's paid quota). */
         paid_per_hour: z.number().int().min(0).default(30),
       })
-      .default({ per_incident_per_hour: 3, paid_per_hour: 30 }),
+      .prefault({}),
     silence: z
       .strictObject({
         /** The longest `/silence` a person may set. */
         max_duration: duration.default(24 * 3600_000),
       })
-      .default({ max_duration: 24 * 3600_000 }),
+      .prefault({}),
     images: z
       .strictObject({
         /** Hosts, addresses or CIDRs images may come from although private (e.g. an internal Grafana). */
         allow: z.array(z.string().min(1)).default([]),
       })
-      .default({ allow: [] }),
+      .prefault({}),
     grafana: z
       .strictObject({
         hmac_secret: z.string().min(8).optional(),
@@ -201,7 +189,7 @@ export const ConfigSchema = z
         /** Chat that receives Grafana's "Test" notifications. */
         test_chat_id: z.string().optional(),
       })
-      .default({ hmac_header: 'X-Grafana-Alerting-Signature' }),
+      .prefault({}),
     warroom: z
       .strictObject({
         language: z.enum(['zh', 'en']).default('zh'),
@@ -219,16 +207,7 @@ export const ConfigSchema = z
         ...w,
         resolved_prefix: w.resolved_prefix ?? resolvedPrefixFor(w.language),
       }))
-      .default({
-        language: 'zh',
-        time_zone: 'Asia/Shanghai',
-        resolved_prefix: RESOLVED_PREFIX,
-        chat_name_template: '{emoji} [{priority}] {title}',
-        reopen_window: 30 * 60_000,
-        max_items: 10,
-        urgent_on_critical: true,
-        remind_every: 0,
-      }),
+      .prefault({}),
     severity: z
       .strictObject({
         /** The alert label that carries the severity. */
@@ -237,7 +216,7 @@ export const ConfigSchema = z
         map: z.record(z.string(), z.enum(SEVERITIES)).default({}),
         default: z.enum(SEVERITIES).default('error'),
       })
-      .default({ label: 'severity', map: {}, default: 'error' }),
+      .prefault({}),
     /** Invited to every incident. */
     members: z.array(z.string().min(1)).default([]),
     routes: z.array(RouteSchema).default([]),
@@ -304,6 +283,7 @@ export function applyEnv(config: Config, env: NodeJS.ProcessEnv): Config {
     c.auth.read_token = env.WARROOM_READ_TOKEN
   }
   if (env.WARROOM_DATA_DIR) c.server.data_dir = env.WARROOM_DATA_DIR
+  if (env.WARROOM_LOG_LEVEL) c.server.log_level = logLevel(env.WARROOM_LOG_LEVEL)
   if (env.WARROOM_DATABASE_URL) {
     if (!/^postgres(ql)?:\/\//.test(env.WARROOM_DATABASE_URL))
       throw new ConfigError('WARROOM_DATABASE_URL must be a postgres:// URL')
@@ -379,4 +359,10 @@ export async function loadConfig(
   if (!config.feishu.app_id && config.feishu.app_secret)
     throw new ConfigError('feishu.app_id is missing (set it in the config file or FEISHU_APP_ID)')
   return config
+}
+
+function logLevel(text: string): Config['server']['log_level'] {
+  const level = text.toLowerCase()
+  if (level === 'debug' || level === 'info' || level === 'warn' || level === 'error') return level
+  throw new ConfigError(`WARROOM_LOG_LEVEL must be debug, info, warn or error, got "${text}"`)
 }

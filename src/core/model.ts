@@ -4,7 +4,6 @@ import type { AlertmanagerTarget, EscalationStep } from '../config/config.js'
 import type { FeishuClient } from '../feishu/client.js'
 import { FeishuError } from '../feishu/errors.js'
 import type { Language } from '../i18n/index.js'
-import { RESOLVED_PREFIX } from '../i18n/index.js'
 import type { Schedule } from '../model/oncall.js'
 import type { WarRoomAction, WarRoomResult } from '../model/result.js'
 import type { ImageFetcher } from '../outbound/images.js'
@@ -46,18 +45,6 @@ export interface WarRoomConfig {
   maxSilenceMs?: number
   /** Caps on urgent notices (config `urgent`); none without. */
   urgentCaps?: { perIncidentPerHour: number; paidPerHour: number }
-}
-
-export const DEFAULT_CONFIG: WarRoomConfig = {
-  language: 'zh',
-  timeZone: 'Asia/Shanghai',
-  resolvedPrefix: RESOLVED_PREFIX,
-  chatNameTemplate: '{emoji} [{priority}] {title}',
-  reopenWindowMs: 30 * 60_000,
-  maxItems: 10,
-  urgentOnCritical: true,
-  maxSilenceMs: 24 * 3600_000,
-  urgentCaps: { perIncidentPerHour: 3, paidPerHour: 30 },
 }
 
 /** Feishu chat names longer than this are refused or cut (UNVERIFIED limit; see the sandbox). */

@@ -1,7 +1,7 @@
 import type { FeishuClient } from '../feishu/client.js'
 import { countCalls, withPriority } from '../feishu/transport.js'
 import type { IncidentRecord, IncidentStore } from '../store/store.js'
-import type { Logger } from '../util/log.js'
+import { childLogger, type Logger } from '../util/log.js'
 import { KeyedMutex } from '../util/mutex.js'
 import {
   MAX_EVENTS,
@@ -48,13 +48,13 @@ export class Records {
     )
     result.feishuCalls = calls
     if (!result.key) result.key = key
-    for (const w of result.warnings) this.logger.warn(w, { key: result.key, chatId: result.chatId })
+    const log = childLogger(this.logger, { key: result.key, chatId: result.chatId })
+    for (const w of result.warnings) log.warn(w)
     if (result.failedMembers.length)
-      this.logger.warn('could not invite some members', {
-        key: result.key,
-        chatId: result.chatId,
+      log.warn('could not invite some members', {
         members: result.failedMembers.map((m) => `${m.id} (${m.reason})`),
       })
+    log.debug('incident work done', { action: result.action, feishuCalls: calls })
     return result
   }
 

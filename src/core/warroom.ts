@@ -20,17 +20,10 @@ import {
   type ReminderJob,
 } from './escalation.js'
 import { Flow } from './flow.js'
+import { DEFAULT_CONFIG } from './from-config.js'
 import { Members } from './members.js'
 import { Messages, type Paragraphs } from './messages.js'
-import {
-  type Core,
-  DEFAULT_CONFIG,
-  type IncidentRef,
-  type Op,
-  type WarRoomConfig,
-  type WarRoomDeps,
-  type WarRoomResult,
-} from './model.js'
+import type { Core, IncidentRef, Op, WarRoomConfig, WarRoomDeps, WarRoomResult } from './model.js'
 import { Records } from './records.js'
 import { review } from './review.js'
 import { Silencing } from './silencing.js'

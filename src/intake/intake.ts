@@ -7,8 +7,8 @@
 import { type AlertAdapterOptions, fromAlertmanager } from '../../adapters/alertmanager.js'
 import { fromGrafana, type GrafanaPayload } from '../../adapters/grafana.js'
 import type { Config } from '../config/config.js'
+import { routeIncident } from '../config/routing.js'
 import { clampIncident, type Incident, IncidentError, parseIncident } from '../model/incident.js'
-import { routeIncident } from './routing.js'
 
 export type Source = 'alertmanager' | 'grafana' | 'generic'
 

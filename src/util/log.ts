@@ -36,6 +36,17 @@ export function redact(text: string): string {
   return out
 }
 
+/** A logger that adds these fields to every line (an incident's key, a source). */
+export function childLogger(logger: Logger, fields: Record<string, unknown>): Logger {
+  const merge = (f?: Record<string, unknown>) => ({ ...fields, ...f })
+  return {
+    debug: (m, f) => logger.debug(m, merge(f)),
+    info: (m, f) => logger.info(m, merge(f)),
+    warn: (m, f) => logger.warn(m, merge(f)),
+    error: (m, f) => logger.error(m, merge(f)),
+  }
+}
+
 /** A JSON-lines logger for the long-running receiver and the CLI. */
 export function jsonLogger(
   write: (line: string) => void = (line) => process.stderr.write(line),

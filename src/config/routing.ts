@@ -1,6 +1,6 @@
-import type { AlertmanagerTarget, EscalationStep, Route } from '../config/config.js'
 import type { Incident, Severity } from '../model/incident.js'
 import { expandOnCall, type Schedule } from '../model/oncall.js'
+import type { AlertmanagerTarget, EscalationStep, Route } from './config.js'
 
 export interface RouteResult {
   members: string[]

@@ -1,0 +1,28 @@
+import { type Config, parseConfig } from '../config/config.js'
+import { route } from '../config/routing.js'
+import type { WarRoomConfig } from './model.js'
+
+/** The one mapping from the config to the core's settings: the product and its tests use it. */
+export function warRoomConfig(config: Config): WarRoomConfig {
+  return {
+    language: config.warroom.language,
+    timeZone: config.warroom.time_zone,
+    resolvedPrefix: config.warroom.resolved_prefix,
+    chatNameTemplate: config.warroom.chat_name_template,
+    reopenWindowMs: config.warroom.reopen_window,
+    maxItems: config.warroom.max_items,
+    urgentOnCritical: config.warroom.urgent_on_critical,
+    escalationFor: (labels) => route(labels, config.routes).escalation,
+    remindEveryMs: config.warroom.remind_every,
+    alertmanagerFor: (labels) => route(labels, config.routes).alertmanager ?? config.alertmanager,
+    schedules: config.schedules,
+    maxSilenceMs: config.silence.max_duration,
+    urgentCaps: {
+      perIncidentPerHour: config.urgent.per_incident_per_hour,
+      paidPerHour: config.urgent.paid_per_hour,
+    },
+  }
+}
+
+/** The core's settings when none are given: the config's own defaults, mapped (not a copy). */
+export const DEFAULT_CONFIG: WarRoomConfig = warRoomConfig(parseConfig({}))
