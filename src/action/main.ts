@@ -2,9 +2,9 @@ import { writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { type FailedJob, type GitHubContext, githubIncident } from '../../adapters/github.js'
+import { classify } from '../core/failures.js'
 import { WarRoom, type WarRoomResult } from '../core/warroom.js'
 import { FeishuClient } from '../feishu/client.js'
-import { FeishuError } from '../feishu/errors.js'
 import { CANCELLED, formatDuration } from '../i18n/index.js'
 import type { Figures } from '../render/timeline.js'
 import { errorMessage } from '../util/errors.js'
@@ -109,12 +109,13 @@ export async function run(
         : undefined
     await writeSummary(core, result, gh.status, figures)
   } catch (error) {
-    const message = error instanceof Error ? error.message : String(error)
-    if (error instanceof FeishuError && !config.failOnError) {
-      core.warning(`${message} (fail-on-error is false, so the step passes)`)
-    } else {
-      core.setFailed(message)
-    }
+    const failure = classify(error)
+    // fail-on-error: false lets a Feishu failure pass the step; bad inputs and bugs still fail it.
+    const lenient =
+      !config.failOnError &&
+      (failure.class === 'feishu_transient' || failure.class === 'feishu_refused')
+    if (lenient) core.warning(`${failure.message} (fail-on-error is false, so the step passes)`)
+    else core.setFailed(failure.class === 'internal' ? errorText(error) : failure.message)
   } finally {
     await client.close()
   }
@@ -127,6 +128,8 @@ export async function run(
  * on a public repository anyone can read that, and war-room chats hold
  * addresses and credentials people paste in a hurry.
  */
+const errorText = (error: unknown) => (error instanceof Error ? error.message : String(error))
+
 async function afterResolution(
   room: WarRoom,
   result: WarRoomResult,

@@ -1,8 +1,4 @@
-import { ConfigError } from '../config/config.js'
-import { FeishuError } from '../feishu/errors.js'
-import { IncidentError } from '../model/incident.js'
-import { StoreLockedError, StoreUnavailableError } from '../store/store.js'
-import { redact } from '../util/log.js'
+import { classify, type FailureClass } from '../core/failures.js'
 import { check } from './check.js'
 import { HelpRequested, type Io, UsageError } from './common.js'
 import { HELP, USAGE } from './help.js'
@@ -27,6 +23,16 @@ const defaultIo = (): Io => ({
 })
 
 /** Runs a command; returns the exit code (0 ok, 1 failure, 2 bad usage or input, 3 notify: nobody in the chat). */
+/** The exit code for each class of failure (core/failures.ts). */
+const EXIT_CODE: Record<FailureClass, number> = {
+  bad_input: 2,
+  busy: 1,
+  store_unavailable: 1,
+  feishu_transient: 1,
+  feishu_refused: 1,
+  internal: 1,
+}
+
 export async function main(
   argv: string[],
   env: NodeJS.ProcessEnv,
@@ -62,20 +68,12 @@ export async function main(
       io.out(HELP[command] ?? USAGE)
       return 0
     }
-    if (
-      error instanceof ConfigError ||
-      error instanceof IncidentError ||
-      error instanceof StoreLockedError ||
-      error instanceof UsageError
-    ) {
+    if (error instanceof UsageError) {
       io.err(`warroom ${command}: ${error.message}`)
       return 2
     }
-    if (error instanceof FeishuError || error instanceof StoreUnavailableError) {
-      io.err(`warroom ${command}: ${redact(error.message)}`)
-      return 1
-    }
-    io.err(`warroom ${command}: ${(error instanceof Error && error.stack) || String(error)}`)
-    return 1
+    const failure = classify(error)
+    io.err(`warroom ${command}: ${failure.message}`)
+    return EXIT_CODE[failure.class]
   }
 }

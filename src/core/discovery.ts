@@ -13,8 +13,6 @@ const MARKER = /\[warroom:([A-Za-z0-9_-]{22}):([or]):([0-9a-z]{1,10}):([A-Za-z0-
 /** The marker of 0.2 (112 characters: too long for Feishu) and, without the mac, of 0.1: still read. */
 const LEGACY_MARKER = /\[warroom:([0-9a-f]{32}):(open|resolved):(\d+)(?::([0-9a-f]{24}))?\]/
 export const DESCRIPTION_MAX = 100
-/** getChat of a chat that does not exist, was dissolved, or the bot is not in. */
-const NOT_OUR_CHAT_CODES = new Set([232006, 232009, 232011, 230002, 232010])
 
 /**
  * Finding an incident's record: in the store, or through the marker each war
@@ -104,7 +102,7 @@ export class Discovery {
       return record.keyHash
     } catch (error) {
       // Not a chat of this bot: not a war room. Anything else (network, credentials) is the answer.
-      if (error instanceof FeishuError && NOT_OUR_CHAT_CODES.has(error.code)) return undefined
+      if (error instanceof FeishuError && error.kind === 'not_our_chat') return undefined
       throw error
     }
   }

@@ -4,11 +4,6 @@ import type { Person } from '../model/incident.js'
 import type { IncidentRecord } from '../store/store.js'
 import { type Core, errorMessage, type Op, reasonOf } from './model.js'
 
-/** Create-chat failures caused by one unusable member id: create empty, then add one by one. */
-const BAD_MEMBER_CODES = new Set([
-  232043, 232022, 232030, 99992351, 99992360, 99992364, 99992361, 232024, 230013,
-])
-
 /**
  * Who is in the war room: member ids of every kind parsed (open_id, union_id,
  * user_id, email, mobile), emails and mobiles looked up once and cached, and
@@ -77,7 +72,8 @@ export class Members {
       )
       return { chatId: created.chat_id, pending: openIds.slice(first.length) }
     } catch (error) {
-      if (!(error instanceof FeishuError && BAD_MEMBER_CODES.has(error.code) && openIds.length))
+      // One unusable member id fails the whole create: create it empty, then add one by one.
+      if (!(error instanceof FeishuError && error.kind === 'bad_member' && openIds.length))
         throw error
       const bare = await this.core.client.createChat(body, { uuid: uuids[1] })
       return { chatId: bare.chat_id, pending: openIds }

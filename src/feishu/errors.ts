@@ -63,6 +63,20 @@ export class FeishuError extends Error {
     this.attempts = init.attempts ?? 1
   }
 
+  /**
+   * What the failure means, the one place Feishu's codes are read: the core
+   * and every front end act on the kind, never on a code.
+   */
+  get kind(): FeishuErrorKind {
+    if (this.isRateLimit) return 'rate_limited'
+    if (this.isTransient) return 'transient'
+    if (PERMISSION_CODES.has(this.code)) return 'missing_scope'
+    if (TOKEN_INVALID_CODES.has(this.code)) return 'token'
+    if (BAD_MEMBER_CODES.has(this.code)) return 'bad_member'
+    if (NOT_OUR_CHAT_CODES.has(this.code)) return 'not_our_chat'
+    return 'refused'
+  }
+
   /** True when the request reached Feishu and was refused for rate limiting. */
   get isRateLimit(): boolean {
     return RATE_LIMIT_CODES.has(this.code) || this.httpStatus === 429
@@ -78,6 +92,30 @@ export class FeishuError extends Error {
     )
   }
 }
+
+export type FeishuErrorKind =
+  /** Refused for its rate; the same call later works. */
+  | 'rate_limited'
+  /** A network failure, a 5xx, a duplicate still in flight: try again. */
+  | 'transient'
+  /** The app lacks a scope (the hint names it). */
+  | 'missing_scope'
+  /** The credentials or the token are refused. */
+  | 'token'
+  /** A member id Feishu cannot take (resigned, unknown, not visible to the app). */
+  | 'bad_member'
+  /** The chat is not there for this bot (not in it, dissolved, another tenant's). */
+  | 'not_our_chat'
+  /** Anything else Feishu refused: sending it again will not help. */
+  | 'refused'
+
+/** Create-chat failures caused by one unusable member id. */
+const BAD_MEMBER_CODES = new Set([
+  232043, 232022, 232030, 99992351, 99992360, 99992364, 99992361, 232024, 230013,
+])
+
+/** The chat is not this bot's to read: not a member, dissolved, or not found. */
+const NOT_OUR_CHAT_CODES = new Set([232006, 232009, 232011, 230002, 232010])
 
 /** Refused before any effect: always safe to send again after a wait. */
 export const RATE_LIMIT_CODES = new Set([

@@ -1,7 +1,7 @@
-import { AsyncLocalStorage } from 'node:async_hooks'
 import { createHmac } from 'node:crypto'
 import { Agent, type Dispatcher, type FormData, request } from 'undici'
 import { type Logger, registerSecret, silentLogger } from '../util/log.js'
+import { type Domain, resolveBaseUrl } from './domain.js'
 import { ENDPOINTS, type EndpointName, fillPath } from './endpoints.js'
 import {
   describeNetworkError,
@@ -12,54 +12,11 @@ import {
 } from './errors.js'
 import { DOCUMENTED_LIMITS, RateGate, type SharedQuota, type Ticket } from './ratelimit.js'
 import { backoffDelay, DEFAULT_RETRY, type RetryPolicy, rateLimitDelay, sleep } from './retry.js'
+import { callScope, priorityScope } from './scope.js'
 import { TokenCache } from './token.js'
 
-/**
- * Counts the Open API requests made inside `countCalls(fn)`, retries
- * included and token fetches excluded: the war room reports this per
- * operation, and the tests pin it.
- */
-const callScope = new AsyncLocalStorage<{ count: number }>()
-
-const priorityScope = new AsyncLocalStorage<number>()
-
-/**
- * Runs `fn` with its Feishu calls at `priority` in the pacer's queues: 1 for
- * a critical incident, -1 for background work (timelines), 0 otherwise.
- */
-export function withPriority<T>(priority: number, fn: () => Promise<T>): Promise<T> {
-  return priorityScope.run(priority, fn)
-}
-
-export async function countCalls<T>(fn: () => Promise<T>): Promise<{ result: T; calls: number }> {
-  const counter = { count: 0 }
-  const result = await callScope.run(counter, fn)
-  return { result, calls: counter.count }
-}
-
-export type Domain = 'feishu' | 'lark' | (string & {})
-
-export const DOMAINS = {
-  feishu: { api: 'https://open.feishu.cn', applink: 'https://applink.feishu.cn' },
-  lark: { api: 'https://open.larksuite.com', applink: 'https://applink.larksuite.com' },
-} as const
-
-/** `feishu`, `lark`, or a base URL (private deployment, the sandbox). */
-export function resolveBaseUrl(domain: Domain): string {
-  if (domain === 'feishu') return DOMAINS.feishu.api
-  if (domain === 'lark') return DOMAINS.lark.api
-  let url: URL
-  try {
-    url = new URL(domain)
-  } catch {
-    throw new Error(
-      `Invalid Feishu domain "${domain}": use feishu, lark, or a base URL such as https://open.feishu.cn`,
-    )
-  }
-  if (url.protocol !== 'https:' && url.protocol !== 'http:')
-    throw new Error(`Invalid Feishu domain "${domain}": the base URL must be http or https`)
-  return url.origin + url.pathname.replace(/\/+$/, '')
-}
+export { DOMAINS, type Domain, resolveBaseUrl } from './domain.js'
+export { countCalls, withPriority } from './scope.js'
 
 /** What every call reports, for metrics and for counting calls per operation. */
 export interface CallEvent {

@@ -6,15 +6,14 @@ import type { AlertAdapterOptions } from '../../adapters/alertmanager.js'
 import type { GrafanaPayload } from '../../adapters/grafana.js'
 import type { CommandTable } from '../commands/table.js'
 import type { Config } from '../config/config.js'
-import { OpenRefused } from '../core/admission.js'
+import { classify } from '../core/failures.js'
 import { resultJson } from '../core/result-json.js'
 import type { WarRoom, WarRoomResult } from '../core/warroom.js'
 import { FeishuError } from '../feishu/errors.js'
 import { adapterOptions, intake } from '../intake/intake.js'
-import { IncidentError, PayloadError } from '../model/incident.js'
 import type { TimelineArchive } from '../render/timeline.js'
 import type { JobQueue } from '../store/jobs.js'
-import { hashKey, type IncidentRecord, StoreUnavailableError } from '../store/store.js'
+import { hashKey, type IncidentRecord } from '../store/store.js'
 import { HttpError, parseJsonBody, readBody, sendJson, sendText } from '../util/http.js'
 import type { Logger } from '../util/log.js'
 import { checkGrafanaSignature, checkReadAuth, checkWebhookAuth } from './auth.js'
@@ -312,45 +311,47 @@ export class Receiver {
         )
         throw error
       }
-      if (error instanceof OpenRefused) {
+      const failure = classify(error)
+      if (failure.class === 'busy') {
         // Too many new war rooms this minute. Alertmanager's webhook notifier retries only 5xx
         // (and ignores Retry-After), so it gets 503; everyone else the proper 429.
         count('throttled')
-        throw new HttpError(source === 'alertmanager' ? 503 : 429, error.message, {
-          'retry-after': String(error.retryAfterSeconds),
+        throw new HttpError(source === 'alertmanager' ? 503 : 429, failure.message, {
+          'retry-after': String(failure.retryAfterSeconds),
         })
       }
-      if (error instanceof StoreUnavailableError) {
+      if (failure.class === 'store_unavailable') {
         // The database is down or an incident is busy in another replica: Alertmanager retries 5xx.
         count('store_unavailable')
-        logger.error('the store is unavailable', { source, error: error.message })
-        throw new HttpError(503, error.message, { 'retry-after': '5' })
+        logger.error('the store is unavailable', { source, error: failure.message })
+        throw new HttpError(503, failure.message, { 'retry-after': '5' })
       }
-      if (error instanceof IncidentError || error instanceof PayloadError) {
+      if (failure.class === 'bad_input') {
         count('bad_request')
-        throw new HttpError(400, error.message)
+        throw new HttpError(400, failure.message)
       }
-      if (error instanceof FeishuError) {
-        count(error.isTransient ? 'feishu_retry' : 'feishu_error')
-        if (error.isTransient)
+      if (failure.feishu) {
+        const transient = failure.class === 'feishu_transient'
+        count(transient ? 'feishu_retry' : 'feishu_error')
+        if (transient)
           logger.error('Feishu failed the incident; the sender will retry', {
             source,
-            error: error.message,
+            error: failure.message,
           })
         else {
           const key = incidentKey
-          const refusal = this.refusals.record(source, key, error)
-          metrics.refused.inc({ source, code: String(error.code) })
+          const refusal = this.refusals.record(source, key, failure.feishu)
+          metrics.refused.inc({ source, code: String(failure.feishu.code) })
           logger.error(
             'Feishu refused the notification for good; the sender will not retry it (listed on /readyz until fixed)',
-            { source, key, code: error.code, fix: refusal.fix, error: error.message },
+            { source, key, code: failure.feishu.code, fix: refusal.fix, error: failure.message },
           )
         }
         // 5xx makes Alertmanager retry: right for a passing fault, useless for a permission problem.
-        return sendJson(res, error.isTransient ? 503 : 200, {
+        return sendJson(res, transient ? 503 : 200, {
           action: 'failed',
-          error: error.message,
-          code: error.code,
+          error: failure.message,
+          code: failure.feishu.code,
         })
       }
       count('error')

@@ -14,6 +14,7 @@ import {
   type SandboxOptions,
 } from './common.js'
 import { SandboxContent } from './content.js'
+import { control } from './control.js'
 import { click, type EventTarget, say } from './events.js'
 import type { Fault } from './faults.js'
 import { chatHandlers } from './handlers/chats.js'
@@ -108,7 +109,7 @@ export class FeishuSandbox extends SandboxContent {
     const logId = `${new Date(this.now()).toISOString().replace(/\D/g, '').slice(0, 14)}${randomBytes(8).toString('hex').toUpperCase()}`
     res.setHeader('x-tt-logid', logId)
     if (url.pathname.startsWith('/_sandbox/')) {
-      await this.control(req, res, url)
+      await control(this, req, res, url)
       return
     }
     if (req.method === 'POST' && url.pathname === '/callback/ws/endpoint') {
@@ -289,47 +290,6 @@ export class FeishuSandbox extends SandboxContent {
         'x-ogw-ratelimit-reset': String(reset),
       },
     )
-  }
-
-  /**
-   * Test controls for processes that do not share memory with the sandbox:
-   * `GET /_sandbox/state`, `GET /_sandbox/stats` (requests and rate-limit refusals), `POST /_sandbox/faults` (a Fault as JSON),
-   * `POST /_sandbox/expire-tokens`, `POST /_sandbox/advance` ({"ms": n}).
-   */
-  private async control(req: IncomingMessage, res: ServerResponse, url: URL): Promise<void> {
-    const respond = (status: number, value: unknown) => this.reply(res, status, value, '')
-    try {
-      const body = await readBody(req, MAX_BODY_BYTES)
-      const route = `${req.method} ${url.pathname}`
-      if (route === 'GET /_sandbox/state') return respond(200, this.state.dump())
-      if (route === 'GET /_sandbox/stats') {
-        const requests: Record<string, number> = {}
-        for (const r of this.requests) requests[r.endpoint] = (requests[r.endpoint] ?? 0) + 1
-        return respond(200, {
-          refusedByLimits: this.refusedByLimits,
-          refusedBy: this.refusedBy,
-          requests,
-        })
-      }
-      if (route === 'POST /_sandbox/faults') {
-        this.faults.add(parseJson(body) as never)
-        return respond(200, { ok: true, pending: this.faults.pending.length })
-      }
-      if (route === 'POST /_sandbox/expire-tokens') {
-        this.expireAllTokens()
-        return respond(200, { ok: true })
-      }
-      if (route === 'POST /_sandbox/advance') {
-        const ms = Number((parseJson(body) as { ms?: unknown }).ms)
-        if (!Number.isFinite(ms) || ms < 0)
-          return respond(400, { error: 'ms must be a non-negative number' })
-        this.advance(ms)
-        return respond(200, { ok: true })
-      }
-      respond(404, { error: `unknown sandbox control ${route}` })
-    } catch (error) {
-      respond(400, { error: errorMessage(error) })
-    }
   }
 
   // ------------------------------------------------------------- auth, scopes

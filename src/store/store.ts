@@ -1,10 +1,10 @@
-import { createHash, randomBytes } from 'node:crypto'
-import { mkdir, open, readdir, readFile, rename, rm } from 'node:fs/promises'
-import { hostname } from 'node:os'
-import { dirname, join } from 'node:path'
+import { createHash } from 'node:crypto'
+import { mkdir, readdir, readFile, rm } from 'node:fs/promises'
+import { join } from 'node:path'
 import type { Incident, Person } from '../model/incident.js'
 import { errorMessage } from '../util/errors.js'
 import { SeenIds } from '../util/seen-ids.js'
+import { takeLock, writeAtomically } from './files.js'
 import { type Job, type JobQueue, LocalJobQueue } from './jobs.js'
 
 /** One entry of an incident's own history (the timeline merges it with the chat's). */
@@ -329,118 +329,4 @@ async function fileJobs(dataDir: string): Promise<LocalJobQueue> {
 }
 
 /** Bytes the file store wrote (records, jobs, the lock), for the metric. */
-export const fileStoreWrites = { bytes: 0 }
-
-/** Temporary file, fsync, rename: a crash leaves the old file or the new one, never half. */
-async function writeAtomically(path: string, text: string): Promise<void> {
-  fileStoreWrites.bytes += Buffer.byteLength(text)
-  const tmp = `${path}.${randomBytes(6).toString('hex')}.tmp`
-  try {
-    const handle = await open(tmp, 'w')
-    try {
-      await handle.writeFile(text)
-      await handle.sync()
-    } finally {
-      await handle.close()
-    }
-    await rename(tmp, path)
-  } catch (error) {
-    // A full disk or a failed rename: the temporary file goes now, not at the next start.
-    await rm(tmp, { force: true }).catch(() => {})
-    throw error
-  }
-}
-
-/** Thrown when another live process holds the data directory. */
-export class StoreLockedError extends Error {
-  override readonly name = 'StoreLockedError'
-}
-
-interface LockOwner {
-  id: string
-  host: string
-  pid: number
-  /** Renewed every LOCK_BEAT_MS while the owner lives. */
-  beat: number
-}
-
-const LOCK_BEAT_MS = 2_000
-/** A lock not renewed for this long belongs to a process that is gone, wherever it ran. */
-const LOCK_STALE_MS = 10_000
-
-/**
- * The data directory's lock: a lease its owner renews, not a PID (two
- * containers sharing a volume are both PID 1). Taken over when its owner
- * stopped renewing it, or at once when it names this host and a process that
- * is gone (a restart after a crash), including this very PID in an earlier life.
- */
-async function takeLock(path: string): Promise<{ path: string; stop: () => Promise<void> }> {
-  const me: LockOwner = {
-    id: randomBytes(12).toString('hex'),
-    host: hostname(),
-    pid: process.pid,
-    beat: Date.now(),
-  }
-  for (let attempt = 0; attempt < 2; attempt++) {
-    try {
-      const handle = await open(path, 'wx')
-      await handle.writeFile(JSON.stringify(me))
-      await handle.close()
-      let writing: Promise<void> = Promise.resolve()
-      const timer = setInterval(() => {
-        me.beat = Date.now()
-        writing = writing.then(() => writeAtomically(path, JSON.stringify(me))).catch(() => {})
-      }, LOCK_BEAT_MS)
-      timer.unref()
-      return {
-        path,
-        stop: async () => {
-          clearInterval(timer)
-          await writing // a renewal in flight must not bring the file back after it is removed
-        },
-      }
-    } catch (error) {
-      if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error
-      const owner = parseOwner(await readFile(path, 'utf8').catch(() => ''))
-      if (owner && !lockIsFree(owner, me))
-        throw new StoreLockedError(
-          `another warroom process (${owner.host}, pid ${owner.pid}) uses the data directory ${dirname(path)}: run one receiver per data directory, or PostgreSQL for several`,
-        )
-      await rm(path, { force: true })
-    }
-  }
-  throw new StoreLockedError(`could not lock ${path}`)
-}
-
-function parseOwner(text: string): LockOwner | undefined {
-  try {
-    const o = JSON.parse(text) as Partial<LockOwner>
-    if (
-      typeof o.id === 'string' &&
-      typeof o.host === 'string' &&
-      typeof o.pid === 'number' &&
-      typeof o.beat === 'number'
-    )
-      return o as LockOwner
-  } catch {
-    // 0.3's lock held a bare PID: the process check below decides
-  }
-  const pid = Number(text.trim())
-  return pid > 0 ? { id: '', host: hostname(), pid, beat: Date.now() } : undefined
-}
-
-function lockIsFree(owner: LockOwner, me: LockOwner): boolean {
-  if (Date.now() - owner.beat > LOCK_STALE_MS) return true
-  if (owner.host !== me.host) return false
-  if (owner.pid === me.pid) return owner.id !== me.id
-  return !isAlive(owner.pid)
-}
-
-function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0)
-    return true
-  } catch (error) {
-    return (error as NodeJS.ErrnoException).code === 'EPERM'
-  }
-}
+export { fileStoreWrites, StoreLockedError } from './files.js'
