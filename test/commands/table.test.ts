@@ -7,8 +7,9 @@ import { describe, expect, it } from 'vitest'
 import { COMMANDS } from '../../src/commands/index.js'
 import { CommandTable } from '../../src/commands/table.js'
 import wave from '../fixtures/commands/wave.js'
-import { incident, sandbox, until, view } from '../helpers.js'
-import { startReceiver } from '../receiver-helpers.js'
+import { test } from '../support/fixtures.js'
+import { incident, sandbox, until, view } from '../support/helpers.js'
+import { startReceiver } from '../support/receiver.js'
 
 describe('the parser, as a table', () => {
   const cases: Array<
@@ -83,9 +84,10 @@ describe('who may run each command', () => {
 })
 
 describe('a command added as one file', () => {
-  it('is read by the parser, listed by /help, shown on the card and run by its button', async () => {
-    const s = await sandbox()
-    const [alice] = [...s.state.users.values()]
+  test('is read by the parser, listed by /help, shown on the card and run by its button', async ({
+    sandbox: s,
+    people: [alice],
+  }) => {
     const commands = new CommandTable([...COMMANDS.list, wave])
     const { warroom } = await startReceiver(s, { commands })
     const opened = await warroom.handle(incident({ members: [alice!.open_id] }))

@@ -11,8 +11,9 @@ import { FeishuError } from '../../src/feishu/errors.js'
 import { IncidentError, PayloadError } from '../../src/model/incident.js'
 import { StoreLockedError, StoreUnavailableError } from '../../src/store/store.js'
 import { registerSecret } from '../../src/util/log.js'
-import { incident, sandbox, tempDir } from '../helpers.js'
-import { post, startReceiver } from '../receiver-helpers.js'
+import { test } from '../support/fixtures.js'
+import { incident, tempDir } from '../support/helpers.js'
+import { post } from '../support/receiver.js'
 
 const feishu = (code: number, httpStatus?: number) =>
   new FeishuError({ code, msg: 'm', endpoint: 'POST /open-apis/im/v1/chats', httpStatus })
@@ -53,9 +54,10 @@ describe('classify', () => {
 })
 
 describe('one class, one answer per front end', () => {
-  it('bad input: the receiver answers 400 and the CLI exits 2; a Feishu refusal: 200 "failed" and exit 1', async () => {
-    const s = await sandbox()
-    const { url } = await startReceiver(s)
+  test('bad input: the receiver answers 400 and the CLI exits 2; a Feishu refusal: 200 "failed" and exit 1', async ({
+    sandbox: s,
+    receiver: { url },
+  }) => {
     expect((await post(`${url}/incidents`, { title: 'no key' })).status).toBe(400)
     const said: string[] = []
     const quiet = { out: (t: string) => said.push(t), err: (t: string) => said.push(t) }

@@ -7,8 +7,8 @@ import { execFile } from 'node:child_process'
 import { promisify } from 'node:util'
 import { request } from 'undici'
 import { describe, expect, it } from 'vitest'
-import { ALERTMANAGER, startAlertmanager, webhookConfig } from '../alertmanager-helpers.js'
-import { sandbox } from '../helpers.js'
+import { ALERTMANAGER, startAlertmanager, webhookConfig } from '../support/alertmanager.js'
+import { sandbox } from '../support/helpers.js'
 
 const hour = 3600_000
 // Not execFileSync: the stand-in answers from this very process.

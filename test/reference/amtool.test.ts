@@ -7,7 +7,7 @@ import { writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { describe, expect, it } from 'vitest'
 import { parse } from 'yaml'
-import { tempDir } from '../helpers.js'
+import { tempDir } from '../support/helpers.js'
 import { codeBlocks } from './markdown.js'
 
 const AMTOOL = (() => {

@@ -7,7 +7,7 @@
  */
 import * as lark from '@larksuiteoapi/node-sdk'
 import { afterEach, describe, expect, it } from 'vitest'
-import { sandbox, until } from '../helpers.js'
+import { sandbox, until } from '../support/helpers.js'
 
 const quiet = { error() {}, warn() {}, info() {}, debug() {}, trace() {} }
 const clients: lark.WSClient[] = []
@@ -31,7 +31,7 @@ describe('the sandbox’s long connection, with Feishu’s official WSClient', (
       },
     } as any)
     // The official client listens only once it says so (a push before that is lost: see
-    // test/longconn-schedule.test.ts), so this waits for onReady and onReconnected.
+    // test/receiver/longconn-schedule.test.ts), so this waits for onReady and onReconnected.
     let ready = 0
     const client = new lark.WSClient({
       onReady: () => void ready++,

@@ -9,7 +9,7 @@ import { ENDPOINTS } from '../../src/feishu/endpoints.js'
 import { SANDBOX_LIMITS } from '../../src/sandbox/limits.js'
 import { checkRequest, OFFICIAL_SOURCE, OFFICIAL_TOOLS } from '../../src/sandbox/official.js'
 import { matchRoute, ROUTES } from '../../src/sandbox/routes.js'
-import { sandbox } from '../helpers.js'
+import { sandbox } from '../support/helpers.js'
 
 const describeField = (tool: string, ...path: string[]): string => {
   let node: any = OFFICIAL_TOOLS[tool]?.schema

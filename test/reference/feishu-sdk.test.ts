@@ -6,7 +6,7 @@
  */
 import * as lark from '@larksuiteoapi/node-sdk'
 import { describe, expect, it } from 'vitest'
-import { pngBytes, sandbox } from '../helpers.js'
+import { pngBytes, sandbox } from '../support/helpers.js'
 
 describe('Feishu’s official client against the sandbox', () => {
   it('makes every call the product makes, and each one takes effect', async () => {

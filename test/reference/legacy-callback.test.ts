@@ -7,8 +7,8 @@
 import { createHash } from 'node:crypto'
 import * as lark from '@larksuiteoapi/node-sdk'
 import { describe, expect, it } from 'vitest'
-import { incident, sandbox, view } from '../helpers.js'
-import { post, startReceiver } from '../receiver-helpers.js'
+import { incident, sandbox, view } from '../support/helpers.js'
+import { post, startReceiver } from '../support/receiver.js'
 
 const VERIFICATION_TOKEN = 'vtoken-legacy-1'
 const ENCRYPT_KEY = 'ek-legacy-1'

@@ -6,7 +6,7 @@
 import { describe, expect, it } from 'vitest'
 // @ts-expect-error: a plain ESM module of the benchmarks, without types
 import { storm } from '../../bench/storm.mjs'
-import { DATABASE_URL, freshSchema, HAVE_POSTGRES } from '../pg-helpers.js'
+import { DATABASE_URL, freshSchema, HAVE_POSTGRES } from '../support/postgres.js'
 
 interface StormResult {
   chats: number
