@@ -258,53 +258,61 @@ export class ConfigError extends Error {
 }
 
 /** Environment variables that override (or supply) the file's secrets. */
-export function applyEnv(config: Config, env: NodeJS.ProcessEnv): Config {
-  const c = structuredClone(config)
-  if (env.FEISHU_APP_ID) c.feishu.app_id = env.FEISHU_APP_ID
-  if (env.FEISHU_APP_SECRET) c.feishu.app_secret = env.FEISHU_APP_SECRET
-  if (env.FEISHU_DOMAIN) c.feishu.domain = env.FEISHU_DOMAIN
-  if (env.FEISHU_ENCRYPT_KEY) c.feishu.encrypt_key = env.FEISHU_ENCRYPT_KEY
-  if (env.FEISHU_EVENT_MODE === 'webhook' || env.FEISHU_EVENT_MODE === 'websocket')
-    c.feishu.event_mode = env.FEISHU_EVENT_MODE
-  else if (env.FEISHU_EVENT_MODE)
-    throw new ConfigError(
-      `FEISHU_EVENT_MODE must be webhook or websocket, got "${env.FEISHU_EVENT_MODE}"`,
-    )
-  if (env.FEISHU_VERIFICATION_TOKEN) c.feishu.verification_token = env.FEISHU_VERIFICATION_TOKEN
-  if (env.WARROOM_WEBHOOK_TOKEN) {
-    // The same rule as the file's auth.bearer_token: a short token is guessed.
-    if (env.WARROOM_WEBHOOK_TOKEN.length < 8)
-      throw new ConfigError('WARROOM_WEBHOOK_TOKEN must be at least 8 characters')
-    c.auth.bearer_token = env.WARROOM_WEBHOOK_TOKEN
+/** Environment variables and the config path each one sets (they win over the file). */
+const ENV_PATHS: ReadonlyArray<readonly [string, readonly string[]]> = [
+  ['FEISHU_APP_ID', ['feishu', 'app_id']],
+  ['FEISHU_APP_SECRET', ['feishu', 'app_secret']],
+  ['FEISHU_DOMAIN', ['feishu', 'domain']],
+  ['FEISHU_ENCRYPT_KEY', ['feishu', 'encrypt_key']],
+  ['FEISHU_EVENT_MODE', ['feishu', 'event_mode']],
+  ['FEISHU_VERIFICATION_TOKEN', ['feishu', 'verification_token']],
+  ['WARROOM_WEBHOOK_TOKEN', ['auth', 'bearer_token']],
+  ['WARROOM_READ_TOKEN', ['auth', 'read_token']],
+  ['WARROOM_DATA_DIR', ['server', 'data_dir']],
+  ['WARROOM_LOG_LEVEL', ['server', 'log_level']],
+  ['WARROOM_DATABASE_URL', ['server', 'database_url']],
+  ['WARROOM_DATABASE_SCHEMA', ['server', 'database_schema']],
+  ['WARROOM_GRAFANA_HMAC_SECRET', ['grafana', 'hmac_secret']],
+]
+
+/**
+ * The config from a parsed file (or nothing) and the environment, merged
+ * before validation: a value from the environment is checked by the same
+ * schema as the file's, and an error names the variable it came from.
+ */
+export function configFrom(raw: unknown, env: NodeJS.ProcessEnv, where = 'config'): Config {
+  const merged = structuredClone(
+    raw && typeof raw === 'object' && !Array.isArray(raw) ? raw : {},
+  ) as Record<string, unknown>
+  const sources = new Map<string, string>()
+  for (const [name, path] of ENV_PATHS) {
+    const value = env[name]
+    if (!value) continue
+    let node = merged
+    for (const key of path.slice(0, -1)) {
+      const next = node[key]
+      node[key] = next && typeof next === 'object' ? { ...(next as object) } : {}
+      node = node[key] as Record<string, unknown>
+    }
+    node[path.at(-1)!] = name === 'WARROOM_LOG_LEVEL' ? value.toLowerCase() : value
+    sources.set(path.join('.'), name)
   }
-  if (env.WARROOM_READ_TOKEN) {
-    if (env.WARROOM_READ_TOKEN.length < 16)
-      throw new ConfigError('WARROOM_READ_TOKEN must be at least 16 characters')
-    c.auth.read_token = env.WARROOM_READ_TOKEN
-  }
-  if (env.WARROOM_DATA_DIR) c.server.data_dir = env.WARROOM_DATA_DIR
-  if (env.WARROOM_LOG_LEVEL) c.server.log_level = logLevel(env.WARROOM_LOG_LEVEL)
-  if (env.WARROOM_DATABASE_URL) {
-    if (!/^postgres(ql)?:\/\//.test(env.WARROOM_DATABASE_URL))
-      throw new ConfigError('WARROOM_DATABASE_URL must be a postgres:// URL')
-    c.server.database_url = env.WARROOM_DATABASE_URL
-  }
-  if (env.WARROOM_DATABASE_SCHEMA) {
-    if (!/^[a-z_][a-z0-9_]{0,62}$/.test(env.WARROOM_DATABASE_SCHEMA))
-      throw new ConfigError('WARROOM_DATABASE_SCHEMA must be a lower-case SQL identifier')
-    c.server.database_schema = env.WARROOM_DATABASE_SCHEMA
-  }
-  if (env.WARROOM_GRAFANA_HMAC_SECRET) c.grafana.hmac_secret = env.WARROOM_GRAFANA_HMAC_SECRET
-  return c
+  return parseConfig(merged, where, sources)
 }
 
 /** Validates a parsed config object. */
-export function parseConfig(value: unknown, where = 'config'): Config {
+export function parseConfig(
+  value: unknown,
+  where = 'config',
+  /** Config paths set from the environment, and the variable that set each. */
+  sources: ReadonlyMap<string, string> = new Map(),
+): Config {
   const result = ConfigSchema.safeParse(value ?? {})
   if (!result.success) {
     const issues = describeZodError(result.error, ConfigSchema)
+    const named = (path: string) => (sources.has(path) ? `${sources.get(path)} (${path})` : path)
     throw new ConfigError(
-      `Invalid ${where}: ${issues.map((i) => `${i.path || '(root)'}: ${i.message}`).join('; ')}`,
+      `Invalid ${where}: ${issues.map((i) => `${named(i.path) || '(root)'}: ${i.message}`).join('; ')}`,
     )
   }
   const config = result.data
@@ -351,7 +359,7 @@ export async function loadConfig(
       )
     }
   }
-  const config = applyEnv(parseConfig(raw, path ? `config file ${path}` : 'config'), env)
+  const config = configFrom(raw, env, path ? `config file ${path}` : 'config')
   if (config.feishu.app_id && !config.feishu.app_secret)
     throw new ConfigError(
       'feishu.app_secret is missing (set it in the config file or FEISHU_APP_SECRET)',
@@ -359,10 +367,4 @@ export async function loadConfig(
   if (!config.feishu.app_id && config.feishu.app_secret)
     throw new ConfigError('feishu.app_id is missing (set it in the config file or FEISHU_APP_ID)')
   return config
-}
-
-function logLevel(text: string): Config['server']['log_level'] {
-  const level = text.toLowerCase()
-  if (level === 'debug' || level === 'info' || level === 'warn' || level === 'error') return level
-  throw new ConfigError(`WARROOM_LOG_LEVEL must be debug, info, warn or error, got "${text}"`)
 }

@@ -114,7 +114,7 @@ describe('the log level', () => {
       ),
     ).toBe(2)
     expect(said.join()).toContain(
-      'WARROOM_LOG_LEVEL must be debug, info, warn or error, got "loud"',
+      'WARROOM_LOG_LEVEL (server.log_level): Invalid option: expected one of "debug"|"info"|"warn"|"error"',
     )
   })
 })

@@ -13,7 +13,7 @@ import { ConfigMap, Secret, Service } from 'kubernetes-models/v1'
 import { request } from 'undici'
 import { afterEach, describe, expect, it } from 'vitest'
 import { parse, parseAllDocuments } from 'yaml'
-import { applyEnv, parseConfig } from '../../src/config/config.js'
+import { configFrom } from '../../src/config/config.js'
 import { freePort, sandbox, tempDir } from '../support/helpers.js'
 import { DATABASE_URL, freshSchema, HAVE_POSTGRES } from '../support/postgres.js'
 
@@ -78,7 +78,7 @@ describe('the Kubernetes manifests', () => {
     const configFile = of('ConfigMap').data['warroom.yml']
     const mounted = container.volumeMounts.find((m: any) => m.name === 'config').mountPath
     expect(container.args).toContain(`${mounted}/warroom.yml`)
-    const config = applyEnv(parseConfig(parse(configFile)), of('Secret').stringData)
+    const config = configFrom(parse(configFile), of('Secret').stringData)
     expect(config.feishu.app_id).toBe(of('Secret').stringData.FEISHU_APP_ID)
     expect(config.server.database_url).toMatch(/^postgres:\/\//)
     expect(config.auth.bearer_token).toBeDefined()
