@@ -7,7 +7,7 @@ import {
   TEXT_LIMIT_BYTES,
 } from './cards.js'
 import { ApiError, type Ctx, fieldError, MESSAGE_UUID_WINDOW_MS, parseJson } from './common.js'
-import { SandboxCore } from './core.js'
+import type { SandboxCore } from './core.js'
 import { SANDBOX_LIMITS } from './limits.js'
 import { newId, type SandboxChat, type SandboxMessage } from './state.js'
 
@@ -15,7 +15,10 @@ import { newId, type SandboxChat, type SandboxMessage } from './state.js'
  * What a bot may post and how it lands: content checked as Feishu checks it
  * (sizes, card structure, mentions), uuid de-duplication, and urgent notices.
  */
-export class SandboxContent extends SandboxCore {
+export class SandboxContent {
+  /** Composed with the world it posts into, not a layer of it. */
+  constructor(private readonly world: SandboxCore) {}
+
   /** Validates content for a send or patch and returns what it renders to. */
   inspectContent(msgType: string, contentText: unknown, chat: SandboxChat | undefined): Rendered {
     if (typeof contentText !== 'string')
@@ -57,7 +60,7 @@ export class SandboxContent extends SandboxCore {
         break
       case 'image': {
         const key = obj.image_key
-        if (typeof key !== 'string' || !this.state.images.has(key))
+        if (typeof key !== 'string' || !this.world.state.images.has(key))
           throw new ApiError(
             400,
             230001,
@@ -81,7 +84,7 @@ export class SandboxContent extends SandboxCore {
         if (id === 'all') {
           if (
             chat.at_all_permission === 'only_owner' &&
-            !(chat.owner.type === 'app' && chat.owner.id === this.appId)
+            !(chat.owner.type === 'app' && chat.owner.id === this.world.appId)
           )
             throw new ApiError(
               400,
@@ -91,10 +94,10 @@ export class SandboxContent extends SandboxCore {
           continue
         }
         const user =
-          this.state.userBy('open_id', id) ??
-          this.state.userBy('user_id', id) ??
-          this.state.userBy('email', id) ??
-          this.state.userBy('union_id', id)
+          this.world.state.userBy('open_id', id) ??
+          this.world.state.userBy('user_id', id) ??
+          this.world.state.userBy('email', id) ??
+          this.world.state.userBy('union_id', id)
         if (!user || !chat.members.has(user.open_id))
           throw new ApiError(
             400,
@@ -112,28 +115,30 @@ export class SandboxContent extends SandboxCore {
     const uuid = typeof input.uuid === 'string' ? input.uuid : undefined
     if (uuid !== undefined && (uuid.length === 0 || uuid.length > 50))
       throw fieldError('uuid', 'uuid must be 1-50 characters')
-    const now = this.now()
+    const now = this.world.now()
     if (uuid) {
-      const seen = this.state.messageUuids.get(uuid)
+      const seen = this.world.state.messageUuids.get(uuid)
       const earlier =
-        seen && now - seen.at < MESSAGE_UUID_WINDOW_MS && this.state.messages.get(seen.message_id)
-      if (earlier && this.repeatedUuid === 'error')
+        seen &&
+        now - seen.at < MESSAGE_UUID_WINDOW_MS &&
+        this.world.state.messages.get(seen.message_id)
+      if (earlier && this.world.repeatedUuid === 'error')
         throw new ApiError(
           400,
           230001,
           'Your request contains an invalid request parameter, ext=uuid has been used',
         )
-      if (earlier) return this.messageView(earlier)
+      if (earlier) return this.world.messageView(earlier)
     }
     const chat = chatOf()
     const rendered = this.inspectContent(input.msg_type, input.content, chat)
-    this.limitChat(chat.chat_id)
-    const message = this.state.addMessage({
+    this.world.limitChat(chat.chat_id)
+    const message = this.world.state.addMessage({
       message_id: newId('om_'),
       chat_id: chat.chat_id,
       msg_type: input.msg_type,
       content: input.content as string,
-      sender: { id: this.appId, id_type: 'app_id', sender_type: 'app' },
+      sender: { id: this.world.appId, id_type: 'app_id', sender_type: 'app' },
       create_time: now,
       update_time: now,
       ...(parent
@@ -143,17 +148,17 @@ export class SandboxContent extends SandboxCore {
       ...rendered,
       ...(uuid ? { uuid } : {}),
     })
-    if (uuid) this.state.messageUuids.set(uuid, { message_id: message.message_id, at: now })
-    return this.messageView(message)
+    if (uuid) this.world.state.messageUuids.set(uuid, { message_id: message.message_id, at: now })
+    return this.world.messageView(message)
   }
 
   /** urgent_app / urgent_sms / urgent_phone: only members of the message's chat are buzzed. */
   urgent(kind: 'app' | 'sms' | 'phone', { url, params, body }: Ctx) {
-    const message = this.messageFor(params.message_id!)
-    if (message.sender.id !== this.appId)
+    const message = this.world.messageFor(params.message_id!)
+    if (message.sender.id !== this.world.appId)
       throw new ApiError(400, 230012, 'The bot is not the sender of this message.')
-    const chat = this.chatFor(message.chat_id, true, 230002)
-    const idType = this.idType(
+    const chat = this.world.chatFor(message.chat_id, true, 230002)
+    const idType = this.world.idType(
       url.searchParams.get('user_id_type'),
       'user_id_type',
       ['open_id', 'union_id', 'user_id'],
@@ -167,7 +172,7 @@ export class SandboxContent extends SandboxCore {
     const valid: string[] = []
     const invalid: string[] = []
     for (const id of input.user_id_list as string[]) {
-      const user = this.state.userBy(idType, id)
+      const user = this.world.state.userBy(idType, id)
       if (user && chat.members.has(user.open_id)) valid.push(user.open_id)
       else invalid.push(id)
     }
@@ -177,11 +182,11 @@ export class SandboxContent extends SandboxCore {
         230001,
         'Your request contains an invalid request parameter, ext=no valid user in user_id_list',
       )
-    this.state.urgent.push({
+    this.world.state.urgent.push({
       kind,
       message_id: message.message_id,
       user_ids: valid,
-      at: this.now(),
+      at: this.world.now(),
     })
     return { invalid_user_id_list: invalid }
   }

@@ -15,6 +15,7 @@ import {
 } from './common.js'
 import { SandboxContent } from './content.js'
 import { control } from './control.js'
+import { SandboxCore } from './core.js'
 import { click, type EventTarget, say } from './events.js'
 import type { Fault } from './faults.js'
 import { chatHandlers } from './handlers/chats.js'
@@ -29,7 +30,7 @@ import { matchRoute, type RouteName, SANDBOX_ROUTES } from './routes.js'
 
 export { ALL_SCOPES, CHAT_NAME_LIMIT, type SandboxOptions } from './common.js'
 
-export class FeishuSandbox extends SandboxContent {
+export class FeishuSandbox extends SandboxCore {
   private server: Server | undefined
   /** Feishu's long-connection mode: events and callbacks over a WebSocket the app opens. */
   /** Silences for `/silence` when the sandbox runs without an Alertmanager of the user's. */
@@ -42,10 +43,12 @@ export class FeishuSandbox extends SandboxContent {
   })
   /** TCP connections accepted, to check that clients reuse them. */
   connections = 0
+  /** What a bot may post and how it lands (composed with this world). */
+  readonly content = new SandboxContent(this)
   private readonly handlers: Partial<Record<RouteName, Handler>> = {
     ...chatHandlers(this),
     ...memberHandlers(this),
-    ...messageHandlers(this),
+    ...messageHandlers(this, this.content),
     ...contactHandlers(this),
     ...imageHandlers(this),
   }

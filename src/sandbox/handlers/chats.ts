@@ -8,7 +8,7 @@ import {
   parseJson,
   SYSTEM_TEMPLATES,
 } from '../common.js'
-import type { SandboxContent } from '../content.js'
+import type { SandboxCore } from '../core.js'
 import { SANDBOX_LIMITS } from '../limits.js'
 import type { RouteName } from '../routes.js'
 import { newId, type SandboxChat } from '../state.js'
@@ -24,7 +24,7 @@ function checkLength(field: string, value: string, limit: number): void {
 }
 
 /** Create, read, rename and list chats. */
-export function chatHandlers(sb: SandboxContent): Partial<Record<RouteName, Handler>> {
+export function chatHandlers(sb: SandboxCore): Partial<Record<RouteName, Handler>> {
   return {
     createChat: ({ url, body }) => {
       const input = parseJson(body) as Record<string, unknown>

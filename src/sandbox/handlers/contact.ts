@@ -1,10 +1,10 @@
 import { ApiError, fieldError, type Handler, parseJson } from '../common.js'
-import type { SandboxContent } from '../content.js'
+import type { SandboxCore } from '../core.js'
 import { SANDBOX_LIMITS } from '../limits.js'
 import type { RouteName } from '../routes.js'
 
 /** Users: names, and ids from emails and mobiles. */
-export function contactHandlers(sb: SandboxContent): Partial<Record<RouteName, Handler>> {
+export function contactHandlers(sb: SandboxCore): Partial<Record<RouteName, Handler>> {
   return {
     getUser: ({ url, params }) => {
       const idType = sb.idType(

@@ -1,13 +1,13 @@
 import { errorMessage } from '../../util/errors.js'
 import { imageFormat } from '../cards.js'
 import { ApiError, type Handler } from '../common.js'
-import type { SandboxContent } from '../content.js'
+import type { SandboxCore } from '../core.js'
 import { type Part, parseMultipart } from '../multipart.js'
 import type { RouteName } from '../routes.js'
 import { newId } from '../state.js'
 
 /** Image upload (multipart, as @larksuiteoapi/node-sdk sends it). */
-export function imageHandlers(sb: SandboxContent): Partial<Record<RouteName, Handler>> {
+export function imageHandlers(sb: SandboxCore): Partial<Record<RouteName, Handler>> {
   return {
     uploadImage: async ({ req, body }) => {
       const contentType = req.headers['content-type'] ?? ''

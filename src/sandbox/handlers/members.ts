@@ -1,10 +1,10 @@
 import { ApiError, type Handler, parseJson } from '../common.js'
-import type { SandboxContent } from '../content.js'
+import type { SandboxCore } from '../core.js'
 import { SANDBOX_LIMITS } from '../limits.js'
 import type { RouteName } from '../routes.js'
 
 /** Add people (and bots) to a chat. */
-export function memberHandlers(sb: SandboxContent): Partial<Record<RouteName, Handler>> {
+export function memberHandlers(sb: SandboxCore): Partial<Record<RouteName, Handler>> {
   return {
     listMembers: ({ url, params }) => {
       const chat = sb.chatFor(params.chat_id!, true)

@@ -7,6 +7,7 @@ import {
   parseJson,
 } from '../common.js'
 import type { SandboxContent } from '../content.js'
+import type { SandboxCore } from '../core.js'
 import type { RouteName } from '../routes.js'
 
 /** `card_msg_content_type=raw_card_content` (used by Lark's CLI): cards as JSON, not degraded. */
@@ -21,7 +22,10 @@ function rawCards(url: URL): boolean {
 }
 
 /** Send, reply, update, read, pin and buzz messages. */
-export function messageHandlers(sb: SandboxContent): Partial<Record<RouteName, Handler>> {
+export function messageHandlers(
+  sb: SandboxCore,
+  content: SandboxContent,
+): Partial<Record<RouteName, Handler>> {
   return {
     sendMessage: ({ url, body }) => {
       const receiveIdType = url.searchParams.get('receive_id_type')
@@ -35,7 +39,7 @@ export function messageHandlers(sb: SandboxContent): Partial<Record<RouteName, H
       if (typeof input.receive_id !== 'string' || !input.receive_id)
         throw fieldError('receive_id', 'receive_id is required')
       const receiveId = input.receive_id
-      return sb.postAsBot(input, () => {
+      return content.postAsBot(input, () => {
         if (receiveIdType === 'chat_id') return sb.chatFor(receiveId, true, 230002)
         const user = sb.state.userBy(receiveIdType, receiveId)
         if (!user)
@@ -52,7 +56,7 @@ export function messageHandlers(sb: SandboxContent): Partial<Record<RouteName, H
     replyMessage: ({ params, body }) => {
       const parent = sb.messageFor(params.message_id!)
       const input = parseJson(body) as Record<string, unknown>
-      return sb.postAsBot(input, () => sb.chatFor(parent.chat_id, true, 230002), parent)
+      return content.postAsBot(input, () => sb.chatFor(parent.chat_id, true, 230002), parent)
     },
 
     patchMessage: ({ params, body }) => {
@@ -73,7 +77,7 @@ export function messageHandlers(sb: SandboxContent): Partial<Record<RouteName, H
       if (sb.now() - message.create_time > PATCH_WINDOW_MS)
         throw new ApiError(400, 230031, 'The message is older than 14 days and cannot be updated.')
       const input = parseJson(body) as Record<string, unknown>
-      const rendered = sb.inspectContent('interactive', input.content, chat)
+      const rendered = content.inspectContent('interactive', input.content, chat)
       const before = JSON.parse(message.content) as { schema?: string }
       const after = JSON.parse(input.content as string) as { schema?: string }
       if (before.schema === '2.0' && after.schema !== '2.0')
@@ -177,10 +181,10 @@ export function messageHandlers(sb: SandboxContent): Partial<Record<RouteName, H
       return sb.paginate(pins, url, 20, 50)
     },
 
-    urgentApp: (ctx) => sb.urgent('app', ctx),
+    urgentApp: (ctx) => content.urgent('app', ctx),
 
-    urgentSms: (ctx) => sb.urgent('sms', ctx),
+    urgentSms: (ctx) => content.urgent('sms', ctx),
 
-    urgentPhone: (ctx) => sb.urgent('phone', ctx),
+    urgentPhone: (ctx) => content.urgent('phone', ctx),
   }
 }
