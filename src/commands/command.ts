@@ -14,6 +14,8 @@ export interface Room {
   resolveBy(ref: IncidentRef, by: Person, note?: string): Promise<WarRoomResult>
   silence(ref: IncidentRef, by: Person, durationMs: number, note?: string): Promise<WarRoomResult>
   unsilence(ref: IncidentRef, by: Person): Promise<WarRoomResult>
+  /** Makes `by` the incident's lead (a chat manager; the previous lead stays a member). */
+  takeLead(ref: IncidentRef, by: Person): Promise<WarRoomResult>
   /** Posts the status as a reply to the message; the record's key, if it is a war room. */
   status(ref: IncidentRef, messageId: string): Promise<{ key: string } | undefined>
   find(ref: IncidentRef): Promise<{ key: string } | undefined>
@@ -35,6 +37,8 @@ export interface CommandContext {
 export interface ButtonState {
   resolved: boolean
   acknowledged: boolean
+  /** Someone leads the response. */
+  led: boolean
   /** `/silence` can reach an Alertmanager for this incident. */
   canSilence: boolean
   silenced: boolean

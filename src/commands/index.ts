@@ -5,10 +5,11 @@
  */
 import ack from './ack.js'
 import help from './help.js'
+import lead from './lead.js'
 import resolve from './resolve.js'
 import silence from './silence.js'
 import status from './status.js'
 import { CommandTable } from './table.js'
 import unsilence from './unsilence.js'
 
-export const COMMANDS = new CommandTable([ack, resolve, status, silence, unsilence, help])
+export const COMMANDS = new CommandTable([ack, lead, resolve, status, silence, unsilence, help])

@@ -45,6 +45,7 @@ export class Cards {
       imageKeys: record.imageKeys,
       ...(record.resolvedAt !== undefined ? { resolvedAt: record.resolvedAt } : {}),
       ...(record.ack ? { ack: record.ack } : {}),
+      ...(record.lead ? { lead: record.lead } : {}),
       ...nextEscalation(record),
       ...(record.silence && record.silence.endsAt > this.core.now()
         ? { silencedUntil: record.silence.endsAt }
@@ -65,6 +66,7 @@ export class Cards {
       {
         resolved: view.state === 'resolved',
         acknowledged: !!view.ack,
+        led: !!view.lead,
         canSilence: !!view.canSilence,
         silenced: view.silencedUntil !== undefined,
       },

@@ -26,6 +26,7 @@ import { Messages, type Paragraphs } from './messages.js'
 import type { Core, IncidentRef, Op, WarRoomConfig, WarRoomDeps, WarRoomResult } from './model.js'
 import { Records } from './records.js'
 import { review } from './review.js'
+import { Roles } from './roles.js'
 import { Silencing } from './silencing.js'
 import { Urgency } from './urgency.js'
 
@@ -54,6 +55,7 @@ export class WarRoom {
   private readonly budget: NewChatBudget | undefined
   private readonly escalations: Escalations
   private readonly silencing: Silencing
+  private readonly roles: Roles
   private readonly urgency: Urgency
 
   constructor(deps: WarRoomDeps) {
@@ -86,6 +88,7 @@ export class WarRoom {
       (record) => this.records.save(record),
     )
     this.silencing = new Silencing(core, this.messages)
+    this.roles = new Roles(core, this.messages)
     this.flow = new Flow({
       core,
       records: this.records,
@@ -173,6 +176,19 @@ export class WarRoom {
   ) {
     return this.asMember(ref, by, async (record, op) => {
       const refused = await work(record)
+      if (refused) return this.records.none(record.key, refused, record, op)
+      await this.cards.refresh(record, op)
+      await this.records.save(record)
+      return this.records.result('updated', record, op)
+    })
+  }
+
+  /** `/lead`, the card's Take command: `by` leads the response, members only. */
+  takeLead(ref: IncidentRef, by: Person): Promise<WarRoomResult> {
+    return this.asMember(ref, by, async (record, op) => {
+      if (record.status !== 'open')
+        return this.records.none(record.key, 'the incident is already resolved', record)
+      const refused = await this.roles.takeLead(record, by, op)
       if (refused) return this.records.none(record.key, refused, record, op)
       await this.cards.refresh(record, op)
       await this.records.save(record)

@@ -144,6 +144,22 @@ export class FeishuClient {
     return result
   }
 
+  /** Makes people managers of a chat the app owns; answers who the managers are now. */
+  async setManagers(
+    chatId: string,
+    change: 'add' | 'delete',
+    openIds: string[],
+  ): Promise<{ chat_managers?: string[] }> {
+    return this.transport.call<{ chat_managers?: string[] }>({
+      endpoint: change === 'add' ? 'addManagers' : 'deleteManagers',
+      params: { chat_id: chatId },
+      query: { member_id_type: 'open_id' },
+      body: { manager_ids: unique(openIds) },
+      // Setting or removing a manager twice leaves the same managers.
+      idempotent: true,
+    })
+  }
+
   /** The people in a chat (Feishu leaves bots out), page after page. */
   listMembers(chatId: string): AsyncGenerator<{ member_id: string; name?: string }> {
     return this.paginate(

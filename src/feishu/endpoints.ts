@@ -39,6 +39,17 @@ export const ENDPOINTS = {
     path: '/open-apis/im/v1/chats/:chat_id/members',
     scopes: ['im:chat', 'im:chat.members:write_only'],
   },
+  // Only the chat's owner may set managers; ≤ 10 of them (20 in large chats). Scope UNCONFIRMED: im:chat.
+  addManagers: {
+    method: 'POST',
+    path: '/open-apis/im/v1/chats/:chat_id/managers/add_managers',
+    scopes: ['im:chat'],
+  },
+  deleteManagers: {
+    method: 'POST',
+    path: '/open-apis/im/v1/chats/:chat_id/managers/delete_managers',
+    scopes: ['im:chat'],
+  },
   listMembers: {
     method: 'GET',
     path: '/open-apis/im/v1/chats/:chat_id/members',

@@ -70,6 +70,12 @@ export const TEXTS = {
     note: '备注',
     /** Around a mention: "✋ @Alice 已确认，正在处理。" */
     ackParts: ['✋ ', ' 已确认，正在处理。'] as const,
+    leadParts: ['🎖 ', ' 担任事件指挥'] as const,
+    leadAfter: '（接替 ',
+    leadAfterEnd: '）',
+    leadBy: (who: string, when: string) => `🎖 指挥：${who}（${when} 起）`,
+    managerScope: (why: string) => `（未能设为群管理员：${why}）`,
+    alreadyLead: '你已经是事件指挥',
     resolvedByParts: ['由 ', ' 标记解决'] as const,
     urgent: '加急',
     summaryMsg: (tta: string, ttr: string, people: string, messages: string) =>
@@ -158,6 +164,12 @@ export const TEXTS = {
     lasted: (d: string) => `lasted ${d}`,
     note: 'Note',
     ackParts: ['✋ ', ' acknowledged and is on it.'] as const,
+    leadParts: ['🎖 ', ' now leads the response'] as const,
+    leadAfter: ' (taking over from ',
+    leadAfterEnd: ')',
+    leadBy: (who: string, when: string) => `🎖 Lead: ${who} (since ${when})`,
+    managerScope: (why: string) => ` (not made a chat manager: ${why})`,
+    alreadyLead: 'You already lead this incident',
     resolvedByParts: ['resolved by ', ''] as const,
     urgent: 'Urgent',
     summaryMsg: (tta: string, ttr: string, people: string, messages: string) =>

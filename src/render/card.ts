@@ -13,6 +13,7 @@ export interface CardView {
   resolvedAt?: number
   updatedAt: number
   ack?: { by: Person; at: number }
+  lead?: { by: Person; at: number }
   /** /silence can reach an Alertmanager for it (the source's own silence link is then left off). */
   canSilence?: boolean
   /** The buttons the command table shows in this state (src/commands/), as card elements. */
@@ -173,6 +174,7 @@ function build(view: CardView, opts: CardOptions, budget: Budget): Record<string
       .map((f) => `${escapeMarkdown(truncate(f.id, 80))} (${escapeMarkdown(f.reason)})`)
     people.push(`**${t.notInvited}** ${failed.join(', ')}`)
   }
+  if (view.lead) people.push(t.leadBy(personMd(view.lead.by, t.unknownUser), when(view.lead.at)))
   if (view.ack) people.push(t.ackedBy(personMd(view.ack.by, t.unknownUser), when(view.ack.at)))
   else if (view.nextEscalation && !resolved)
     people.push(

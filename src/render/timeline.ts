@@ -23,6 +23,8 @@ export interface Figures {
   acknowledgedBy?: string
   resolvedAt?: number
   timeToAcknowledgeMs?: number
+  /** From the opening to the first lead (/lead, Take command). */
+  timeToLeadMs?: number
   timeToResolveMs?: number
   /** People who wrote in the chat or acted on the incident (buttons and commands). */
   responders: number
@@ -148,12 +150,15 @@ export async function writeTimeline(
   if (record.ack?.by.openId) people.add(record.ack.by.openId)
   if (record.resolvedBy?.openId) people.add(record.resolvedBy.openId)
   const ackAt = record.ack?.at ?? ackInChat?.at
+  // The first lead of this episode (a handoff keeps the first time).
+  const firstLead = record.events.find((e) => e.detail === 'took the lead')?.at ?? record.lead?.at
   const ackBy = record.ack ? (record.ack.by.name ?? record.ack.by.openId ?? '') : ackInChat?.by
   const figures: Figures = {
     openedAt: record.openedAt,
     ...(ackAt !== undefined
       ? { acknowledgedAt: ackAt, timeToAcknowledgeMs: ackAt - record.openedAt }
       : {}),
+    ...(firstLead !== undefined ? { timeToLeadMs: firstLead - record.openedAt } : {}),
     ...(ackBy !== undefined ? { acknowledgedBy: ackBy } : {}),
     ...(record.resolvedAt !== undefined
       ? { resolvedAt: record.resolvedAt, timeToResolveMs: record.resolvedAt - record.openedAt }
@@ -169,7 +174,7 @@ export async function writeTimeline(
       await sink.write(`${first ? '' : '\n'}  ],\n  "figures": ${JSON.stringify(figures)}\n}\n`)
     } else {
       await sink.write(
-        `\n## ${l.figures}\n\n- ${l.opened}: ${time(record.openedAt, options)}\n- ${l.tta}: ${d(figures.timeToAcknowledgeMs)}\n- ${l.ttr}: ${d(figures.timeToResolveMs)}\n- ${l.responders}: ${figures.responders}\n- ${l.messages}: ${figures.messages}\n- ${l.total}: ${figures.totalMessages}\n`,
+        `\n## ${l.figures}\n\n- ${l.opened}: ${time(record.openedAt, options)}\n- ${l.tta}: ${d(figures.timeToAcknowledgeMs)}\n- ${l.ttl}: ${d(figures.timeToLeadMs)}\n- ${l.ttr}: ${d(figures.timeToResolveMs)}\n- ${l.responders}: ${figures.responders}\n- ${l.messages}: ${figures.messages}\n- ${l.total}: ${figures.totalMessages}\n`,
       )
     }
   }

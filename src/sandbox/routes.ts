@@ -27,6 +27,8 @@ export const SANDBOX_ROUTES = {
     tool: 'im.v1.chatMembers.create',
     scopes: ['im:chat', 'im:chat.members:write_only'],
   },
+  addManagers: { tool: 'im.v1.chatManagers.addManagers', scopes: ['im:chat'] },
+  deleteManagers: { tool: 'im.v1.chatManagers.deleteManagers', scopes: ['im:chat'] },
   listMembers: {
     tool: 'im.v1.chatMembers.get',
     scopes: ['im:chat', 'im:chat.members:read', 'im:chat:readonly'],

@@ -20,6 +20,8 @@ export interface SandboxChat {
   members: Set<string>
   bots: Set<string>
   botManagers: Set<string>
+  /** People the owner made managers (add_managers). */
+  managers?: Set<string>
   chat_type: 'private' | 'public'
   status: 'normal' | 'dissolved'
   created_at: number
@@ -198,6 +200,7 @@ export class SandboxState {
         members: [...c.members],
         bots: [...c.bots],
         bot_managers: [...c.botManagers],
+        managers: [...(c.managers ?? [])],
         chat_type: c.chat_type,
         status: c.status,
         edit_permission: c.edit_permission,

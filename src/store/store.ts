@@ -32,6 +32,8 @@ export interface IncidentRecord {
   resolvedAt?: number
   ack?: { by: Person; at: number }
   resolvedBy?: Person
+  /** Who leads the response (/lead, the card's Take command), since when. */
+  lead?: { by: Person; at: number }
   /** open_ids in the chat that the card mentions. */
   members: string[]
   /** When this episode's critical buzz went out (once per episode, also when its first attempt failed). */

@@ -145,7 +145,9 @@ describe('clicks from outside the war room', () => {
     const { warroom } = await startReceiver(s)
     const opened = await warroom.handle(incident({ members: [alice!.open_id] }))
     const card = view(s, opened.chatId!).card
-    const resolve = card.elements.find((e: any) => e.tag === 'action').actions[1]
+    const resolve = card.elements
+      .find((e: any) => e.tag === 'action')
+      .actions.find((a: any) => a.value?.op === 'resolve')
     expect(resolve.value.op).toBe('resolve')
     const refused = await s.click(opened.cardMessageId!, mallory!.open_id, resolve.value)
     expect((refused.body as any).toast.content).toBe('只有事件群的成员可以操作')
@@ -202,7 +204,9 @@ describe('smaller attacks', () => {
     const opened = await warroom.handle(incident({ members: [alice!.open_id] }))
     const ack = () => {
       const card = view(s, opened.chatId!).card
-      const button = card.elements.find((e: any) => e.tag === 'action').actions[0]
+      const button = card.elements
+        .find((e: any) => e.tag === 'action')
+        .actions.find((a: any) => a.value?.op === 'ack')
       return s.click(opened.cardMessageId!, alice!.open_id, button.value)
     }
     expect(((await ack()).body as any).toast.type).toBe('success')

@@ -46,7 +46,9 @@ describe('warroom serve over Feishu’s long connection', () => {
     await s.say(chatId, alice!.open_id, '/ack', { mentionBot: true })
     await until('the ack', () => view(s, chatId).cardRead.includes('已确认'))
 
-    const resolve = view(s, chatId).card.elements.find((e: any) => e.tag === 'action').actions[0]
+    const resolve = view(s, chatId)
+      .card.elements.find((e: any) => e.tag === 'action')
+      .actions.find((a: any) => a.value?.op === 'resolve')
     expect(resolve.value.op).toBe('resolve')
     const clicked = await s.click(opened.json.message_id, alice!.open_id, resolve.value)
     expect((clicked.body as any).toast.type).toBe('success')

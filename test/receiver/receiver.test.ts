@@ -491,7 +491,9 @@ describe('POST /feishu/events', () => {
     const { warroom } = await startReceiver(s)
     const opened = await warroom.handle(incident({ members: [alice!.open_id] }))
     const card = view(s, opened.chatId!).card
-    const ackButton = card.elements.find((e: any) => e.tag === 'action').actions[0]
+    const ackButton = card.elements
+      .find((e: any) => e.tag === 'action')
+      .actions.find((a: any) => a.value?.op === 'ack')
     const started = Date.now()
     const res = await s.click(opened.cardMessageId!, alice!.open_id, ackButton.value)
     expect(Date.now() - started).toBeLessThan(3000)
@@ -499,8 +501,9 @@ describe('POST /feishu/events', () => {
     expect((res.body as any).toast).toEqual({ type: 'success', content: '已确认' })
     expect(JSON.stringify((res.body as any).card.data)).toContain('已确认')
     expect(view(s, opened.chatId!).cardRead).toContain('已确认')
-    const resolveButton = view(s, opened.chatId!).card.elements.find((e: any) => e.tag === 'action')
-      .actions[0]
+    const resolveButton = view(s, opened.chatId!)
+      .card.elements.find((e: any) => e.tag === 'action')
+      .actions.find((a: any) => a.value?.op === 'resolve')
     expect(resolveButton.value.op).toBe('resolve')
     await s.click(opened.cardMessageId!, alice!.open_id, resolveButton.value)
     expect(view(s, opened.chatId!).name).toMatch(/^\[已解决\] /)

@@ -34,7 +34,13 @@ function baseView(overrides: Partial<CardView> = {}): CardView {
     state,
     // The buttons the core asks the command table for, in this state.
     buttons: COMMANDS.buttons(
-      { resolved: state === 'resolved', acknowledged: false, canSilence: false, silenced: false },
+      {
+        resolved: state === 'resolved',
+        acknowledged: false,
+        led: false,
+        canSilence: false,
+        silenced: false,
+      },
       'zh',
       keyHash,
     ),
@@ -59,6 +65,7 @@ describe('card rendering', () => {
     const actions = card.elements.find((e: any) => e.tag === 'action').actions
     expect(actions.map((a: any) => a.value?.op ?? a.url)).toEqual([
       'ack',
+      'lead',
       'resolve',
       'https://grafana.example.com/d/checkout',
     ])

@@ -28,6 +28,11 @@ export function memberHandlers(sb: SandboxCore): Partial<Record<RouteName, Handl
       return { ...sb.paginate(members, url, 20, 100), member_total: members.length }
     },
 
+    // Documented: only the owner sets managers, ≤ 10 per ordinary chat. The codes for a
+    // non-owner, a non-member and too many are UNCONFIRMED; these are Feishu's nearest.
+    addManagers: ({ url, params, body }) => managers(sb, 'add', url, params, body),
+    deleteManagers: ({ url, params, body }) => managers(sb, 'delete', url, params, body),
+
     addMembers: ({ url, params, body }) => {
       const chat = sb.chatFor(params.chat_id!, true)
       const idType = sb.idType(
@@ -75,4 +80,34 @@ export function memberHandlers(sb: SandboxCore): Partial<Record<RouteName, Handl
       }
     },
   }
+}
+
+function managers(
+  sb: SandboxCore,
+  change: 'add' | 'delete',
+  url: URL,
+  params: Record<string, string>,
+  body: Buffer,
+) {
+  const chat = sb.chatFor(params.chat_id!, true)
+  sb.idType(url.searchParams.get('member_id_type'), 'member_id_type', ['open_id'], 'open_id')
+  if (chat.owner.type !== 'app' || chat.owner.id !== sb.appId)
+    throw new ApiError(400, 232017, 'operator is not the chat owner')
+  const ids = (parseJson(body) as { manager_ids?: unknown }).manager_ids
+  if (!Array.isArray(ids) || !ids.length || ids.some((i) => typeof i !== 'string'))
+    throw new ApiError(400, 232001, 'manager_ids is required')
+  chat.managers ??= new Set()
+  for (const id of ids as string[]) {
+    if (change === 'delete') {
+      chat.managers.delete(id)
+      continue
+    }
+    if (!chat.members.has(id)) throw new ApiError(400, 232024, `${id} is not in the chat`)
+    chat.managers.add(id)
+  }
+  if (chat.managers.size > 10) {
+    for (const id of ids as string[]) chat.managers.delete(id)
+    throw new ApiError(400, 232043, 'the chat has 10 managers already')
+  }
+  return { chat_managers: [...chat.managers], chat_bot_managers: [...chat.botManagers] }
 }

@@ -28,7 +28,7 @@ export interface PostgresStoreOptions {
 /**
  * Incident records in PostgreSQL, for several receivers on one database.
  * Work on one incident holds an advisory lock (released by the server if the
- * replica dies: src/postgres/locks.ts); writes are compare-and-set on the record
+ * replica dies: src/store/postgres/locks.ts); writes are compare-and-set on the record
  * version; event ids are de-duplicated in a table; background work is a job
  * queue claimed with FOR UPDATE SKIP LOCKED.
  */

@@ -1,0 +1,63 @@
+import { FeishuError } from '../feishu/errors.js'
+import type { Person } from '../model/incident.js'
+import type { IncidentRecord } from '../store/store.js'
+import type { Messages } from './messages.js'
+import { type Core, type Op, reasonOf } from './model.js'
+
+/**
+ * Incident roles: the lead, who runs the response. The lead is made a
+ * manager of the chat (only the owner, the bot, may; the previous lead goes
+ * back to being a member), shown on the card and announced in the chat.
+ */
+export class Roles {
+  constructor(
+    private readonly core: Core,
+    private readonly messages: Messages,
+  ) {}
+
+  /** Makes `by` the lead; a reason when there is nothing to do. */
+  async takeLead(record: IncidentRecord, by: Person, op: Op): Promise<string | undefined> {
+    const t = this.messages.t
+    const previous = record.lead?.by
+    if (previous && by.openId && previous.openId === by.openId) return t.alreadyLead
+    const now = this.core.now()
+    record.lead = { by, at: now }
+    record.events.push({ type: 'updated', at: now, by, detail: 'took the lead' })
+    const unmanaged = await this.managers(record, by, previous, op)
+    const [before, after] = t.leadParts
+    const line: Array<Record<string, unknown>> = [
+      { tag: 'text', text: before },
+      ...this.messages.personNodes(by),
+      { tag: 'text', text: after },
+    ]
+    if (previous)
+      line.push({ tag: 'text', text: t.leadAfter }, ...this.messages.personNodes(previous), {
+        tag: 'text',
+        text: t.leadAfterEnd,
+      })
+    if (unmanaged) line.push({ tag: 'text', text: t.managerScope(unmanaged) })
+    await this.messages.post(record, [line], `lead:${now}`)
+    return undefined
+  }
+
+  /** Managers follow the lead. A refusal (a scope, a limit) is a plain note, never a failed command. */
+  private async managers(
+    record: IncidentRecord,
+    lead: Person,
+    previous: Person | undefined,
+    op: Op,
+  ): Promise<string | undefined> {
+    if (!lead.openId) return undefined
+    try {
+      await this.core.client.setManagers(record.chatId, 'add', [lead.openId])
+      if (previous?.openId && previous.openId !== lead.openId)
+        await this.core.client.setManagers(record.chatId, 'delete', [previous.openId])
+      return undefined
+    } catch (error) {
+      if (!(error instanceof FeishuError) || error.isTransient) throw error
+      const why = reasonOf(error)
+      op.warnings.push(`the lead was not made a chat manager: ${why}`)
+      return why
+    }
+  }
+}
