@@ -5,7 +5,7 @@
  * operations. Modelled on grafana/oncall's Slack scenario steps.
  */
 import type { Language } from '../i18n/index.js'
-import type { Person } from '../model/incident.js'
+import type { Person, Severity } from '../model/incident.js'
 import type { IncidentRef, WarRoomResult } from '../model/result.js'
 
 /** The war room's operations a command may use (the core's WarRoom provides them). */
@@ -14,6 +14,8 @@ export interface Room {
   resolveBy(ref: IncidentRef, by: Person, note?: string): Promise<WarRoomResult>
   silence(ref: IncidentRef, by: Person, durationMs: number, note?: string): Promise<WarRoomResult>
   unsilence(ref: IncidentRef, by: Person): Promise<WarRoomResult>
+  setSeverity(ref: IncidentRef, by: Person, severity: Severity): Promise<WarRoomResult>
+  retitle(ref: IncidentRef, by: Person, title: string): Promise<WarRoomResult>
   /** Makes `by` the incident's lead (a chat manager; the previous lead stays a member). */
   takeLead(ref: IncidentRef, by: Person): Promise<WarRoomResult>
   /** Posts the status as a reply to the message; the record's key, if it is a war room. */
@@ -80,12 +82,13 @@ export const defineCommand = <A extends Args>(command: ChatCommand<A>): ChatComm
   command as unknown as ChatCommand
 
 /** The answer of an operation that changes nothing (help, status). */
-export const nothing = (key = ''): WarRoomResult => ({
+export const nothing = (key = '', reason?: string): WarRoomResult => ({
   action: 'none',
   key,
   failedMembers: [],
   feishuCalls: 0,
   warnings: [],
+  ...(reason ? { reason } : {}),
 })
 
 /** 30s, 10m, 2h, 1d → ms; NaN when it is not a duration. */

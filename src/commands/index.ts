@@ -7,9 +7,21 @@ import ack from './ack.js'
 import help from './help.js'
 import lead from './lead.js'
 import resolve from './resolve.js'
+import sev from './sev.js'
 import silence from './silence.js'
 import status from './status.js'
 import { CommandTable } from './table.js'
+import title from './title.js'
 import unsilence from './unsilence.js'
 
-export const COMMANDS = new CommandTable([ack, lead, resolve, status, silence, unsilence, help])
+export const COMMANDS = new CommandTable([
+  ack,
+  lead,
+  resolve,
+  status,
+  sev,
+  title,
+  silence,
+  unsilence,
+  help,
+])

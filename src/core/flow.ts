@@ -91,8 +91,13 @@ export class Flow {
     return this.records.result('opened', record, op)
   }
 
-  async update(record: IncidentRecord, incident: Incident, op: Op): Promise<WarRoomResult> {
+  async update(record: IncidentRecord, input: Incident, op: Op): Promise<WarRoomResult> {
     const previous = record.incident
+    // A severity a person set holds: the source reports what it sees, the responders judge impact.
+    const manual = record.manualSeverity
+    const incident = manual
+      ? { ...input, severity: manual, labels: { ...input.labels, severity: manual } }
+      : input
     const eventIsNew = !incident.event || !record.seenEvents.includes(incident.event)
     const added = await this.members.inviteNew(record, incident.members, op)
     if (added || !record.pageable)

@@ -1,7 +1,7 @@
 import { COMMANDS } from '../commands/index.js'
 import type { FeishuClient } from '../feishu/client.js'
 import { withPriority } from '../feishu/transport.js'
-import type { Person } from '../model/incident.js'
+import type { Person, Severity } from '../model/incident.js'
 import { type Incident, type IncidentInput, parseIncident } from '../model/incident.js'
 import { safePlainText, truncate } from '../render/text.js'
 import { type Figures, type TimelineOutput, writeTimeline } from '../render/timeline.js'
@@ -28,6 +28,7 @@ import { Records } from './records.js'
 import { review } from './review.js'
 import { Roles } from './roles.js'
 import { Silencing } from './silencing.js'
+import { Triage } from './triage.js'
 import { Urgency } from './urgency.js'
 
 export * from './model.js'
@@ -56,6 +57,7 @@ export class WarRoom {
   private readonly escalations: Escalations
   private readonly silencing: Silencing
   private readonly roles: Roles
+  private readonly triage: Triage
   private readonly urgency: Urgency
 
   constructor(deps: WarRoomDeps) {
@@ -89,6 +91,7 @@ export class WarRoom {
     )
     this.silencing = new Silencing(core, this.messages)
     this.roles = new Roles(core, this.messages)
+    this.triage = new Triage(core, this.messages, this.escalations, this.urgency)
     this.flow = new Flow({
       core,
       records: this.records,
@@ -194,6 +197,31 @@ export class WarRoom {
       await this.records.save(record)
       return this.records.result('updated', record, op)
     })
+  }
+
+  /** `/sev`: a person sets the severity, members only, while open. */
+  setSeverity(ref: IncidentRef, by: Person, severity: Severity): Promise<WarRoomResult> {
+    return this.asMember(ref, by, async (record, op) => {
+      if (record.status !== 'open')
+        return this.records.none(record.key, 'the incident is already resolved', record)
+      const refused = await this.triage.setSeverity(record, by, severity, op)
+      return this.changed(record, op, refused)
+    })
+  }
+
+  /** `/title`: a person renames the incident (its chat and card), members only. */
+  retitle(ref: IncidentRef, by: Person, title: string): Promise<WarRoomResult> {
+    return this.asMember(ref, by, async (record, op) =>
+      this.changed(record, op, await this.triage.retitle(record, by, title)),
+    )
+  }
+
+  /** After a person's change: the card and the record, or why nothing was done. */
+  private async changed(record: IncidentRecord, op: Op, refused: string | undefined) {
+    if (refused) return this.records.none(record.key, refused, record, op)
+    await this.cards.refresh(record, op)
+    await this.records.save(record)
+    return this.records.result('updated', record, op)
   }
 
   /** A person resolved the incident, with an optional note. */

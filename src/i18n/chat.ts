@@ -76,6 +76,10 @@ export const TEXTS = {
     leadBy: (who: string, when: string) => `🎖 指挥：${who}（${when} 起）`,
     managerScope: (why: string) => `（未能设为群管理员：${why}）`,
     alreadyLead: '你已经是事件指挥',
+    severityParts: ['🏷 ', ' 将级别改为 '] as const,
+    titleParts: ['✏️ ', ' 将标题改为：'] as const,
+    sameSeverity: '级别没有变化',
+    sameTitle: '标题没有变化',
     resolvedByParts: ['由 ', ' 标记解决'] as const,
     urgent: '加急',
     summaryMsg: (tta: string, ttr: string, people: string, messages: string) =>
@@ -170,6 +174,10 @@ export const TEXTS = {
     leadBy: (who: string, when: string) => `🎖 Lead: ${who} (since ${when})`,
     managerScope: (why: string) => ` (not made a chat manager: ${why})`,
     alreadyLead: 'You already lead this incident',
+    severityParts: ['🏷 ', ' set the severity to '] as const,
+    titleParts: ['✏️ ', ' renamed the incident: '] as const,
+    sameSeverity: 'The severity is already that',
+    sameTitle: 'The title is unchanged',
     resolvedByParts: ['resolved by ', ''] as const,
     urgent: 'Urgent',
     summaryMsg: (tta: string, ttr: string, people: string, messages: string) =>

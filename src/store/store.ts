@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto'
 import { mkdir, readdir, readFile, rm } from 'node:fs/promises'
 import { join } from 'node:path'
-import type { Incident, Person } from '../model/incident.js'
+import type { Incident, Person, Severity } from '../model/incident.js'
 import { errorMessage } from '../util/errors.js'
 import { SeenIds } from '../util/seen-ids.js'
 import { takeLock, writeAtomically } from './files.js'
@@ -26,6 +26,8 @@ export interface IncidentRecord {
   chatName: string
   /** The title the chat was named after; later titles change the card, not the name. */
   openTitle?: string
+  /** A severity a person set (/sev): later notifications from the source do not undo it. */
+  manualSeverity?: Severity
   cardMessageId?: string
   status: 'open' | 'resolved'
   openedAt: number

@@ -69,8 +69,10 @@ describe('who may run each command', () => {
       )
       const before = JSON.stringify(view(s, opened.chatId!).card)
       // As a forwarded card's click would come: the table runs it, the core refuses it.
+      // Each with arguments it takes (a duration, a severity, a title).
       const word = COMMANDS.named(name)!.words[0]
-      const result = await COMMANDS.run(COMMANDS.parse(`/${word} 1h`, false)!, {
+      const args: Record<string, string> = { silence: '1h', sev: 'P0', title: 'New title' }
+      const result = await COMMANDS.run(COMMANDS.parse(`/${word} ${args[name] ?? ''}`, false)!, {
         room: warroom,
         ref: { chatId: opened.chatId! },
         by: { openId: outsider!.open_id },
