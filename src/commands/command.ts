@@ -16,6 +16,12 @@ export interface Room {
   unsilence(ref: IncidentRef, by: Person): Promise<WarRoomResult>
   setSeverity(ref: IncidentRef, by: Person, severity: Severity): Promise<WarRoomResult>
   retitle(ref: IncidentRef, by: Person, title: string): Promise<WarRoomResult>
+  bring(
+    ref: IncidentRef,
+    by: Person,
+    ids: string[],
+    how: { page: boolean; note?: string },
+  ): Promise<WarRoomResult>
   /** Makes `by` the incident's lead (a chat manager; the previous lead stays a member). */
   takeLead(ref: IncidentRef, by: Person): Promise<WarRoomResult>
   /** Posts the status as a reply to the message; the record's key, if it is a war room. */

@@ -5,7 +5,9 @@
  */
 import ack from './ack.js'
 import help from './help.js'
+import invite from './invite.js'
 import lead from './lead.js'
+import page from './page.js'
 import resolve from './resolve.js'
 import sev from './sev.js'
 import silence from './silence.js'
@@ -21,6 +23,8 @@ export const COMMANDS = new CommandTable([
   status,
   sev,
   title,
+  invite,
+  page,
   silence,
   unsilence,
   help,

@@ -24,6 +24,7 @@ import { DEFAULT_CONFIG } from './from-config.js'
 import { Members } from './members.js'
 import { Messages, type Paragraphs } from './messages.js'
 import type { Core, IncidentRef, Op, WarRoomConfig, WarRoomDeps, WarRoomResult } from './model.js'
+import { Paging } from './paging.js'
 import { Records } from './records.js'
 import { review } from './review.js'
 import { Roles } from './roles.js'
@@ -58,6 +59,7 @@ export class WarRoom {
   private readonly silencing: Silencing
   private readonly roles: Roles
   private readonly triage: Triage
+  private readonly paging: Paging
   private readonly urgency: Urgency
 
   constructor(deps: WarRoomDeps) {
@@ -92,6 +94,7 @@ export class WarRoom {
     this.silencing = new Silencing(core, this.messages)
     this.roles = new Roles(core, this.messages)
     this.triage = new Triage(core, this.messages, this.escalations, this.urgency)
+    this.paging = new Paging(core, this.members, this.messages, this.urgency)
     this.flow = new Flow({
       core,
       records: this.records,
@@ -213,6 +216,13 @@ export class WarRoom {
   retitle(ref: IncidentRef, by: Person, title: string): Promise<WarRoomResult> {
     return this.asMember(ref, by, async (record, op) =>
       this.changed(record, op, await this.triage.retitle(record, by, title)),
+    )
+  }
+
+  /** `/invite`, `/page`: more people in the war room (paged: an in-app urgent notice too), members only. */
+  bring(ref: IncidentRef, by: Person, ids: string[], how: { page: boolean; note?: string }) {
+    return this.asMember(ref, by, async (record, op) =>
+      this.changed(record, op, await this.paging.bring(record, by, ids, how, op)),
     )
   }
 

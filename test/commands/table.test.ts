@@ -71,7 +71,13 @@ describe('who may run each command', () => {
       // As a forwarded card's click would come: the table runs it, the core refuses it.
       // Each with arguments it takes (a duration, a severity, a title).
       const word = COMMANDS.named(name)!.words[0]
-      const args: Record<string, string> = { silence: '1h', sev: 'P0', title: 'New title' }
+      const args: Record<string, string> = {
+        silence: '1h',
+        sev: 'P0',
+        title: 'New title',
+        invite: 'erin@example.com',
+        page: 'erin@example.com',
+      }
       const result = await COMMANDS.run(COMMANDS.parse(`/${word} ${args[name] ?? ''}`, false)!, {
         room: warroom,
         ref: { chatId: opened.chatId! },

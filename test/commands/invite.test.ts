@@ -1,0 +1,47 @@
+/**
+ * /invite and /page (issue 24): more people into the war room from the chat;
+ * /page also sends an in-app urgent notice for the card.
+ */
+import { describe, expect } from 'vitest'
+import { test } from '../support/fixtures.js'
+import { incident, until, view } from '../support/helpers.js'
+import { startReceiver } from '../support/receiver.js'
+
+describe('more people', () => {
+  test('/invite adds people by email; /page adds and buzzes them with a note; nobody found is said', async ({
+    sandbox: s,
+    people: [alice, bob, carol],
+  }) => {
+    const { warroom } = await startReceiver(s)
+    const opened = await warroom.handle(incident({ members: [alice!.open_id] }))
+    const chatId = opened.chatId!
+    await s.say(chatId, alice!.open_id, `/invite ${bob!.email}`, { mentionBot: true })
+    await until('Bob joins', () => s.state.chats.get(chatId)!.members.has(bob!.open_id))
+    await until('the line', () =>
+      view(s, chatId).posts.includes(`➕ @${alice!.open_id} 邀请了 @${bob!.open_id} `),
+    )
+    expect(s.state.urgent).toHaveLength(0) // an invitation buzzes nobody
+
+    await s.say(chatId, bob!.open_id, `/呼叫 ${carol!.email} 主库延迟`, { mentionBot: true })
+    await until('Carol is buzzed', () =>
+      s.state.urgent.some((u) => u.kind === 'app' && u.user_ids.includes(carol!.open_id)),
+    )
+    const buzz = s.state.urgent.find((u) => u.user_ids.includes(carol!.open_id))!
+    expect(buzz.message_id).toBe(opened.cardMessageId) // for the card
+    expect(s.state.chats.get(chatId)!.members.has(carol!.open_id)).toBe(true)
+    await until('the line', () =>
+      view(s, chatId).posts.some(
+        (p) =>
+          p.startsWith(`📣 @${bob!.open_id} 呼叫了 @${carol!.open_id}`) && p.endsWith('主库延迟'),
+      ),
+    )
+
+    // Nobody to be found: the chat says so, nothing is sent.
+    const before = s.state.urgent.length
+    await s.say(chatId, alice!.open_id, '/page nobody@nowhere.example', { mentionBot: true })
+    await until('the answer', () =>
+      view(s, chatId).posts.some((p) => p.startsWith('没有找到可以邀请的人')),
+    )
+    expect(s.state.urgent).toHaveLength(before)
+  })
+})
