@@ -16,6 +16,7 @@ export interface Room {
   unsilence(ref: IncidentRef, by: Person): Promise<WarRoomResult>
   setSeverity(ref: IncidentRef, by: Person, severity: Severity): Promise<WarRoomResult>
   retitle(ref: IncidentRef, by: Person, title: string): Promise<WarRoomResult>
+  postUpdate(ref: IncidentRef, by: Person, text: string): Promise<WarRoomResult>
   bring(
     ref: IncidentRef,
     by: Person,

@@ -15,12 +15,14 @@ import status from './status.js'
 import { CommandTable } from './table.js'
 import title from './title.js'
 import unsilence from './unsilence.js'
+import update from './update.js'
 
 export const COMMANDS = new CommandTable([
   ack,
   lead,
   resolve,
   status,
+  update,
   sev,
   title,
   invite,

@@ -202,6 +202,8 @@ export const ConfigSchema = z
         urgent_on_critical: z.boolean().default(true),
         /** After an acknowledgement, a status nudge in the chat this often while open (0: never). */
         remind_every: duration.default(0),
+        /** A status update (/update) is due this often for critical and error incidents (0: never). */
+        update_every: duration.default(30 * 60_000),
       })
       .transform((w) => ({
         ...w,

@@ -46,6 +46,7 @@ export class Cards {
       ...(record.resolvedAt !== undefined ? { resolvedAt: record.resolvedAt } : {}),
       ...(record.ack ? { ack: record.ack } : {}),
       ...(record.lead ? { lead: record.lead } : {}),
+      ...(record.updates?.length ? { latestUpdate: record.updates.at(-1)! } : {}),
       ...nextEscalation(record),
       ...(record.silence && record.silence.endsAt > this.core.now()
         ? { silencedUntil: record.silence.endsAt }

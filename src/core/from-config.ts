@@ -14,6 +14,7 @@ export function warRoomConfig(config: Config): WarRoomConfig {
     urgentOnCritical: config.warroom.urgent_on_critical,
     escalationFor: (labels) => route(labels, config.routes).escalation,
     remindEveryMs: config.warroom.remind_every,
+    updateEveryMs: config.warroom.update_every,
     alertmanagerFor: (labels) => route(labels, config.routes).alertmanager ?? config.alertmanager,
     schedules: config.schedules,
     maxSilenceMs: config.silence.max_duration,

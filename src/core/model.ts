@@ -39,6 +39,8 @@ export interface WarRoomConfig {
   alertmanagerFor?: (labels: Record<string, string>) => AlertmanagerTarget | undefined
   /** After an acknowledgement, a status nudge this often while it stays open (0: never). */
   remindEveryMs?: number
+  /** A status update is due this often for critical and error incidents (0: never). */
+  updateEveryMs?: number
   /** On-call schedules that escalation steps may name as oncall:<name>. */
   schedules?: Record<string, Schedule>
   /** The longest silence a person may set (silence.max_duration). */

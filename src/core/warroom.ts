@@ -30,6 +30,7 @@ import { review } from './review.js'
 import { Roles } from './roles.js'
 import { Silencing } from './silencing.js'
 import { Triage } from './triage.js'
+import { StatusUpdates } from './updates.js'
 import { Urgency } from './urgency.js'
 
 export * from './model.js'
@@ -60,6 +61,7 @@ export class WarRoom {
   private readonly roles: Roles
   private readonly triage: Triage
   private readonly paging: Paging
+  private readonly updates: StatusUpdates
   private readonly urgency: Urgency
 
   constructor(deps: WarRoomDeps) {
@@ -82,6 +84,7 @@ export class WarRoom {
     this.urgency = new Urgency(core, this.messages)
     this.cards = new Cards(core, deps.fetchImage, (record) => this.records.save(record))
     this.discovery = new Discovery(core, this.store, deps.store !== undefined && !deps.storeIsCache)
+    this.updates = new StatusUpdates(core, this.messages, this.store.jobs)
     this.escalations = new Escalations(
       core,
       this.store.jobs,
@@ -90,6 +93,7 @@ export class WarRoom {
       this.cards,
       this.urgency,
       (record) => this.records.save(record),
+      this.updates,
     )
     this.silencing = new Silencing(core, this.messages)
     this.roles = new Roles(core, this.messages)
@@ -224,6 +228,16 @@ export class WarRoom {
     return this.asMember(ref, by, async (record, op) =>
       this.changed(record, op, await this.paging.bring(record, by, ids, how, op)),
     )
+  }
+
+  /** `/update`: a status update posted, kept on the card, the next one's reminder reset; members only. */
+  postUpdate(ref: IncidentRef, by: Person, text: string): Promise<WarRoomResult> {
+    return this.asMember(ref, by, async (record, op) => {
+      if (record.status !== 'open')
+        return this.records.none(record.key, 'the incident is already resolved', record)
+      await this.updates.post(record, by, text)
+      return this.changed(record, op, undefined)
+    })
   }
 
   /** After a person's change: the card and the record, or why nothing was done. */

@@ -14,6 +14,8 @@ export interface CardView {
   updatedAt: number
   ack?: { by: Person; at: number }
   lead?: { by: Person; at: number }
+  /** The latest status update (/update), and when the next is due. */
+  latestUpdate?: { at: number; text: string; next?: number }
   /** /silence can reach an Alertmanager for it (the source's own silence link is then left off). */
   canSilence?: boolean
   /** The buttons the command table shows in this state (src/commands/), as card elements. */
@@ -175,6 +177,11 @@ function build(view: CardView, opts: CardOptions, budget: Budget): Record<string
     people.push(`**${t.notInvited}** ${failed.join(', ')}`)
   }
   if (view.lead) people.push(t.leadBy(personMd(view.lead.by, t.unknownUser), when(view.lead.at)))
+  if (view.latestUpdate) {
+    const u = view.latestUpdate
+    people.push(t.latestUpdate(when(u.at), escapeMarkdown(truncate(singleLine(u.text), 300))))
+    if (u.next && !resolved) people.push(t.nextUpdate(when(u.next)))
+  }
   if (view.ack) people.push(t.ackedBy(personMd(view.ack.by, t.unknownUser), when(view.ack.at)))
   else if (view.nextEscalation && !resolved)
     people.push(

@@ -34,6 +34,8 @@ export interface IncidentRecord {
   resolvedAt?: number
   ack?: { by: Person; at: number }
   resolvedBy?: Person
+  /** Status updates (/update), the latest last; `next` when the next one is due. */
+  updates?: Array<{ by: Person; at: number; text: string; next?: number }>
   /** Who leads the response (/lead, the card's Take command), since when. */
   lead?: { by: Person; at: number }
   /** open_ids in the chat that the card mentions. */

@@ -77,6 +77,7 @@ describe('who may run each command', () => {
         title: 'New title',
         invite: 'erin@example.com',
         page: 'erin@example.com',
+        update: 'looking into it',
       }
       const result = await COMMANDS.run(COMMANDS.parse(`/${word} ${args[name] ?? ''}`, false)!, {
         room: warroom,
