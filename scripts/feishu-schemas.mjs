@@ -26,6 +26,7 @@ const TOOLS = [
   'im.v1.chatMembers.get',
   'im.v1.chatManagers.addManagers',
   'im.v1.chatManagers.deleteManagers',
+  'im.v1.chatTopNotice.putTopNotice',
   'im.v1.message.create',
   'im.v1.message.reply',
   'im.v1.message.patch',

@@ -115,6 +115,13 @@ export class Cards {
     record.cardMessageId = messageId
     record.cardHash = hash
     await this.save(record)
+    // The header everyone sees: the chat's top notice shows the card (status, severity, lead,
+    // the latest update and when the next is due), kept current by the card's own patches.
+    try {
+      await this.core.client.putTopNotice(record.chatId, messageId)
+    } catch (error) {
+      op.warnings.push(`could not put the card at the top of the chat: ${errorMessage(error)}`)
+    }
     try {
       await this.core.client.pinMessage(messageId)
     } catch (error) {

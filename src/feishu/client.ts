@@ -160,6 +160,16 @@ export class FeishuClient {
     })
   }
 
+  /** Puts a message at the top of the chat (the top notice), for everyone in it. */
+  async putTopNotice(chatId: string, messageId: string): Promise<void> {
+    await this.transport.call({
+      endpoint: 'putTopNotice',
+      params: { chat_id: chatId },
+      body: { chat_top_notice: [{ action_type: '1', message_id: messageId }] },
+      idempotent: true,
+    })
+  }
+
   /** The people in a chat (Feishu leaves bots out), page after page. */
   listMembers(chatId: string): AsyncGenerator<{ member_id: string; name?: string }> {
     return this.paginate(

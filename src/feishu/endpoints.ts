@@ -50,6 +50,12 @@ export const ENDPOINTS = {
     path: '/open-apis/im/v1/chats/:chat_id/managers/delete_managers',
     scopes: ['im:chat'],
   },
+  // The chat's top notice (群置顶): a message shown above the chat to everyone.
+  putTopNotice: {
+    method: 'POST',
+    path: '/open-apis/im/v1/chats/:chat_id/top_notice/put_top_notice',
+    scopes: ['im:chat', 'im:chat.top_notice:write_only'],
+  },
   listMembers: {
     method: 'GET',
     path: '/open-apis/im/v1/chats/:chat_id/members',

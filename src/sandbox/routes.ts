@@ -29,6 +29,10 @@ export const SANDBOX_ROUTES = {
   },
   addManagers: { tool: 'im.v1.chatManagers.addManagers', scopes: ['im:chat'] },
   deleteManagers: { tool: 'im.v1.chatManagers.deleteManagers', scopes: ['im:chat'] },
+  putTopNotice: {
+    tool: 'im.v1.chatTopNotice.putTopNotice',
+    scopes: ['im:chat', 'im:chat.top_notice:write_only'],
+  },
   listMembers: {
     tool: 'im.v1.chatMembers.get',
     scopes: ['im:chat', 'im:chat.members:read', 'im:chat:readonly'],

@@ -20,6 +20,8 @@ export interface SandboxChat {
   members: Set<string>
   bots: Set<string>
   botManagers: Set<string>
+  /** The message shown at the top of the chat (put_top_notice). */
+  topNotice?: string
   /** People the owner made managers (add_managers). */
   managers?: Set<string>
   chat_type: 'private' | 'public'
@@ -201,6 +203,7 @@ export class SandboxState {
         bots: [...c.bots],
         bot_managers: [...c.botManagers],
         managers: [...(c.managers ?? [])],
+        ...(c.topNotice ? { top_notice: c.topNotice } : {}),
         chat_type: c.chat_type,
         status: c.status,
         edit_permission: c.edit_permission,

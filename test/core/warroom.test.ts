@@ -21,15 +21,17 @@ import {
 const users = (s: Awaited<ReturnType<typeof sandbox>>) => [...s.state.users.values()]
 
 describe('open', () => {
-  it('creates one chat with members, posts and pins the card, for exactly 3 Feishu calls', async () => {
+  it('creates one chat with members, posts the card, puts it at the top of the chat and pins it, for exactly 4 Feishu calls', async () => {
     const s = await sandbox()
     const [alice, bob] = users(s)
     const room = warRoomFor(s, { store: new MemoryStore() })
     await room.handle(incident({ key: 'warm-up' })) // first call syncs the empty store and fetches a token
     const result = await room.handle(incident({ members: [alice!.open_id, bob!.open_id] }))
     expect(result.action).toBe('opened')
-    expect(result.feishuCalls).toBe(3)
+    expect(result.feishuCalls).toBe(4)
     const v = view(s, result.chatId!)
+    // The header everyone sees: the chat's top notice is the card.
+    expect(s.state.chats.get(result.chatId!)!.topNotice).toBe(result.cardMessageId)
     expect(v.name).toBe('🔴 [P1] Checkout API error rate above 5%')
     expect(v.chat.description).toMatch(/\[warroom:[\w-]{22}:o:[0-9a-z]+:[\w-]{16}\]/)
     expect(v.chat.edit_permission).toBe('only_owner')

@@ -262,6 +262,16 @@ describe.skipIf(!hasChromium)('the sandbox page, from the README', () => {
     expect(await page.locator('#pinned details').getAttribute('open')).not.toBeNull()
     await shot(page, '6-small-window')
 
+    // The header: the card is the chat's top notice; Take command makes the clicker the lead.
+    expect(await page.locator('#pinned summary').textContent()).toContain('群置顶')
+    await page.selectOption('#as', { index: 0 })
+    const leader = await page.locator('#as option:checked').textContent()
+    await page.locator('#pinned button', { hasText: '我来指挥' }).click()
+    await expect
+      .poll(() => page.locator('#pinned .card').textContent())
+      .toContain(`🎖 指挥：@${leader}`)
+    await shot(page, '7-lead-and-header')
+
     // A toast fades.
     await page.selectOption('#as', { index: 0 })
     await page.locator('#pinned button', { hasText: '确认' }).first().click()

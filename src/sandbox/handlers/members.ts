@@ -33,6 +33,20 @@ export function memberHandlers(sb: SandboxCore): Partial<Record<RouteName, Handl
     addManagers: ({ url, params, body }) => managers(sb, 'add', url, params, body),
     deleteManagers: ({ url, params, body }) => managers(sb, 'delete', url, params, body),
 
+    putTopNotice: ({ params, body }) => {
+      const chat = sb.chatFor(params.chat_id!, true)
+      const notices = (parseJson(body) as { chat_top_notice?: unknown }).chat_top_notice
+      const first = Array.isArray(notices) ? (notices[0] as Record<string, unknown>) : undefined
+      if (!first) throw new ApiError(400, 232001, 'chat_top_notice is required')
+      if (first.action_type === '1') {
+        const message = sb.state.messages.get(String(first.message_id ?? ''))
+        if (!message || message.chat_id !== chat.chat_id)
+          throw new ApiError(400, 230001, 'message_id is not a message of this chat')
+        chat.topNotice = message.message_id
+      } else chat.topNotice = 'announcement'
+      return {}
+    },
+
     addMembers: ({ url, params, body }) => {
       const chat = sb.chatFor(params.chat_id!, true)
       const idType = sb.idType(
