@@ -72,6 +72,11 @@ export const RouteSchema = z.strictObject({
   escalation: z.array(EscalationStepSchema).default([]),
   /** The Alertmanager `/silence` talks to for these incidents (overrides the global one). */
   alertmanager: AlertmanagerSchema.optional(),
+  /** The stakeholder feed for these incidents (overrides warroom.broadcast_chat). */
+  broadcast_chat: z
+    .string()
+    .regex(/^oc_[A-Za-z0-9]+$/, 'must be a chat id (oc_…)')
+    .optional(),
 })
 
 export const ConfigSchema = z
@@ -204,6 +209,11 @@ export const ConfigSchema = z
         remind_every: duration.default(0),
         /** A status update (/update) is due this often for critical and error incidents (0: never). */
         update_every: duration.default(30 * 60_000),
+        /** A standing chat (oc_…) that follows every incident: one thread each (routes may name their own). */
+        broadcast_chat: z
+          .string()
+          .regex(/^oc_[A-Za-z0-9]+$/, 'must be a chat id (oc_…)')
+          .optional(),
       })
       .transform((w) => ({
         ...w,

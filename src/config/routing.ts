@@ -9,6 +9,8 @@ export interface RouteResult {
   escalation: EscalationStep[]
   /** The Alertmanager of the last matching route that names one. */
   alertmanager?: AlertmanagerTarget
+  /** The stakeholder feed of the last matching route that names one. */
+  broadcastChat?: string
   /** Indexes of the routes that matched, for logs. */
   matched: number[]
 }
@@ -35,6 +37,7 @@ export function route(
     if (r.severity) result.severity = r.severity
     if (r.escalation.length) result.escalation = r.escalation
     if (r.alertmanager) result.alertmanager = r.alertmanager
+    if (r.broadcast_chat) result.broadcastChat = r.broadcast_chat
     if (!r.continue) break
   }
   result.members = [...new Set(result.members)]

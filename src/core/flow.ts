@@ -1,5 +1,7 @@
+import { formatDuration } from '../i18n/index.js'
 import type { Incident, Person } from '../model/incident.js'
 import type { IncidentRecord } from '../store/store.js'
+import type { Broadcast } from './broadcast.js'
 import type { Cards } from './cards.js'
 import type { Discovery } from './discovery.js'
 import { mergeResolved, newEpisode } from './episodes.js'
@@ -20,6 +22,7 @@ export interface FlowParts {
   discovery: Discovery
   escalations: Escalations
   urgency: Urgency
+  broadcast: Broadcast
 }
 
 /**
@@ -37,6 +40,7 @@ export class Flow {
   private readonly discovery: Discovery
   private readonly escalations: Escalations
   private readonly urgency: Urgency
+  private readonly broadcast: Broadcast
 
   constructor(parts: FlowParts) {
     this.core = parts.core
@@ -47,6 +51,7 @@ export class Flow {
     this.discovery = parts.discovery
     this.escalations = parts.escalations
     this.urgency = parts.urgency
+    this.broadcast = parts.broadcast
   }
 
   async open(
@@ -84,6 +89,7 @@ export class Flow {
     await this.members.addRest(record, pending, members.other, op)
     await this.cards.uploadImages(record, incident, op)
     await this.cards.send(record, op)
+    await this.broadcast.opened(record, op)
     await this.urgency.page(record, op)
     await this.escalations.plan(record)
     await this.cards.refresh(record, op) // with the next escalation step, if any
@@ -202,6 +208,14 @@ export class Flow {
     // Keyed by the episode, not the time: a retried resolution without resolvedAt posts once.
     const episode = record.events.filter((e) => e.type === 'reopened').length
     await this.messages.post(record, paragraphs, `resolved:${record.openedAt}:${episode}`)
+    await this.broadcast.note(
+      record,
+      this.messages.t.feedResolved(
+        formatDuration(record.resolvedAt - record.openedAt, this.core.config.language),
+      ),
+      `resolved:${record.openedAt}:${episode}`,
+      op,
+    )
     await this.records.save(record)
     return this.records.result('resolved', record, op)
   }

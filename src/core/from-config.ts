@@ -15,6 +15,8 @@ export function warRoomConfig(config: Config): WarRoomConfig {
     escalationFor: (labels) => route(labels, config.routes).escalation,
     remindEveryMs: config.warroom.remind_every,
     updateEveryMs: config.warroom.update_every,
+    broadcastFor: (labels) =>
+      route(labels, config.routes).broadcastChat ?? config.warroom.broadcast_chat,
     alertmanagerFor: (labels) => route(labels, config.routes).alertmanager ?? config.alertmanager,
     schedules: config.schedules,
     maxSilenceMs: config.silence.max_duration,

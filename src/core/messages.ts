@@ -65,9 +65,9 @@ export class Messages {
   }
 
   /** The post envelope, in the configured language. */
-  content(paragraphs: Paragraphs) {
+  content(paragraphs: Paragraphs, title = '') {
     const locale = this.core.config.language === 'zh' ? 'zh_cn' : 'en_us'
-    return { [locale]: { title: '', content: paragraphs } }
+    return { [locale]: { title, content: paragraphs } }
   }
 
   /** Posts a short message (a post: untrusted text only in text nodes). */

@@ -39,6 +39,8 @@ export interface WarRoomConfig {
   alertmanagerFor?: (labels: Record<string, string>) => AlertmanagerTarget | undefined
   /** After an acknowledgement, a status nudge this often while it stays open (0: never). */
   remindEveryMs?: number
+  /** The stakeholder feed chat for an incident with these labels (broadcast_chat), if any. */
+  broadcastFor?: (labels: Record<string, string>) => string | undefined
   /** A status update is due this often for critical and error incidents (0: never). */
   updateEveryMs?: number
   /** On-call schedules that escalation steps may name as oncall:<name>. */

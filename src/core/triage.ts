@@ -2,6 +2,7 @@ import type { Person, Severity } from '../model/incident.js'
 import { SEVERITY_STYLE } from '../render/card.js'
 import { safePlainText, singleLine, truncate } from '../render/text.js'
 import type { IncidentRecord } from '../store/store.js'
+import type { Broadcast } from './broadcast.js'
 import type { Escalations } from './escalation.js'
 import type { Messages } from './messages.js'
 import type { Core, Op } from './model.js'
@@ -19,6 +20,7 @@ export class Triage {
     private readonly messages: Messages,
     private readonly escalations: Escalations,
     private readonly urgency: Urgency,
+    private readonly broadcast: Broadcast,
   ) {}
 
   /** `/sev`: colour, the name's priority, routing and escalation re-evaluated. A reason when nothing is done. */
@@ -58,6 +60,12 @@ export class Triage {
         ],
       ],
       `sev:${now}`,
+    )
+    await this.broadcast.note(
+      record,
+      t.feedSeverity(`${style.priority} ${t.severityNames[severity]}`),
+      `sev:${now}`,
+      op,
     )
     // Raised to critical: the urgent notice, once per episode as on opening.
     await this.urgency.page(record, op)

@@ -4,8 +4,9 @@ import { SEVERITY_STYLE } from '../render/card.js'
 import { safePlainText, truncate } from '../render/text.js'
 import type { JobQueue } from '../store/jobs.js'
 import type { IncidentRecord } from '../store/store.js'
+import type { Broadcast } from './broadcast.js'
 import type { Messages } from './messages.js'
-import type { Core } from './model.js'
+import type { Core, Op } from './model.js'
 
 export const UPDATE_DUE = 'update-due'
 
@@ -26,6 +27,7 @@ export class StatusUpdates {
     private readonly core: Core,
     private readonly messages: Messages,
     private readonly jobs: JobQueue,
+    private readonly broadcast: Broadcast,
   ) {}
 
   /** How often updates are due for this incident (0: not at all). */
@@ -35,7 +37,7 @@ export class StatusUpdates {
     return this.core.config.updateEveryMs ?? 0
   }
 
-  async post(record: IncidentRecord, by: Person, text: string): Promise<void> {
+  async post(record: IncidentRecord, by: Person, text: string, op: Op): Promise<void> {
     const t = this.messages.t
     const now = this.core.now()
     const every = this.every(record)
@@ -65,6 +67,7 @@ export class StatusUpdates {
     ]
     if (next) paragraphs.push([{ tag: 'text', text: t.nextUpdate(this.when(next)) }])
     await this.messages.post(record, paragraphs, `update:${now}`)
+    await this.broadcast.note(record, t.feedUpdate(safePlainText(clean)), `update:${now}`, op)
     if (next) await this.schedule(record, now, 1, next)
   }
 

@@ -8,6 +8,7 @@ import { type Figures, type TimelineOutput, writeTimeline } from '../render/time
 import { hashKey, type IncidentRecord, type IncidentStore, MemoryStore } from '../store/store.js'
 import { type Logger, silentLogger } from '../util/log.js'
 import { type NewChatBudget, OpenRefused } from './admission.js'
+import { Broadcast } from './broadcast.js'
 import { Cards } from './cards.js'
 import { Discovery } from './discovery.js'
 import { isStaleResolution } from './episodes.js'
@@ -84,7 +85,8 @@ export class WarRoom {
     this.urgency = new Urgency(core, this.messages)
     this.cards = new Cards(core, deps.fetchImage, (record) => this.records.save(record))
     this.discovery = new Discovery(core, this.store, deps.store !== undefined && !deps.storeIsCache)
-    this.updates = new StatusUpdates(core, this.messages, this.store.jobs)
+    const broadcast = new Broadcast(core, this.messages)
+    this.updates = new StatusUpdates(core, this.messages, this.store.jobs, broadcast)
     this.escalations = new Escalations(
       core,
       this.store.jobs,
@@ -97,7 +99,7 @@ export class WarRoom {
     )
     this.silencing = new Silencing(core, this.messages)
     this.roles = new Roles(core, this.messages)
-    this.triage = new Triage(core, this.messages, this.escalations, this.urgency)
+    this.triage = new Triage(core, this.messages, this.escalations, this.urgency, broadcast)
     this.paging = new Paging(core, this.members, this.messages, this.urgency)
     this.flow = new Flow({
       core,
@@ -108,6 +110,7 @@ export class WarRoom {
       discovery: this.discovery,
       escalations: this.escalations,
       urgency: this.urgency,
+      broadcast,
     })
   }
 
@@ -235,7 +238,7 @@ export class WarRoom {
     return this.asMember(ref, by, async (record, op) => {
       if (record.status !== 'open')
         return this.records.none(record.key, 'the incident is already resolved', record)
-      await this.updates.post(record, by, text)
+      await this.updates.post(record, by, text, op)
       return this.changed(record, op, undefined)
     })
   }

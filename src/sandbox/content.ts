@@ -144,6 +144,11 @@ export class SandboxContent {
       ...(parent
         ? { parent_id: parent.message_id, root_id: parent.root_id ?? parent.message_id }
         : {}),
+      // reply_in_thread: the first reply opens the parent's thread (the parent is then in it too),
+      // later ones join it.
+      ...(parent && (input.reply_in_thread === true || parent.thread_id)
+        ? { thread_id: (parent.thread_id ??= newId('omt_')) }
+        : {}),
       patches: 0,
       ...rendered,
       ...(uuid ? { uuid } : {}),

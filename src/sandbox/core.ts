@@ -276,6 +276,7 @@ export class SandboxCore {
       message_id: m.message_id,
       ...(m.root_id ? { root_id: m.root_id } : {}),
       ...(m.parent_id ? { parent_id: m.parent_id } : {}),
+      ...(m.thread_id ? { thread_id: m.thread_id } : {}),
       msg_type: m.msg_type,
       create_time: String(m.create_time),
       update_time: String(m.update_time),

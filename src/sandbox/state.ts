@@ -46,6 +46,8 @@ export interface SandboxMessage {
   update_time: number
   parent_id?: string
   root_id?: string
+  /** The thread (omt_…) a reply_in_thread reply opened or joined. */
+  thread_id?: string
   /** How many PATCHes the message has had. */
   patches: number
   mentions: string[]

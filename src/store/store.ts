@@ -36,6 +36,8 @@ export interface IncidentRecord {
   resolvedBy?: Person
   /** Status updates (/update), the latest last; `next` when the next one is due. */
   updates?: Array<{ by: Person; at: number; text: string; next?: number }>
+  /** The incident's message in the stakeholder feed (broadcast_chat), whose thread follows it. */
+  broadcast?: { chatId: string; messageId: string }
   /** Who leads the response (/lead, the card's Take command), since when. */
   lead?: { by: Person; at: number }
   /** open_ids in the chat that the card mentions. */
