@@ -132,6 +132,9 @@ export class SandboxContent {
     }
     const chat = chatOf()
     const rendered = this.inspectContent(input.msg_type, input.content, chat)
+    // reply_in_thread: the first reply opens the parent's thread (the parent is then in it too),
+    // later ones join it.
+    if (parent && input.reply_in_thread === true) parent.thread_id ??= newId('omt_')
     this.world.limitChat(chat.chat_id)
     const message = this.world.state.addMessage({
       message_id: newId('om_'),
@@ -144,11 +147,7 @@ export class SandboxContent {
       ...(parent
         ? { parent_id: parent.message_id, root_id: parent.root_id ?? parent.message_id }
         : {}),
-      // reply_in_thread: the first reply opens the parent's thread (the parent is then in it too),
-      // later ones join it.
-      ...(parent && (input.reply_in_thread === true || parent.thread_id)
-        ? { thread_id: (parent.thread_id ??= newId('omt_')) }
-        : {}),
+      ...(parent?.thread_id ? { thread_id: parent.thread_id } : {}),
       patches: 0,
       ...rendered,
       ...(uuid ? { uuid } : {}),
