@@ -209,6 +209,8 @@ export const ConfigSchema = z
         remind_every: duration.default(0),
         /** A status update (/update) is due this often for critical and error incidents (0: never). */
         update_every: duration.default(30 * 60_000),
+        /** A reminder in the chat when nobody leads an open incident after this long (0: none). */
+        lead_reminder: duration.default(10 * 60_000),
         /** A standing chat (oc_…) that follows every incident: one thread each (routes may name their own). */
         broadcast_chat: z
           .string()

@@ -7,6 +7,7 @@ import type { Cards } from './cards.js'
 import type { Members } from './members.js'
 import type { Messages } from './messages.js'
 import { type Core, errorMessage, type Op, reasonOf } from './model.js'
+import { LEAD_DUE, type LeadDueJob, type Roles } from './roles.js'
 import { type StatusUpdates, UPDATE_DUE, type UpdateDueJob } from './updates.js'
 import type { Urgency } from './urgency.js'
 
@@ -61,13 +62,17 @@ export class Escalations {
     private readonly urgency: Urgency,
     private readonly save: (record: IncidentRecord) => Promise<void>,
     private readonly updates: StatusUpdates,
+    private readonly roles: Roles,
   ) {}
 
   /** Runs a due job of any kind (a step, a reminder, a step's note); false when it no longer applies. */
   async act(record: IncidentRecord, kind: string, job: unknown, op: Op): Promise<boolean> {
     // A step's note: the card shows the next step (the line was posted outside the lock).
     if (kind === NOTE) await this.cards.refresh(record, op)
-    else if (kind === UPDATE_DUE) {
+    else if (kind === LEAD_DUE) {
+      if (!this.roles.leadDue(record, job as LeadDueJob)) return false
+      await this.roles.remindLead(record)
+    } else if (kind === UPDATE_DUE) {
       if (!this.updates.due(record, job as UpdateDueJob)) return false
       await this.updates.remind(record, job as UpdateDueJob)
     } else if (kind === REMIND) {

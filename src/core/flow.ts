@@ -10,6 +10,7 @@ import type { Members } from './members.js'
 import { type Messages, severityInName, summarizeChange } from './messages.js'
 import { type Core, deriveUuid, type Op, type WarRoomResult } from './model.js'
 import type { Records } from './records.js'
+import type { Roles } from './roles.js'
 import type { Urgency } from './urgency.js'
 
 /** The parts an incident's episode goes through. */
@@ -23,6 +24,7 @@ export interface FlowParts {
   escalations: Escalations
   urgency: Urgency
   broadcast: Broadcast
+  roles: Roles
 }
 
 /**
@@ -41,6 +43,7 @@ export class Flow {
   private readonly escalations: Escalations
   private readonly urgency: Urgency
   private readonly broadcast: Broadcast
+  private readonly roles: Roles
 
   constructor(parts: FlowParts) {
     this.core = parts.core
@@ -52,6 +55,7 @@ export class Flow {
     this.escalations = parts.escalations
     this.urgency = parts.urgency
     this.broadcast = parts.broadcast
+    this.roles = parts.roles
   }
 
   async open(
@@ -92,6 +96,7 @@ export class Flow {
     await this.broadcast.opened(record, op)
     await this.urgency.page(record, op)
     await this.escalations.plan(record)
+    await this.roles.planLeadReminder(record)
     await this.cards.refresh(record, op) // with the next escalation step, if any
     await this.records.save(record)
     return this.records.result('opened', record, op)

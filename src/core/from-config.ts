@@ -15,6 +15,7 @@ export function warRoomConfig(config: Config): WarRoomConfig {
     escalationFor: (labels) => route(labels, config.routes).escalation,
     remindEveryMs: config.warroom.remind_every,
     updateEveryMs: config.warroom.update_every,
+    leadReminderMs: config.warroom.lead_reminder,
     broadcastFor: (labels) =>
       route(labels, config.routes).broadcastChat ?? config.warroom.broadcast_chat,
     alertmanagerFor: (labels) => route(labels, config.routes).alertmanager ?? config.alertmanager,

@@ -41,6 +41,8 @@ export interface WarRoomConfig {
   remindEveryMs?: number
   /** The stakeholder feed chat for an incident with these labels (broadcast_chat), if any. */
   broadcastFor?: (labels: Record<string, string>) => string | undefined
+  /** A reminder when nobody leads an open incident after this long (0: none). */
+  leadReminderMs?: number
   /** A status update is due this often for critical and error incidents (0: never). */
   updateEveryMs?: number
   /** On-call schedules that escalation steps may name as oncall:<name>. */

@@ -1,8 +1,17 @@
 import { FeishuError } from '../feishu/errors.js'
+import { formatDuration } from '../i18n/index.js'
 import type { Person } from '../model/incident.js'
+import type { JobQueue } from '../store/jobs.js'
 import type { IncidentRecord } from '../store/store.js'
 import type { Messages } from './messages.js'
 import { type Core, type Op, reasonOf } from './model.js'
+
+export const LEAD_DUE = 'lead-due'
+
+/** A reminder that nobody leads the episode opened at `openedAt`. */
+export interface LeadDueJob {
+  openedAt: number
+}
 
 /**
  * Incident roles: the lead, who runs the response. The lead is made a
@@ -13,7 +22,38 @@ export class Roles {
   constructor(
     private readonly core: Core,
     private readonly messages: Messages,
+    private readonly jobs: JobQueue,
   ) {}
+
+  /** A new episode: a reminder if nobody leads it by `warroom.lead_reminder` (0: none). */
+  async planLeadReminder(record: IncidentRecord): Promise<void> {
+    const after = this.core.config.leadReminderMs ?? 0
+    if (!after) return
+    await this.jobs.schedule({
+      id: `${LEAD_DUE}:${record.keyHash}:${record.openedAt}`,
+      kind: LEAD_DUE,
+      keyHash: record.keyHash,
+      dueAt: this.core.now() + after,
+      data: { openedAt: record.openedAt } satisfies LeadDueJob as unknown as Record<
+        string,
+        unknown
+      >,
+    })
+  }
+
+  /** Due while the same episode is open and nobody leads it. */
+  leadDue(record: IncidentRecord | undefined, job: LeadDueJob): boolean {
+    return !!record && record.status === 'open' && !record.lead && record.openedAt === job.openedAt
+  }
+
+  async remindLead(record: IncidentRecord): Promise<void> {
+    const since = formatDuration(this.core.now() - record.openedAt, this.core.config.language)
+    await this.messages.post(
+      record,
+      [[{ tag: 'text', text: this.messages.t.noLead(since) }]],
+      `lead-due:${record.openedAt}`,
+    )
+  }
 
   /** Makes `by` the lead; a reason when there is nothing to do. */
   async takeLead(record: IncidentRecord, by: Person, op: Op): Promise<string | undefined> {

@@ -85,6 +85,7 @@ export class WarRoom {
     this.urgency = new Urgency(core, this.messages)
     this.cards = new Cards(core, deps.fetchImage, (record) => this.records.save(record))
     this.discovery = new Discovery(core, this.store, deps.store !== undefined && !deps.storeIsCache)
+    this.roles = new Roles(core, this.messages, this.store.jobs)
     const broadcast = new Broadcast(core, this.messages)
     this.updates = new StatusUpdates(core, this.messages, this.store.jobs, broadcast)
     this.escalations = new Escalations(
@@ -96,9 +97,9 @@ export class WarRoom {
       this.urgency,
       (record) => this.records.save(record),
       this.updates,
+      this.roles,
     )
     this.silencing = new Silencing(core, this.messages)
-    this.roles = new Roles(core, this.messages)
     this.triage = new Triage(core, this.messages, this.escalations, this.urgency, broadcast)
     this.paging = new Paging(core, this.members, this.messages, this.urgency)
     this.flow = new Flow({
@@ -111,6 +112,7 @@ export class WarRoom {
       escalations: this.escalations,
       urgency: this.urgency,
       broadcast,
+      roles: this.roles,
     })
   }
 

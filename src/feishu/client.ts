@@ -144,7 +144,7 @@ export class FeishuClient {
     return result
   }
 
-  /** Makes people managers of a chat the app owns; answers who the managers are now. */
+  /** Adds or removes managers of a chat the app owns (twice is the same); answers who they are now. */
   async setManagers(
     chatId: string,
     change: 'add' | 'delete',
@@ -155,7 +155,6 @@ export class FeishuClient {
       params: { chat_id: chatId },
       query: { member_id_type: 'open_id' },
       body: { manager_ids: unique(openIds) },
-      // Setting or removing a manager twice leaves the same managers.
       idempotent: true,
     })
   }

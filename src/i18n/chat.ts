@@ -76,6 +76,8 @@ export const TEXTS = {
     leadBy: (who: string, when: string) => `🎖 指挥：${who}（${when} 起）`,
     managerScope: (why: string) => `（未能设为群管理员：${why}）`,
     alreadyLead: '你已经是事件指挥',
+    noLead: (since: string) =>
+      `⏰ 事件已开启 ${since}，还没有人担任指挥：用 /lead 或卡片上的「我来指挥」认领指挥`,
     severityParts: ['🏷 ', ' 将级别改为 '] as const,
     titleParts: ['✏️ ', ' 将标题改为：'] as const,
     sameSeverity: '级别没有变化',
@@ -187,6 +189,8 @@ export const TEXTS = {
     leadBy: (who: string, when: string) => `🎖 Lead: ${who} (since ${when})`,
     managerScope: (why: string) => ` (not made a chat manager: ${why})`,
     alreadyLead: 'You already lead this incident',
+    noLead: (since: string) =>
+      `⏰ Open for ${since} and nobody leads it: take command with /lead or the card's Take command`,
     severityParts: ['🏷 ', ' set the severity to '] as const,
     titleParts: ['✏️ ', ' renamed the incident: '] as const,
     sameSeverity: 'The severity is already that',

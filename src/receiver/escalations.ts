@@ -1,4 +1,5 @@
 import { ESCALATE, type EscalationJob, NOTE, REMIND, type ReminderJob } from '../core/escalation.js'
+import { LEAD_DUE } from '../core/roles.js'
 import { UPDATE_DUE } from '../core/updates.js'
 import type { WarRoom } from '../core/warroom.js'
 import type { JobQueue } from '../store/jobs.js'
@@ -6,7 +7,13 @@ import { errorMessage } from '../util/errors.js'
 import type { Logger } from '../util/log.js'
 
 /** Jobs under way at once, per kind: enough for a storm's steps, bounded for memory. */
-const IN_FLIGHT = { [ESCALATE]: 64, [REMIND]: 16, [NOTE]: 16, [UPDATE_DUE]: 16 } as const
+const IN_FLIGHT = {
+  [ESCALATE]: 64,
+  [REMIND]: 16,
+  [NOTE]: 16,
+  [UPDATE_DUE]: 16,
+  [LEAD_DUE]: 16,
+} as const
 
 /**
  * Runs escalation steps, reminders and steps' chat lines when their time

@@ -79,4 +79,19 @@ describe('the incident lead', () => {
     )
     expect(managersOf(s, opened.chatId!)).toEqual([])
   })
+
+  test('reminds the chat when nobody leads after warroom.lead_reminder, and not once someone does', async ({
+    sandbox: s,
+    people: [alice],
+  }) => {
+    const { warroom } = await startReceiver(s, { config: { warroom: { lead_reminder: '1s' } } })
+    const led = await warroom.handle(incident({ key: 'led', members: [alice!.open_id] }))
+    await warroom.takeLead({ chatId: led.chatId! }, { openId: alice!.open_id })
+    const unled = await warroom.handle(incident({ key: 'unled', members: [alice!.open_id] }))
+    await until('the reminder', () =>
+      view(s, unled.chatId!).posts.some((p) => p.includes('还没有人担任指挥')),
+    )
+    await new Promise((r) => setTimeout(r, 500))
+    expect(view(s, led.chatId!).posts.some((p) => p.includes('还没有人担任指挥'))).toBe(false)
+  })
 })

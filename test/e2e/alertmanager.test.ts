@@ -61,8 +61,9 @@ describe.skipIf(!ALERTMANAGER)('the real Alertmanager sending to the receiver', 
 
     const past = new Date(Date.now() - 1000).toISOString()
     await postAlerts([alertBody('checkout-1', past), alertBody('checkout-2', past)])
-    await until('the chat to be renamed resolved', () =>
-      view(s, chat.chat_id).name.startsWith('[已解决] '),
+    // The rename comes before the resolution line: wait for the line, the last of the two.
+    await until('the resolution line', () =>
+      view(s, chat.chat_id).posts.some((p) => p.includes('事件已解决')),
     )
     v = view(s, chat.chat_id)
     expect(v.name).toBe('[已解决] [P0] Checkout 5xx above 5%')

@@ -318,7 +318,7 @@ describe('after downtime or a forward clock jump', () => {
     const { url, warroom } = await startReceiver(s, {
       store,
       config: {
-        warroom: { remind_every: '10s', urgent_on_critical: false },
+        warroom: { remind_every: '10s', urgent_on_critical: false, lead_reminder: 0 },
         routes: [
           {
             match: { team: 'payments' },
