@@ -23,8 +23,8 @@ export interface Room {
     ids: string[],
     how: { page: boolean; note?: string },
   ): Promise<WarRoomResult>
-  /** Makes `by` the incident's lead (a chat manager; the previous lead stays a member). */
-  takeLead(ref: IncidentRef, by: Person): Promise<WarRoomResult>
+  /** Makes `lead` (by default `by`) the incident's lead (a chat manager; the previous lead stays a member). */
+  takeLead(ref: IncidentRef, by: Person, lead?: Person): Promise<WarRoomResult>
   /** Posts the status as a reply to the message; the record's key, if it is a war room. */
   status(ref: IncidentRef, messageId: string): Promise<{ key: string } | undefined>
   find(ref: IncidentRef): Promise<{ key: string } | undefined>

@@ -20,8 +20,11 @@ export default defineCommand({
       .filter(Boolean)
       .slice(0, 20),
   }),
-  run: ({ room, ref, by, language }, { ids }: { ids: string[] }) =>
-    ids.length
-      ? room.bring(ref, by, ids, { page: false })
+  run: (
+    { room, ref, by, language },
+    { ids, mentioned = [] }: { ids: string[]; mentioned?: string[] },
+  ) =>
+    [...ids, ...mentioned].length
+      ? room.bring(ref, by, [...ids, ...mentioned], { page: false })
       : Promise.resolve(nothing('', USAGE[language])),
 })

@@ -5,8 +5,12 @@ export default defineCommand({
   name: 'lead',
   words: ['lead', '指挥'],
   who: 'member',
-  usage: { zh: '/lead（指挥）由我担任事件指挥', en: '/lead: lead the response yourself' },
-  run: ({ room, ref, by }) => room.takeLead(ref, by),
+  usage: {
+    zh: '/lead [@某人]（指挥）由我（或被 @ 的人）担任事件指挥',
+    en: '/lead [@someone]: lead the response yourself (or hand it to someone)',
+  },
+  run: ({ room, ref, by }, { mentioned }: { mentioned?: string[] }) =>
+    room.takeLead(ref, by, mentioned?.[0] ? { openId: mentioned[0] } : by),
   button: {
     text: { zh: '我来指挥', en: 'Take command' },
     type: 'default',

@@ -24,8 +24,11 @@ export default defineCommand({
     const note = words.join(' ').slice(0, 500)
     return { ids, ...(note ? { note } : {}) }
   },
-  run: ({ room, ref, by, language }, { ids, note }: { ids: string[]; note?: string }) =>
-    ids.length
-      ? room.bring(ref, by, ids, { page: true, ...(note ? { note } : {}) })
+  run: (
+    { room, ref, by, language },
+    { ids, note, mentioned = [] }: { ids: string[]; note?: string; mentioned?: string[] },
+  ) =>
+    [...ids, ...mentioned].length
+      ? room.bring(ref, by, [...ids, ...mentioned], { page: true, ...(note ? { note } : {}) })
       : Promise.resolve(nothing('', USAGE[language])),
 })

@@ -34,7 +34,12 @@ export class CommandTable {
    * without the slash (`@bot ack`). An unknown slash word is `help` with
    * `unknown`; a path (`/var/log is full`) and plain talk are no command.
    */
-  parse(text: string, mentionedBot: boolean): Parsed | undefined {
+  parse(
+    text: string,
+    mentionedBot: boolean,
+    /** The message's mentions (@_user_N key → open_id): those after the command word are its people. */
+    mentions: ReadonlyArray<{ key: string; openId: string }> = [],
+  ): Parsed | undefined {
     const cleaned = text.replace(/@_(user|all)_?\d*/g, ' ').trim()
     const addressed = cleaned.startsWith('/') || mentionedBot
     const m = this.pattern.exec(cleaned)
@@ -44,7 +49,16 @@ export class CommandTable {
     }
     if (!addressed) return undefined
     const command = this.byWord.get(m[1]!.toLowerCase())!
-    return { ...(command.parse?.(m[2]!) ?? {}), op: command.name }
+    // The mentions after the word (the bot's own comes before it: "@bot /lead @alice").
+    const raw = this.pattern.exec(text.replace(/^(\s*@_(user|all)_?\d*)+\s*/, '').trim())?.[2] ?? ''
+    const mentioned = [...raw.matchAll(/@_user_\d+/g)]
+      .map(([key]) => mentions.find((x) => x.key === key)?.openId)
+      .filter((id): id is string => !!id)
+    return {
+      ...(command.parse?.(m[2]!) ?? {}),
+      ...(mentioned.length ? { mentioned } : {}),
+      op: command.name,
+    }
   }
 
   /** The /help lines, in the table's order. */

@@ -199,11 +199,14 @@ export class WarRoom {
   }
 
   /** `/lead`, the card's Take command: `by` leads the response, members only. */
-  takeLead(ref: IncidentRef, by: Person): Promise<WarRoomResult> {
+  takeLead(ref: IncidentRef, by: Person, lead: Person = by): Promise<WarRoomResult> {
     return this.asMember(ref, by, async (record, op) => {
       if (record.status !== 'open')
         return this.records.none(record.key, 'the incident is already resolved', record)
-      const refused = await this.roles.takeLead(record, by, op)
+      // A lead handed to someone else must be in the war room too.
+      if (lead !== by && !(await this.members.isMember(record, lead)))
+        return this.records.none(record.key, this.t.notAMember, record)
+      const refused = await this.roles.takeLead(record, lead, op)
       if (refused) return this.records.none(record.key, refused, record, op)
       await this.cards.refresh(record, op)
       await this.records.save(record)

@@ -202,8 +202,17 @@ export class Interactions {
     }
     // Without the all-group-messages scope Feishu only delivers messages that @mention the bot,
     // so any mention is taken as addressing it; "@bot ack" then works without the slash.
-    const mentioned = Array.isArray(message.mentions) && message.mentions.length > 0
-    return this.commands.parse(text, mentioned)
+    const mentions = Array.isArray(message.mentions) ? message.mentions : []
+    return this.commands.parse(
+      text,
+      mentions.length > 0,
+      mentions
+        .map((m: { key?: unknown; id?: { open_id?: unknown } }) => ({
+          key: String(m.key ?? ''),
+          openId: String(m.id?.open_id ?? ''),
+        }))
+        .filter((m: { openId: string }) => /^ou_/.test(m.openId)),
+    )
   }
 
   private async runCommand(

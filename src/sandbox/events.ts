@@ -27,14 +27,14 @@ export async function say(
   text: string,
   options: { mentionBot?: boolean } = {},
 ) {
-  const content = options.mentionBot ? `@_user_1 ${text}` : text
-  const message = sb.postUserMessage(
-    chatId,
-    openId,
-    content,
-    sb.now(),
-    options.mentionBot ? [sb.botOpenId] : [],
-  )
+  // People mentioned as @ou_… in the text arrive as Feishu sends them: @_user_N keys plus a mentions list.
+  const ids: string[] = options.mentionBot ? [sb.botOpenId] : []
+  const body = text.replace(/@(ou_[A-Za-z0-9]+)/g, (_, id: string) => {
+    ids.push(id)
+    return `@_user_${ids.length}`
+  })
+  const content = options.mentionBot ? `@_user_1 ${body}` : body
+  const message = sb.postUserMessage(chatId, openId, content, sb.now(), ids)
   const user = sb.state.users.get(openId)
   const delivery = await deliver(sb, {
     schema: '2.0',
@@ -58,16 +58,16 @@ export async function say(
         chat_type: 'group',
         message_type: 'text',
         content: JSON.stringify({ text: content }),
-        mentions: options.mentionBot
-          ? [
-              {
-                key: '@_user_1',
-                id: { open_id: sb.botOpenId, union_id: '', user_id: '' },
-                name: sb.appName,
-                tenant_key: 'sandbox-tenant',
-              },
-            ]
-          : [],
+        mentions: ids.map((id, i) => ({
+          key: `@_user_${i + 1}`,
+          id: {
+            open_id: id,
+            union_id: sb.state.users.get(id)?.union_id ?? '',
+            user_id: sb.state.users.get(id)?.user_id ?? '',
+          },
+          name: id === sb.botOpenId ? sb.appName : (sb.state.users.get(id)?.name ?? ''),
+          tenant_key: 'sandbox-tenant',
+        })),
       },
     },
   })

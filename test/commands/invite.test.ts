@@ -36,6 +36,12 @@ describe('more people', () => {
       ),
     )
 
+    // An @mention after the command: Alice pages Bob, who is in the chat already.
+    await s.say(chatId, alice!.open_id, `/page @${bob!.open_id} 看一下`, { mentionBot: true })
+    await until('Bob is buzzed', () =>
+      s.state.urgent.some((u) => u.user_ids.includes(bob!.open_id)),
+    )
+
     // Nobody to be found: the chat says so, nothing is sent.
     const before = s.state.urgent.length
     await s.say(chatId, alice!.open_id, '/page nobody@nowhere.example', { mentionBot: true })

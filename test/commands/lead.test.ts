@@ -94,4 +94,26 @@ describe('the incident lead', () => {
     await new Promise((r) => setTimeout(r, 500))
     expect(view(s, led.chatId!).posts.some((p) => p.includes('还没有人担任指挥'))).toBe(false)
   })
+
+  test('/lead @someone hands the lead to a member mentioned after the command; the bot’s own mention is not taken for them', async ({
+    sandbox: s,
+    people: [alice, bob, carol],
+  }) => {
+    const { warroom } = await startReceiver(s)
+    const opened = await warroom.handle(incident({ members: [alice!.open_id, bob!.open_id] }))
+    const chatId = opened.chatId!
+    await s.say(chatId, alice!.open_id, `/lead @${bob!.open_id}`, { mentionBot: true })
+    await until('Bob leads', () =>
+      view(s, chatId).cardRead.includes(`🎖 指挥：<at id=${bob!.open_id}></at>`),
+    )
+    expect(managersOf(s, chatId)).toEqual([bob!.open_id])
+    // Someone outside the war room cannot be handed the lead.
+    const refused = await warroom.takeLead(
+      { chatId },
+      { openId: alice!.open_id },
+      { openId: carol!.open_id },
+    )
+    expect(refused).toMatchObject({ action: 'none', reason: '只有事件群的成员可以操作' })
+    expect(managersOf(s, chatId)).toEqual([bob!.open_id])
+  })
 })

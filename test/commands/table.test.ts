@@ -43,6 +43,18 @@ describe('the parser, as a table', () => {
     expect(COMMANDS.parse(text, mentioned)).toEqual(parsed)
   })
 
+  it('takes the people mentioned after the command word, not the bot mentioned before it', () => {
+    const mentions = [
+      { key: '@_user_1', openId: 'ou_bot' },
+      { key: '@_user_2', openId: 'ou_bob' },
+    ]
+    expect(COMMANDS.parse('@_user_1 /lead @_user_2', true, mentions)).toEqual({
+      op: 'lead',
+      mentioned: ['ou_bob'],
+    })
+    expect(COMMANDS.parse('@_user_1 /lead', true, mentions)).toEqual({ op: 'lead' })
+  })
+
   it('reads a duration that is none as NaN (the command answers its usage)', () => {
     expect(COMMANDS.parse('/silence soon', false)?.durationMs).toBeNaN()
   })
