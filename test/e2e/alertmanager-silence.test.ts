@@ -85,7 +85,10 @@ describe.skipIf(!ALERTMANAGER)('/silence with the real Alertmanager', () => {
     expect(active[0]!.createdBy).toBe(`${alice!.name} (via feishu-warroom)`)
     const posted = view(s, chat.chat_id).posts.find((p) => p.startsWith('🔕'))!
     expect(posted).toContain(active[0]!.id)
-    expect(view(s, chat.chat_id).cardRead).toContain('已在 Alertmanager 静默至')
+    // The card follows the line (patched after it is posted).
+    await until('the card to say so', () =>
+      view(s, chat.chat_id).cardRead.includes('已在 Alertmanager 静默至'),
+    )
 
     // A new alert in the silenced group: Alertmanager holds it (its API marks it silenced).
     await am.postAlerts([alert('i1'), alert('i2')])
