@@ -167,14 +167,20 @@ describe('the CLI’s own words', () => {
   })
 })
 
+/** `npm start` in this process (WARROOM_SANDBOX=1) on a free port: what it printed, and how to stop it. */
+async function sandboxStart() {
+  const port = await freePort()
+  const out: string[] = []
+  const served = await serveInProcess(
+    { PATH: process.env.PATH ?? '', WARROOM_SANDBOX: '1' },
+    { args: ['serve', '--port', String(port)], io: { out: (t) => out.push(t), err: () => {} } },
+  )
+  return { port, out, served }
+}
+
 describe('the CLI against the sandbox', () => {
   it('npm start prints how to point warroom notify at its sandbox, and that line works as printed', async () => {
-    const port = await freePort()
-    const out: string[] = []
-    const served = await serveInProcess(
-      { PATH: process.env.PATH ?? '', WARROOM_SANDBOX: '1' },
-      { args: ['serve', '--port', String(port)], io: { out: (t) => out.push(t), err: () => {} } },
-    )
+    const { port, out, served } = await sandboxStart()
     try {
       const banner = out.join('\n')
       const exported = /export FEISHU_DOMAIN=(\S+) FEISHU_APP_ID=(\S+) FEISHU_APP_SECRET=(\S+)/
@@ -408,12 +414,7 @@ describe('the card, read by a person', () => {
 
 describe('silences in the sandbox', () => {
   it('npm start brings an Alertmanager stand-in: /silence creates a silence there, named after the person', async () => {
-    const port = await freePort()
-    const out: string[] = []
-    const served = await serveInProcess(
-      { PATH: process.env.PATH ?? '', WARROOM_SANDBOX: '1' },
-      { args: ['serve', '--port', String(port)], io: { out: (t) => out.push(t), err: () => {} } },
-    )
+    const { out, served } = await sandboxStart()
     try {
       const api = served.sandboxUrl!
       expect(out.join('\n')).toContain(`Silences:            ${api}/alertmanager/`)
