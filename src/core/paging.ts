@@ -4,7 +4,7 @@ import { safePlainText, truncate } from '../render/text.js'
 import type { IncidentRecord } from '../store/store.js'
 import type { Members } from './members.js'
 import type { Messages } from './messages.js'
-import { type Core, errorMessage, type Op } from './model.js'
+import type { Core, Op } from './model.js'
 import type { Urgency } from './urgency.js'
 
 /**
@@ -59,14 +59,7 @@ export class Paging {
     if (how.page && record.cardMessageId) {
       const held = this.urgency.take(record, 'app')
       if (held) line.push({ tag: 'text', text: `\n${t.urgentHeld(held)}` })
-      else
-        try {
-          const invalid = await this.core.client.urgentApp(record.cardMessageId, people)
-          if (invalid.length)
-            op.warnings.push(`urgent notice not delivered to ${invalid.join(', ')}`)
-        } catch (error) {
-          op.warnings.push(`urgent notice failed: ${errorMessage(error)}`)
-        }
+      else await this.urgency.sendApp(record.cardMessageId, people, op)
     }
     await this.messages.post(record, [line], `bring:${now}`)
     return undefined

@@ -32,7 +32,7 @@ export class Triage {
   ): Promise<string | undefined> {
     const t = this.messages.t
     const incident = record.incident
-    if (!incident) return t.sameSeverity
+    if (!incident) return t.notAWarRoom
     if (incident.severity === severity) return t.sameSeverity
     const now = this.core.now()
     record.manualSeverity = severity

@@ -44,8 +44,13 @@ export class Urgency {
       )
       return
     }
+    await this.sendApp(record.cardMessageId, targets, op)
+  }
+
+  /** An in-app urgent notice for a message: a failure or an undelivered id is a warning, never a failed operation. */
+  async sendApp(messageId: string, targets: string[], op: Op): Promise<void> {
     try {
-      const invalid = await this.core.client.urgentApp(record.cardMessageId, targets)
+      const invalid = await this.core.client.urgentApp(messageId, targets)
       if (invalid.length) op.warnings.push(`urgent notice not delivered to ${invalid.join(', ')}`)
     } catch (error) {
       op.warnings.push(`urgent notice failed: ${errorMessage(error)}`)
