@@ -25,7 +25,8 @@ export async function startSandboxMode(
   const dir = await mkdtemp(join(tmpdir(), 'feishu-warroom-sandbox-'))
   started.push(() => rm(dir, { recursive: true, force: true }))
   const demo = withDemoRouting({ ...input, server: { ...input.server, data_dir: dir } })
-  let config = demo.config
+  const feeds = withFeeds(api, demo.config)
+  let config = feeds.config
   const demoRouting = demo.applied
   // /silence and the card's Silence button work without an Alertmanager of one's own.
   const standinAlertmanager = !config.alertmanager
@@ -69,6 +70,9 @@ export async function startSandboxMode(
               '                       team=payments → Alice Wang, Bob Li; every incident → Carol Zhang',
             ]
           : []),
+        feeds.made
+          ? `  Stakeholder feed:    the chat "${feeds.made}" (warroom.broadcast_chat): one thread per incident`
+          : '  Stakeholder feed:    the broadcast_chat of your config, made in the sandbox',
         `  Sandbox users:       ${[...api.state.users.values()].map((u) => `${u.name} <${u.email}>`).join(', ')}`,
         '',
       ].join('\n')
@@ -105,5 +109,31 @@ async function startSandboxApi(
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code !== 'EADDRINUSE' || wanted !== undefined) throw error
     return startSandbox({ ...options, port: 0 })
+  }
+}
+
+/**
+ * The stakeholder feed in the sandbox: the chats the config names as
+ * broadcast_chat, made there with every sandbox user; a feed of its own when
+ * the config names none, so the first incident shows one.
+ */
+function withFeeds(api: FeishuSandbox, config: Config): { config: Config; made?: string } {
+  const people = [...api.state.users.values()]
+    .filter((u) => u.status === 'active')
+    .map((u) => u.open_id)
+  const name =
+    config.warroom.language === 'en' ? 'Incident feed (stakeholders)' : '事件通报（相关方）'
+  const named = [config.warroom.broadcast_chat, ...config.routes.map((r) => r.broadcast_chat)]
+  const ids = [...new Set(named.filter((id): id is string => !!id))]
+  for (const id of ids) {
+    if (!api.state.chats.has(id)) api.standingChat(name, people, id)
+    api.state.feeds.add(id)
+  }
+  if (ids.length) return { config }
+  const feed = api.standingChat(name, people)
+  api.state.feeds.add(feed.chat_id)
+  return {
+    config: { ...config, warroom: { ...config.warroom, broadcast_chat: feed.chat_id } },
+    made: name,
   }
 }

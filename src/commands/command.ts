@@ -25,6 +25,8 @@ export interface Room {
   ): Promise<WarRoomResult>
   /** Makes `lead` (by default `by`) the incident's lead (a chat manager; the previous lead stays a member). */
   takeLead(ref: IncidentRef, by: Person, lead?: Person): Promise<WarRoomResult>
+  /** Gives a configured role (`warroom.roles`) to `person` (by default `by`). */
+  assignRole(ref: IncidentRef, by: Person, role: string, person?: Person): Promise<WarRoomResult>
   /** Posts the status as a reply to the message; the record's key, if it is a war room. */
   status(ref: IncidentRef, messageId: string): Promise<{ key: string } | undefined>
   find(ref: IncidentRef): Promise<{ key: string } | undefined>

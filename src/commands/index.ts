@@ -9,6 +9,7 @@ import invite from './invite.js'
 import lead from './lead.js'
 import page from './page.js'
 import resolve from './resolve.js'
+import role from './role.js'
 import sev from './sev.js'
 import silence from './silence.js'
 import status from './status.js'
@@ -20,6 +21,7 @@ import update from './update.js'
 export const COMMANDS = new CommandTable([
   ack,
   lead,
+  role,
   resolve,
   status,
   update,

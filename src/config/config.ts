@@ -211,6 +211,17 @@ export const ConfigSchema = z
         update_every: duration.default(30 * 60_000),
         /** A reminder in the chat when nobody leads an open incident after this long (0: none). */
         lead_reminder: duration.default(10 * 60_000),
+        /** Incident roles besides the lead, taken with /role <name> (e.g. [comms, scribe]). */
+        roles: z
+          .array(
+            z
+              .string()
+              .regex(/^[a-z][a-z0-9_-]{0,23}$/, 'must be a short lowercase word (comms, scribe)')
+              .refine((r) => r !== 'lead', 'the lead is built in: use /lead'),
+          )
+          .max(8)
+          .refine((r) => new Set(r).size === r.length, 'lists a role twice')
+          .default([]),
         /** A standing chat (oc_…) that follows every incident: one thread each (routes may name their own). */
         broadcast_chat: z
           .string()

@@ -1,3 +1,4 @@
+import { TEXTS } from '../i18n/index.js'
 import type { Incident } from '../model/incident.js'
 import type { ImageFetcher } from '../outbound/images.js'
 import { type CardView, renderCard } from '../render/card.js'
@@ -46,6 +47,14 @@ export class Cards {
       ...(record.resolvedAt !== undefined ? { resolvedAt: record.resolvedAt } : {}),
       ...(record.ack ? { ack: record.ack } : {}),
       ...(record.lead ? { lead: record.lead } : {}),
+      ...(record.roles && Object.keys(record.roles).length
+        ? {
+            roles: Object.entries(record.roles).map(([role, held]) => ({
+              label: TEXTS[this.core.config.language].roleNames[role] ?? role,
+              ...held,
+            })),
+          }
+        : {}),
       ...(record.updates?.length ? { latestUpdate: record.updates.at(-1)! } : {}),
       ...nextEscalation(record),
       ...(record.silence && record.silence.endsAt > this.core.now()

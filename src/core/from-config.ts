@@ -16,6 +16,7 @@ export function warRoomConfig(config: Config): WarRoomConfig {
     remindEveryMs: config.warroom.remind_every,
     updateEveryMs: config.warroom.update_every,
     leadReminderMs: config.warroom.lead_reminder,
+    roles: config.warroom.roles,
     broadcastFor: (labels) =>
       route(labels, config.routes).broadcastChat ?? config.warroom.broadcast_chat,
     alertmanagerFor: (labels) => route(labels, config.routes).alertmanager ?? config.alertmanager,

@@ -1,5 +1,5 @@
 import { FeishuError } from '../feishu/errors.js'
-import { formatDuration, TEXTS } from '../i18n/index.js'
+import { formatDuration, formatTime, TEXTS } from '../i18n/index.js'
 import type { Person } from '../model/incident.js'
 import { type Incident, SEVERITY_RANK, type Severity } from '../model/incident.js'
 import { SEVERITY_STYLE } from '../render/card.js'
@@ -56,12 +56,23 @@ export class Messages {
   summary(record: IncidentRecord, figures: Figures | undefined): string {
     const d = (ms: number | undefined) =>
       ms === undefined ? '-' : formatDuration(ms, this.core.config.language)
-    return this.t.summaryMsg(
+    const line = this.t.summaryMsg(
       d(record.ack ? record.ack.at - record.openedAt : undefined),
       d(record.resolvedAt !== undefined ? record.resolvedAt - record.openedAt : undefined),
       figures ? String(figures.responders) : '-',
       figures ? String(figures.messages) : '-',
     )
+    // This episode's status updates, oldest first (the last ten; the timeline has them all).
+    const updates = (record.updates ?? []).filter((u) => u.at >= record.openedAt)
+    if (!updates.length) return line
+    const { timeZone, language } = this.core.config
+    const listed = updates
+      .slice(-10)
+      .map(
+        (u) =>
+          `· ${formatTime(u.at, timeZone, language)} ${safePlainText(truncate(singleLine(u.text), 200))}`,
+      )
+    return [line, this.t.summaryUpdates(updates.length), ...listed].join('\n')
   }
 
   /** The post envelope, in the configured language. */

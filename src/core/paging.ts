@@ -9,8 +9,9 @@ import type { Urgency } from './urgency.js'
 
 /**
  * More people from the chat: `/invite` adds them, `/page` adds them and sends
- * an in-app urgent notice for the card (each time it is asked, within the
- * urgent caps; in-app notices spend no paid quota).
+ * an in-app urgent notice for the card: once per person per /page (a person
+ * named twice is paged once), again only when asked again, within the urgent
+ * caps; in-app notices spend no paid quota.
  */
 export class Paging {
   constructor(
@@ -35,7 +36,8 @@ export class Paging {
       if (!record.failedMembers.some((x) => x.id === f.id)) record.failedMembers.push(f)
     const missing = resolved.openIds.filter((id) => !record.members.includes(id))
     await this.members.add(record, missing, 'open_id', op)
-    const people = resolved.openIds.filter((id) => record.members.includes(id))
+    // Named twice (an email and a mention of the same person): added and paged once.
+    const people = [...new Set(resolved.openIds)].filter((id) => record.members.includes(id))
     if (!people.length)
       return t.nobodyBrought(
         [...resolved.failed, ...op.failedMembers].map((f) => f.id).join(', ') || ids.join(', '),

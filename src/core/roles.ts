@@ -14,9 +14,10 @@ export interface LeadDueJob {
 }
 
 /**
- * Incident roles: the lead, who runs the response. The lead is made a
- * manager of the chat (only the owner, the bot, may; the previous lead goes
- * back to being a member), shown on the card and announced in the chat.
+ * Incident roles: the lead, who runs the response, and the further roles the
+ * config lists (comms, scribe). The lead is made a manager of the chat (only
+ * the owner, the bot, may; the previous lead goes back to being a member);
+ * every role is shown on the card and announced in the chat.
  */
 export class Roles {
   constructor(
@@ -77,6 +78,48 @@ export class Roles {
       })
     if (unmanaged) line.push({ tag: 'text', text: t.managerScope(unmanaged) })
     await this.messages.post(record, [line], `lead:${now}`)
+    return undefined
+  }
+
+  /** The name people see for a role (warroom.roles): the language's word for known ones. */
+  roleLabel(role: string): string {
+    return this.messages.t.roleNames[role] ?? role
+  }
+
+  /** `/role <name> [@someone]`: a configured role to `person`; a reason when there is nothing to do. */
+  async assign(
+    record: IncidentRecord,
+    role: string,
+    person: Person,
+    by: Person,
+  ): Promise<string | undefined> {
+    const t = this.messages.t
+    const roles = this.core.config.roles ?? []
+    if (!roles.includes(role))
+      return t.unknownRole(role, roles.map((r) => `${r}（${this.roleLabel(r)}）`).join('、'))
+    const label = this.roleLabel(role)
+    const previous = record.roles?.[role]?.by
+    if (previous && person.openId && previous.openId === person.openId) return t.alreadyRole(label)
+    const now = this.core.now()
+    record.roles = { ...record.roles, [role]: { by: person, at: now } }
+    record.events.push({
+      type: 'updated',
+      at: now,
+      by,
+      detail: `role ${role}: ${person.openId ?? '?'}`,
+    })
+    const [before, after] = t.roleParts(label)
+    const line: Array<Record<string, unknown>> = [
+      { tag: 'text', text: before },
+      ...this.messages.personNodes(person),
+      { tag: 'text', text: after },
+    ]
+    if (previous)
+      line.push({ tag: 'text', text: t.leadAfter }, ...this.messages.personNodes(previous), {
+        tag: 'text',
+        text: t.leadAfterEnd,
+      })
+    await this.messages.post(record, [line], `role:${role}:${now}`)
     return undefined
   }
 

@@ -214,6 +214,17 @@ export class WarRoom {
     })
   }
 
+  /** `/role <name> [@someone]`: a configured role (comms, scribe) to a member, members only. */
+  assignRole(ref: IncidentRef, by: Person, role: string, person: Person = by) {
+    return this.asMember(ref, by, async (record, op) => {
+      if (record.status !== 'open')
+        return this.records.none(record.key, 'the incident is already resolved', record)
+      if (person !== by && !(await this.members.isMember(record, person)))
+        return this.records.none(record.key, this.t.notAMember, record)
+      return this.changed(record, op, await this.roles.assign(record, role, person, by))
+    })
+  }
+
   /** `/sev`: a person sets the severity, members only, while open. */
   setSeverity(ref: IncidentRef, by: Person, severity: Severity): Promise<WarRoomResult> {
     return this.asMember(ref, by, async (record, op) => {

@@ -76,6 +76,21 @@ export const TEXTS = {
     leadBy: (who: string, when: string) => `🎖 指挥：${who}（${when} 起）`,
     managerScope: (why: string) => `（未能设为群管理员：${why}）`,
     alreadyLead: '你已经是事件指挥',
+    /** Incident roles besides the lead (warroom.roles); a name not listed here is shown as written. */
+    roleNames: {
+      comms: '对外沟通',
+      scribe: '记录员',
+      ops: '操作执行',
+      deputy: '副指挥',
+      support: '客户支持',
+    } as Record<string, string>,
+    roleParts: (role: string) => ['👤 ', ` 担任${role}`] as const,
+    roleBy: (role: string, who: string, when: string) => `👤 ${role}：${who}（${when} 起）`,
+    alreadyRole: (role: string) => `已经由这位同学担任${role}`,
+    unknownRole: (role: string, roles: string) =>
+      roles
+        ? `没有「${role}」这个角色。可用的角色：${roles}（用法：/role <角色> [@某人]）`
+        : '还没有配置角色：在配置的 warroom.roles 中列出，例如 [comms, scribe]',
     noLead: (since: string) =>
       `⏰ 事件已开启 ${since}，还没有人担任指挥：用 /lead 或卡片上的「我来指挥」认领指挥`,
     severityParts: ['🏷 ', ' 将级别改为 '] as const,
@@ -99,6 +114,7 @@ export const TEXTS = {
     urgent: '加急',
     summaryMsg: (tta: string, ttr: string, people: string, messages: string) =>
       `📋 复盘摘要：确认用时 ${tta} · 解决用时 ${ttr} · 参与 ${people} 人 · 人工消息 ${messages} 条`,
+    summaryUpdates: (n: number) => `进展更新 ${n} 次：`,
     imageFailed: '图片无法加载',
     notAWarRoom: '这个群不是事件群。',
     notAMember: '只有事件群的成员可以操作',
@@ -189,6 +205,20 @@ export const TEXTS = {
     leadBy: (who: string, when: string) => `🎖 Lead: ${who} (since ${when})`,
     managerScope: (why: string) => ` (not made a chat manager: ${why})`,
     alreadyLead: 'You already lead this incident',
+    roleNames: {
+      comms: 'Communications',
+      scribe: 'Scribe',
+      ops: 'Operations',
+      deputy: 'Deputy lead',
+      support: 'Customer support',
+    } as Record<string, string>,
+    roleParts: (role: string) => ['👤 ', ` is now ${role}`] as const,
+    roleBy: (role: string, who: string, when: string) => `👤 ${role}: ${who} (since ${when})`,
+    alreadyRole: (role: string) => `They already are ${role}`,
+    unknownRole: (role: string, roles: string) =>
+      roles
+        ? `There is no role "${role}". Roles: ${roles} (usage: /role <role> [@someone])`
+        : 'No roles are configured: list them in warroom.roles, e.g. [comms, scribe]',
     noLead: (since: string) =>
       `⏰ Open for ${since} and nobody leads it: take command with /lead or the card's Take command`,
     severityParts: ['🏷 ', ' set the severity to '] as const,
@@ -213,6 +243,7 @@ export const TEXTS = {
     urgent: 'Urgent',
     summaryMsg: (tta: string, ttr: string, people: string, messages: string) =>
       `📋 Review summary: time to acknowledge ${tta} · time to resolve ${ttr} · ${people} ${people === '1' ? 'responder' : 'responders'} · ${messages} ${messages === '1' ? 'message' : 'messages'} from people`,
+    summaryUpdates: (n: number) => `${n} status ${n === 1 ? 'update' : 'updates'}:`,
     imageFailed: 'image unavailable',
     notAWarRoom: 'This chat is not an incident war room.',
     notAMember: 'Only members of the war room can do this',

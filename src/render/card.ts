@@ -14,6 +14,8 @@ export interface CardView {
   updatedAt: number
   ack?: { by: Person; at: number }
   lead?: { by: Person; at: number }
+  /** The further roles held (warroom.roles), with the names people see. */
+  roles?: Array<{ label: string; by: Person; at: number }>
   /** The latest status update (/update), and when the next is due. */
   latestUpdate?: { at: number; text: string; next?: number }
   /** /silence can reach an Alertmanager for it (the source's own silence link is then left off). */
@@ -177,6 +179,8 @@ function build(view: CardView, opts: CardOptions, budget: Budget): Record<string
     people.push(`**${t.notInvited}** ${failed.join(', ')}`)
   }
   if (view.lead) people.push(t.leadBy(personMd(view.lead.by, t.unknownUser), when(view.lead.at)))
+  for (const r of view.roles ?? [])
+    people.push(t.roleBy(escapeMarkdown(r.label), personMd(r.by, t.unknownUser), when(r.at)))
   if (view.latestUpdate) {
     const u = view.latestUpdate
     people.push(t.latestUpdate(when(u.at), escapeMarkdown(truncate(singleLine(u.text), 300))))

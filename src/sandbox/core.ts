@@ -221,6 +221,35 @@ export class SandboxCore {
     return chat
   }
 
+  /**
+   * A chat a person made and added the bot to (a stakeholder feed): owned by
+   * the first member, with `chatId` when the config names one.
+   */
+  standingChat(name: string, members: string[], chatId = newId('oc_')): SandboxChat {
+    const now = this.now()
+    const chat: SandboxChat = {
+      chat_id: chatId,
+      name,
+      description: '',
+      owner: { type: 'user', id: members[0] ?? this.appId },
+      members: new Set(members),
+      bots: new Set([this.appId]),
+      botManagers: new Set(),
+      chat_type: 'private',
+      status: 'normal',
+      created_at: now,
+      names: [{ name, at: now }],
+      urgent_setting: 'all_members',
+      at_all_permission: 'all_members',
+      edit_permission: 'all_members',
+    }
+    this.state.chats.set(chat.chat_id, chat)
+    this.state.addSystemMessage(chat.chat_id, now, SYSTEM_TEMPLATES.created, {
+      from_user: [this.state.userName(chat.owner.id)],
+    })
+    return chat
+  }
+
   chatInfo(chat: SandboxChat) {
     return {
       chat_id: chat.chat_id,

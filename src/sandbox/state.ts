@@ -120,6 +120,8 @@ export class SandboxState {
   >()
   readonly images = new Map<string, SandboxImage>()
   readonly urgent: UrgentNotice[] = []
+  /** Standing chats a war room reports into (broadcast_chat): the page marks them. */
+  readonly feeds = new Set<string>()
   /** open_ids whose joining a chat waits for approval (answered as pending_approval_id_list). */
   readonly approvalRequired = new Set<string>()
   /** uuid → result, with the time it was first seen. */
@@ -229,6 +231,7 @@ export class SandboxState {
         sha256: createHash('sha256').update(i.bytes).digest('hex'),
       })),
       urgent: this.urgent,
+      feeds: [...this.feeds],
     }
   }
 }

@@ -133,6 +133,7 @@ form{display:flex;gap:6px;padding:10px 16px;background:#fff;border-top:1px solid
 #empty{color:#8f959e;padding:40px;text-align:center}
 #pinned{background:#fff8e6;border-bottom:1px solid #f5d78e;padding:6px 16px;max-height:35vh;overflow:auto}#pinned:empty{display:none}
 #pinned .lbl{font-size:12px;color:#8f6b00;margin-bottom:4px;cursor:pointer}.chat .tail{color:#8f959e;font-size:11px}
+.msg.reply{margin-left:28px;padding-left:8px;border-left:2px solid #dee0e3}.feed{color:#7f3bf5}
 #notice{padding:8px 16px;display:none}#notice.err{display:block;background:#fde2e2;color:#a8071a}#notice.ok{display:block;background:#e8f7e8;color:#1f6f1f}
 </style></head><body>
 <header><b id="brand"></b><span id="tagline"></span></header>
@@ -142,9 +143,9 @@ form{display:flex;gap:6px;padding:10px 16px;background:#fff;border-top:1px solid
 let state=null, sel=null, shown={}, noticeTimer=null, pinnedOpen=null;
 // The page's own words, in the product's language (warroom.language).
 const L={
- zh:{brand:'飞书沙箱',tagline:'feishu-warroom 做了什么，按飞书的样子显示。这里的一切都不离开本机。',empty:'还没有群聊。发送一条告警（见 README），它的作战室就会出现在这里。',placeholder:'/ack、/resolve 已回滚、/status 或任意内容',send:'发送',members:n=>n+' 位成员',resolved:'已解决',open:'处理中',renamed:n=>'改名 '+n+' 次',pinnedCard:'📌 置顶卡片',topNotice:' · 群置顶',updated:n=>'更新 '+n+' 次',pinned:'📌 已置顶',kinds:{app:'📳 应用内加急',sms:'✉️ 短信加急',phone:'📞 电话加急'},forPinned:'置顶卡片',forMsg:'消息 ',nobodyClick:'群里没有成员可以代为点击：请先邀请成员（见 README）',nobodyWrite:'群里没有成员可以代为发言：请先邀请成员（见 README）',error:'错误 ',receiver:'接收端返回 ',noName:'（无名称）',
+ zh:{brand:'飞书沙箱',tagline:'feishu-warroom 做了什么，按飞书的样子显示。这里的一切都不离开本机。',empty:'还没有群聊。发送一条告警（见 README），它的作战室就会出现在这里。',placeholder:'/ack、/resolve 已回滚、/status 或任意内容',send:'发送',members:n=>n+' 位成员',resolved:'已解决',open:'处理中',renamed:n=>'改名 '+n+' 次',pinnedCard:'📌 置顶卡片',topNotice:' · 群置顶',updated:n=>'更新 '+n+' 次',pinned:'📌 已置顶',kinds:{app:'📳 应用内加急',sms:'✉️ 短信加急',phone:'📞 电话加急'},forPinned:'置顶卡片',forMsg:'消息 ',nobodyClick:'群里没有成员可以代为点击：请先邀请成员（见 README）',nobodyWrite:'群里没有成员可以代为发言：请先邀请成员（见 README）',error:'错误 ',receiver:'接收端返回 ',noName:'（无名称）',feed:'📣 通报频道：每个事件一个话题',inThread:'↳ 话题回复',
   sys:{'{from_user} started the group chat.':'{from_user} 创建了群组','{from_user} invited {to_chatters} to the group.':'{from_user} 邀请 {to_chatters} 加入了群组','{from_user} updated the group name from "{old_group_name}" to "{group_name}".':'{from_user} 将群名称从“{old_group_name}”修改为“{group_name}”'}},
- en:{brand:'Feishu sandbox',tagline:'What feishu-warroom did, as Feishu would show it. Nothing here leaves this machine.',empty:'No chats yet. Send an alert (see README) and its war room appears here.',placeholder:'/ack, /resolve fixed it, /status or anything',send:'Send',members:n=>n+' members',resolved:'resolved',open:'open',renamed:n=>'renamed '+n+'×',pinnedCard:'📌 pinned card',topNotice:' · top notice',updated:n=>'updated '+n+'×',pinned:'📌 pinned',kinds:{app:'📳 in-app urgent',sms:'✉️ urgent SMS',phone:'📞 urgent phone call'},forPinned:'the pinned card',forMsg:'message ',nobodyClick:'Nobody is in this chat to click as: invite members (see README)',nobodyWrite:'Nobody is in this chat to write as: invite members (see README)',error:'Error ',receiver:'The receiver answered ',noName:'(no name)',sys:{}}};
+ en:{brand:'Feishu sandbox',tagline:'What feishu-warroom did, as Feishu would show it. Nothing here leaves this machine.',empty:'No chats yet. Send an alert (see README) and its war room appears here.',placeholder:'/ack, /resolve fixed it, /status or anything',send:'Send',members:n=>n+' members',resolved:'resolved',open:'open',renamed:n=>'renamed '+n+'×',pinnedCard:'📌 pinned card',topNotice:' · top notice',updated:n=>'updated '+n+'×',pinned:'📌 pinned',kinds:{app:'📳 in-app urgent',sms:'✉️ urgent SMS',phone:'📞 urgent phone call'},forPinned:'the pinned card',forMsg:'message ',nobodyClick:'Nobody is in this chat to click as: invite members (see README)',nobodyWrite:'Nobody is in this chat to write as: invite members (see README)',error:'Error ',receiver:'The receiver answered ',noName:'(no name)',feed:'📣 stakeholder feed: one thread per incident',inThread:'↳ in thread',sys:{}}};
 let t=L.zh;
 function words(){t=L[(state.ui||{}).language]||L.zh;document.documentElement.lang=state.ui.language==='en'?'en':'zh-CN';
   document.getElementById('brand').textContent=t.brand;document.getElementById('tagline').textContent=t.tagline;
@@ -164,6 +165,7 @@ async function send(path,body){
 }
 const esc=s=>String(s).replace(/&(?!#\\d+;)/g,'&amp;').replace(/</g,'&lt;').replace(/>/g,'&gt;').replace(/"/g,'&quot;');
 const name=id=>(state.users.find(u=>u.open_id===id)||{}).name||id;
+const isFeed=c=>(state.feeds||[]).includes(c.chat_id);
 function md(text){
   let h=esc(text);
   h=h.replace(/&lt;at (?:id|user_id)=["']?([^"'&\\s]+)["']?&gt;&lt;\\/at&gt;/g,(m,id)=>'<span class="at">@'+esc(id==='all'?'all':name(id))+'</span>');
@@ -183,31 +185,39 @@ function card(c,m){
   }
   return out+'</div></div>';
 }
-function post(c){const loc=Object.values(c)[0]||{};return (loc.content||[]).map(p=>p.map(n=>n.tag==='at'?'<span class="at">@'+esc(name(n.user_id))+'</span>':n.tag==='a'?'<a href="'+esc(n.href)+'" target="_blank" rel="noopener">'+esc(n.text)+'</a>':esc(n.text||'')).join('')).join('<br>');}
+function post(c){const loc=Object.values(c)[0]||{};return (loc.title?'<b>'+esc(loc.title)+'</b><br>':'')+(loc.content||[]).map(p=>p.map(n=>n.tag==='at'?'<span class="at">@'+esc(name(n.user_id))+'</span>':n.tag==='a'?'<a href="'+esc(n.href)+'" target="_blank" rel="noopener">'+esc(n.text)+'</a>':esc(n.text||'')).join('')).join('<br>');}
 function system(m){if(m.shown)return esc(m.shown);const c=m.content;let s=t.sys[c.template]||c.template||'';for(const [k,v] of Object.entries(c))if(Array.isArray(v))s=s.replace('{'+k+'}',v.join(', '));return esc(s);}
 function render(){
   const chats=state.chats.filter(c=>c.name!==''||c.description!=='p2p');
-  if(!sel&&chats.length)sel=chats[chats.length-1].chat_id;
+  // The newest war room first; a feed alone leaves the "no war room yet" line in view.
+  const rooms=chats.filter(c=>!isFeed(c));
+  if(!sel&&rooms.length)sel=rooms[rooms.length-1].chat_id;
   words();
   const byId=Object.fromEntries(state.messages.map(m=>[m.message_id,m]));
   // Chats of the same name (a reopened key, two storms) told apart by their id's end and first message.
   const tail=c=>{const first=byId[c.messages[0]];return ' <span class="tail">…'+esc(c.chat_id.slice(-6))+(first?' · '+esc(clock(first.create_time)):'')+'</span>';};
-  document.getElementById('chats').innerHTML=chats.slice().reverse().map(c=>'<div class="chat'+(c.chat_id===sel?' sel':'')+'" data-id="'+c.chat_id+'">'+esc(c.name||t.noName)+'<small>'+t.members(c.members.length)+' · '+(c.description.includes(':r:')||c.description.includes(':resolved:')?t.resolved:t.open)+tail(c)+'</small></div>').join('');
+  document.getElementById('chats').innerHTML=chats.slice().reverse().map(c=>'<div class="chat'+(c.chat_id===sel?' sel':'')+'" data-id="'+c.chat_id+'">'+esc(c.name||t.noName)+'<small>'+t.members(c.members.length)+' · '+(isFeed(c)?'<span class="feed">'+t.feed+'</span>':c.description.includes(':r:')||c.description.includes(':resolved:')?t.resolved:t.open)+tail(c)+'</small></div>').join('');
   const chat=state.chats.find(c=>c.chat_id===sel); if(!chat)return;
-  document.getElementById('title').innerHTML='<b>'+esc(chat.name)+'</b><br><small>'+chat.members.map(name).map(esc).join(', ')+' · '+t.renamed(chat.names.length-1)+tail(chat)+'</small>';
+  const feedLine=isFeed(chat)?' · <span class="feed">'+t.feed+'</span>':'';
+  document.getElementById('title').innerHTML='<b>'+esc(chat.name)+'</b><br><small>'+chat.members.map(name).map(esc).join(', ')+' · '+t.renamed(chat.names.length-1)+feedLine+tail(chat)+'</small>';
   const pinnedCards=chat.pinned.map(id=>byId[id]).filter(m=>m&&m.msg_type==='interactive');
   // A small window keeps the chat readable: the pinned card starts folded (click its label to unfold).
   const open=pinnedOpen===null?window.innerHeight>=700:pinnedOpen;
   document.getElementById('pinned').innerHTML=pinnedCards.map(m=>'<details'+(open?' open':'')+'><summary class="lbl">'+t.pinnedCard+(chat.top_notice===m.message_id?t.topNotice:'')+(m.patches?' · '+t.updated(m.patches):'')+'</summary>'+card(m.content,m)+'</details>').join('');
   document.getElementById('urgent').innerHTML=(state.urgent||[]).filter(u=>chat.messages.includes(u.message_id)).map(u=>'<div class="sys">'+esc(t.kinds[u.kind]||u.kind)+' → '+u.user_ids.map(name).map(esc).join(', ')+' · '+(chat.pinned.includes(u.message_id)?t.forPinned:t.forMsg+esc(u.message_id))+' · '+esc(clock(u.at))+'</div>').join('');
   const box=document.getElementById('msgs');const atEnd=box.scrollHeight-box.scrollTop-box.clientHeight<40;
-  box.innerHTML=chat.messages.map(id=>byId[id]).map(m=>{
+  // Thread replies follow their root (Feishu shows a thread under its first message).
+  const listed=chat.messages.map(id=>byId[id]).filter(m=>m&&!(m.root_id&&chat.messages.includes(m.root_id)));
+  const ordered=listed.flatMap(m=>[m,...chat.messages.map(id=>byId[id]).filter(r=>r&&r.root_id===m.message_id)]);
+  box.innerHTML=ordered.map(m=>{
     if(m.msg_type==='system')return '<div class="sys">'+system(m)+'</div>';
     const who=m.sender.sender_type==='app'?state.appName:name(m.sender.id);
     const pin=chat.pinned.includes(m.message_id)?' <span class="pin">'+t.pinned+'</span>':'';
     const upd=m.patches?' <span class="pin">'+t.updated(m.patches)+'</span>':'';
     const body=m.msg_type==='interactive'?card(m.content,m):m.msg_type==='post'?'<div class="bubble">'+post(m.content)+'</div>':'<div class="bubble">'+esc((m.content.text||JSON.stringify(m.content)).replace(/@_user_\\d+/g,'@'+state.appName))+'</div>';
-    return '<div class="msg"><div class="who">'+esc(who)+pin+upd+'</div>'+body+'</div>';}).join('');
+    // A reply in a thread (the feed's, reply_in_thread) sits under its root, as Feishu's thread view does.
+    const reply=m.root_id?' reply':'';const th=m.root_id?'<span class="pin">'+t.inThread+'</span> ':'';
+    return '<div class="msg'+reply+'"><div class="who">'+th+esc(who)+pin+upd+'</div>'+body+'</div>';}).join('');
   // New messages come into view, as in Feishu; reading further up is left alone.
   if(atEnd||shown[chat.chat_id]!==chat.messages.length){box.scrollTop=box.scrollHeight;}
   shown[chat.chat_id]=chat.messages.length;

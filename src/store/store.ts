@@ -40,6 +40,8 @@ export interface IncidentRecord {
   broadcast?: { chatId: string; messageId: string }
   /** Who leads the response (/lead, the card's Take command), since when. */
   lead?: { by: Person; at: number }
+  /** Who holds each further role (warroom.roles, /role), since when. */
+  roles?: Record<string, { by: Person; at: number }>
   /** open_ids in the chat that the card mentions. */
   members: string[]
   /** When this episode's critical buzz went out (once per episode, also when its first attempt failed). */

@@ -5,7 +5,7 @@ import { request } from 'undici'
 import { describe, expect, it } from 'vitest'
 import { main } from '../../src/cli/main.js'
 import { envFor, io } from '../support/cli.js'
-import { incident, sandbox, tempDir, view } from '../support/helpers.js'
+import { incident, sandbox, tempDir, until, view } from '../support/helpers.js'
 
 describe('warroom notify', () => {
   it('opens and then resolves an incident from flags, printing the result', async () => {
@@ -242,10 +242,35 @@ describe('the README walkthrough', () => {
     expect((await send('/incidents', 'incident-resolved.json')).action).toBe('resolved')
     expect((await send('/grafana', 'grafana-resolved.json')).action).toBe('resolved')
     const state = (await (await request(`${url}/sandbox/state`)).body.json()) as {
-      chats: Array<{ name: string; members: string[] }>
+      chats: Array<{ chat_id: string; name: string; members: string[]; messages: string[] }>
       users: Array<{ open_id: string; name: string }>
+      feeds: string[]
     }
-    const chats = state.chats.filter((c) => c.name)
+    // The sandbox made a stakeholder feed (no broadcast_chat configured): one thread per incident,
+    // its opening as the root and the resolution in the thread.
+    expect(state.feeds).toHaveLength(1)
+    const feed = state.chats.find((c) => c.chat_id === state.feeds[0])!
+    expect(feed.name).toBe('事件通报（相关方）')
+    type FeedMessage = { message_id: string; root_id?: string; msg_type: string; content: unknown }
+    const feedNow = async () => {
+      const now = (await (await request(`${url}/sandbox/state`)).body.json()) as {
+        messages: FeedMessage[]
+      }
+      const mine = now.messages.filter(
+        (m) => feed.messages.includes(m.message_id) || m.root_id !== undefined,
+      )
+      return mine.filter((m) => m.msg_type !== 'system')
+    }
+    await until('three resolutions in the feed', async () => {
+      const all = await feedNow()
+      return all.filter((m) => JSON.stringify(m.content).includes('✅ 已解决')).length === 3
+    })
+    const all = await feedNow()
+    const roots = all.filter((m) => !m.root_id && feed.messages.includes(m.message_id))
+    expect(roots).toHaveLength(3)
+    for (const root of roots)
+      expect(all.filter((m) => m.root_id === root.message_id)).toHaveLength(1)
+    const chats = state.chats.filter((c) => c.name && c.chat_id !== feed.chat_id)
     expect(chats).toHaveLength(3)
     expect(chats.filter((c) => c.name.startsWith('[已解决] '))).toHaveLength(3)
     // The demo routing invites people: team=payments → Alice and Bob, everyone → Carol.

@@ -42,6 +42,21 @@ describe('more people', () => {
       s.state.urgent.some((u) => u.user_ids.includes(bob!.open_id)),
     )
 
+    // Named twice in one /page (email and mention): one urgent notice with Carol once; asked again, again.
+    const pagesOfCarol = () =>
+      s.state.urgent.filter((u) => u.user_ids.includes(carol!.open_id)).length
+    await s.say(chatId, alice!.open_id, `/page ${carol!.email} @${carol!.open_id}`, {
+      mentionBot: true,
+    })
+    await until('Carol paged again', () => pagesOfCarol() === 2)
+    expect(s.state.urgent.at(-1)!.user_ids).toEqual([carol!.open_id])
+    // Asked a fourth time within the hour: urgent.per_incident_per_hour (3) holds it, and the chat says so.
+    await s.say(chatId, bob!.open_id, `/page ${carol!.email}`, { mentionBot: true })
+    await until('the held line', () =>
+      view(s, chatId).posts.some((p) => p.includes('⚠️ 加急未发送：已达上限')),
+    )
+    expect(pagesOfCarol()).toBe(2)
+
     // Nobody to be found: the chat says so, nothing is sent.
     const before = s.state.urgent.length
     await s.say(chatId, alice!.open_id, '/page nobody@nowhere.example', { mentionBot: true })

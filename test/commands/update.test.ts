@@ -43,6 +43,18 @@ describe('status updates with a cadence', () => {
     const reminder = messages().find((m) => textOf(m).includes('该更新进展了'))!
     expect(Number(reminder.create_time) - secondAt).toBeGreaterThanOrEqual(1900)
     expect(view(s, chatId).cardRead).toContain('watching for 15 min')
+
+    // The review summary lists the episode's updates, oldest first.
+    await s.say(chatId, alice!.open_id, '/resolve', { mentionBot: true })
+    await until('the review summary', () =>
+      view(s, chatId).posts.some((p) => p.startsWith('📋 复盘摘要')),
+    )
+    const summary = view(s, chatId).posts.find((p) => p.startsWith('📋 复盘摘要'))!
+    expect(summary.split('\n').slice(1)).toEqual([
+      '进展更新 2 次：',
+      expect.stringMatching(/^· \d\d\/\d\d \d\d:\d\d rolled back to v41, errors falling$/),
+      expect.stringMatching(/^· \d\d\/\d\d \d\d:\d\d watching for 15 min$/),
+    ])
   })
 
   test('a warning incident has no cadence: the update is posted, no reminder follows', async ({

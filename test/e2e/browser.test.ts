@@ -137,7 +137,8 @@ describe.skipIf(!hasChromium)('the sandbox page, from the README', () => {
       expect(res.statusCode, `${sample.path} ${sample.file}`).toBe(200)
       await res.body.dump()
     }
-    await expect.poll(() => page.locator('#chats .chat').count()).toBe(firing.length)
+    // A war room per sample, and the stakeholder feed the sandbox made.
+    await expect.poll(() => page.locator('#chats .chat').count()).toBe(firing.length + 1)
     await shot(page, '1-opened')
 
     // The Alertmanager war room: critical (carmine), the routed people are in it.
@@ -188,6 +189,22 @@ describe.skipIf(!hasChromium)('the sandbox page, from the README', () => {
     )
     await expect.poll(() => page.locator('#notice.err').textContent()).toMatch(/错误 400/)
     await shot(page, '5-error-shown')
+
+    // The stakeholder feed: marked in the list, one thread per incident, the resolutions inside them.
+    const feed = page.locator('#chats .chat', { hasText: '📣 通报频道' })
+    await expect.poll(() => feed.count()).toBe(1)
+    await feed.click()
+    await expect.poll(() => page.locator('#title small').textContent()).toContain('📣 通报频道')
+    await expect.poll(() => page.locator('#msgs .msg:not(.reply)').count()).toBe(firing.length)
+    await expect
+      .poll(() => page.locator('#msgs .msg.reply', { hasText: '✅ 已解决' }).count())
+      .toBe(2)
+    expect(await page.locator('#msgs .msg.reply').first().textContent()).toContain('↳ 话题回复')
+    // Each thread starts with its incident's name (the post's title).
+    expect(await page.locator('#msgs .msg:not(.reply) b').allTextContents()).toContainEqual(
+      expect.stringContaining('HighErrorRate'),
+    )
+    await shot(page, '8-stakeholder-feed')
     await page.close()
   })
 
