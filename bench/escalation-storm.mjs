@@ -67,20 +67,31 @@ export async function escalationStorm({ incidents = 1000, database, invite = fal
   })
   const started = Date.now()
   let refused = 0
+  let socketErrors = 0
   await Promise.all(
     Array.from({ length: incidents }, async (_, i) => {
       for (;;) {
-        const res = await pool.request({
-          path: '/incidents',
-          method: 'POST',
-          headers: { 'content-type': 'application/json', authorization: `Bearer ${TOKEN}` },
-          body: JSON.stringify({
-            key: `esc:${i}`,
-            title: `escalation ${i}`,
-            severity: 'warning',
-            labels: { team: 'esc' },
-          }),
-        })
+        // A connection the receiver closed (keep-alive) is tried again, as Alertmanager would.
+        const res = await pool
+          .request({
+            path: '/incidents',
+            method: 'POST',
+            headers: { 'content-type': 'application/json', authorization: `Bearer ${TOKEN}` },
+            body: JSON.stringify({
+              key: `esc:${i}`,
+              title: `escalation ${i}`,
+              severity: 'warning',
+              labels: { team: 'esc' },
+            }),
+          })
+          .catch((error) => {
+            if (receiver.child.exitCode !== null)
+              throw new Error(
+                `the receiver exited (${receiver.child.exitCode}): ${receiver.log().slice(-2000)}`,
+              )
+            socketErrors++
+            return { statusCode: 599, body: { dump: async () => {} }, error }
+          })
         await res.body.dump()
         if (res.statusCode < 500) return
         refused++
@@ -136,15 +147,25 @@ export async function escalationStorm({ incidents = 1000, database, invite = fal
   }
   lateness.sort((a, b) => a - b)
   await sandbox.close()
+  // Why a step was late: the receiver's warnings about failed jobs, by message.
+  const failures = {}
+  for (const line of receiver.log().split('\n')) {
+    if (!line.includes('escalation job failed')) continue
+    const why = (/"error":"([^"]{0,120})/.exec(line)?.[1] ?? '?').replace(/oc_\w+|om_\w+/g, '…')
+    failures[why] = (failures[why] ?? 0) + 1
+  }
   return {
     store: database ? 'postgres' : 'file',
     invite,
     incidents,
     openedMs,
     refused,
+    socketErrors,
     steps: state.urgent.length,
     expectedSteps: incidents * STEPS.length,
     twice: [...seen.values()].filter((n) => n > 1).length,
+    lateOver5s: lateness.filter((ms) => ms > 5000).length,
+    failedJobs: failures,
     latenessMs: {
       p50: percentile(lateness, 50),
       p99: percentile(lateness, 99),

@@ -20,7 +20,11 @@ export async function startServe(args, env) {
   })
   let out = ''
   child.stdout.on('data', (d) => (out += d))
-  child.stderr.on('data', () => {})
+  // The receiver's log (stderr), kept for a benchmark's diagnostics.
+  let log = ''
+  child.stderr.on('data', (d) => {
+    if (log.length < 20_000_000) log += d
+  })
   const port = Number(args[args.indexOf('--port') + 1])
   const url = `http://127.0.0.1:${port}`
   const until = Date.now() + 15_000
@@ -33,7 +37,7 @@ export async function startServe(args, env) {
     if (Date.now() > until) throw new Error(`receiver did not start: ${out}`)
     await new Promise((r) => setTimeout(r, 50))
   }
-  return { child, url, output: () => out }
+  return { child, url, output: () => out, log: () => log }
 }
 
 /** Peak resident memory of a live process, from /proc (Linux). */

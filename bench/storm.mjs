@@ -63,7 +63,8 @@ function story(g) {
  * `replicas` receivers (each its own `warroom serve`), on one PostgreSQL
  * (`database: { url, schema }`) when there are several; notifications go to
  * them round-robin. With `kill`, one replica is killed with SIGKILL once a
- * fifth of the storm is sent and started again 300 ms later.
+ * fifth of the storm is sent and started again 300 ms later; `fault` (an
+ * async function) runs at that moment instead (a database restart).
  */
 export async function storm({
   groups = 200,
@@ -73,6 +74,7 @@ export async function storm({
   replicas = 1,
   database,
   kill = false,
+  fault,
 } = {}) {
   const sandbox = await startSandboxProcess(windows)
   const dir = mkdtempSync(join(tmpdir(), 'warroom-storm-'))
@@ -130,16 +132,18 @@ export async function storm({
   const started = Date.now()
   const gap = windowMs / perGroup
   let delivered = 0
-  const killer = kill
-    ? (async () => {
-        while (delivered < (groups * perGroup) / 5) await new Promise((r) => setTimeout(r, 5))
-        const victim = replicas - 1
-        receivers[victim].child.kill('SIGKILL')
-        sent.killed++
-        await new Promise((r) => setTimeout(r, 300))
-        receivers[victim] = await start(ports[victim])
-      })()
-    : Promise.resolve()
+  const killer =
+    kill || fault
+      ? (async () => {
+          while (delivered < (groups * perGroup) / 5) await new Promise((r) => setTimeout(r, 5))
+          if (fault) return fault()
+          const victim = replicas - 1
+          receivers[victim].child.kill('SIGKILL')
+          sent.killed++
+          await new Promise((r) => setTimeout(r, 300))
+          receivers[victim] = await start(ports[victim])
+        })()
+      : Promise.resolve()
   await Promise.all(
     Array.from({ length: groups }, async (_, g) => {
       // Spread the groups' first notifications over the first interval, then one per interval.

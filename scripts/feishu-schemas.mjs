@@ -39,8 +39,13 @@ const TOOLS = [
   'im.v1.message.urgentPhone',
   'contact.v3.user.get',
   'contact.v3.user.batchGetId',
+  'vc.v1.reserve.apply',
+  'vc.v1.reserve.delete',
+  'vc.v1.reserve.getActiveMeeting',
+  'vc.v1.meeting.get',
+  'im.v2.feedCard.patch',
 ]
-const FILES = ['auth_v3', 'im_v1', 'contact_v3']
+const FILES = ['auth_v3', 'im_v1', 'im_v2', 'contact_v3', 'vc_v1']
 
 const dir = mkdtempSync(join(tmpdir(), 'lark-mcp-'))
 try {

@@ -25,6 +25,8 @@ export interface Room {
   ): Promise<WarRoomResult>
   /** Makes `lead` (by default `by`) the incident's lead (a chat manager; the previous lead stays a member). */
   takeLead(ref: IncidentRef, by: Person, lead?: Person): Promise<WarRoomResult>
+  /** Reserves (once) the incident's video meeting and posts it. */
+  openBridge(ref: IncidentRef, by: Person): Promise<WarRoomResult>
   /** Gives a configured role (`warroom.roles`) to `person` (by default `by`). */
   assignRole(ref: IncidentRef, by: Person, role: string, person?: Person): Promise<WarRoomResult>
   /** Posts the status as a reply to the message; the record's key, if it is a war room. */
@@ -53,6 +55,8 @@ export interface ButtonState {
   /** `/silence` can reach an Alertmanager for this incident. */
   canSilence: boolean
   silenced: boolean
+  /** A video bridge may be started from the card (warroom.bridge: auto or button) and is not open. */
+  canBridge: boolean
 }
 
 export type Args = Record<string, unknown>

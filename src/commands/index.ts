@@ -4,6 +4,7 @@
  * table (see CONTRIBUTING.md, "Add a chat command").
  */
 import ack from './ack.js'
+import bridge from './bridge.js'
 import help from './help.js'
 import invite from './invite.js'
 import lead from './lead.js'
@@ -22,6 +23,7 @@ export const COMMANDS = new CommandTable([
   ack,
   lead,
   role,
+  bridge,
   resolve,
   status,
   update,

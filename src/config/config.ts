@@ -77,6 +77,8 @@ export const RouteSchema = z.strictObject({
     .string()
     .regex(/^oc_[A-Za-z0-9]+$/, 'must be a chat id (oc_…)')
     .optional(),
+  /** A video bridge for these incidents (overrides warroom.bridge). */
+  bridge: z.enum(['auto', 'button', 'off']).optional(),
 })
 
 export const ConfigSchema = z
@@ -211,6 +213,8 @@ export const ConfigSchema = z
         update_every: duration.default(30 * 60_000),
         /** A reminder in the chat when nobody leads an open incident after this long (0: none). */
         lead_reminder: duration.default(10 * 60_000),
+        /** A video meeting per incident: opened for critical ones (auto), on request (button, /bridge), or never. */
+        bridge: z.enum(['auto', 'button', 'off']).default('button'),
         /** Incident roles besides the lead, taken with /role <name> (e.g. [comms, scribe]). */
         roles: z
           .array(

@@ -11,6 +11,8 @@ export interface RouteResult {
   alertmanager?: AlertmanagerTarget
   /** The stakeholder feed of the last matching route that names one. */
   broadcastChat?: string
+  /** The video bridge mode of the last matching route that names one. */
+  bridge?: 'auto' | 'button' | 'off'
   /** Indexes of the routes that matched, for logs. */
   matched: number[]
 }
@@ -38,6 +40,7 @@ export function route(
     if (r.escalation.length) result.escalation = r.escalation
     if (r.alertmanager) result.alertmanager = r.alertmanager
     if (r.broadcast_chat) result.broadcastChat = r.broadcast_chat
+    if (r.bridge) result.bridge = r.bridge
     if (!r.continue) break
   }
   result.members = [...new Set(result.members)]

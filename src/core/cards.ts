@@ -64,6 +64,14 @@ export class Cards {
         ? { canSilence: true }
         : {}),
       ...(record.resolvedBy ? { resolvedBy: record.resolvedBy } : {}),
+      ...(record.bridge && !record.bridge.released
+        ? {
+            bridge: {
+              url: record.bridge.url,
+              ...(record.bridge.meetingNo ? { meetingNo: record.bridge.meetingNo } : {}),
+            },
+          }
+        : {}),
       ...(record.previousChatId
         ? { previousChatUrl: this.core.client.chatLink(record.previousChatId) }
         : {}),
@@ -78,6 +86,9 @@ export class Cards {
         acknowledged: !!view.ack,
         led: !!view.lead,
         canSilence: !!view.canSilence,
+        canBridge:
+          !view.bridge &&
+          (this.core.config.bridgeFor?.(record.incident?.labels ?? {}) ?? 'button') !== 'off',
         silenced: view.silencedUntil !== undefined,
       },
       this.core.config.language,

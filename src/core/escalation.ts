@@ -283,6 +283,8 @@ export class Escalations {
       try {
         const invalid = await this.core.client.urgent(step.urgent, record.cardMessageId, targets)
         if (invalid.length) op.warnings.push(`urgent notice not delivered to ${invalid.join(', ')}`)
+        const reached = targets.filter((id) => !invalid.includes(id))
+        await this.urgency.attention.mark(record, reached, op)
       } catch (error) {
         op.warnings.push(`escalation step ${job.step + 1} failed: ${errorMessage(error)}`)
         await this.failed(record, job, kind, error)

@@ -1,6 +1,7 @@
 import { formatDuration } from '../i18n/index.js'
 import type { Incident, Person } from '../model/incident.js'
 import type { IncidentRecord } from '../store/store.js'
+import type { Bridges } from './bridge.js'
 import type { Broadcast } from './broadcast.js'
 import type { Cards } from './cards.js'
 import type { Discovery } from './discovery.js'
@@ -25,6 +26,7 @@ export interface FlowParts {
   urgency: Urgency
   broadcast: Broadcast
   roles: Roles
+  bridges: Bridges
 }
 
 /**
@@ -44,6 +46,7 @@ export class Flow {
   private readonly urgency: Urgency
   private readonly broadcast: Broadcast
   private readonly roles: Roles
+  private readonly bridges: Bridges
 
   constructor(parts: FlowParts) {
     this.core = parts.core
@@ -56,6 +59,7 @@ export class Flow {
     this.urgency = parts.urgency
     this.broadcast = parts.broadcast
     this.roles = parts.roles
+    this.bridges = parts.bridges
   }
 
   async open(
@@ -95,6 +99,7 @@ export class Flow {
     await this.cards.send(record, op)
     await this.broadcast.opened(record, op)
     await this.urgency.page(record, op)
+    await this.bridges.auto(record, op)
     await this.escalations.plan(record)
     await this.roles.planLeadReminder(record)
     await this.cards.refresh(record, op) // with the next escalation step, if any
@@ -126,6 +131,9 @@ export class Flow {
       await this.cards.uploadImages(record, incident, op)
     const cardChanged = await this.cards.refresh(record, op)
     const madeUp = await this.escalations.makeUp(record, op)
+    // An episode whose first attempt failed before its bridge (bridge: auto) gets it now, once.
+    const bridged = !record.bridge
+    await this.bridges.auto(record, op)
 
     const { change, announced: announce } = await this.messages.announceChange(
       record,
@@ -138,7 +146,8 @@ export class Flow {
     const changed = cardChanged || announce || added > 0
     if (changed)
       record.events.push({ type: 'updated', at: this.core.now(), detail: summarizeChange(change) })
-    if (changed || eventIsNew || madeUp) await this.records.save(record)
+    if (changed || eventIsNew || madeUp || (bridged && record.bridge))
+      await this.records.save(record)
     return changed
       ? this.records.result('updated', record, op)
       : this.records.none(record.key, 'nothing changed', record, op)
@@ -163,6 +172,7 @@ export class Flow {
     })
     await this.cards.refresh(record, op)
     await this.urgency.page(record, op)
+    await this.bridges.auto(record, op)
     await this.messages.post(
       record,
       [[{ tag: 'text', text: this.messages.t.reopened }]],
@@ -200,6 +210,9 @@ export class Flow {
       ...(how.by ? { by: how.by } : {}),
       ...(how.note ? { detail: how.note } : {}),
     })
+    // Nobody needs the chat at the top of their list, nor the meeting, any more.
+    await this.urgency.attention.clear(record, op)
+    await this.bridges.release(record, op)
     await this.cards.refresh(record, op)
     await this.core.client.updateChat(record.chatId, {
       name: this.messages.resolvedName(record.chatName),

@@ -62,9 +62,14 @@ export class Messages {
       figures ? String(figures.responders) : '-',
       figures ? String(figures.messages) : '-',
     )
+    // The call held in the bridge, and its notes when Feishu made them (a docx token).
+    const bridge = record.bridge?.meetingId ? record.bridge : undefined
+    const call = bridge
+      ? [this.t.summaryBridge(bridge.meetingNo ?? bridge.meetingId!, bridge.notesToken)]
+      : []
     // This episode's status updates, oldest first (the last ten; the timeline has them all).
     const updates = (record.updates ?? []).filter((u) => u.at >= record.openedAt)
-    if (!updates.length) return line
+    if (!updates.length) return [line, ...call].join('\n')
     const { timeZone, language } = this.core.config
     const listed = updates
       .slice(-10)
@@ -72,7 +77,7 @@ export class Messages {
         (u) =>
           `· ${formatTime(u.at, timeZone, language)} ${safePlainText(truncate(singleLine(u.text), 200))}`,
       )
-    return [line, this.t.summaryUpdates(updates.length), ...listed].join('\n')
+    return [line, ...call, this.t.summaryUpdates(updates.length), ...listed].join('\n')
   }
 
   /** The post envelope, in the configured language. */

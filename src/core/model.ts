@@ -43,6 +43,8 @@ export interface WarRoomConfig {
   broadcastFor?: (labels: Record<string, string>) => string | undefined
   /** A reminder when nobody leads an open incident after this long (0: none). */
   leadReminderMs?: number
+  /** The video bridge mode for an incident's labels (warroom.bridge, a route's own). */
+  bridgeFor?: (labels: Record<string, string>) => 'auto' | 'button' | 'off'
   /** Roles besides the lead that /role may hand out (warroom.roles). */
   roles?: string[]
   /** A status update is due this often for critical and error incidents (0: never). */

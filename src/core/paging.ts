@@ -61,7 +61,7 @@ export class Paging {
     if (how.page && record.cardMessageId) {
       const held = this.urgency.take(record, 'app')
       if (held) line.push({ tag: 'text', text: `\n${t.urgentHeld(held)}` })
-      else await this.urgency.sendApp(record.cardMessageId, people, op)
+      else await this.urgency.sendApp(record, people, op)
     }
     await this.messages.post(record, [line], `bring:${now}`)
     return undefined

@@ -1,4 +1,5 @@
 import type { IncidentRecord } from '../store/store.js'
+import type { Attention } from './attention.js'
 import type { Messages } from './messages.js'
 import { type Core, errorMessage, type Op } from './model.js'
 import { SlidingLog } from './sliding-log.js'
@@ -20,6 +21,8 @@ export class Urgency {
   constructor(
     private readonly core: Core,
     private readonly messages: Messages,
+    /** Who is buzzed gets the chat pinned to the top of their list until someone answers. */
+    readonly attention: Attention,
   ) {}
 
   /**
@@ -44,14 +47,24 @@ export class Urgency {
       )
       return
     }
-    await this.sendApp(record.cardMessageId, targets, op)
+    await this.sendApp(record, targets, op)
   }
 
-  /** An in-app urgent notice for a message: a failure or an undelivered id is a warning, never a failed operation. */
-  async sendApp(messageId: string, targets: string[], op: Op): Promise<void> {
+  /**
+   * An in-app urgent notice for the card, and the chat time-sensitive for
+   * those it reached: a failure or an undelivered id is a warning, never a
+   * failed operation.
+   */
+  async sendApp(record: IncidentRecord, targets: string[], op: Op): Promise<void> {
+    if (!record.cardMessageId) return
     try {
-      const invalid = await this.core.client.urgentApp(messageId, targets)
+      const invalid = await this.core.client.urgentApp(record.cardMessageId, targets)
       if (invalid.length) op.warnings.push(`urgent notice not delivered to ${invalid.join(', ')}`)
+      await this.attention.mark(
+        record,
+        targets.filter((id) => !invalid.includes(id)),
+        op,
+      )
     } catch (error) {
       op.warnings.push(`urgent notice failed: ${errorMessage(error)}`)
     }

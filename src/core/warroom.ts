@@ -8,31 +8,34 @@ import { type Figures, type TimelineOutput, writeTimeline } from '../render/time
 import { hashKey, type IncidentRecord, type IncidentStore, MemoryStore } from '../store/store.js'
 import { type Logger, silentLogger } from '../util/log.js'
 import { type NewChatBudget, OpenRefused } from './admission.js'
-import { Broadcast } from './broadcast.js'
-import { Cards } from './cards.js'
-import { Discovery } from './discovery.js'
+import type { Attention } from './attention.js'
+import type { Bridges } from './bridge.js'
+import type { Broadcast } from './broadcast.js'
+import type { Cards } from './cards.js'
+import type { Discovery } from './discovery.js'
 import { isStaleResolution } from './episodes.js'
 import {
   ESCALATE,
   type EscalationJob,
-  Escalations,
+  type Escalations,
   NOTE,
   type NoteJob,
   type ReminderJob,
 } from './escalation.js'
-import { Flow } from './flow.js'
+import type { Flow } from './flow.js'
 import { DEFAULT_CONFIG } from './from-config.js'
-import { Members } from './members.js'
-import { Messages, type Paragraphs } from './messages.js'
+import type { Members } from './members.js'
+import type { Messages, Paragraphs } from './messages.js'
 import type { Core, IncidentRef, Op, WarRoomConfig, WarRoomDeps, WarRoomResult } from './model.js'
-import { Paging } from './paging.js'
+import type { Paging } from './paging.js'
+import { assemble } from './parts.js'
 import { Records } from './records.js'
 import { review } from './review.js'
-import { Roles } from './roles.js'
-import { Silencing } from './silencing.js'
-import { Triage } from './triage.js'
-import { StatusUpdates } from './updates.js'
-import { Urgency } from './urgency.js'
+import type { Roles } from './roles.js'
+import type { Silencing } from './silencing.js'
+import type { Triage } from './triage.js'
+import type { StatusUpdates } from './updates.js'
+import type { Urgency } from './urgency.js'
 
 export * from './model.js'
 
@@ -51,19 +54,21 @@ export class WarRoom {
   private readonly logger: Logger
   private readonly now: () => number
   private readonly records: Records
-  private readonly flow: Flow
-  private readonly members: Members
-  private readonly messages: Messages
-  private readonly cards: Cards
-  private readonly discovery: Discovery
+  private readonly flow!: Flow
+  private readonly members!: Members
+  private readonly messages!: Messages
+  private readonly cards!: Cards
+  private readonly discovery!: Discovery
   private readonly budget: NewChatBudget | undefined
-  private readonly escalations: Escalations
-  private readonly silencing: Silencing
-  private readonly roles: Roles
-  private readonly triage: Triage
-  private readonly paging: Paging
-  private readonly updates: StatusUpdates
-  private readonly urgency: Urgency
+  private readonly escalations!: Escalations
+  private readonly silencing!: Silencing
+  private readonly roles!: Roles
+  private readonly triage!: Triage
+  private readonly paging!: Paging
+  private readonly updates!: StatusUpdates
+  private readonly urgency!: Urgency
+  private readonly attention!: Attention
+  private readonly bridges!: Bridges
 
   constructor(deps: WarRoomDeps) {
     this.client = deps.client
@@ -80,40 +85,7 @@ export class WarRoom {
       now: this.now,
       commands: deps.commands ?? COMMANDS,
     }
-    this.members = new Members(core)
-    this.messages = new Messages(core)
-    this.urgency = new Urgency(core, this.messages)
-    this.cards = new Cards(core, deps.fetchImage, (record) => this.records.save(record))
-    this.discovery = new Discovery(core, this.store, deps.store !== undefined && !deps.storeIsCache)
-    this.roles = new Roles(core, this.messages, this.store.jobs)
-    const broadcast = new Broadcast(core, this.messages)
-    this.updates = new StatusUpdates(core, this.messages, this.store.jobs, broadcast)
-    this.escalations = new Escalations(
-      core,
-      this.store.jobs,
-      this.members,
-      this.messages,
-      this.cards,
-      this.urgency,
-      (record) => this.records.save(record),
-      this.updates,
-      this.roles,
-    )
-    this.silencing = new Silencing(core, this.messages)
-    this.triage = new Triage(core, this.messages, this.escalations, this.urgency, broadcast)
-    this.paging = new Paging(core, this.members, this.messages, this.urgency)
-    this.flow = new Flow({
-      core,
-      records: this.records,
-      members: this.members,
-      messages: this.messages,
-      cards: this.cards,
-      discovery: this.discovery,
-      escalations: this.escalations,
-      urgency: this.urgency,
-      broadcast,
-      roles: this.roles,
-    })
+    Object.assign(this, assemble(core, deps, this.store, this.records))
   }
 
   private get t() {
@@ -163,6 +135,7 @@ export class WarRoom {
       record.events.push({ type: 'acknowledged', at: record.ack.at, by })
       await this.escalations.cancel(record)
       await this.escalations.scheduleReminder(record)
+      await this.attention.clear(record, op)
       await this.cards.refresh(record, op)
       const [before, after] = this.t.ackParts
       const line = [{ tag: 'text', text: before }, ...this.messages.personNodes(by)]
@@ -208,6 +181,7 @@ export class WarRoom {
         return this.records.none(record.key, this.t.notAMember, record)
       const refused = await this.roles.takeLead(record, lead, op)
       if (refused) return this.records.none(record.key, refused, record, op)
+      await this.attention.clear(record, op)
       await this.cards.refresh(record, op)
       await this.records.save(record)
       return this.records.result('updated', record, op)
@@ -225,12 +199,34 @@ export class WarRoom {
     })
   }
 
+  /** `/bridge`, the card's Start a call: the incident's video meeting, reserved once; members only. */
+  openBridge(ref: IncidentRef, by: Person): Promise<WarRoomResult> {
+    return this.asMember(ref, by, async (record, op) => {
+      if (record.status !== 'open')
+        return this.records.none(record.key, 'the incident is already resolved', record)
+      return this.changed(record, op, await this.bridges.open(record, by, op))
+    })
+  }
+
+  /** Someone wrote in the war room: the chat is no longer time-sensitive for them. */
+  async answered(ref: IncidentRef, by: Person): Promise<void> {
+    const record = by.openId ? await this.find(ref) : undefined
+    if (!record?.timeSensitive?.includes(by.openId!)) return
+    await this.asMember(ref, by, async (fresh, op) => {
+      if (!(await this.attention.clear(fresh, op, [by.openId!])))
+        return this.records.none(fresh.key, 'not time-sensitive for them', fresh, op)
+      await this.records.save(fresh)
+      return this.records.result('updated', fresh, op)
+    })
+  }
+
   /** `/sev`: a person sets the severity, members only, while open. */
   setSeverity(ref: IncidentRef, by: Person, severity: Severity): Promise<WarRoomResult> {
     return this.asMember(ref, by, async (record, op) => {
       if (record.status !== 'open')
         return this.records.none(record.key, 'the incident is already resolved', record)
       const refused = await this.triage.setSeverity(record, by, severity, op)
+      if (!refused) await this.bridges.auto(record, op)
       return this.changed(record, op, refused)
     })
   }

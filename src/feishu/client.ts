@@ -1,4 +1,5 @@
 import { FormData } from 'undici'
+import { AttentionApi } from './attention.js'
 import { DOMAINS, FeishuTransport, type TransportOptions } from './transport.js'
 import type {
   AddMembersResult,
@@ -8,6 +9,7 @@ import type {
   CreateChatBody,
   Message,
   MsgType,
+  Page,
   Pin,
   ReceiveIdType,
   UpdateChatBody,
@@ -15,12 +17,6 @@ import type {
 } from './types.js'
 
 export type FeishuClientOptions = TransportOptions
-
-interface Page<T> {
-  items?: T[]
-  has_more?: boolean
-  page_token?: string
-}
 
 /** Feishu's documented batch limits. */
 export const LIMITS = {
@@ -42,9 +38,12 @@ export const LIMITS = {
  */
 export class FeishuClient {
   readonly transport: FeishuTransport
+  /** Video meetings and time-sensitive chats. */
+  readonly attention: AttentionApi
 
   constructor(options: FeishuClientOptions | FeishuTransport) {
     this.transport = options instanceof FeishuTransport ? options : new FeishuTransport(options)
+    this.attention = new AttentionApi(this.transport)
   }
 
   get appId(): string {

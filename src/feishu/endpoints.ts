@@ -126,6 +126,34 @@ export const ENDPOINTS = {
     path: '/open-apis/contact/v3/users/batch_get_id',
     scopes: ['contact:user.id:readonly'],
   },
+  // A video meeting per incident (vc:reserve): end_time ≤ 30 days ahead, owner_id required with a tenant token.
+  reserveMeeting: {
+    method: 'POST',
+    path: '/open-apis/vc/v1/reserves/apply',
+    scopes: ['vc:reserve'],
+  },
+  releaseMeeting: {
+    method: 'DELETE',
+    path: '/open-apis/vc/v1/reserves/:reserve_id',
+    scopes: ['vc:reserve'],
+  },
+  /** Scope UNCONFIRMED beyond vc:reserve. */
+  activeMeeting: {
+    method: 'GET',
+    path: '/open-apis/vc/v1/reserves/:reserve_id/get_active_meeting',
+    scopes: ['vc:reserve'],
+  },
+  getMeeting: {
+    method: 'GET',
+    path: '/open-apis/vc/v1/meetings/:meeting_id',
+    scopes: ['vc:meeting:readonly'],
+  },
+  // Time-sensitive (即时提醒): the chat stays at the top of these people's chat list until cleared.
+  timeSensitive: {
+    method: 'PATCH',
+    path: '/open-apis/im/v2/feed_cards/:feed_card_id',
+    scopes: ['im:datasync.feed_card.time_sensitive:write'],
+  },
 } as const satisfies Record<string, { method: string; path: string; scopes: readonly string[] }>
 
 export type EndpointName = keyof typeof ENDPOINTS
@@ -144,6 +172,11 @@ export const RECOMMENDED_SCOPES: ReadonlyArray<{ scope: string; why: string }> =
   { scope: 'im:message.urgent', why: 'send an urgent (加急) notice for critical incidents' },
   { scope: 'im:resource', why: 'upload alert images (Grafana panel renders) to the card' },
   { scope: 'contact:user.id:readonly', why: 'turn responder emails and mobiles into open_ids' },
+  { scope: 'vc:reserve', why: 'optional: a video meeting per incident (warroom.bridge, /bridge)' },
+  {
+    scope: 'im:datasync.feed_card.time_sensitive:write',
+    why: 'optional: keep the war room at the top of paged people’s chat list until they answer',
+  },
   {
     scope: 'contact:user.base:readonly',
     why: 'optional: show people’s names in the timeline instead of their ids',

@@ -95,3 +95,10 @@ export interface BatchGetIdUser {
   mobile?: string
   status?: Record<string, boolean>
 }
+
+/** One page of a paged list answer. */
+export interface Page<T> {
+  items?: T[]
+  has_more?: boolean
+  page_token?: string
+}

@@ -47,6 +47,8 @@ export const TEXTS = {
       (since: string) => ` 已确认 ${since}，事件仍未解决。请更新进展，或 /resolve 标记解决。`,
     ] as const,
     previous: '上一次事件群',
+    joinBridge: '📹 加入视频会议',
+    bridgeOnCard: (no: string) => `📹 视频会议已就绪${no ? `（会议号 ${no}）` : ''}`,
     sourceNames: {
       github: 'GitHub',
       alertmanager: 'Alertmanager',
@@ -115,6 +117,19 @@ export const TEXTS = {
     summaryMsg: (tta: string, ttr: string, people: string, messages: string) =>
       `📋 复盘摘要：确认用时 ${tta} · 解决用时 ${ttr} · 参与 ${people} 人 · 人工消息 ${messages} 条`,
     summaryUpdates: (n: number) => `进展更新 ${n} 次：`,
+    summaryBridge: (meeting: string, notes?: string) =>
+      `📹 视频会议 ${meeting}${notes ? `，会议纪要文档 ${notes}` : '（飞书未返回会议纪要）'}`,
+    timeSensitiveRefused: (why: string) =>
+      `⚠️ 未能将本群设为即时提醒（置顶在被呼叫者的消息列表）：${why}`,
+    bridgeOpened: '📹 视频会议已就绪：',
+    bridgeJoin: '加入会议',
+    bridgeNo: (no: string) => `（会议号 ${no}）`,
+    bridgeRefused: (why: string) => `⚠️ 未能预约视频会议：${why}`,
+    bridgeOff: '本事件未开启视频会议（warroom.bridge: off）',
+    bridgeExists: (no: string) =>
+      `视频会议已就绪${no ? `（会议号 ${no}）` : ''}：点卡片上的「📹 加入视频会议」`,
+    bridgeNoOwner: '群里还没有成员，无法预约视频会议（会议需要一位归属人）',
+    bridgeLine: (no: string) => `📹 视频会议${no ? `：会议号 ${no}` : ''}`,
     imageFailed: '图片无法加载',
     notAWarRoom: '这个群不是事件群。',
     notAMember: '只有事件群的成员可以操作',
@@ -175,6 +190,8 @@ export const TEXTS = {
         ` acknowledged this ${since} ago and it is still open. Post an update, or /resolve it.`,
     ] as const,
     previous: 'Previous incident chat',
+    joinBridge: '📹 Join the call',
+    bridgeOnCard: (no: string) => `📹 Video bridge open${no ? ` (meeting ${no})` : ''}`,
     sourceNames: {
       github: 'GitHub',
       alertmanager: 'Alertmanager',
@@ -244,6 +261,19 @@ export const TEXTS = {
     summaryMsg: (tta: string, ttr: string, people: string, messages: string) =>
       `📋 Review summary: time to acknowledge ${tta} · time to resolve ${ttr} · ${people} ${people === '1' ? 'responder' : 'responders'} · ${messages} ${messages === '1' ? 'message' : 'messages'} from people`,
     summaryUpdates: (n: number) => `${n} status ${n === 1 ? 'update' : 'updates'}:`,
+    summaryBridge: (meeting: string, notes?: string) =>
+      `📹 Video meeting ${meeting}${notes ? `, meeting notes document ${notes}` : ' (Feishu answered no meeting notes)'}`,
+    timeSensitiveRefused: (why: string) =>
+      `⚠️ This chat could not be made time-sensitive (kept at the top of paged people's chat list): ${why}`,
+    bridgeOpened: '📹 Video bridge ready: ',
+    bridgeJoin: 'Join the call',
+    bridgeNo: (no: string) => ` (meeting ${no})`,
+    bridgeRefused: (why: string) => `⚠️ No video bridge could be reserved: ${why}`,
+    bridgeOff: 'Video bridges are off for this incident (warroom.bridge: off)',
+    bridgeExists: (no: string) =>
+      `The video bridge is open${no ? ` (meeting ${no})` : ''}: use "📹 Join the call" on the card`,
+    bridgeNoOwner: 'Nobody is in the chat yet to own a video meeting',
+    bridgeLine: (no: string) => `📹 Video bridge${no ? `: meeting ${no}` : ''}`,
     imageFailed: 'image unavailable',
     notAWarRoom: 'This chat is not an incident war room.',
     notAMember: 'Only members of the war room can do this',

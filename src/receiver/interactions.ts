@@ -103,6 +103,14 @@ export class Interactions {
       }
       const command = this.commandOf(event)
       respond({}) // answer now; Feishu wants an answer within 3 s
+      // Whoever writes in the war room has seen it: no longer time-sensitive for them.
+      const sender = event.event?.sender?.sender_id?.open_id
+      if (typeof sender === 'string' && event.event?.sender?.sender_type === 'user')
+        await warroom
+          .answered({ chatId: String(message.chat_id) }, { openId: sender })
+          .catch((error: unknown) =>
+            logger.warn('could not clear time-sensitive', { error: errorMessage(error) }),
+          )
       if (!command) {
         metrics.events.inc({ type: label, outcome: 'ignored' })
         return

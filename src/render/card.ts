@@ -16,6 +16,8 @@ export interface CardView {
   lead?: { by: Person; at: number }
   /** The further roles held (warroom.roles), with the names people see. */
   roles?: Array<{ label: string; by: Person; at: number }>
+  /** The incident's video meeting while it is reserved. */
+  bridge?: { url: string; meetingNo?: string }
   /** The latest status update (/update), and when the next is due. */
   latestUpdate?: { at: number; text: string; next?: number }
   /** /silence can reach an Alertmanager for it (the source's own silence link is then left off). */
@@ -179,6 +181,8 @@ function build(view: CardView, opts: CardOptions, budget: Budget): Record<string
     people.push(`**${t.notInvited}** ${failed.join(', ')}`)
   }
   if (view.lead) people.push(t.leadBy(personMd(view.lead.by, t.unknownUser), when(view.lead.at)))
+  if (view.bridge && !resolved)
+    people.push(t.bridgeOnCard(escapeMarkdown(view.bridge.meetingNo ?? '')))
   for (const r of view.roles ?? [])
     people.push(t.roleBy(escapeMarkdown(r.label), personMd(r.by, t.unknownUser), when(r.at)))
   if (view.latestUpdate) {
@@ -202,6 +206,10 @@ function build(view: CardView, opts: CardOptions, budget: Budget): Record<string
 
   // The command table's buttons (src/commands/), chosen for this state by the core.
   const actions: Element[] = [...(view.buttons ?? [])]
+  // The bridge first among the links: "get on a call" is what the second responder looks for.
+  const bridgeUrl = view.bridge && !resolved ? safeUrl(view.bridge.url) : undefined
+  if (bridgeUrl)
+    actions.push({ tag: 'button', text: plain(t.joinBridge), type: 'primary', url: bridgeUrl })
   // With the 1-hour button on the card, the source's own silence link would be a second "Silence".
   const links = view.canSilence
     ? incident.links.filter((l) => !SILENCE_PAGE.test(l.url))

@@ -30,6 +30,11 @@ export interface SandboxOptions {
   repeatedUuid?: 'original' | 'error'
   /** When an unanswered event is pushed again over the long connection (Feishu: 15 s, 5 min, 1 h, 6 h). */
   repushDelaysMs?: number[]
+  /**
+   * Whether a meeting's details answer its notes documents
+   * (`related_artifacts`) to a tenant token: UNCONFIRMED, both are played.
+   */
+  meetingArtifacts?: boolean
 }
 
 /** Reading group history needs this sensitive scope on top of the message-list ones. */

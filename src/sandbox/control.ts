@@ -3,11 +3,13 @@ import { errorMessage } from '../util/errors.js'
 import { readBody, sendJson } from '../util/http.js'
 import { MAX_BODY_BYTES, parseJson } from './common.js'
 import type { SandboxCore } from './core.js'
+import { startMeeting } from './handlers/attention.js'
 
 /**
  * Test controls for processes that do not share memory with the sandbox:
  * `GET /_sandbox/state`, `GET /_sandbox/stats` (requests and rate-limit refusals), `POST /_sandbox/faults` (a Fault as JSON),
- * `POST /_sandbox/expire-tokens`, `POST /_sandbox/advance` ({"ms": n}).
+ * `POST /_sandbox/expire-tokens`, `POST /_sandbox/advance` ({"ms": n}),
+ * `POST /_sandbox/meetings/start` ({"reserve_id": …}: someone opens the reserved meeting).
  */
 export async function control(
   sb: SandboxCore,
@@ -36,6 +38,10 @@ export async function control(
     if (route === 'POST /_sandbox/expire-tokens') {
       sb.expireAllTokens()
       return respond(200, { ok: true })
+    }
+    if (route === 'POST /_sandbox/meetings/start') {
+      const id = String((parseJson(body) as { reserve_id?: unknown }).reserve_id ?? '')
+      return respond(200, { meeting_id: startMeeting(sb, id) })
     }
     if (route === 'POST /_sandbox/advance') {
       const ms = Number((parseJson(body) as { ms?: unknown }).ms)

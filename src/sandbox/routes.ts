@@ -87,6 +87,14 @@ export const SANDBOX_ROUTES = {
     ],
   },
   batchGetId: { tool: 'contact.v3.user.batchGetId', scopes: ['contact:user.id:readonly'] },
+  reserveMeeting: { tool: 'vc.v1.reserve.apply', scopes: ['vc:reserve'] },
+  releaseMeeting: { tool: 'vc.v1.reserve.delete', scopes: ['vc:reserve'] },
+  activeMeeting: { tool: 'vc.v1.reserve.getActiveMeeting', scopes: ['vc:reserve'] },
+  getMeeting: { tool: 'vc.v1.meeting.get', scopes: ['vc:meeting:readonly'] },
+  timeSensitive: {
+    tool: 'im.v2.feedCard.patch',
+    scopes: ['im:datasync.feed_card.time_sensitive:write'],
+  },
 } as const satisfies Record<string, { tool: string; scopes: readonly string[] }>
 
 export type RouteName = keyof typeof SANDBOX_ROUTES

@@ -18,6 +18,7 @@ import { control } from './control.js'
 import { SandboxCore } from './core.js'
 import { click, type EventTarget, say } from './events.js'
 import type { Fault } from './faults.js'
+import { attentionHandlers } from './handlers/attention.js'
 import { chatHandlers } from './handlers/chats.js'
 import { contactHandlers } from './handlers/contact.js'
 import { imageHandlers } from './handlers/images.js'
@@ -51,6 +52,7 @@ export class FeishuSandbox extends SandboxCore {
     ...messageHandlers(this, this.content),
     ...contactHandlers(this),
     ...imageHandlers(this),
+    ...attentionHandlers(this, { meetingArtifacts: this.options.meetingArtifacts ?? false }),
   }
 
   get url(): string {

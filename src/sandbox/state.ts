@@ -57,6 +57,23 @@ export interface SandboxMessage {
   shown?: string
 }
 
+export interface SandboxMeeting {
+  id: string
+  meeting_no: string
+  url: string
+  app_link: string
+  password: string
+  owner: string
+  topic: string
+  hosts: string[]
+  end_time: number
+  created_at: number
+  /** Released (DELETE) at this time. */
+  released?: number
+  /** A meeting under way in the reservation (started with the sandbox's control). */
+  active?: { id: string; started_at: number }
+}
+
 export interface SandboxImage {
   image_key: string
   image_type: 'message' | 'avatar'
@@ -122,6 +139,10 @@ export class SandboxState {
   readonly urgent: UrgentNotice[] = []
   /** Standing chats a war room reports into (broadcast_chat): the page marks them. */
   readonly feeds = new Set<string>()
+  /** Reserved meetings (vc/v1/reserves), by reserve id. */
+  readonly meetings = new Map<string, SandboxMeeting>()
+  /** Chats marked time-sensitive (即时提醒), per chat: for whom. */
+  readonly timeSensitive = new Map<string, Set<string>>()
   /** open_ids whose joining a chat waits for approval (answered as pending_approval_id_list). */
   readonly approvalRequired = new Set<string>()
   /** uuid → result, with the time it was first seen. */
@@ -232,6 +253,10 @@ export class SandboxState {
       })),
       urgent: this.urgent,
       feeds: [...this.feeds],
+      meetings: [...this.meetings.values()],
+      time_sensitive: Object.fromEntries(
+        [...this.timeSensitive].map(([chat, people]) => [chat, [...people]]),
+      ),
     }
   }
 }

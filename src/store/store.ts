@@ -40,6 +40,22 @@ export interface IncidentRecord {
   broadcast?: { chatId: string; messageId: string }
   /** Who leads the response (/lead, the card's Take command), since when. */
   lead?: { by: Person; at: number }
+  /** open_ids for whom the chat is marked time-sensitive (即时提醒) now. */
+  timeSensitive?: string[]
+  /** The incident's video meeting (warroom.bridge, /bridge); `released` once given back. */
+  bridge?: {
+    reserveId: string
+    url: string
+    appLink?: string
+    meetingNo?: string
+    owner: string
+    at: number
+    endsAt: number
+    released?: number
+    /** The meeting held in it, learnt at release, and its notes document if Feishu answered one. */
+    meetingId?: string
+    notesToken?: string
+  }
   /** Who holds each further role (warroom.roles, /role), since when. */
   roles?: Record<string, { by: Person; at: number }>
   /** open_ids in the chat that the card mentions. */

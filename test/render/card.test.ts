@@ -40,6 +40,7 @@ function baseView(overrides: Partial<CardView> = {}): CardView {
         led: false,
         canSilence: false,
         silenced: false,
+        canBridge: false,
       },
       'zh',
       keyHash,

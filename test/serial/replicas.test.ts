@@ -6,6 +6,7 @@
 import { describe, expect, it } from 'vitest'
 // @ts-expect-error: a plain ESM module of the benchmarks, without types
 import { storm } from '../../bench/storm.mjs'
+import { PG_BIN, privateCluster } from '../support/pg-cluster.js'
 import { DATABASE_URL, freshSchema, HAVE_POSTGRES } from '../support/postgres.js'
 
 interface StormResult {
@@ -57,4 +58,27 @@ describe.skipIf(!HAVE_POSTGRES)('three replicas on one PostgreSQL', () => {
     expectExactlyRight(result, false)
     expect(result.calls.createChat, JSON.stringify(result.calls)).toBe(200)
   })
+
+  // Held from the round-3 review (issue 21): the database itself goes away mid-storm.
+  it.skipIf(!PG_BIN && !process.env.CI)(
+    'end exactly right when their PostgreSQL restarts (immediate, crash recovery) mid-storm',
+    { timeout: 240_000 },
+    async () => {
+      const cluster = await privateCluster()
+      let restarted = 0
+      const result: StormResult = await storm({
+        replicas: 3,
+        database: { url: cluster.url, schema: 'warroom' },
+        fault: async () => {
+          await cluster.restart()
+          restarted++
+        },
+      })
+      expect(restarted).toBe(1)
+      expectExactlyRight(result, false)
+      expect(result.calls.createChat, JSON.stringify(result.calls)).toBe(200)
+      // The replicas answered 5xx while it was down (Alertmanager retries those), and nothing was lost.
+      expect(result.stats.answers).toMatchObject({ '200 resolved': 100 })
+    },
+  )
 })

@@ -1,0 +1,98 @@
+import type { IncidentStore } from '../store/store.js'
+import { Attention } from './attention.js'
+import { Bridges } from './bridge.js'
+import { Broadcast } from './broadcast.js'
+import { Cards } from './cards.js'
+import { Discovery } from './discovery.js'
+import { Escalations } from './escalation.js'
+import { Flow } from './flow.js'
+import { Members } from './members.js'
+import { Messages } from './messages.js'
+import type { Core, WarRoomDeps } from './model.js'
+import { Paging } from './paging.js'
+import type { Records } from './records.js'
+import { Roles } from './roles.js'
+import { Silencing } from './silencing.js'
+import { Triage } from './triage.js'
+import { StatusUpdates } from './updates.js'
+import { Urgency } from './urgency.js'
+
+/** The war room's parts, each one concern (see ARCHITECTURE.md), wired once here. */
+export interface Parts {
+  members: Members
+  messages: Messages
+  attention: Attention
+  urgency: Urgency
+  cards: Cards
+  discovery: Discovery
+  roles: Roles
+  broadcast: Broadcast
+  updates: StatusUpdates
+  escalations: Escalations
+  silencing: Silencing
+  triage: Triage
+  paging: Paging
+  bridges: Bridges
+  flow: Flow
+}
+
+export function assemble(
+  core: Core,
+  deps: WarRoomDeps,
+  store: IncidentStore,
+  records: Records,
+): Parts {
+  const save = (record: Parameters<Records['save']>[0]) => records.save(record)
+  const members = new Members(core)
+  const messages = new Messages(core)
+  const attention = new Attention(core, messages)
+  const urgency = new Urgency(core, messages, attention)
+  const cards = new Cards(core, deps.fetchImage, save)
+  const discovery = new Discovery(core, store, deps.store !== undefined && !deps.storeIsCache)
+  const roles = new Roles(core, messages, store.jobs)
+  const broadcast = new Broadcast(core, messages)
+  const updates = new StatusUpdates(core, messages, store.jobs, broadcast)
+  const bridges = new Bridges(core, messages, urgency, save)
+  const escalations = new Escalations(
+    core,
+    store.jobs,
+    members,
+    messages,
+    cards,
+    urgency,
+    save,
+    updates,
+    roles,
+  )
+  const triage = new Triage(core, messages, escalations, urgency, broadcast)
+  const flow = new Flow({
+    core,
+    records,
+    members,
+    messages,
+    cards,
+    discovery,
+    escalations,
+    urgency,
+    broadcast,
+    roles,
+    bridges,
+  })
+  return {
+    members,
+    messages,
+    attention,
+    urgency,
+    cards,
+    discovery,
+    roles,
+    broadcast,
+    updates,
+    escalations,
+    silencing: new Silencing(core, messages),
+    triage,
+    paging: new Paging(core, members, messages, urgency),
+    bridges,
+    flow,
+  }
+}
