@@ -6,37 +6,18 @@ import { resolvedPrefixFor } from '../i18n/index.js'
 import { describeZodError, SEVERITIES } from '../model/incident.js'
 import { ScheduleSchema, scheduleNamed, scheduleRef, timeZone } from '../model/oncall.js'
 import { errorMessage } from '../util/errors.js'
+import { duration } from './duration.js'
+import { EscalationSchema } from './escalation.js'
 
 export { DEFAULT_SEVERITY_MAP } from '../model/incident.js'
+export { type EscalationStep, EscalationStepSchema } from './escalation.js'
 
 /**
  * The receiver's configuration: a YAML file validated up front, with secrets
  * allowed to come from the environment instead. Every error names its key.
  */
 
-const duration = z
-  .union([
-    z.number().nonnegative(),
-    z.string().regex(/^\d+(ms|s|m|h|d)$/, 'must be a duration like 30s, 10m or 2h'),
-  ])
-  .transform((v) => {
-    if (typeof v === 'number') return v * 1000
-    const m = /^(\d+)(ms|s|m|h|d)$/.exec(v)!
-    const unit = { ms: 1, s: 1000, m: 60_000, h: 3600_000, d: 86_400_000 }[m[2] as 'ms']
-    return Number(m[1]) * unit
-  })
-
 const labelMap = z.record(z.string(), z.string())
-
-/** One escalation step: after this long without an acknowledgement, an urgent notice of this kind. */
-export const EscalationStepSchema = z.strictObject({
-  after: duration,
-  urgent: z.enum(['app', 'sms', 'phone']).default('app'),
-  /** Who is buzzed (ids, emails or oncall:<schedule>); with neither this nor invite, every responder. */
-  to: z.array(z.string().min(1)).default([]),
-  /** Invited to the chat first (Feishu buzzes only members), then buzzed too. */
-  invite: z.array(z.string().min(1)).default([]),
-})
 
 /** Where `/silence` creates silences: an Alertmanager's API v2, with its credentials. */
 export const AlertmanagerSchema = z.strictObject({
@@ -69,7 +50,7 @@ export const RouteSchema = z.strictObject({
   /** Keep evaluating later routes after this one matched. */
   continue: z.boolean().default(false),
   /** Steps while the incident is open and nobody acknowledged it, in order of `after`. */
-  escalation: z.array(EscalationStepSchema).default([]),
+  escalation: EscalationSchema,
   /** The Alertmanager `/silence` talks to for these incidents (overrides the global one). */
   alertmanager: AlertmanagerSchema.optional(),
   /** The stakeholder feed for these incidents (overrides warroom.broadcast_chat). */
@@ -213,6 +194,8 @@ export const ConfigSchema = z
         update_every: duration.default(30 * 60_000),
         /** A reminder in the chat when nobody leads an open incident after this long (0: none). */
         lead_reminder: duration.default(10 * 60_000),
+        /** An acknowledgement with no status update for this long expires: paged again, policy anew (0: never). */
+        ack_expires: duration.default(0),
         /** A video meeting per incident: opened for critical ones (auto), on request (button, /bridge), or never. */
         bridge: z.enum(['auto', 'button', 'off']).default('button'),
         /** Incident roles besides the lead, taken with /role <name> (e.g. [comms, scribe]). */
@@ -270,14 +253,13 @@ export const ConfigSchema = z
     check(config.members, ['members'])
     for (const [i, r] of config.routes.entries()) {
       check(r.members, ['routes', i, 'members'])
-      for (const [j, step] of r.escalation.entries())
+      for (const [j, step] of (Array.isArray(r.escalation) ? r.escalation : []).entries())
         check([...step.to, ...step.invite], ['routes', i, 'escalation', j])
     }
   })
 
 export type Config = z.output<typeof ConfigSchema>
 export type Route = z.output<typeof RouteSchema>
-export type EscalationStep = z.output<typeof EscalationStepSchema>
 export type AlertmanagerTarget = z.output<typeof AlertmanagerSchema>
 
 /** Severity label values understood without configuration. */

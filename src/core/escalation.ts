@@ -7,6 +7,7 @@ import type { Cards } from './cards.js'
 import type { Members } from './members.js'
 import type { Messages } from './messages.js'
 import { type Core, errorMessage, type Op, reasonOf } from './model.js'
+import { ACK_EXPIRES, type AckExpiryJob, type Policy } from './policy.js'
 import { LEAD_DUE, type LeadDueJob, type Roles } from './roles.js'
 import { type StatusUpdates, UPDATE_DUE, type UpdateDueJob } from './updates.js'
 import type { Urgency } from './urgency.js'
@@ -63,6 +64,7 @@ export class Escalations {
     private readonly save: (record: IncidentRecord) => Promise<void>,
     private readonly updates: StatusUpdates,
     private readonly roles: Roles,
+    private readonly policy: Policy,
   ) {}
 
   /** Runs a due job of any kind (a step, a reminder, a step's note); false when it no longer applies. */
@@ -75,6 +77,12 @@ export class Escalations {
     } else if (kind === UPDATE_DUE) {
       if (!this.updates.due(record, job as UpdateDueJob)) return false
       await this.updates.remind(record, job as UpdateDueJob)
+    } else if (kind === ACK_EXPIRES) {
+      const replan = async () => {
+        await this.plan(record)
+        await this.cards.refresh(record, op)
+      }
+      return this.policy.checkExpiry(record, job as AckExpiryJob, op, replan)
     } else if (kind === REMIND) {
       if (!this.reminderDue(record, job as ReminderJob)) return false
       await this.remind(record, job as ReminderJob)
@@ -122,10 +130,26 @@ export class Escalations {
     return before !== `${record.paged}|${!!record.escalation}`
   }
 
-  /** Someone acknowledged, or it resolved: the steps left will not fire. */
+  /**
+   * Someone acknowledged, or it resolved: the steps left will not fire (an
+   * acknowledgement leaves the `until: resolve` ones, which `due` lets through).
+   */
   async cancel(record: IncidentRecord): Promise<void> {
-    if (record.escalation) await this.jobs.cancel(record.keyHash, ESCALATE)
-    if (record.status === 'resolved') await this.jobs.cancel(record.keyHash, REMIND)
+    const resolved = record.status === 'resolved'
+    const untilResolve = record.escalation?.steps.some((s) => s.until === 'resolve')
+    if (record.escalation && (resolved || !untilResolve))
+      await this.jobs.cancel(record.keyHash, ESCALATE)
+    if (resolved) {
+      await this.jobs.cancel(record.keyHash, REMIND)
+      await this.jobs.cancel(record.keyHash, ACK_EXPIRES)
+    }
+  }
+
+  /** An acknowledgement: the steps it stops, its reminders, and when it would expire. */
+  async acknowledged(record: IncidentRecord): Promise<void> {
+    await this.cancel(record)
+    await this.scheduleReminder(record)
+    await this.policy.scheduleExpiry(record)
   }
 
   /** After an acknowledgement: the n-th status nudge, one interval later (none when off). */
@@ -178,7 +202,7 @@ export class Escalations {
       !!record &&
       !!esc &&
       record.status === 'open' &&
-      !record.ack &&
+      (!record.ack || esc.steps[job.step]?.until === 'resolve') &&
       esc.startedAt === job.startedAt &&
       !esc.fired.includes(job.step) &&
       !!esc.steps[job.step]
@@ -243,8 +267,11 @@ export class Escalations {
       })
       return []
     }
+    // Outside its window (when:): the step waits for the window's next start.
+    const open = this.policy.windowed(step.when, now)
+    if (open === undefined || open > now + 1000) return this.wait(record, job, open)
     const named = expandOnCall(
-      [...step.to, ...step.invite],
+      await this.policy.expandManagers(record, [...step.to, ...step.invite], op),
       this.core.config.schedules ?? {},
       this.core.now(),
     )
@@ -301,6 +328,45 @@ export class Escalations {
       data: { ...job, targets } satisfies NoteJob as unknown as Record<string, unknown>,
     })
     return targets
+  }
+
+  /** A step outside its window: the same job at the window's start, said once; never: skipped. */
+  private async wait(record: IncidentRecord, job: EscalationJob, at: number | undefined) {
+    const esc = record.escalation!
+    if (at === undefined) {
+      esc.fired = [...esc.fired, job.step]
+      record.events.push({
+        type: 'updated',
+        at: this.core.now(),
+        detail: `escalation step ${job.step + 1}: no window within a year, skipped`,
+      })
+      await this.save(record)
+      return []
+    }
+    await this.jobs.schedule({
+      id: `${ESCALATE}:${record.keyHash}:${job.startedAt}:${job.step}:win${at}`,
+      kind: ESCALATE,
+      keyHash: record.keyHash,
+      dueAt: at,
+      data: job as unknown as Record<string, unknown>,
+    })
+    const { timeZone, language } = this.core.config
+    await this.messages.post(
+      record,
+      [
+        [
+          {
+            tag: 'text',
+            text: this.messages.t.windowWait(
+              job.step + 1,
+              formatTime(at, timeZone, language, this.core.now()),
+            ),
+          },
+        ],
+      ],
+      `window:${job.startedAt}:${job.step}`,
+    )
+    return []
   }
 
   /**

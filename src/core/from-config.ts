@@ -17,6 +17,7 @@ export function warRoomConfig(config: Config): WarRoomConfig {
     updateEveryMs: config.warroom.update_every,
     leadReminderMs: config.warroom.lead_reminder,
     roles: config.warroom.roles,
+    ackExpiresMs: config.warroom.ack_expires,
     bridgeFor: (labels) => route(labels, config.routes).bridge ?? config.warroom.bridge,
     broadcastFor: (labels) =>
       route(labels, config.routes).broadcastChat ?? config.warroom.broadcast_chat,

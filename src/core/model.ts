@@ -45,6 +45,8 @@ export interface WarRoomConfig {
   leadReminderMs?: number
   /** The video bridge mode for an incident's labels (warroom.bridge, a route's own). */
   bridgeFor?: (labels: Record<string, string>) => 'auto' | 'button' | 'off'
+  /** An acknowledgement with no status update for this long expires (0: never). */
+  ackExpiresMs?: number
   /** Roles besides the lead that /role may hand out (warroom.roles). */
   roles?: string[]
   /** A status update is due this often for critical and error incidents (0: never). */

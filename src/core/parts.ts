@@ -10,6 +10,7 @@ import { Members } from './members.js'
 import { Messages } from './messages.js'
 import type { Core, WarRoomDeps } from './model.js'
 import { Paging } from './paging.js'
+import { Policy } from './policy.js'
 import type { Records } from './records.js'
 import { Roles } from './roles.js'
 import { Silencing } from './silencing.js'
@@ -63,6 +64,7 @@ export function assemble(
     save,
     updates,
     roles,
+    new Policy(core, messages, store.jobs, urgency),
   )
   const triage = new Triage(core, messages, escalations, urgency, broadcast)
   const flow = new Flow({

@@ -133,8 +133,7 @@ export class WarRoom {
       if (record.ack) return this.records.none(record.key, 'already acknowledged', record)
       record.ack = { by, at: this.now() }
       record.events.push({ type: 'acknowledged', at: record.ack.at, by })
-      await this.escalations.cancel(record)
-      await this.escalations.scheduleReminder(record)
+      await this.escalations.acknowledged(record)
       await this.attention.clear(record, op)
       await this.cards.refresh(record, op)
       const [before, after] = this.t.ackParts

@@ -102,6 +102,17 @@ export class AttentionApi {
     }
   }
 
+  /** A person's manager (`leader_user_id`; needs a contact scope), as an open_id. */
+  async leaderOf(openId: string): Promise<string | undefined> {
+    const data = await this.transport.call<{ user?: { leader_user_id?: string } }>({
+      endpoint: 'getUser',
+      params: { user_id: openId },
+      query: { user_id_type: 'open_id' },
+      idempotent: true,
+    })
+    return data.user?.leader_user_id || undefined
+  }
+
   /** Marks the chat time-sensitive (or clears it) for these people. */
   async timeSensitive(chatId: string, on: boolean, openIds: string[]): Promise<void> {
     if (!openIds.length) return

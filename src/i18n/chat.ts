@@ -117,6 +117,13 @@ export const TEXTS = {
     summaryMsg: (tta: string, ttr: string, people: string, messages: string) =>
       `📋 复盘摘要：确认用时 ${tta} · 解决用时 ${ttr} · 参与 ${people} 人 · 人工消息 ${messages} 条`,
     summaryUpdates: (n: number) => `进展更新 ${n} 次：`,
+    managersRefused: (why: string) => `⚠️ 无法查到负责人的上级（升级步骤中的 manager）：${why}`,
+    ackExpiredParts: [
+      '⏰ ',
+      (since: string) => ` 的确认已失效：${since}没有进展更新。重新呼叫，并重新开始升级策略`,
+    ] as const,
+    windowWait: (step: number, when: string) =>
+      `⏳ 第 ${step} 步升级不在它的时段内，将于 ${when} 发出`,
     summaryBridge: (meeting: string, notes?: string) =>
       `📹 视频会议 ${meeting}${notes ? `，会议纪要文档 ${notes}` : '（飞书未返回会议纪要）'}`,
     timeSensitiveRefused: (why: string) =>
@@ -261,6 +268,15 @@ export const TEXTS = {
     summaryMsg: (tta: string, ttr: string, people: string, messages: string) =>
       `📋 Review summary: time to acknowledge ${tta} · time to resolve ${ttr} · ${people} ${people === '1' ? 'responder' : 'responders'} · ${messages} ${messages === '1' ? 'message' : 'messages'} from people`,
     summaryUpdates: (n: number) => `${n} status ${n === 1 ? 'update' : 'updates'}:`,
+    managersRefused: (why: string) =>
+      `⚠️ The responders' managers (manager in an escalation step) could not be found: ${why}`,
+    ackExpiredParts: [
+      '⏰ The acknowledgement by ',
+      (since: string) =>
+        ` expired: no status update for ${since}. Paging again and starting the policy over`,
+    ] as const,
+    windowWait: (step: number, when: string) =>
+      `⏳ Escalation step ${step} is outside its hours; it goes out at ${when}`,
     summaryBridge: (meeting: string, notes?: string) =>
       `📹 Video meeting ${meeting}${notes ? `, meeting notes document ${notes}` : ' (Feishu answered no meeting notes)'}`,
     timeSensitiveRefused: (why: string) =>

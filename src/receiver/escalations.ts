@@ -1,4 +1,5 @@
 import { ESCALATE, type EscalationJob, NOTE, REMIND, type ReminderJob } from '../core/escalation.js'
+import { ACK_EXPIRES } from '../core/policy.js'
 import { LEAD_DUE } from '../core/roles.js'
 import { UPDATE_DUE } from '../core/updates.js'
 import type { WarRoom } from '../core/warroom.js'
@@ -13,6 +14,7 @@ const IN_FLIGHT = {
   [NOTE]: 16,
   [UPDATE_DUE]: 16,
   [LEAD_DUE]: 16,
+  [ACK_EXPIRES]: 16,
 } as const
 
 /**

@@ -9,6 +9,8 @@ export interface SandboxUser {
   email?: string
   mobile?: string
   status: 'active' | 'resigned'
+  /** Their manager's open_id (contact's leader_user_id). */
+  leader?: string
 }
 
 export interface SandboxChat {

@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto'
 import { mkdir, readdir, readFile, rm } from 'node:fs/promises'
 import { join } from 'node:path'
 import type { Incident, Person, Severity } from '../model/incident.js'
+import type { PlannedStep } from '../model/window.js'
 import { errorMessage } from '../util/errors.js'
 import { SeenIds } from '../util/seen-ids.js'
 import { takeLock, writeAtomically } from './files.js'
@@ -82,7 +83,8 @@ export interface IncidentRecord {
   /** The escalation of the current episode: its steps, when they started counting, those fired. */
   escalation?: {
     startedAt: number
-    steps: Array<{ after: number; urgent: 'app' | 'sms' | 'phone'; to: string[]; invite: string[] }>
+    /** The policy's steps as planned (repeats flattened; `until`, `when` as configured). */
+    steps: PlannedStep[]
     fired: number[]
     /** When the last step fired: steps caught up after a gap are spaced from it. */
     lastFiredAt?: number

@@ -20,6 +20,7 @@ export function contactHandlers(sb: SandboxCore): Partial<Record<RouteName, Hand
           41050,
           'no user authority error: the user does not exist or is outside the app’s contact scope',
         )
+      const leader = user.leader ? sb.state.users.get(user.leader) : undefined
       return {
         user: {
           open_id: user.open_id,
@@ -27,6 +28,16 @@ export function contactHandlers(sb: SandboxCore): Partial<Record<RouteName, Hand
           user_id: user.user_id,
           name: user.name,
           en_name: user.name,
+          ...(leader
+            ? {
+                leader_user_id:
+                  idType === 'union_id'
+                    ? leader.union_id
+                    : idType === 'user_id'
+                      ? leader.user_id
+                      : leader.open_id,
+              }
+            : {}),
         },
       }
     },
