@@ -196,6 +196,15 @@ export const ConfigSchema = z
         lead_reminder: duration.default(10 * 60_000),
         /** An acknowledgement with no status update for this long expires: paged again, policy anew (0: never). */
         ack_expires: duration.default(0),
+        /** Caps on urgent notices counted across replicas (0: none); a held-back notice is said in the chat. */
+        urgent_budget: z
+          .strictObject({
+            /** Urgent notices of any kind for one incident (over a day). */
+            per_incident: z.number().int().min(0).default(0),
+            phone_per_hour: z.number().int().min(0).default(0),
+            sms_per_hour: z.number().int().min(0).default(0),
+          })
+          .prefault({}),
         /** A video meeting per incident: opened for critical ones (auto), on request (button, /bridge), or never. */
         bridge: z.enum(['auto', 'button', 'off']).default('button'),
         /** Incident roles besides the lead, taken with /role <name> (e.g. [comms, scribe]). */

@@ -287,7 +287,7 @@ export class Escalations {
     }
     // Saved as fired before the call: the urgent API has no idempotency key, so a crash between
     // the two loses this step's call rather than making it twice (a retried job finds it fired).
-    const held = targets.length ? this.urgency.take(record, step.urgent) : undefined
+    const held = targets.length ? await this.urgency.take(record, step.urgent) : undefined
     esc.fired = [...esc.fired, job.step]
     esc.lastFiredAt = now
     record.events.push({

@@ -18,6 +18,11 @@ export function warRoomConfig(config: Config): WarRoomConfig {
     leadReminderMs: config.warroom.lead_reminder,
     roles: config.warroom.roles,
     ackExpiresMs: config.warroom.ack_expires,
+    urgentBudget: {
+      perIncident: config.warroom.urgent_budget.per_incident,
+      phonePerHour: config.warroom.urgent_budget.phone_per_hour,
+      smsPerHour: config.warroom.urgent_budget.sms_per_hour,
+    },
     bridgeFor: (labels) => route(labels, config.routes).bridge ?? config.warroom.bridge,
     broadcastFor: (labels) =>
       route(labels, config.routes).broadcastChat ?? config.warroom.broadcast_chat,

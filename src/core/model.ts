@@ -55,6 +55,8 @@ export interface WarRoomConfig {
   schedules?: Record<string, Schedule>
   /** The longest silence a person may set (silence.max_duration). */
   maxSilenceMs?: number
+  /** Caps on urgent notices counted across replicas (warroom.urgent_budget; 0: none). */
+  urgentBudget?: { perIncident: number; phonePerHour: number; smsPerHour: number }
   /** Caps on urgent notices (config `urgent`); none without. */
   urgentCaps?: { perIncidentPerHour: number; paidPerHour: number }
 }

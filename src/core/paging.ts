@@ -59,7 +59,7 @@ export class Paging {
       line.push(...this.messages.personNodes({ openId: id }), { tag: 'text', text: ' ' })
     if (how.note) line.push({ tag: 'text', text: `：${safePlainText(truncate(how.note, 500))}` })
     if (how.page && record.cardMessageId) {
-      const held = this.urgency.take(record, 'app')
+      const held = await this.urgency.take(record, 'app')
       if (held) line.push({ tag: 'text', text: `\n${t.urgentHeld(held)}` })
       else await this.urgency.sendApp(record, people, op)
     }

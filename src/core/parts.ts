@@ -1,3 +1,4 @@
+import type { SharedQuota } from '../feishu/ratelimit.js'
 import type { IncidentStore } from '../store/store.js'
 import { Attention } from './attention.js'
 import { Bridges } from './bridge.js'
@@ -47,7 +48,9 @@ export function assemble(
   const members = new Members(core)
   const messages = new Messages(core)
   const attention = new Attention(core, messages)
-  const urgency = new Urgency(core, messages, attention)
+  // PostgreSQL counts the urgent budget across replicas with the Feishu quota's own function.
+  const shared = (store as { quota?: SharedQuota }).quota
+  const urgency = new Urgency(core, messages, attention, shared)
   const cards = new Cards(core, deps.fetchImage, save)
   const discovery = new Discovery(core, store, deps.store !== undefined && !deps.storeIsCache)
   const roles = new Roles(core, messages, store.jobs)

@@ -1,3 +1,4 @@
+import type { SharedQuota } from '../feishu/ratelimit.js'
 import type { IncidentRecord } from '../store/store.js'
 import type { Attention } from './attention.js'
 import type { Messages } from './messages.js'
@@ -17,12 +18,15 @@ type Kind = 'app' | 'sms' | 'phone'
  */
 export class Urgency {
   private readonly log = new SlidingLog(3600_000)
+  private readonly budgetLog = new SlidingLog(86_400_000)
 
   constructor(
     private readonly core: Core,
     private readonly messages: Messages,
     /** Who is buzzed gets the chat pinned to the top of their list until someone answers. */
     readonly attention: Attention,
+    /** The store's count across replicas, for the budget (absent: counted here). */
+    private readonly shared?: SharedQuota,
   ) {}
 
   /**
@@ -38,7 +42,7 @@ export class Urgency {
     const targets = this.pageable(record)
     if (!targets.length) return
     record.paged = this.core.now()
-    const held = this.take(record, 'app')
+    const held = await this.take(record, 'app')
     if (held) {
       await this.messages.post(
         record,
@@ -78,8 +82,46 @@ export class Urgency {
     return record.members.filter((id) => allowed.includes(id))
   }
 
-  /** Takes one notice of this kind for the incident; the cap's name when it is held back. */
-  take(record: IncidentRecord, kind: Kind): string | undefined {
+  /**
+   * Takes one notice of this kind for the incident; the cap's name when it is
+   * held back. The budget (warroom.urgent_budget) is counted in the shared
+   * store across replicas when there is one (PostgreSQL), else here.
+   */
+  async take(record: IncidentRecord, kind: Kind): Promise<string | undefined> {
+    const local = this.takeLocal(record, kind)
+    if (local) return local
+    const budget = this.core.config.urgentBudget
+    if (!budget) return undefined
+    const perHour = kind === 'phone' ? budget.phonePerHour : kind === 'sms' ? budget.smsPerHour : 0
+    if (perHour && !(await this.spend(`urgent:${kind}`, perHour, 3600_000)))
+      return `warroom.urgent_budget.${kind}_per_hour: ${perHour}`
+    const perIncident = budget.perIncident
+    if (
+      perIncident &&
+      !(await this.spend(`urgent:incident:${record.keyHash}`, perIncident, 86_400_000))
+    )
+      return `warroom.urgent_budget.per_incident: ${perIncident}`
+    return undefined
+  }
+
+  /** One from a budget, across replicas (a shared store's count) or in this process. */
+  private async spend(bucket: string, limit: number, windowMs: number): Promise<boolean> {
+    if (this.shared) {
+      try {
+        const taken = await this.shared.take(bucket, [{ limit, spanMs: windowMs }])
+        return 'slot' in taken
+      } catch {
+        // The count cannot be asked (a database restart): hold paid calls back rather than overspend.
+        return false
+      }
+    }
+    const log = this.budgetLog.entries(`${windowMs}:${bucket}`, this.core.now())
+    if (log.length >= limit) return false
+    log.push(this.core.now())
+    return true
+  }
+
+  private takeLocal(record: IncidentRecord, kind: Kind): string | undefined {
     const caps = this.core.config.urgentCaps
     if (!caps) return undefined
     const now = this.core.now()

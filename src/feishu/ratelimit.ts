@@ -45,6 +45,8 @@ export interface SharedQuota {
     windows: ReadonlyArray<{ limit: number; spanMs: number }>,
   ): Promise<{ slot: string } | { waitMs: number }>
   stamp(slots: string[]): Promise<void>
+  /** How many processes share the quota (the last count known): each paces to its share when the count cannot be asked. */
+  peers?(): number
 }
 
 /**
@@ -60,13 +62,15 @@ interface Waiter {
   resolve: (ticket: Ticket) => void
 }
 
-type Taken = { slot?: string; waitMs: number }
+type Taken = { slot?: string; waitMs: number; unshared?: boolean }
 
 export class RateGate {
   private readonly logs = new Map<string, Array<{ at: number }>>()
   /** Calls waiting per key; one drain loop per key serves them in order. */
   private readonly waiting = new Map<string, Waiter[]>()
   private shared: SharedQuota | undefined
+  /** Until when this process paces to its share too (a window after the shared count was down). */
+  private unsharedUntil = 0
 
   constructor(
     private readonly now: () => number = Date.now,
@@ -109,12 +113,17 @@ export class RateGate {
       let slot: string | undefined
       for (;;) {
         const now = this.now()
-        let wait = 0
-        for (const w of next.windows) wait = Math.max(wait, this.waitFor(key, w, now))
+        let wait = this.localWait(key, next.windows, now)
         if (wait <= 0 && this.shared) {
           const taken = await this.takeShared(key, next.windows)
           slot = taken.slot
           wait = taken.waitMs
+          // The shared count is down (a database restart): it will not know the calls made
+          // meanwhile, so for the longest window after, this process keeps to its share too.
+          if (taken.unshared) {
+            this.unsharedUntil = now + Math.max(...next.windows.map((w) => w.ms))
+            wait = this.localWait(key, next.windows, now)
+          }
         }
         if (wait <= 0) break
         await this.sleep(wait + 1)
@@ -133,7 +142,20 @@ export class RateGate {
     this.waiting.delete(key)
   }
 
-  /** The shared count's answer; when it cannot be asked, this process's own pacing alone. */
+  /** This process's own wait: every window, and its share of them while the shared count is unsure. */
+  private localWait(key: string, windows: readonly Window[], now: number): number {
+    let wait = 0
+    for (const w of windows) wait = Math.max(wait, this.waitFor(key, w, now))
+    if (!this.shared || now >= this.unsharedUntil) return wait
+    const peers = Math.max(1, this.shared.peers?.() ?? 1)
+    for (const w of windows) {
+      const share = { limit: Math.max(1, Math.floor(w.limit / peers)), ms: w.ms }
+      wait = Math.max(wait, this.waitFor(key, share, now))
+    }
+    return wait
+  }
+
+  /** The shared count's answer; when it cannot be asked, `unshared` (this process paces to its share). */
   private async takeShared(key: string, windows: readonly Window[]): Promise<Taken> {
     if (!this.shared) return { waitMs: 0 }
     try {
@@ -143,7 +165,7 @@ export class RateGate {
       )
       return 'slot' in taken ? { slot: taken.slot, waitMs: 0 } : taken
     } catch {
-      return { waitMs: 0 }
+      return { waitMs: 0, unshared: true }
     }
   }
 

@@ -8,6 +8,7 @@ import { parseConfig } from '../../src/config/config.js'
 import { nextInWindow, WhenSchema } from '../../src/model/window.js'
 import { test } from '../support/fixtures.js'
 import { incident, until, view } from '../support/helpers.js'
+import { freshSchema, HAVE_POSTGRES, pgStore } from '../support/postgres.js'
 import { startReceiver } from '../support/receiver.js'
 
 const at = (iso: string) => Date.parse(iso)
@@ -184,4 +185,44 @@ describe('deeper escalation', () => {
     await until('the step again', () => buzzes(lapsed.chatId!, bob!.open_id) === 1, 6000)
     expect((await warroom.find({ chatId: lapsed.chatId! }))!.ack).toBeUndefined()
   })
+})
+
+describe('the urgent budget', () => {
+  for (const store of ['memory', 'postgres'] as const)
+    test.skipIf(store === 'postgres' && !HAVE_POSTGRES)(
+      `phone_per_hour: 1 holds the second phone call back and says so in its chat (${store === 'postgres' ? 'two replicas on one PostgreSQL' : 'one process'})`,
+      async ({ sandbox: s, people: [alice, bob] }) => {
+        const schema = store === 'postgres' ? freshSchema() : undefined
+        const config = {
+          warroom: { urgent_on_critical: false, urgent_budget: { phone_per_hour: 1 } },
+          routes: [
+            { match: {}, escalation: [{ after: '1s', urgent: 'phone', to: [bob!.open_id] }] },
+          ],
+        }
+        // Two receivers (replicas) on one PostgreSQL schema; in memory, one receiver.
+        const first = await startReceiver(s, {
+          config,
+          ...(schema ? { store: await pgStore(schema) } : {}),
+        })
+        const second = schema
+          ? await startReceiver(s, { config, store: await pgStore(schema) })
+          : first
+        const a = await first.warroom.handle(
+          incident({ key: 'a', members: [alice!.open_id, bob!.open_id] }),
+        )
+        const b = await second.warroom.handle(
+          incident({ key: 'b', members: [alice!.open_id, bob!.open_id] }),
+        )
+        const held = () =>
+          [a, b].filter((r) =>
+            view(s, r.chatId!).posts.some((p) =>
+              p.includes('加急未发送：已达上限（warroom.urgent_budget.phone_per_hour: 1）'),
+            ),
+          ).length
+        await until('one phone call and one held back', () => held() === 1, 8000)
+        await new Promise((r) => setTimeout(r, 500))
+        expect(s.state.urgent.filter((u) => u.kind === 'phone')).toHaveLength(1)
+        expect(held()).toBe(1)
+      },
+    )
 })

@@ -153,8 +153,13 @@ describe.skipIf(!hasChromium)('the sandbox page, from the README', () => {
     for (const name of ['Alice Wang', 'Bob Li', 'Carol Zhang'])
       expect(await page.locator('#urgent').textContent()).toContain(name)
     expect(await page.locator('#urgent').textContent()).toContain('置顶卡片')
+    // The paged are shown with the chat time-sensitive for them, until someone answers.
+    await expect.poll(() => page.locator('#attention').textContent()).toContain('⏰ 即时提醒')
+    for (const name of ['Alice Wang', 'Bob Li', 'Carol Zhang'])
+      expect(await page.locator('#attention').textContent()).toContain(name)
 
     await say(page, 'Bob Li', '/ack')
+    await expect.poll(() => page.locator('#attention').textContent()).not.toContain('⏰')
     await expect.poll(() => page.locator('#pinned .card').textContent()).toContain('已确认')
     await expect.poll(() => page.locator('#msgs').textContent()).toContain('已确认，正在处理')
     expect(await newestInView(page)).toBe(true)
@@ -176,12 +181,21 @@ describe.skipIf(!hasChromium)('the sandbox page, from the README', () => {
 
     // The deploy incident: Resolve clicked on its card as Bob.
     await openChat(page, 'Deploy of shop v42')
+    // Start a call from the card: the page shows the meeting, the card its Join button.
+    await page.selectOption('#as', { label: 'Alice Wang' })
+    await page.locator('#pinned button', { hasText: '发起视频会议' }).click()
+    await expect.poll(() => page.locator('#attention').textContent()).toMatch(/📹 视频会议 \d{9}/)
+    await expect
+      .poll(() => page.locator('#pinned .card').textContent())
+      .toContain('📹 加入视频会议')
+    await shot(page, '4a-video-bridge')
     await page.selectOption('#as', { label: 'Bob Li' })
     await page.locator('#pinned button', { hasText: '标记已解决' }).click()
     await expect.poll(() => page.locator('#notice').textContent()).toBe('已标记解决')
     await expect.poll(() => page.locator('#title b').textContent()).toMatch(/^\[已解决\] /)
     await expect.poll(() => page.locator('#pinned .hd').getAttribute('class')).toContain('t-green')
     await shot(page, '4-resolved-by-a-click')
+    await expect.poll(() => page.locator('#attention').textContent()).toContain('（已释放）')
 
     // An error is shown on the page, not swallowed.
     await page.evaluate(

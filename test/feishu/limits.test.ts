@@ -161,6 +161,41 @@ describe('client pacing', () => {
   })
 })
 
+describe('the shared count down', () => {
+  it('keeps each of three replicas to a third of the limit while the database cannot be asked', async () => {
+    let now = 1_700_000_000_000
+    const gate = new RateGate(
+      () => now,
+      async (ms) => {
+        now += ms
+      },
+    )
+    let up = true
+    gate.share({
+      take: async () => {
+        if (!up) throw new Error('ECONNREFUSED')
+        return { slot: String(now) }
+      },
+      stamp: async () => {},
+      peers: () => 3,
+    })
+    const sentAt = async (n: number) => {
+      const sent: number[] = []
+      for (let i = 0; i < n; i++) {
+        gate.stamp([await gate.acquire('api:sendMessage', DOCUMENTED_LIMITS.api)])
+        sent.push(now)
+      }
+      return sent
+    }
+    const worst = (sent: number[]) =>
+      Math.max(...sent.map((t) => sent.filter((u) => u >= t && u < t + 1000).length))
+    expect(worst(await sentAt(100))).toBe(50) // the database answers: the whole limit (it counts the others)
+    now += 120_000
+    up = false
+    expect(worst(await sentAt(100))).toBe(16) // down: floor(50 / 3)
+  })
+})
+
 describe('priority in the pacer', () => {
   it('serves a critical incident’s call before calls queued earlier, and keeps order within a priority', async () => {
     let now = 0

@@ -71,7 +71,12 @@ export class Replicas {
     await query(this.pool, `DELETE FROM seen_ids WHERE seen_at < now() - interval '8 hours'`)
     await query(this.pool, `DELETE FROM replicas WHERE seen_at < now() - interval '1 hour'`)
     await query(this.pool, `DELETE FROM jobs WHERE done_at < now() - interval '7 days'`)
-    await query(this.pool, `DELETE FROM quota_log WHERE at < now() - interval '5 minutes'`)
+    // Feishu's windows are a minute at most; the urgent budget's (urgent:…) run to a day.
+    await query(
+      this.pool,
+      `DELETE FROM quota_log WHERE at < now() - interval '5 minutes' AND key NOT LIKE 'urgent:%'`,
+    )
+    await query(this.pool, `DELETE FROM quota_log WHERE at < now() - interval '2 days'`)
   }
 
   /** Shutdown: leaves at once, so the others take its share of the quota. */

@@ -173,6 +173,7 @@ export class PostgresStore implements IncidentStore {
       const answer = rows[0]?.answer ?? '0'
       return answer.startsWith('-') ? { waitMs: Number(answer.slice(1)) } : { slot: answer }
     },
+    peers: () => this.replicas.live,
     stamp: async (slots) => {
       await query(
         this.pool,
