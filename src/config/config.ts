@@ -58,6 +58,11 @@ export const RouteSchema = z.strictObject({
     .string()
     .regex(/^oc_[A-Za-z0-9]+$/, 'must be a chat id (oc_…)')
     .optional(),
+  /**
+   * A PagerDuty Events v2 routing key (integration key) that selects this
+   * route: events sent with it are routed here (and it authenticates them).
+   */
+  routing_key: z.string().min(16, 'must be at least 16 characters (a secret)').optional(),
   /** A video bridge for these incidents (overrides warroom.bridge). */
   bridge: z.enum(['auto', 'button', 'off']).optional(),
 })

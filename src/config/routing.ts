@@ -2,6 +2,9 @@ import type { Incident, Severity } from '../model/incident.js'
 import { expandOnCall, type Schedule } from '../model/oncall.js'
 import type { AlertmanagerTarget, EscalationStep, Route } from './config.js'
 
+/** The label a PagerDuty event carries when its routing key is a route's: that route's index. */
+export const PAGERDUTY_ROUTE = 'pagerduty_route'
+
 export interface RouteResult {
   members: string[]
   severity?: Severity
@@ -33,7 +36,9 @@ export function route(
     const regex = Object.entries(r.match_re).every(([k, re]) =>
       new RegExp(`^(?:${re})$`).test(labels[k] ?? ''),
     )
-    if (!exact || !regex) continue
+    // A route with a PagerDuty routing key takes the events sent with it (and only those).
+    const keyed = r.routing_key === undefined || labels[PAGERDUTY_ROUTE] === String(index)
+    if (!exact || !regex || !keyed) continue
     result.matched.push(index)
     result.members.push(...r.members)
     if (r.severity) result.severity = r.severity

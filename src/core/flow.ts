@@ -183,6 +183,23 @@ export class Flow {
     return { ...this.records.result('opened', record, op), reopened: true }
   }
 
+  /** Someone (a person, or the source by its name) acknowledged: the steps stop, everyone is told. */
+  async acknowledge(record: IncidentRecord, by: Person, op: Op): Promise<WarRoomResult> {
+    if (record.status !== 'open')
+      return this.records.none(record.key, 'the incident is already resolved', record)
+    if (record.ack) return this.records.none(record.key, 'already acknowledged', record)
+    record.ack = { by, at: this.core.now() }
+    record.events.push({ type: 'acknowledged', at: record.ack.at, by })
+    await this.escalations.acknowledged(record)
+    await this.urgency.attention.clear(record, op)
+    await this.cards.refresh(record, op)
+    const [before, after] = this.messages.t.ackParts
+    const line = [{ tag: 'text', text: before }, ...this.messages.personNodes(by)]
+    await this.messages.post(record, [[...line, { tag: 'text', text: after }]], 'ack')
+    await this.records.save(record)
+    return this.records.result('acknowledged', record, op)
+  }
+
   async resolve(
     record: IncidentRecord,
     op: Op,

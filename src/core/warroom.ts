@@ -127,20 +127,16 @@ export class WarRoom {
 
   /** A person acknowledged the incident (a chat command or the card's button). */
   acknowledge(ref: IncidentRef, by: Person): Promise<WarRoomResult> {
-    return this.asMember(ref, by, async (record, op) => {
-      if (record.status !== 'open')
-        return this.records.none(record.key, 'the incident is already resolved', record)
-      if (record.ack) return this.records.none(record.key, 'already acknowledged', record)
-      record.ack = { by, at: this.now() }
-      record.events.push({ type: 'acknowledged', at: record.ack.at, by })
-      await this.escalations.acknowledged(record)
-      await this.attention.clear(record, op)
-      await this.cards.refresh(record, op)
-      const [before, after] = this.t.ackParts
-      const line = [{ tag: 'text', text: before }, ...this.messages.personNodes(by)]
-      await this.messages.post(record, [[...line, { tag: 'text', text: after }]], 'ack')
-      await this.records.save(record)
-      return this.records.result('acknowledged', record, op)
+    return this.asMember(ref, by, (record, op) => this.flow.acknowledge(record, by, op))
+  }
+
+  /** The source acknowledged (PagerDuty's `acknowledge`): as a /ack, in the source's name. */
+  sourceAcknowledge(key: string, source: string): Promise<WarRoomResult> {
+    const keyHash = hashKey(key)
+    return this.records.run(key, keyHash, 0, async (op) => {
+      const record = await this.discovery.lookup(keyHash)
+      if (!record) return this.records.none(key, 'no open war room for this key')
+      return this.flow.acknowledge(record, { name: source }, op)
     })
   }
 

@@ -53,6 +53,7 @@ export const TEXTS = {
       github: 'GitHub',
       alertmanager: 'Alertmanager',
       grafana: 'Grafana',
+      pagerduty: 'PagerDuty Events',
       generic: 'Webhook',
     },
     severityNames: { critical: '严重', error: '错误', warning: '警告', info: '提示' } as Record<
@@ -203,6 +204,7 @@ export const TEXTS = {
       github: 'GitHub',
       alertmanager: 'Alertmanager',
       grafana: 'Grafana',
+      pagerduty: 'PagerDuty Events',
       generic: 'Webhook',
     },
     severityNames: {

@@ -19,7 +19,7 @@ const time = z.iso.datetime({
 })
 
 export const SEVERITIES = ['critical', 'error', 'warning', 'info'] as const
-export const SOURCES = ['github', 'alertmanager', 'grafana', 'generic'] as const
+export const SOURCES = ['github', 'alertmanager', 'grafana', 'pagerduty', 'generic'] as const
 
 export const IncidentItem = z.object({
   /** Stable id within the incident (alert fingerprint, job id), used to tell what changed. */

@@ -3,13 +3,11 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from 'node:net'
 import { join } from 'node:path'
 import type { AlertAdapterOptions } from '../../adapters/alertmanager.js'
-import type { GrafanaPayload } from '../../adapters/grafana.js'
 import type { CommandTable } from '../commands/table.js'
 import type { Config } from '../config/config.js'
 import { classify } from '../core/failures.js'
 import { resultJson } from '../core/result-json.js'
 import type { WarRoom, WarRoomResult } from '../core/warroom.js'
-import { FeishuError } from '../feishu/errors.js'
 import { adapterOptions, intake } from '../intake/intake.js'
 import type { TimelineArchive } from '../render/timeline.js'
 import type { JobQueue } from '../store/jobs.js'
@@ -19,8 +17,10 @@ import type { Logger } from '../util/log.js'
 import { checkGrafanaSignature, checkReadAuth, checkWebhookAuth } from './auth.js'
 import { capWaitingPerAddress } from './connections.js'
 import { EscalationRunner } from './escalations.js'
+import { postGrafanaTest } from './grafana-test.js'
 import { Interactions } from './interactions.js'
 import type { Metrics } from './metrics.js'
+import { PagerDutyEndpoint } from './pagerduty.js'
 import { Refusals } from './refusals.js'
 import { FileTimelines } from './timeline-files.js'
 import { Timelines } from './timelines.js'
@@ -64,6 +64,7 @@ export class Receiver {
   private readonly timelines: Timelines
   private readonly archive: TimelineArchive
   private readonly escalations: EscalationRunner
+  private readonly pagerduty: PagerDutyEndpoint
   /** What keeps the receiver from being ready, if anything (GET /readyz answers 503 with it). */
   readiness: (() => Promise<string | undefined> | string | undefined) | undefined
 
@@ -95,6 +96,7 @@ export class Receiver {
       jobs: options.warroom.jobs(),
       logger: options.logger,
     })
+    this.pagerduty = new PagerDutyEndpoint({ ...options, timelines: this.timelines })
     this.interactions = new Interactions({
       config: options.config,
       warroom: options.warroom,
@@ -206,6 +208,8 @@ export class Receiver {
     if (path === '/alertmanager') return this.webhook(req, res, 'alertmanager', ['POST'])
     if (path === '/grafana') return this.webhook(req, res, 'grafana', ['POST', 'PUT'])
     if (path === '/incidents') return this.webhook(req, res, 'generic', ['POST'])
+    if (path === '/v2/enqueue' || path === '/pagerduty/v2/enqueue')
+      return this.pagerduty.handle(req, res)
     const timeline = /^\/incidents\/(.+)\/timeline$/.exec(url.pathname)
     if (timeline) {
       if (method !== 'GET') throw new HttpError(405, 'use GET', { allow: 'GET' })
@@ -277,7 +281,7 @@ export class Receiver {
         count('test')
         return sendJson(res, 200, {
           action: 'none',
-          reason: await this.postGrafanaTest(taken.grafanaTest),
+          reason: await postGrafanaTest(taken.grafanaTest, this.options),
         })
       }
       incidentKey = taken.incident.key
@@ -369,31 +373,4 @@ export class Receiver {
     if (this.handled.size >= 10_000) this.handled.delete(this.handled.keys().next().value!)
     this.handled.set(digest, { keyHash, version })
   }
-
-  /**
-   * Grafana's "Test" button: posted to grafana.test_chat_id when set. Grafana
-   * shows the answer in its test dialog, so a failure answers 502 with why.
-   */
-  private async postGrafanaTest(payload: GrafanaPayload): Promise<string> {
-    const chatId = this.options.config.grafana.test_chat_id
-    if (!chatId)
-      return 'Grafana test notification received; set grafana.test_chat_id to see test notifications in a chat'
-    try {
-      await this.options.warroom.postTest(
-        chatId,
-        `Grafana test notification from ${payload.receiver}: ${payload.alerts[0]?.annotations.summary ?? ''}`,
-      )
-      return `Grafana test notification posted to ${chatId}`
-    } catch (error) {
-      const message = `could not post the Grafana test notification to grafana.test_chat_id ${chatId}: ${errorText(error)}`
-      this.options.logger.warn(message)
-      throw new HttpError(502, message)
-    }
-  }
-}
-
-function errorText(error: unknown): string {
-  if (error instanceof FeishuError)
-    return `Feishu code ${error.code} ${error.msg}${error.hint ? ` (${error.hint})` : ''}`
-  return error instanceof Error ? error.message : String(error)
 }

@@ -53,6 +53,21 @@ describe.skipIf(!AMTOOL)('amtool check-config', () => {
     })
   }
 
+  it('accepts the README’s PagerDuty notifier configuration (pagerduty_configs with url)', async () => {
+    const blocks = codeBlocks('README.md').filter(
+      (b) => b.lang === 'yaml' && /\n\s*pagerduty_configs:/.test(b.text),
+    )
+    expect(blocks).toHaveLength(1)
+    const { ok, output } = await checkConfig(blocks[0]!.text)
+    expect(output).toMatch(/SUCCESS/)
+    expect(ok).toBe(true)
+    const config = parse(blocks[0]!.text) as {
+      receivers: Array<{ pagerduty_configs?: Array<{ url: string; send_resolved?: boolean }> }>
+    }
+    const pd = config.receivers.flatMap((r) => r.pagerduty_configs ?? [])
+    expect(pd.some((h) => h.url.endsWith('/v2/enqueue') && h.send_resolved)).toBe(true)
+  })
+
   it('refuses a receivers-only snippet, as the README once had', async () => {
     const { ok, output } = await checkConfig(
       'receivers:\n  - name: w\n    webhook_configs:\n      - url: http://x/alertmanager\n',
