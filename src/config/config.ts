@@ -7,7 +7,7 @@ import { describeZodError, SEVERITIES } from '../model/incident.js'
 import { ScheduleSchema, scheduleNamed, scheduleRef, timeZone } from '../model/oncall.js'
 import { errorMessage } from '../util/errors.js'
 import { duration } from './duration.js'
-import { EscalationSchema } from './escalation.js'
+import { EscalationSchema, HeartbeatSchema } from './escalation.js'
 
 export { DEFAULT_SEVERITY_MAP } from '../model/incident.js'
 export { type EscalationStep, EscalationStepSchema } from './escalation.js'
@@ -250,6 +250,8 @@ export const ConfigSchema = z
     alertmanager: AlertmanagerSchema.optional(),
     /** On-call schedules, named by members and routes as `oncall:<name>`. */
     schedules: z.record(z.string().regex(/^[A-Za-z0-9_.-]+$/), ScheduleSchema).default({}),
+    /** Pipelines that must say they are alive: silent for `every` + `grace`, an incident opens. */
+    heartbeats: z.array(HeartbeatSchema).default([]),
   })
   .superRefine((config, ctx) => {
     // Every oncall:<name> must name a schedule: a typo would invite nobody at 3 a.m.

@@ -1,4 +1,5 @@
 import { z } from 'zod'
+import { SEVERITIES } from '../model/incident.js'
 import { WhenSchema } from '../model/window.js'
 import { duration } from './duration.js'
 
@@ -52,3 +53,19 @@ export const EscalationSchema = z
       sorted.map((s) => ({ ...s, after: s.after + r * period, round: r + 1 })),
     ).flat()
   })
+
+/**
+ * A heartbeat: `POST /heartbeat/<name>` renews it; silent for `every` plus
+ * `grace`, an incident opens (its labels route it; `members` are invited),
+ * and the next renewal resolves it.
+ */
+export const HeartbeatSchema = z.strictObject({
+  name: z.string().regex(/^[A-Za-z0-9_.-]{1,64}$/, 'must be a short name (letters, digits, . _ -)'),
+  every: duration.refine((ms) => ms >= 1000, 'must be at least 1s'),
+  grace: duration.default(60_000),
+  severity: z.enum(SEVERITIES).default('critical'),
+  labels: z.record(z.string(), z.string()).default({}),
+  members: z.array(z.string().min(1)).default([]),
+})
+
+export type Heartbeat = z.output<typeof HeartbeatSchema>

@@ -78,3 +78,21 @@ export const GITHUB_TEXTS = {
     deployLink: 'Deployment',
   },
 }
+
+/** Heartbeats: the incident a silent pipeline opens, and its resolution. */
+export const HEARTBEAT_TEXTS = {
+  zh: {
+    title: (name: string) => `没有收到「${name}」的心跳`,
+    summary: (since: string, every: string) =>
+      `上次心跳：${since}；应每 ${every} 一次。告警链路本身可能已经停止工作。`,
+    never: '启动以来从未收到',
+    resolution: '心跳恢复',
+  },
+  en: {
+    title: (name: string) => `No heartbeat from ${name}`,
+    summary: (since: string, every: string) =>
+      `Last heartbeat: ${since}; expected every ${every}. The alerting pipeline itself may have stopped.`,
+    never: 'none since start',
+    resolution: 'the heartbeat is back',
+  },
+} as const

@@ -3,7 +3,7 @@ import { ACK_EXPIRES } from '../core/policy.js'
 import { LEAD_DUE } from '../core/roles.js'
 import { UPDATE_DUE } from '../core/updates.js'
 import type { WarRoom } from '../core/warroom.js'
-import type { JobQueue } from '../store/jobs.js'
+import type { Job, JobQueue } from '../store/jobs.js'
 import { errorMessage } from '../util/errors.js'
 import type { Logger } from '../util/log.js'
 
@@ -15,6 +15,7 @@ const IN_FLIGHT = {
   [UPDATE_DUE]: 16,
   [LEAD_DUE]: 16,
   [ACK_EXPIRES]: 16,
+  'heartbeat-due': 4,
 } as const
 
 /**
@@ -31,7 +32,14 @@ export class EscalationRunner {
   private readonly inFlight = new Map<string, Set<Promise<void>>>()
 
   constructor(
-    private readonly options: { warroom: WarRoom; jobs: JobQueue; logger: Logger; pollMs?: number },
+    private readonly options: {
+      warroom: WarRoom
+      jobs: JobQueue
+      logger: Logger
+      pollMs?: number
+      /** Kinds run by someone else than the war room (heartbeats). */
+      handlers?: Record<string, (job: Job) => Promise<void>>
+    },
   ) {}
 
   start(): void {
@@ -80,6 +88,12 @@ export class EscalationRunner {
   private async run(job: Awaited<ReturnType<JobQueue['claim']>>[number]): Promise<void> {
     const { jobs, warroom, logger } = this.options
     try {
+      const own = this.options.handlers?.[job.kind]
+      if (own) {
+        await own(job)
+        await jobs.complete(job.id)
+        return
+      }
       const data = job.data as unknown as EscalationJob | ReminderJob
       const result = await warroom.escalate(job.keyHash, job.kind, data)
       if (result.action !== 'none' && job.kind !== NOTE)

@@ -18,6 +18,7 @@ import { checkGrafanaSignature, checkReadAuth, checkWebhookAuth } from './auth.j
 import { capWaitingPerAddress } from './connections.js'
 import { EscalationRunner } from './escalations.js'
 import { postGrafanaTest } from './grafana-test.js'
+import { HEARTBEAT, Heartbeats } from './heartbeats.js'
 import { Interactions } from './interactions.js'
 import type { Metrics } from './metrics.js'
 import { PagerDutyEndpoint } from './pagerduty.js'
@@ -65,6 +66,7 @@ export class Receiver {
   private readonly archive: TimelineArchive
   private readonly escalations: EscalationRunner
   private readonly pagerduty: PagerDutyEndpoint
+  private readonly heartbeats: Heartbeats
   /** What keeps the receiver from being ready, if anything (GET /readyz answers 503 with it). */
   readiness: (() => Promise<string | undefined> | string | undefined) | undefined
 
@@ -91,10 +93,12 @@ export class Receiver {
       archive: this.archive,
       ...(options.jobs ? { jobs: options.jobs } : {}),
     })
+    this.heartbeats = new Heartbeats({ ...options, jobs: options.warroom.jobs(), now: this.now })
     this.escalations = new EscalationRunner({
       warroom: options.warroom,
       jobs: options.warroom.jobs(),
       logger: options.logger,
+      handlers: { [HEARTBEAT]: (job) => this.heartbeats.due(job) },
     })
     this.pagerduty = new PagerDutyEndpoint({ ...options, timelines: this.timelines })
     this.interactions = new Interactions({
@@ -145,6 +149,7 @@ export class Receiver {
       server.listen(port, host, () => resolve())
     })
     this.timelines.start()
+    await this.heartbeats.start()
     this.escalations.start()
     return this.url
   }
@@ -210,6 +215,8 @@ export class Receiver {
     if (path === '/incidents') return this.webhook(req, res, 'generic', ['POST'])
     if (path === '/v2/enqueue' || path === '/pagerduty/v2/enqueue')
       return this.pagerduty.handle(req, res)
+    const heartbeat = /^\/heartbeat\/([A-Za-z0-9_.-]{1,64})$/.exec(path)
+    if (heartbeat) return this.heartbeats.handle(req, res, heartbeat[1]!)
     const timeline = /^\/incidents\/(.+)\/timeline$/.exec(url.pathname)
     if (timeline) {
       if (method !== 'GET') throw new HttpError(405, 'use GET', { allow: 'GET' })
