@@ -1,5 +1,6 @@
 import { createHash, randomUUID } from 'node:crypto'
 import { z } from 'zod'
+import type { Change } from '../src/model/change.js'
 import { describeZodError, type IncidentInput, SEVERITIES } from '../src/model/incident.js'
 
 /**
@@ -147,5 +148,46 @@ function triggerIncident(
       .filter((src) => /^https:\/\//i.test(src) && URL.canParse(src))
       .slice(0, 5),
     labels,
+  }
+}
+
+/** PagerDuty's change event (`/v2/change/enqueue`): a deploy or config change, for incidents' cards. */
+export const PagerDutyChangeSchema = z.object({
+  routing_key: z.string({ error: 'is required' }).min(1, 'is required').max(128),
+  payload: z.object(
+    {
+      summary: z.string({ error: 'is required' }).min(1, 'is required').max(1024),
+      timestamp: z.string().optional(),
+      source: z.string().max(255).optional(),
+      custom_details: z.unknown().optional(),
+    },
+    { error: 'is required' },
+  ),
+  links: z.array(link).max(50).optional(),
+})
+
+/** A change event as the change log keeps it; its custom details' short strings are its labels. */
+export function changeFromPagerDuty(body: unknown, now = Date.now()): Change {
+  const parsed = PagerDutyChangeSchema.safeParse(body)
+  if (!parsed.success)
+    throw new PagerDutyEventError(
+      describeZodError(parsed.error).map((i) => `${i.path || '(root)'} ${i.message}`),
+    )
+  const { payload, links } = parsed.data
+  const labels: Record<string, string> = {}
+  const details = payload.custom_details
+  if (details && typeof details === 'object' && !Array.isArray(details))
+    for (const [k, v] of Object.entries(details as Record<string, unknown>).slice(0, 30))
+      if (typeof v === 'string' && v.length <= 200) labels[k.slice(0, 100)] = v
+  const at = payload.timestamp ? Date.parse(payload.timestamp) : Number.NaN
+  return {
+    at: Number.isNaN(at) ? now : Math.min(at, now),
+    summary: payload.summary,
+    ...(payload.source ? { source: payload.source } : {}),
+    labels,
+    links: (links ?? [])
+      .filter((l) => isHttp(l.href))
+      .slice(0, 5)
+      .map((l) => ({ label: (l.text || l.href).slice(0, 100), url: l.href })),
   }
 }

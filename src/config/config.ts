@@ -7,7 +7,7 @@ import { describeZodError, SEVERITIES } from '../model/incident.js'
 import { ScheduleSchema, scheduleNamed, scheduleRef, timeZone } from '../model/oncall.js'
 import { errorMessage } from '../util/errors.js'
 import { duration } from './duration.js'
-import { EscalationSchema, HeartbeatSchema } from './escalation.js'
+import { EscalationSchema, HeartbeatSchema, UrgentBudgetSchema } from './escalation.js'
 
 export { DEFAULT_SEVERITY_MAP } from '../model/incident.js'
 export { type EscalationStep, EscalationStepSchema } from './escalation.js'
@@ -202,14 +202,11 @@ export const ConfigSchema = z
         /** An acknowledgement with no status update for this long expires: paged again, policy anew (0: never). */
         ack_expires: duration.default(0),
         /** Caps on urgent notices counted across replicas (0: none); a held-back notice is said in the chat. */
-        urgent_budget: z
-          .strictObject({
-            /** Urgent notices of any kind for one incident (over a day). */
-            per_incident: z.number().int().min(0).default(0),
-            phone_per_hour: z.number().int().min(0).default(0),
-            sms_per_hour: z.number().int().min(0).default(0),
-          })
-          .prefault({}),
+        urgent_budget: UrgentBudgetSchema,
+        /** A new incident's card lists the changes (deploys, config) of this long before it… */
+        changes_window: duration.default(2 * 3600_000),
+        /** …that share a value with it for one of these labels. */
+        changes_match: z.array(z.string().min(1)).default(['service', 'app', 'component']),
         /** A video meeting per incident: opened for critical ones (auto), on request (button, /bridge), or never. */
         bridge: z.enum(['auto', 'button', 'off']).default('button'),
         /** Incident roles besides the lead, taken with /role <name> (e.g. [comms, scribe]). */

@@ -69,3 +69,13 @@ export const HeartbeatSchema = z.strictObject({
 })
 
 export type Heartbeat = z.output<typeof HeartbeatSchema>
+
+/** warroom.urgent_budget: caps on urgent notices counted across replicas (0: none). */
+export const UrgentBudgetSchema = z
+  .strictObject({
+    /** Urgent notices of any kind for one incident (over a day). */
+    per_incident: z.number().int().min(0).default(0),
+    phone_per_hour: z.number().int().min(0).default(0),
+    sms_per_hour: z.number().int().min(0).default(0),
+  })
+  .prefault({})

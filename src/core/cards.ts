@@ -64,6 +64,7 @@ export class Cards {
         ? { canSilence: true }
         : {}),
       ...(record.resolvedBy ? { resolvedBy: record.resolvedBy } : {}),
+      ...(record.changes?.length ? { changes: record.changes } : {}),
       ...(record.bridge && !record.bridge.released
         ? {
             bridge: {

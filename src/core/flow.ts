@@ -1,5 +1,7 @@
 import { formatDuration } from '../i18n/index.js'
+import { matchingChanges } from '../model/change.js'
 import type { Incident, Person } from '../model/incident.js'
+import type { ChangeLog } from '../store/changes.js'
 import type { IncidentRecord } from '../store/store.js'
 import type { Bridges } from './bridge.js'
 import type { Broadcast } from './broadcast.js'
@@ -27,6 +29,8 @@ export interface FlowParts {
   broadcast: Broadcast
   roles: Roles
   bridges: Bridges
+  /** The store's change log (deploys), for the card's recent changes. */
+  changes: ChangeLog
 }
 
 /**
@@ -47,6 +51,7 @@ export class Flow {
   private readonly broadcast: Broadcast
   private readonly roles: Roles
   private readonly bridges: Bridges
+  private readonly changes: ChangeLog
 
   constructor(parts: FlowParts) {
     this.core = parts.core
@@ -60,6 +65,7 @@ export class Flow {
     this.broadcast = parts.broadcast
     this.roles = parts.roles
     this.bridges = parts.bridges
+    this.changes = parts.changes
   }
 
   async open(
@@ -93,6 +99,8 @@ export class Flow {
       failed: members.failed,
       ...(previous ? { previous } : {}),
     })
+    const changes = await this.recentChanges(incident, openedAt)
+    if (changes) record.changes = changes
     await this.records.save(record) // before anything else can fail: a retry finds the chat
     await this.members.addRest(record, pending, members.other, op)
     await this.cards.uploadImages(record, incident, op)
@@ -181,6 +189,15 @@ export class Flow {
     if (incident.event) record.seenEvents = [...record.seenEvents, incident.event].slice(-50)
     await this.records.save(record)
     return { ...this.records.result('opened', record, op), reopened: true }
+  }
+
+  /** What changed shortly before an incident opened, touching what it touches (a failed read: none). */
+  private async recentChanges(incident: Incident, openedAt: number) {
+    const window = this.core.config.changesWindowMs ?? 0
+    if (!window) return undefined
+    const all = await this.changes.since(openedAt - window).catch(() => [])
+    const found = matchingChanges(all, incident.labels, this.core.config.changesMatch ?? [])
+    return found.length ? found : undefined
   }
 
   /** Someone (a person, or the source by its name) acknowledged: the steps stop, everyone is told. */

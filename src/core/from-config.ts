@@ -18,6 +18,8 @@ export function warRoomConfig(config: Config): WarRoomConfig {
     leadReminderMs: config.warroom.lead_reminder,
     roles: config.warroom.roles,
     ackExpiresMs: config.warroom.ack_expires,
+    changesWindowMs: config.warroom.changes_window,
+    changesMatch: config.warroom.changes_match,
     urgentBudget: {
       perIncident: config.warroom.urgent_budget.per_incident,
       phonePerHour: config.warroom.urgent_budget.phone_per_hour,

@@ -45,6 +45,9 @@ export interface WarRoomConfig {
   leadReminderMs?: number
   /** The video bridge mode for an incident's labels (warroom.bridge, a route's own). */
   bridgeFor?: (labels: Record<string, string>) => 'auto' | 'button' | 'off'
+  /** Changes this long before an opening, sharing one of `changesMatch`'s labels, go on its card. */
+  changesWindowMs?: number
+  changesMatch?: string[]
   /** An acknowledgement with no status update for this long expires (0: never). */
   ackExpiresMs?: number
   /** Roles besides the lead that /role may hand out (warroom.roles). */

@@ -82,6 +82,7 @@ export function assemble(
     broadcast,
     roles,
     bridges,
+    changes: store.changes,
   })
   return {
     members,

@@ -354,6 +354,8 @@ export class WarRoom {
 
   /** The store's job queue (escalation steps), for the runner that claims them. */
   readonly jobs = () => this.store.jobs
+  /** The store's change log, for change events. */
+  readonly changes = () => this.store.changes
 
   /** A job's time came (a step, a reminder, a step's note): done unless it no longer applies. */
   async escalate(keyHash: string, kind: string, job: EscalationJob | ReminderJob) {

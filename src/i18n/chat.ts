@@ -48,6 +48,7 @@ export const TEXTS = {
     ] as const,
     previous: '上一次事件群',
     joinBridge: '📹 加入视频会议',
+    recentChanges: '🔀 开始前的变更',
     bridgeOnCard: (no: string) => `📹 视频会议已就绪${no ? `（会议号 ${no}）` : ''}`,
     sourceNames: {
       github: 'GitHub',
@@ -199,6 +200,7 @@ export const TEXTS = {
     ] as const,
     previous: 'Previous incident chat',
     joinBridge: '📹 Join the call',
+    recentChanges: '🔀 Changes before it started',
     bridgeOnCard: (no: string) => `📹 Video bridge open${no ? ` (meeting ${no})` : ''}`,
     sourceNames: {
       github: 'GitHub',

@@ -1,5 +1,6 @@
 import type { IncomingMessage, ServerResponse } from 'node:http'
 import {
+  changeFromPagerDuty,
   fromPagerDuty,
   PagerDutyEventError,
   type PagerDutyIntake,
@@ -8,6 +9,7 @@ import type { Config } from '../config/config.js'
 import { PAGERDUTY_ROUTE, routeIncident } from '../config/routing.js'
 import { classify } from '../core/failures.js'
 import type { WarRoom, WarRoomResult } from '../core/warroom.js'
+import type { Change } from '../model/change.js'
 import { clampIncident, parseIncident } from '../model/incident.js'
 import { HttpError, parseJsonBody, readBody, sendJson } from '../util/http.js'
 import type { Logger } from '../util/log.js'
@@ -107,6 +109,39 @@ export class PagerDutyEndpoint {
       }
       throw error
     }
+  }
+
+  /** `POST /v2/change/enqueue`: a change recorded for the cards of incidents that open after it. */
+  async change(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const { config, metrics, warroom } = this.options
+    const count = (outcome: string) => metrics.webhooks.inc({ source: 'pagerduty_change', outcome })
+    if (req.method !== 'POST') throw new HttpError(405, 'use POST', { allow: 'POST' })
+    const raw = await readBody(req, config.server.body_limit_bytes)
+    let change: Change
+    let routingKey: string
+    try {
+      const body = parseJsonBody(raw, req.headers['content-type'])
+      routingKey = String((body as { routing_key?: unknown })?.routing_key ?? '')
+      change = changeFromPagerDuty(body)
+    } catch (error) {
+      count('bad_request')
+      return invalid(
+        res,
+        error instanceof PagerDutyEventError ? error.errors : [(error as Error).message],
+      )
+    }
+    if (this.routeOf(routingKey, req.headers.authorization) === undefined) {
+      count('unauthorized')
+      return invalid(res, ['routing_key is not one this receiver accepts'])
+    }
+    try {
+      await warroom.changes().add(change)
+    } catch (error) {
+      count('store_unavailable')
+      return sendJson(res, 503, { status: 'error', message: (error as Error).message })
+    }
+    count('recorded')
+    return sendJson(res, 202, { status: 'success', message: 'Change event processed' })
   }
 
   /** The route a routing key selects (-1: none in particular); undefined when it is not accepted. */

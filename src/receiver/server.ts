@@ -215,6 +215,8 @@ export class Receiver {
     if (path === '/incidents') return this.webhook(req, res, 'generic', ['POST'])
     if (path === '/v2/enqueue' || path === '/pagerduty/v2/enqueue')
       return this.pagerduty.handle(req, res)
+    if (path === '/v2/change/enqueue' || path === '/pagerduty/v2/change/enqueue')
+      return this.pagerduty.change(req, res)
     const heartbeat = /^\/heartbeat\/([A-Za-z0-9_.-]{1,64})$/.exec(path)
     if (heartbeat) return this.heartbeats.handle(req, res, heartbeat[1]!)
     const timeline = /^\/incidents\/(.+)\/timeline$/.exec(url.pathname)

@@ -16,6 +16,8 @@ export interface CardView {
   lead?: { by: Person; at: number }
   /** The further roles held (warroom.roles), with the names people see. */
   roles?: Array<{ label: string; by: Person; at: number }>
+  /** Changes (deploys) shortly before it opened that touch what it touches, newest first. */
+  changes?: Array<{ at: number; summary: string; source?: string; links: Array<{ url: string }> }>
   /** The incident's video meeting while it is reserved. */
   bridge?: { url: string; meetingNo?: string }
   /** The latest status update (/update), and when the next is due. */
@@ -202,6 +204,17 @@ function build(view: CardView, opts: CardOptions, budget: Budget): Record<string
   if (people.length) {
     elements.push({ tag: 'hr' })
     elements.push(md(people.join('\n')))
+  }
+
+  // "What deployed before this fired?": the change events that touch it.
+  if (view.changes?.length) {
+    const lines = view.changes.slice(0, 5).map((c) => {
+      let line = `· ${when(c.at)} ${escapeMarkdown(truncate(singleLine(c.summary), 120))}`
+      if (c.source) line += ` <font color='grey'>${escapeMarkdown(truncate(c.source, 60))}</font>`
+      const url = c.links[0] ? safeUrl(c.links[0].url) : undefined
+      return url ? `${line} · [↗](${url})` : line
+    })
+    elements.push({ tag: 'hr' }, md([`**${t.recentChanges}**`, ...lines].join('\n')))
   }
 
   // The command table's buttons (src/commands/), chosen for this state by the core.

@@ -1,8 +1,10 @@
 /** The file store's disk work: atomic writes, and the data directory's lock. */
-import { randomBytes } from 'node:crypto'
-import { open, readFile, rename, rm } from 'node:fs/promises'
+import { createHash, randomBytes } from 'node:crypto'
+import { mkdir, open, readdir, readFile, rename, rm } from 'node:fs/promises'
 import { hostname } from 'node:os'
-import { dirname } from 'node:path'
+import { dirname, join } from 'node:path'
+import { errorMessage } from '../util/errors.js'
+import { type Job, LocalJobQueue } from './jobs.js'
 
 export const fileStoreWrites = { bytes: 0 }
 
@@ -118,4 +120,61 @@ function isAlive(pid: number): boolean {
   } catch (error) {
     return (error as NodeJS.ErrnoException).code === 'EPERM'
   }
+}
+
+/**
+ * A job queue kept as one small file per job under `<data_dir>/jobs/` (written
+ * atomically), so timers survive a restart; a storm's thousands of jobs are
+ * not all rewritten at every change. 0.3's single jobs.json is taken over.
+ */
+export async function fileJobs(dataDir: string): Promise<LocalJobQueue> {
+  const dir = join(dataDir, 'jobs')
+  await mkdir(dir, { recursive: true })
+  const fileOf = (id: string) =>
+    join(dir, `${createHash('sha256').update(id).digest('hex').slice(0, 40)}.json`)
+  const initial: Job[] = []
+  for (const name of await readdir(dir)) {
+    const path = join(dir, name)
+    if (name.endsWith('.tmp')) await rm(path, { force: true })
+    else if (name.endsWith('.json')) {
+      try {
+        initial.push(JSON.parse(await readFile(path, 'utf8')) as Job)
+      } catch (error) {
+        throw new Error(
+          `Corrupt job file ${path}: ${errorMessage(error)}. Move it away to continue.`,
+        )
+      }
+    }
+  }
+  const legacy = join(dataDir, 'jobs.json')
+  try {
+    const old = JSON.parse(await readFile(legacy, 'utf8')) as Job[]
+    for (const job of old) {
+      if (initial.some((j) => j.id === job.id)) continue
+      await writeAtomically(fileOf(job.id), JSON.stringify(job))
+      initial.push(job)
+    }
+    await rm(legacy, { force: true })
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== 'ENOENT')
+      throw new Error(
+        `Corrupt job file ${legacy}: ${errorMessage(error)}. Move it away to continue.`,
+      )
+  }
+  // One write at a time per job: a removal must not be undone by a write still in flight.
+  const chains = new Map<string, Promise<void>>()
+  const inTurn = (id: string, write: () => Promise<void>) => {
+    const next = (chains.get(id) ?? Promise.resolve()).then(write)
+    const settled = next.catch(() => {})
+    chains.set(id, settled)
+    void settled.then(() => chains.get(id) === settled && chains.delete(id))
+    return next
+  }
+  return new LocalJobQueue(
+    {
+      put: (job) => inTurn(job.id, () => writeAtomically(fileOf(job.id), JSON.stringify(job))),
+      remove: (id) => inTurn(id, () => rm(fileOf(id), { force: true })),
+    },
+    initial,
+  )
 }

@@ -1,11 +1,13 @@
 import { createHash } from 'node:crypto'
 import { mkdir, readdir, readFile, rm } from 'node:fs/promises'
 import { join } from 'node:path'
+import type { Change } from '../model/change.js'
 import type { Incident, Person, Severity } from '../model/incident.js'
 import type { PlannedStep } from '../model/window.js'
 import { errorMessage } from '../util/errors.js'
 import { SeenIds } from '../util/seen-ids.js'
-import { takeLock, writeAtomically } from './files.js'
+import { type ChangeLog, fileChanges, LocalChangeLog } from './changes.js'
+import { fileJobs, takeLock, writeAtomically } from './files.js'
 import { type Job, type JobQueue, LocalJobQueue } from './jobs.js'
 
 /** One entry of an incident's own history (the timeline merges it with the chat's). */
@@ -41,6 +43,8 @@ export interface IncidentRecord {
   broadcast?: { chatId: string; messageId: string }
   /** Who leads the response (/lead, the card's Take command), since when. */
   lead?: { by: Person; at: number }
+  /** The changes (deploys) of the window before it opened that touch it, newest first. */
+  changes?: Change[]
   /** open_ids for whom the chat is marked time-sensitive (即时提醒) now. */
   timeSensitive?: string[]
   /** The incident's video meeting (warroom.bridge, /bridge); `released` once given back. */
@@ -124,6 +128,8 @@ export interface IncidentStore {
   unclaim(id: string): Promise<void>
   /** Timers and background work (escalation steps), claimed once across the processes sharing it. */
   readonly jobs: JobQueue
+  /** Changes (deploys, config pushes) reported by change events, shared like the records. */
+  readonly changes: ChangeLog
   /** Releases what the store holds (a lock, connections). */
   close?(): Promise<void>
 }
@@ -147,6 +153,7 @@ const clone = <T>(value: T): T => structuredClone(value)
 export class MemoryStore implements IncidentStore {
   readonly shared = false
   jobs: JobQueue = new LocalJobQueue()
+  changes: ChangeLog = new LocalChangeLog()
   protected readonly records = new Map<string, IncidentRecord>()
   protected readonly byChat = new Map<string, string>()
   private readonly seen = new SeenIds()
@@ -222,6 +229,7 @@ export class FileStore extends MemoryStore {
     const store = new FileStore(dir)
     if (options.lock) store.lock = await takeLock(join(dataDir, 'warroom.lock'))
     store.jobs = await fileJobs(dataDir)
+    store.changes = await fileChanges(dataDir)
     for (const name of await readdir(dir)) {
       const path = join(dir, name)
       if (name.endsWith('.tmp')) {
@@ -299,62 +307,6 @@ export class FileStore extends MemoryStore {
   }
 }
 
-/**
- * A job queue kept as one small file per job under `<data_dir>/jobs/` (written
- * atomically), so timers survive a restart; a storm's thousands of jobs are
- * not all rewritten at every change. 0.3's single jobs.json is taken over.
- */
-async function fileJobs(dataDir: string): Promise<LocalJobQueue> {
-  const dir = join(dataDir, 'jobs')
-  await mkdir(dir, { recursive: true })
-  const fileOf = (id: string) =>
-    join(dir, `${createHash('sha256').update(id).digest('hex').slice(0, 40)}.json`)
-  const initial: Job[] = []
-  for (const name of await readdir(dir)) {
-    const path = join(dir, name)
-    if (name.endsWith('.tmp')) await rm(path, { force: true })
-    else if (name.endsWith('.json')) {
-      try {
-        initial.push(JSON.parse(await readFile(path, 'utf8')) as Job)
-      } catch (error) {
-        throw new Error(
-          `Corrupt job file ${path}: ${errorMessage(error)}. Move it away to continue.`,
-        )
-      }
-    }
-  }
-  const legacy = join(dataDir, 'jobs.json')
-  try {
-    const old = JSON.parse(await readFile(legacy, 'utf8')) as Job[]
-    for (const job of old) {
-      if (initial.some((j) => j.id === job.id)) continue
-      await writeAtomically(fileOf(job.id), JSON.stringify(job))
-      initial.push(job)
-    }
-    await rm(legacy, { force: true })
-  } catch (error) {
-    if ((error as NodeJS.ErrnoException).code !== 'ENOENT')
-      throw new Error(
-        `Corrupt job file ${legacy}: ${errorMessage(error)}. Move it away to continue.`,
-      )
-  }
-  // One write at a time per job: a removal must not be undone by a write still in flight.
-  const chains = new Map<string, Promise<void>>()
-  const inTurn = (id: string, write: () => Promise<void>) => {
-    const next = (chains.get(id) ?? Promise.resolve()).then(write)
-    const settled = next.catch(() => {})
-    chains.set(id, settled)
-    void settled.then(() => chains.get(id) === settled && chains.delete(id))
-    return next
-  }
-  return new LocalJobQueue(
-    {
-      put: (job) => inTurn(job.id, () => writeAtomically(fileOf(job.id), JSON.stringify(job))),
-      remove: (id) => inTurn(id, () => rm(fileOf(id), { force: true })),
-    },
-    initial,
-  )
-}
-
 /** Bytes the file store wrote (records, jobs, the lock), for the metric. */
+export { type ChangeLog, LocalChangeLog } from './changes.js'
 export { fileStoreWrites, StoreLockedError } from './files.js'

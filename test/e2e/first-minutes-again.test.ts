@@ -168,8 +168,23 @@ describe('the CLI’s own words', () => {
 })
 
 /** `npm start` in this process (WARROOM_SANDBOX=1) on a free port: what it printed, and how to stop it. */
+/** A free port whose next one is free too: the sandbox API takes port + 1 (it falls back when taken). */
+async function freePortPair(): Promise<number> {
+  const { createServer } = await import('node:net')
+  const free = (port: number) =>
+    new Promise<boolean>((resolve) => {
+      const server = createServer()
+      server.once('error', () => resolve(false))
+      server.listen(port, '127.0.0.1', () => server.close(() => resolve(true)))
+    })
+  for (;;) {
+    const port = await freePort()
+    if (port < 65535 && (await free(port + 1))) return port
+  }
+}
+
 async function sandboxStart() {
-  const port = await freePort()
+  const port = await freePortPair()
   const out: string[] = []
   const served = await serveInProcess(
     { PATH: process.env.PATH ?? '', WARROOM_SANDBOX: '1' },

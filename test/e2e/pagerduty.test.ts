@@ -10,7 +10,8 @@ import { describe, expect, it } from 'vitest'
 import { ALERTMANAGER, startAlertmanager } from '../support/alertmanager.js'
 import { test } from '../support/fixtures.js'
 import { sandbox, until, view } from '../support/helpers.js'
-import { startReceiver, TOKEN } from '../support/receiver.js'
+import { freshSchema, HAVE_POSTGRES, pgStore } from '../support/postgres.js'
+import { post, startReceiver, TOKEN } from '../support/receiver.js'
 
 const enqueue = async (url: string, body: unknown, path = '/v2/enqueue') => {
   const res = await request(`${url}${path}`, {
@@ -157,6 +158,57 @@ describe('PagerDuty Events API v2', () => {
     }
     expect(s.state.chats.size).toBe(0)
   })
+})
+
+describe('the change feed', () => {
+  for (const store of ['memory', 'postgres'] as const)
+    test.skipIf(store === 'postgres' && !HAVE_POSTGRES)(
+      `a change to service=checkout 10 minutes before a checkout incident is on its card; another service’s is not (${store})`,
+      async ({ sandbox: s, people: [alice] }) => {
+        const { url } = await startReceiver(s, {
+          config: { members: [alice!.open_id] },
+          ...(store === 'postgres' ? { store: await pgStore(freshSchema()) } : {}),
+        })
+        const change = (service: string, summary: string, minutesAgo: number) =>
+          enqueue(
+            url,
+            {
+              routing_key: TOKEN,
+              payload: {
+                summary,
+                timestamp: new Date(Date.now() - minutesAgo * 60_000).toISOString(),
+                source: 'ci.acme.example',
+                custom_details: { service, version: 'v42' },
+              },
+              links: [{ href: 'https://ci.acme.example/deploys/42', text: 'deploy 42' }],
+            },
+            '/v2/change/enqueue',
+          )
+        expect(await change('checkout', 'Deployed checkout v42', 10)).toEqual({
+          status: 202,
+          json: { status: 'success', message: 'Change event processed' },
+        })
+        await change('payments', 'Deployed payments v7', 5)
+        await change('checkout', 'Deployed checkout v40 (long ago)', 180)
+        expect(
+          (await enqueue(url, { routing_key: TOKEN, payload: {} }, '/v2/change/enqueue')).json,
+        ).toMatchObject({
+          status: 'invalid event',
+          errors: ['payload.summary is required'],
+        })
+        const { json } = await post(`${url}/incidents`, {
+          key: 'checkout-5xx',
+          title: 'Checkout 5xx',
+          labels: { service: 'checkout' },
+        })
+        const card = view(s, json.chat_id).cardRead
+        expect(card).toContain('🔀 开始前的变更')
+        expect(card).toContain('Deployed checkout v42')
+        expect(card).toContain('(https://ci.acme.example/deploys/42)')
+        expect(card).not.toContain('payments v7')
+        expect(card).not.toContain('long ago') // outside changes_window (2h)
+      },
+    )
 })
 
 describe.skipIf(!ALERTMANAGER)('the real Alertmanager’s PagerDuty notifier', () => {

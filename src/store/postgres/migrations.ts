@@ -89,6 +89,14 @@ export const MIGRATIONS: ReadonlyArray<{ version: number; name: string; sql: str
       END $$;
     `,
   },
+  {
+    version: 3,
+    name: 'changes reported by change events',
+    sql: `
+      CREATE TABLE changes (id bigserial PRIMARY KEY, at timestamptz NOT NULL, change jsonb NOT NULL);
+      CREATE INDEX changes_at ON changes (at);
+    `,
+  },
 ]
 
 export const LATEST_MIGRATION = MIGRATIONS[MIGRATIONS.length - 1]!.version

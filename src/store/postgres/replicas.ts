@@ -77,6 +77,7 @@ export class Replicas {
       `DELETE FROM quota_log WHERE at < now() - interval '5 minutes' AND key NOT LIKE 'urgent:%'`,
     )
     await query(this.pool, `DELETE FROM quota_log WHERE at < now() - interval '2 days'`)
+    await query(this.pool, `DELETE FROM changes WHERE at < now() - interval '1 day'`)
   }
 
   /** Shutdown: leaves at once, so the others take its share of the quota. */

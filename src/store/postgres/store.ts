@@ -2,8 +2,10 @@ import { randomBytes } from 'node:crypto'
 import { hostname } from 'node:os'
 import type pg from 'pg'
 import type { SharedQuota } from '../../feishu/ratelimit.js'
+import type { Change } from '../../model/change.js'
 import { errorMessage } from '../../util/errors.js'
 import type { Logger } from '../../util/log.js'
+import type { ChangeLog } from '../changes.js'
 import { type IncidentRecord, type IncidentStore, StaleRecordError } from '../store.js'
 import { createPool, query, storeError, ts } from './db.js'
 import { PostgresJobQueue } from './jobs.js'
@@ -159,6 +161,27 @@ export class PostgresStore implements IncidentStore {
 
   withLock<T>(keyHash: string, work: () => Promise<T>): Promise<T> {
     return this.locks.withLock(keyHash, work)
+  }
+
+  /** Changes reported by change events, shared by the replicas (migration 3). */
+  readonly changes: ChangeLog = {
+    add: async (change) => {
+      await query(
+        this.pool,
+        'INSERT INTO changes (at, change) VALUES (to_timestamp($1 / 1000.0), $2)',
+        [change.at, JSON.stringify(change)],
+        'record a change',
+      )
+    },
+    since: async (at) => {
+      const { rows } = await query<{ change: Change }>(
+        this.pool,
+        'SELECT change FROM changes WHERE at >= to_timestamp($1 / 1000.0) ORDER BY at DESC LIMIT 500',
+        [at],
+        'read the changes',
+      )
+      return rows.map((r) => r.change)
+    },
   }
 
   /** The app's Feishu quota, counted across replicas (take_quota(), migration 2). */
