@@ -53,6 +53,12 @@ const ActionConfig = z.object({
   timelineFile: z.boolean(),
   forks: z.enum(['ignore', 'separate']),
   githubToken: z.string().optional(),
+  receiverUrl: z
+    .string()
+    .regex(/^https?:\/\/[^\s]+$/, 'must be an http(s) URL of a feishu-warroom receiver')
+    .optional(),
+  receiverToken: z.string().optional(),
+  service: z.string().max(200).optional(),
 })
 
 export type ActionConfig = z.output<typeof ActionConfig>
@@ -70,6 +76,8 @@ export function readInputs(
   if (appSecret) core.setSecret(appSecret)
   const githubToken = input('github-token')
   if (githubToken) core.setSecret(githubToken)
+  const receiverToken = input('receiver-token')
+  if (receiverToken) core.setSecret(receiverToken)
 
   const bool = (name: string, fallback: boolean) => {
     const v = input(name).toLowerCase()
@@ -99,6 +107,9 @@ export function readInputs(
     timelineFile: bool('timeline-file', false),
     forks: input('forks').toLowerCase() || 'ignore',
     githubToken: githubToken || undefined,
+    receiverUrl: input('receiver-url') || undefined,
+    receiverToken: receiverToken || undefined,
+    service: input('service') || undefined,
   }
   const result = ActionConfig.safeParse(raw)
   if (!result.success) {
@@ -125,6 +136,8 @@ const INPUT_NAMES: Record<string, string> = {
   chatName: 'chat-name',
   resolvedPrefix: 'resolved-prefix',
   forks: 'forks',
+  receiverUrl: 'receiver-url',
+  service: 'service',
 }
 
 /** Comma- or newline-separated, blanks dropped. */

@@ -9,6 +9,7 @@ import { CANCELLED, formatDuration } from '../i18n/index.js'
 import type { Figures } from '../render/timeline.js'
 import { errorMessage } from '../util/errors.js'
 import type { Logger } from '../util/log.js'
+import { recordChange } from './change.js'
 import { type ActionConfig, type Core, InputError, readInputs } from './inputs.js'
 
 export interface ActionDeps {
@@ -108,6 +109,12 @@ export async function run(
         ? await afterResolution(room, result, env, core, config.timelineFile, ctx)
         : undefined
     await writeSummary(core, result, gh.status, figures)
+    if (config.receiverUrl)
+      await recordChange(core, ctx, gh, {
+        url: config.receiverUrl,
+        token: config.receiverToken ?? '',
+        service: config.service ?? ctx.repo.repo,
+      })
   } catch (error) {
     const failure = classify(error)
     // fail-on-error: false lets a Feishu failure pass the step; bad inputs and bugs still fail it.

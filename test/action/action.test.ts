@@ -7,6 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import type { FeishuSandbox } from '../../src/sandbox/server.js'
 import { deploymentStatusEvent, jobsFor, pushEvent, workflowRunEvent } from '../fixtures/github.js'
 import { sandbox, tempDir, view } from '../support/helpers.js'
+import { post, startReceiver, TOKEN } from '../support/receiver.js'
 
 let github: Server
 let githubUrl: string
@@ -305,6 +306,44 @@ describe('the bundled action, run as the runner runs it', () => {
     expect(ok.outputs.action).toBe('resolved')
     expect(view(s, chatId).name).toBe('[已解决] [P1] 部署到 production 失败')
     expect(view(s, chatId).posts.at(-2)).toContain('部署到 production 成功 (f3b6c9a)')
+  })
+
+  it('records each deploy it sees as a change on a receiver (receiver-url): a later incident of the service lists it', async () => {
+    const s = await sandbox()
+    const { url } = await startReceiver(s)
+    const inputs = { 'receiver-url': url, 'receiver-token': TOKEN, service: 'shop' }
+    await runAction(s, {
+      eventName: 'deployment_status',
+      event: deploymentStatusEvent('failure', 1),
+      inputs,
+    })
+    const ok = await runAction(s, {
+      eventName: 'deployment_status',
+      event: deploymentStatusEvent('success', 2),
+      inputs,
+    })
+    expect(ok.stdout).toContain(`Recorded the change at ${url}/v2/change/enqueue`)
+    // A secret: masked (the runner hides it), and written nowhere else.
+    expect(ok.stdout).toContain(`::add-mask::${TOKEN}`)
+    expect(ok.stdout.replace(`::add-mask::${TOKEN}`, '')).not.toContain(TOKEN)
+    const { json } = await post(`${url}/incidents`, {
+      key: 'shop-latency',
+      title: 'Shop latency',
+      labels: { service: 'shop' },
+    })
+    const card = view(s, json.chat_id).cardRead
+    expect(card).toContain('Deploy of acme/shop to production succeeded at 6113728')
+    expect(card).toContain('Deploy of acme/shop to production failed at 6113728')
+    // An unreachable receiver is a warning; the step still passes.
+    const unreachable = await runAction(s, {
+      eventName: 'deployment_status',
+      event: deploymentStatusEvent('success', 3),
+      inputs: { ...inputs, 'receiver-url': 'http://127.0.0.1:9' },
+    })
+    expect(unreachable.code).toBe(0)
+    expect(unreachable.stdout).toContain(
+      '::warning::The change was not recorded at http://127.0.0.1:9',
+    )
   })
 
   it('fails clearly on a missing app secret, before any Feishu call', async () => {
