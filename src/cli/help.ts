@@ -33,6 +33,8 @@ A config or a database without Feishu credentials is an error, never a silent sa
        warroom notify --key K --title T [--status firing|resolved] [--severity S]
                       [--summary S] [--member ID]... [--label NAME=VALUE]...
                       [--link LABEL=URL]... [--field NAME=VALUE]... [--config FILE]
+       warroom notify --change --title T [--label NAME=VALUE]... [--link LABEL=URL]...
+                      [--source S] [--receiver URL]
 
 Opens, updates or resolves one incident and prints the result as JSON. The routes of
 --config apply to its labels, as in warroom serve. A resolution keeps what the incident had.
@@ -41,6 +43,10 @@ Exit code: 0 done, 1 Feishu refused, 2 bad input, 3 the war room opened with nob
   --data-dir DIR  where incidents are remembered between runs (default
                   $XDG_STATE_HOME/feishu-warroom/notify); a key not found there is looked up in Feishu
   --stateless     remember nothing locally: find the chat in Feishu by its marker (CI runners)
+  --change        record a change (a deploy) instead: incidents opening after it that share its
+                  service/app/component label list it on their card
+  --receiver URL  with --change: record it at a running receiver (its /v2/change/enqueue, with
+                  WARROOM_WEBHOOK_TOKEN or auth.bearer_token) rather than in --data-dir
   --help          show this help`,
   check: `Usage: warroom check [--config FILE]
 

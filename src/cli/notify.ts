@@ -1,5 +1,5 @@
 import { readFile } from 'node:fs/promises'
-import { loadConfig } from '../config/config.js'
+import { type Config, loadConfig } from '../config/config.js'
 import { resultJson } from '../core/result-json.js'
 import { intake } from '../intake/intake.js'
 import type { Incident } from '../model/incident.js'
@@ -21,8 +21,11 @@ export async function notify(args: string[], env: NodeJS.ProcessEnv, io: Io): Pr
     field: { type: 'string', multiple: true },
     'data-dir': { type: 'string' },
     stateless: { type: 'boolean' },
+    change: { type: 'boolean' },
+    receiver: { type: 'string' },
   })
   const config = await loadConfig(values.config, env)
+  if (values.change) return recordChange(values, config, env, io)
   let input: unknown
   if (values.file) {
     const text =
@@ -37,12 +40,7 @@ export async function notify(args: string[], env: NodeJS.ProcessEnv, io: Io): Pr
       throw new UsageError(`${values.file} is not valid JSON: ${errorMessage(error)}`)
     }
   } else {
-    const pairs = (list: string[] | undefined, what: string) =>
-      (list ?? []).map((p) => {
-        const i = p.indexOf('=')
-        if (i < 1) throw new UsageError(`--${what} takes NAME=VALUE, got "${p}"`)
-        return [p.slice(0, i), p.slice(i + 1)] as const
-      })
+    const pairs = pairsOf
     input = {
       key: values.key,
       title: values.title,
@@ -93,4 +91,83 @@ async function readStdin(): Promise<string> {
   const chunks: Buffer[] = []
   for await (const chunk of process.stdin) chunks.push(chunk as Buffer)
   return Buffer.concat(chunks).toString('utf8')
+}
+
+/** `notify --change`: a change for the cards of incidents that open after it (here, or at a receiver). */
+async function recordChange(
+  values: {
+    title?: string | undefined
+    label?: string[] | undefined
+    link?: string[] | undefined
+    source?: string | undefined
+    receiver?: string | undefined
+    'data-dir'?: string | undefined
+    stateless?: boolean | undefined
+  },
+  config: Config,
+  env: NodeJS.ProcessEnv,
+  io: Io,
+): Promise<number> {
+  if (!values.title)
+    throw new UsageError('--change needs --title: what changed (e.g. "Deployed checkout v42")')
+  const labels = Object.fromEntries(pairsOf(values.label, 'label'))
+  const links = pairsOf(values.link, 'link').map(([label, url]) => ({ label, url }))
+  for (const l of links)
+    if (!/^https?:\/\//.test(l.url))
+      throw new UsageError(`--link ${l.label}: "${l.url}" is not an http(s) URL`)
+  const change = {
+    at: Date.now(),
+    summary: values.title,
+    ...(values.source ? { source: values.source } : {}),
+    labels,
+    links,
+  }
+  if (values.receiver) {
+    const token = env.WARROOM_WEBHOOK_TOKEN ?? config.auth.bearer_token ?? ''
+    const res = await fetch(`${values.receiver.replace(/\/+$/, '')}/v2/change/enqueue`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({
+        routing_key: token,
+        payload: {
+          summary: change.summary,
+          timestamp: new Date(change.at).toISOString(),
+          ...(values.source ? { source: values.source } : {}),
+          custom_details: labels,
+        },
+        links: links.map((l) => ({ href: l.url, text: l.label })),
+      }),
+    }).catch((error: Error) => {
+      throw new UsageError(`cannot reach the receiver ${values.receiver}: ${error.message}`)
+    })
+    const answer = await res.text()
+    if (res.status !== 202) {
+      io.err(
+        `warroom notify: the receiver refused the change: HTTP ${res.status} ${answer.slice(0, 300)}`,
+      )
+      return 1
+    }
+    io.out(JSON.stringify({ action: 'recorded', at: values.receiver }))
+    return 0
+  }
+  const { client, warroom } = await warRoomFromConfig(config, 'notify', {
+    dataDir: values['data-dir'],
+    stateless: values.stateless,
+    env,
+  })
+  try {
+    await warroom.changes().add(change)
+    io.out(JSON.stringify({ action: 'recorded' }))
+    return 0
+  } finally {
+    await client.close()
+  }
+}
+
+function pairsOf(list: string[] | undefined, what: string) {
+  return (list ?? []).map((p) => {
+    const i = p.indexOf('=')
+    if (i < 1) throw new UsageError(`--${what} takes NAME=VALUE, got "${p}"`)
+    return [p.slice(0, i), p.slice(i + 1)] as const
+  })
 }

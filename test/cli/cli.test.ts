@@ -6,6 +6,69 @@ import { describe, expect, it } from 'vitest'
 import { main } from '../../src/cli/main.js'
 import { envFor, io } from '../support/cli.js'
 import { incident, sandbox, tempDir, until, view } from '../support/helpers.js'
+import { post, startReceiver, TOKEN } from '../support/receiver.js'
+
+describe('warroom notify --change', () => {
+  it('records a change that a later incident of the service lists, locally or at a receiver', async () => {
+    const s = await sandbox()
+    const [alice] = [...s.state.users.values()]
+    const env = envFor(s)
+    const run = async (args: string[], e: Record<string, string> = env) => {
+      const a = io()
+      const code = await main(['notify', ...args], e, a.io)
+      return { code, out: a.out.join('\n'), err: a.err.join('\n') }
+    }
+    const recorded = await run([
+      '--change',
+      '--title',
+      'Deployed checkout v42',
+      '--label',
+      'service=checkout',
+      '--link',
+      'deploy=https://ci.acme.example/deploys/42',
+    ])
+    expect(recorded).toMatchObject({ code: 0, out: '{"action":"recorded"}' })
+    expect((await run(['--change'])).err).toContain('--change needs --title')
+    const opened = await run([
+      '--key',
+      'checkout-5xx',
+      '--title',
+      'Checkout 5xx',
+      '--label',
+      'service=checkout',
+      '--member',
+      alice!.email!,
+    ])
+    expect(opened.code, opened.err).toBe(0)
+    const card = view(s, JSON.parse(opened.out).chat_id).cardRead
+    expect(card).toContain('Deployed checkout v42')
+
+    // At a running receiver, with the webhook token.
+    const { url } = await startReceiver(s, { config: { members: [alice!.open_id] } })
+    const remote = await run(
+      [
+        '--change',
+        '--title',
+        'Deployed payments v7',
+        '--label',
+        'service=payments',
+        '--receiver',
+        url,
+      ],
+      { ...env, WARROOM_WEBHOOK_TOKEN: TOKEN },
+    )
+    expect(remote).toMatchObject({ code: 0, out: `{"action":"recorded","at":"${url}"}` })
+    const { json } = await post(`${url}/incidents`, {
+      key: 'payments-down',
+      title: 'Payments down',
+      labels: { service: 'payments' },
+    })
+    expect(view(s, json.chat_id).cardRead).toContain('Deployed payments v7')
+    const refused = await run(['--change', '--title', 'x', '--receiver', url], env)
+    expect(refused.code).toBe(1)
+    expect(refused.err).toContain('the receiver refused the change: HTTP 400')
+  })
+})
 
 describe('warroom notify', () => {
   it('opens and then resolves an incident from flags, printing the result', async () => {
