@@ -7,7 +7,7 @@
 import { type AlertAdapterOptions, fromAlertmanager } from '../../adapters/alertmanager.js'
 import { fromGrafana, type GrafanaPayload } from '../../adapters/grafana.js'
 import type { Config } from '../config/config.js'
-import { routeIncident } from '../config/routing.js'
+import { PAGERDUTY_ROUTE, routeIncident } from '../config/routing.js'
 import { clampIncident, type Incident, IncidentError, parseIncident } from '../model/incident.js'
 
 export type Source = 'alertmanager' | 'grafana' | 'generic'
@@ -51,6 +51,8 @@ export function intake(
   const sized = source === 'generic' ? converted : clampIncident(converted)
   const incident = parseIncident(sized)
   if (!trusted) refuseFromSenders(source, incident)
+  // Only a route's own PagerDuty routing key selects that route (src/receiver/pagerduty.ts), never a label.
+  delete incident.labels[PAGERDUTY_ROUTE]
   return { incident: routeIncident(incident, config, Date.now(), trusted) }
 }
 

@@ -125,6 +125,26 @@ describe('PagerDuty Events API v2', () => {
     ).toHaveLength(3)
   })
 
+  test('only the routing key selects a keyed route: a generic incident naming its label does not', async ({
+    sandbox: s,
+    people: [alice],
+  }) => {
+    const key = 'b'.repeat(32)
+    const { url } = await startReceiver(s, {
+      config: { routes: [{ routing_key: key, members: [alice!.open_id] }] },
+    })
+    const sneaky = await post(`${url}/incidents`, {
+      key: 'sneaky',
+      title: 'Sneaky',
+      labels: { pagerduty_route: '0' },
+    })
+    expect(sneaky.json.action).toBe('opened')
+    expect(s.state.chats.get(sneaky.json.chat_id)!.members.has(alice!.open_id)).toBe(false)
+    await enqueue(url, trigger(key, 'keyed'))
+    const keyed = [...s.state.chats.values()].find((c) => c.name.includes('DISK at 99%'))!
+    expect(keyed.members.has(alice!.open_id)).toBe(true)
+  })
+
   test('malformed events get 400 naming the field; an unknown routing key is refused; nothing opens', async ({
     sandbox: s,
   }) => {
