@@ -199,6 +199,8 @@ export const ConfigSchema = z
         update_every: duration.default(30 * 60_000),
         /** A reminder in the chat when nobody leads an open incident after this long (0: none). */
         lead_reminder: duration.default(10 * 60_000),
+        /** A new episode's card shows the earlier one when it resolved within this ("last time"). */
+        last_time_within: duration.default(30 * 86_400_000),
         /** An acknowledgement with no status update for this long expires: paged again, policy anew (0: never). */
         ack_expires: duration.default(0),
         /** Caps on urgent notices counted across replicas (0: none); a held-back notice is said in the chat. */

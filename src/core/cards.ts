@@ -65,6 +65,7 @@ export class Cards {
         : {}),
       ...(record.resolvedBy ? { resolvedBy: record.resolvedBy } : {}),
       ...(record.changes?.length ? { changes: record.changes } : {}),
+      ...(record.lastTime ? { lastTime: record.lastTime } : {}),
       ...(record.bridge && !record.bridge.released
         ? {
             bridge: {

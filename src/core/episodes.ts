@@ -58,6 +58,8 @@ export function newEpisode(e: {
   pageable: string[]
   failed: Array<{ id: string; reason: string }>
   previous?: IncidentRecord
+  /** How far back the earlier episode is shown on the card ("last time this fired"). */
+  lastTimeWithinMs?: number
 }): IncidentRecord {
   return {
     keyHash: e.keyHash,
@@ -79,5 +81,16 @@ export function newEpisode(e: {
     // A new episode of a stored incident writes over its record: from the version it has.
     version: e.previous?.version ?? 0,
     ...(e.previous ? { previousChatId: e.previous.chatId } : {}),
+    ...(e.previous?.resolvedAt !== undefined &&
+    e.now - e.previous.resolvedAt <= (e.lastTimeWithinMs ?? 0)
+      ? {
+          lastTime: {
+            openedAt: e.previous.openedAt,
+            resolvedAt: e.previous.resolvedAt,
+            chatId: e.previous.chatId,
+            ...(e.previous.resolutionNote ? { note: e.previous.resolutionNote } : {}),
+          },
+        }
+      : {}),
   }
 }

@@ -98,6 +98,7 @@ export class Flow {
       pageable: await this.members.openIdsOf(incident.pageable ?? incident.members),
       failed: members.failed,
       ...(previous ? { previous } : {}),
+      lastTimeWithinMs: this.core.config.lastTimeWithinMs ?? 0,
     })
     const changes = await this.recentChanges(incident, openedAt)
     if (changes) record.changes = changes
@@ -232,6 +233,8 @@ export class Flow {
     record.resolvedAt = Math.max(resolvedAt, record.openedAt)
     await this.escalations.cancel(record)
     if (how.by) record.resolvedBy = how.by
+    const fixed = how.note ?? how.incident?.resolution
+    if (fixed) record.resolutionNote = fixed.slice(0, 500)
     if (how.incident)
       record.incident = mergeResolved(
         record.incident,

@@ -18,6 +18,7 @@ export function warRoomConfig(config: Config): WarRoomConfig {
     leadReminderMs: config.warroom.lead_reminder,
     roles: config.warroom.roles,
     ackExpiresMs: config.warroom.ack_expires,
+    lastTimeWithinMs: config.warroom.last_time_within,
     changesWindowMs: config.warroom.changes_window,
     changesMatch: config.warroom.changes_match,
     urgentBudget: {

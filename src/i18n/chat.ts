@@ -49,6 +49,8 @@ export const TEXTS = {
     previous: '上一次事件群',
     joinBridge: '📹 加入视频会议',
     recentChanges: '🔀 开始前的变更',
+    lastTime: (when: string, took: string) => `🕘 **上次发生**：${when}，用时 ${took} 解决`,
+    lastTimeFix: '解决说明：',
     bridgeOnCard: (no: string) => `📹 视频会议已就绪${no ? `（会议号 ${no}）` : ''}`,
     sourceNames: {
       github: 'GitHub',
@@ -201,6 +203,8 @@ export const TEXTS = {
     previous: 'Previous incident chat',
     joinBridge: '📹 Join the call',
     recentChanges: '🔀 Changes before it started',
+    lastTime: (when: string, took: string) => `🕘 **Last time**: ${when}, resolved in ${took}`,
+    lastTimeFix: 'What fixed it: ',
     bridgeOnCard: (no: string) => `📹 Video bridge open${no ? ` (meeting ${no})` : ''}`,
     sourceNames: {
       github: 'GitHub',

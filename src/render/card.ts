@@ -36,6 +36,8 @@ export interface CardView {
   failedMembers: Array<{ id: string; reason: string }>
   imageKeys: string[]
   previousChatUrl?: string
+  /** The earlier episode ("last time this fired"): when, how long, what fixed it. */
+  lastTime?: { openedAt: number; resolvedAt: number; note?: string }
 }
 
 export interface CardOptions {
@@ -204,6 +206,16 @@ function build(view: CardView, opts: CardOptions, budget: Budget): Record<string
   if (people.length) {
     elements.push({ tag: 'hr' })
     elements.push(md(people.join('\n')))
+  }
+
+  // "Last time this fired": when, how long it took, what fixed it (the button below opens that chat).
+  if (view.lastTime) {
+    const l = view.lastTime
+    const took = formatDuration(l.resolvedAt - l.openedAt, opts.language)
+    const note = l.note
+      ? `\n${t.lastTimeFix}${escapeMarkdown(truncate(singleLine(l.note), 300))}`
+      : ''
+    elements.push({ tag: 'hr' }, md(`${t.lastTime(when(l.openedAt), took)}${note}`))
   }
 
   // "What deployed before this fired?": the change events that touch it.

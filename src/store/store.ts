@@ -43,6 +43,10 @@ export interface IncidentRecord {
   broadcast?: { chatId: string; messageId: string }
   /** Who leads the response (/lead, the card's Take command), since when. */
   lead?: { by: Person; at: number }
+  /** What fixed it (a person's note, or the source's resolution), for the next time it fires. */
+  resolutionNote?: string
+  /** The earlier episode of this key, when it resolved within the look-back: shown on the card. */
+  lastTime?: { openedAt: number; resolvedAt: number; chatId: string; note?: string }
   /** The changes (deploys) of the window before it opened that touch it, newest first. */
   changes?: Change[]
   /** open_ids for whom the chat is marked time-sensitive (即时提醒) now. */
