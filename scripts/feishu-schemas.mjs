@@ -37,6 +37,7 @@ const TOOLS = [
   'im.v1.message.urgentApp',
   'im.v1.message.urgentSms',
   'im.v1.message.urgentPhone',
+  'im.v1.messageReaction.create',
   'contact.v3.user.get',
   'contact.v3.user.batchGetId',
   'vc.v1.reserve.apply',

@@ -25,6 +25,12 @@ export interface Room {
   ): Promise<WarRoomResult>
   /** Makes `lead` (by default `by`) the incident's lead (a chat manager; the previous lead stays a member). */
   takeLead(ref: IncidentRef, by: Person, lead?: Person): Promise<WarRoomResult>
+  /** Marks a key moment for the review (`/note`, a 📌 reaction). */
+  markMoment(
+    ref: IncidentRef,
+    by: Person,
+    moment: { text: string; messageId?: string },
+  ): Promise<WarRoomResult>
   /** Reserves (once) the incident's video meeting and posts it. */
   openBridge(ref: IncidentRef, by: Person): Promise<WarRoomResult>
   /** Gives a configured role (`warroom.roles`) to `person` (by default `by`). */

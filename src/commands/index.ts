@@ -8,6 +8,7 @@ import bridge from './bridge.js'
 import help from './help.js'
 import invite from './invite.js'
 import lead from './lead.js'
+import note from './note.js'
 import page from './page.js'
 import resolve from './resolve.js'
 import role from './role.js'
@@ -27,6 +28,7 @@ export const COMMANDS = new CommandTable([
   resolve,
   status,
   update,
+  note,
   sev,
   title,
   invite,

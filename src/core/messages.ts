@@ -67,17 +67,29 @@ export class Messages {
     const call = bridge
       ? [this.t.summaryBridge(bridge.meetingNo ?? bridge.meetingId!, bridge.notesToken)]
       : []
-    // This episode's status updates, oldest first (the last ten; the timeline has them all).
-    const updates = (record.updates ?? []).filter((u) => u.at >= record.openedAt)
-    if (!updates.length) return [line, ...call].join('\n')
+    // Key moments first (📌, /note), then this episode's status updates, oldest first (ten of each).
     const { timeZone, language } = this.core.config
+    const moments = (record.moments ?? []).filter((m) => m.at >= record.openedAt)
+    const marked = moments.length
+      ? [
+          this.t.summaryMoments(moments.length),
+          ...moments
+            .slice(-10)
+            .map(
+              (m) =>
+                `· ${formatTime(m.at, timeZone, language)} ${safePlainText(truncate(m.text, 200))}`,
+            ),
+        ]
+      : []
+    const updates = (record.updates ?? []).filter((u) => u.at >= record.openedAt)
+    if (!updates.length) return [line, ...call, ...marked].join('\n')
     const listed = updates
       .slice(-10)
       .map(
         (u) =>
           `· ${formatTime(u.at, timeZone, language)} ${safePlainText(truncate(singleLine(u.text), 200))}`,
       )
-    return [line, ...call, this.t.summaryUpdates(updates.length), ...listed].join('\n')
+    return [line, ...call, ...marked, this.t.summaryUpdates(updates.length), ...listed].join('\n')
   }
 
   /** The post envelope, in the configured language. */

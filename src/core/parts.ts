@@ -10,6 +10,7 @@ import { Flow } from './flow.js'
 import { Members } from './members.js'
 import { Messages } from './messages.js'
 import type { Core, WarRoomDeps } from './model.js'
+import { Moments } from './moments.js'
 import { Paging } from './paging.js'
 import { Policy } from './policy.js'
 import type { Records } from './records.js'
@@ -35,6 +36,7 @@ export interface Parts {
   triage: Triage
   paging: Paging
   bridges: Bridges
+  moments: Moments
   flow: Flow
 }
 
@@ -99,6 +101,7 @@ export function assemble(
     triage,
     paging: new Paging(core, members, messages, urgency),
     bridges,
+    moments: new Moments(core),
     flow,
   }
 }

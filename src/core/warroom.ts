@@ -27,6 +27,7 @@ import { DEFAULT_CONFIG } from './from-config.js'
 import type { Members } from './members.js'
 import type { Messages, Paragraphs } from './messages.js'
 import type { Core, IncidentRef, Op, WarRoomConfig, WarRoomDeps, WarRoomResult } from './model.js'
+import type { Moments } from './moments.js'
 import type { Paging } from './paging.js'
 import { assemble } from './parts.js'
 import { Records } from './records.js'
@@ -69,6 +70,7 @@ export class WarRoom {
   private readonly urgency!: Urgency
   private readonly attention!: Attention
   private readonly bridges!: Bridges
+  private readonly moments!: Moments
 
   constructor(deps: WarRoomDeps) {
     this.client = deps.client
@@ -202,6 +204,16 @@ export class WarRoom {
       return this.changed(record, op, await this.bridges.open(record, by, op))
     })
   }
+
+  /** A key moment for the review (a 📌 reaction, `/note`), members only. */
+  markMoment(ref: IncidentRef, by: Person, moment: { text: string; messageId?: string }) {
+    return this.asMember(ref, by, async (record, op) =>
+      this.changed(record, op, await this.moments.mark(record, by, moment, op)),
+    )
+  }
+
+  /** The chat and text of a message (a 📌 reaction's event names the message only). */
+  messageOf = (messageId: string) => this.moments.lookup(messageId)
 
   /** Someone wrote in the war room: the chat is no longer time-sensitive for them. */
   async answered(ref: IncidentRef, by: Person): Promise<void> {

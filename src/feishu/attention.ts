@@ -102,6 +102,29 @@ export class AttentionApi {
     }
   }
 
+  /** Adds an emoji reaction (Feishu's emoji_type: OK, DONE, Pin…) to a message. */
+  async react(messageId: string, emojiType: string): Promise<void> {
+    await this.transport.call({
+      endpoint: 'addReaction',
+      params: { message_id: messageId },
+      body: { reaction_type: { emoji_type: emojiType } },
+      idempotent: false,
+    })
+  }
+
+  /** A message's chat, type and content (for a reaction's event, which names only the message). */
+  async message(
+    messageId: string,
+  ): Promise<{ chat_id: string; msg_type: string; content: string } | undefined> {
+    const data = await this.transport.call<{
+      items?: Array<{ chat_id: string; msg_type: string; body?: { content?: string } }>
+    }>({ endpoint: 'getMessage', params: { message_id: messageId }, idempotent: true })
+    const m = data.items?.[0]
+    return m
+      ? { chat_id: m.chat_id, msg_type: m.msg_type, content: m.body?.content ?? '' }
+      : undefined
+  }
+
   /** A person's manager (`leader_user_id`; needs a contact scope), as an open_id. */
   async leaderOf(openId: string): Promise<string | undefined> {
     const data = await this.transport.call<{ user?: { leader_user_id?: string } }>({

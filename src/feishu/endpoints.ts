@@ -148,6 +148,17 @@ export const ENDPOINTS = {
     path: '/open-apis/vc/v1/meetings/:meeting_id',
     scopes: ['vc:meeting:readonly'],
   },
+  getMessage: {
+    method: 'GET',
+    path: '/open-apis/im/v1/messages/:message_id',
+    scopes: ['im:message', 'im:message:readonly', 'im:message.history:readonly'],
+  },
+  /** A reaction (an emoji) on a message: the bot's "noted" on a key moment. */
+  addReaction: {
+    method: 'POST',
+    path: '/open-apis/im/v1/messages/:message_id/reactions',
+    scopes: ['im:message', 'im:message.reactions:write_only'],
+  },
   // Time-sensitive (即时提醒): the chat stays at the top of these people's chat list until cleared.
   timeSensitive: {
     method: 'PATCH',

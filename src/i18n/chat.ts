@@ -121,6 +121,7 @@ export const TEXTS = {
     summaryMsg: (tta: string, ttr: string, people: string, messages: string) =>
       `📋 复盘摘要：确认用时 ${tta} · 解决用时 ${ttr} · 参与 ${people} 人 · 人工消息 ${messages} 条`,
     summaryUpdates: (n: number) => `进展更新 ${n} 次：`,
+    summaryMoments: (n: number) => `关键时刻 ${n} 个：`,
     managersRefused: (why: string) => `⚠️ 无法查到负责人的上级（升级步骤中的 manager）：${why}`,
     ackExpiredParts: [
       '⏰ ',
@@ -276,6 +277,7 @@ export const TEXTS = {
     summaryMsg: (tta: string, ttr: string, people: string, messages: string) =>
       `📋 Review summary: time to acknowledge ${tta} · time to resolve ${ttr} · ${people} ${people === '1' ? 'responder' : 'responders'} · ${messages} ${messages === '1' ? 'message' : 'messages'} from people`,
     summaryUpdates: (n: number) => `${n} status ${n === 1 ? 'update' : 'updates'}:`,
+    summaryMoments: (n: number) => `${n} key ${n === 1 ? 'moment' : 'moments'}:`,
     managersRefused: (why: string) =>
       `⚠️ The responders' managers (manager in an escalation step) could not be found: ${why}`,
     ackExpiredParts: [

@@ -2,6 +2,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http'
 import { COMMANDS } from '../commands/index.js'
 import type { CommandTable, Parsed } from '../commands/table.js'
 import type { Config } from '../config/config.js'
+import { PIN_EMOJI } from '../core/moments.js'
 import type { WarRoom, WarRoomResult } from '../core/warroom.js'
 import { TOASTS } from '../i18n/index.js'
 import { errorMessage } from '../util/errors.js'
@@ -15,6 +16,7 @@ const KNOWN_EVENT_TYPES = new Set([
   'im.message.receive_v1',
   'card.action.trigger',
   'card.action.trigger_v1',
+  'im.message.reaction.created_v1',
 ])
 
 export interface InteractionOptions {
@@ -135,6 +137,16 @@ export class Interactions {
       return
     }
 
+    if (type === 'im.message.reaction.created_v1') {
+      respond({})
+      const outcome = await this.onReaction(event).catch((error: unknown) => {
+        logger.error('a reaction failed', { error: errorMessage(error) })
+        return 'error'
+      })
+      metrics.events.inc({ type: label, outcome })
+      return
+    }
+
     if (type === 'card.action.trigger' || type === 'card.action.trigger_v1') {
       const e = type === 'card.action.trigger' ? (event.event ?? {}) : event
       const value = (e.action?.value ?? {}) as Record<string, unknown> & { k?: unknown }
@@ -195,6 +207,26 @@ export class Interactions {
     }
     metrics.events.inc({ type: label, outcome: 'ignored' })
     return respond({})
+  }
+
+  /** A 📌 reaction by a person on a war room's message: a key moment for the review. */
+  private async onReaction(event: EventJson): Promise<string> {
+    const e = event.event ?? {}
+    const openId = e.user_id?.open_id
+    if (e.operator_type !== 'user' || e.reaction_type?.emoji_type !== PIN_EMOJI || !openId)
+      return 'ignored'
+    const { warroom } = this.options
+    const message = await warroom.messageOf(String(e.message_id))
+    if (!message) return 'ignored'
+    const result = await warroom.markMoment(
+      { chatId: message.chatId },
+      { openId },
+      {
+        text: message.text,
+        messageId: String(e.message_id),
+      },
+    )
+    return result.action
   }
 
   private commandOf(event: EventJson): Parsed | undefined {

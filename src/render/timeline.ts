@@ -105,14 +105,24 @@ export async function writeTimeline(
       await emit(incidentEntry(events.shift()!, l, names))
   }
 
+  // Key moments first (📌 reactions, /note): what the review starts from.
+  const moments = (record.moments ?? []).filter((m) => m.at >= record.openedAt)
+  const who = (p: { openId?: string; name?: string }) =>
+    p.name ?? names.get(p.openId ?? '') ?? p.openId ?? '?'
   for (const { sink, format } of outputs) {
     if (format === 'json') {
+      const listed = moments.map((m) => ({
+        time: new Date(m.at).toISOString(),
+        by: who(m.by),
+        text: m.text,
+      }))
       await sink.write(
-        `{\n  "key": ${JSON.stringify(record.key)},\n  "title": ${JSON.stringify(title)},\n  "chatId": ${JSON.stringify(record.chatId)},\n  "entries": [\n`,
+        `{\n  "key": ${JSON.stringify(record.key)},\n  "title": ${JSON.stringify(title)},\n  "chatId": ${JSON.stringify(record.chatId)},\n  "keyMoments": ${JSON.stringify(listed)},\n  "entries": [\n`,
       )
     } else {
+      const lines = moments.map((m) => `- ${time(m.at, options)} ${md(who(m.by))}: ${md(m.text)}`)
       await sink.write(
-        `# ${l.title}: ${md(title)}\n\n- ${l.key}: ${keyText(record)}\n- ${l.chat}: ${record.chatId}\n\n`,
+        `# ${l.title}: ${md(title)}\n\n- ${l.key}: ${keyText(record)}\n- ${l.chat}: ${record.chatId}\n\n${lines.length ? `## ${l.moments}\n\n${lines.join('\n')}\n\n` : ''}`,
       )
     }
   }

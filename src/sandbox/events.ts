@@ -106,6 +106,36 @@ export async function click(
   )
 }
 
+/**
+ * A user reacts to a message with an emoji and Feishu delivers
+ * im.message.reaction.created_v1 (for chats the bot is in; the event names
+ * the message only, not its chat).
+ */
+export async function react(
+  sb: SandboxCore & { events: EventTarget | undefined },
+  messageId: string,
+  openId: string,
+  emojiType: string,
+) {
+  const message = sb.state.messages.get(messageId)
+  if (!message) throw new Error(`no message ${messageId}`)
+  message.reactions = [...(message.reactions ?? []), { emoji_type: emojiType, by: openId }]
+  sb.changed()
+  const user = sb.state.users.get(openId)
+  return deliver(sb, {
+    schema: '2.0',
+    header: eventHeader(sb, 'im.message.reaction.created_v1'),
+    event: {
+      message_id: messageId,
+      reaction_type: { emoji_type: emojiType },
+      operator_type: 'user',
+      user_id: { open_id: openId, union_id: user?.union_id ?? '', user_id: user?.user_id ?? '' },
+      app_id: sb.appId,
+      action_time: String(sb.now()),
+    },
+  })
+}
+
 function eventHeader(sb: WithEvents, eventType: string) {
   return {
     event_id: randomBytes(16).toString('hex'),

@@ -87,6 +87,10 @@ export const SANDBOX_ROUTES = {
     ],
   },
   batchGetId: { tool: 'contact.v3.user.batchGetId', scopes: ['contact:user.id:readonly'] },
+  addReaction: {
+    tool: 'im.v1.messageReaction.create',
+    scopes: ['im:message', 'im:message.reactions:write_only'],
+  },
   reserveMeeting: { tool: 'vc.v1.reserve.apply', scopes: ['vc:reserve'] },
   releaseMeeting: { tool: 'vc.v1.reserve.delete', scopes: ['vc:reserve'] },
   activeMeeting: { tool: 'vc.v1.reserve.getActiveMeeting', scopes: ['vc:reserve'] },

@@ -16,7 +16,7 @@ import {
 import { SandboxContent } from './content.js'
 import { control } from './control.js'
 import { SandboxCore } from './core.js'
-import { click, type EventTarget, say } from './events.js'
+import { click, type EventTarget, react, say } from './events.js'
 import type { Fault } from './faults.js'
 import { attentionHandlers } from './handlers/attention.js'
 import { chatHandlers } from './handlers/chats.js'
@@ -95,12 +95,12 @@ export class FeishuSandbox extends SandboxCore {
    */
   events: EventTarget | undefined
 
-  /** A user writes in a chat (the event goes to `events`). */
+  /** A user writes, reacts or clicks a card button (the event or callback goes to `events`). */
   say(chatId: string, openId: string, text: string, options: { mentionBot?: boolean } = {}) {
     return say(this, chatId, openId, text, options)
   }
-
-  /** A user clicks a card button (the callback goes to `events`). */
+  react = (messageId: string, openId: string, emojiType: string) =>
+    react(this, messageId, openId, emojiType)
   click(messageId: string, openId: string, value: Record<string, unknown>) {
     return click(this, messageId, openId, value)
   }

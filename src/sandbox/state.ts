@@ -50,6 +50,8 @@ export interface SandboxMessage {
   root_id?: string
   /** The thread (omt_…) a reply_in_thread reply opened or joined. */
   thread_id?: string
+  /** Emoji reactions on it, in order (a person's or the app's). */
+  reactions?: Array<{ emoji_type: string; by: string }>
   /** How many PATCHes the message has had. */
   patches: number
   mentions: string[]

@@ -43,6 +43,8 @@ export interface IncidentRecord {
   broadcast?: { chatId: string; messageId: string }
   /** Who leads the response (/lead, the card's Take command), since when. */
   lead?: { by: Person; at: number }
+  /** Key moments for the review (📌 reactions, /note), oldest first. */
+  moments?: Array<{ at: number; by: Person; text: string; messageId?: string }>
   /** What fixed it (a person's note, or the source's resolution), for the next time it fires. */
   resolutionNote?: string
   /** The earlier episode of this key, when it resolved within the look-back: shown on the card. */

@@ -103,6 +103,22 @@ export function attentionHandlers(
       }
     },
 
+    addReaction: ({ params, body, appId }) => {
+      const message = sb.messageFor(params.message_id!)
+      sb.chatFor(message.chat_id, true)
+      const input = parseJson(body) as { reaction_type?: { emoji_type?: unknown } }
+      const emoji = input.reaction_type?.emoji_type
+      if (typeof emoji !== 'string' || !emoji)
+        throw new ApiError(400, 231001, 'reaction_type.emoji_type is required')
+      message.reactions = [...(message.reactions ?? []), { emoji_type: emoji, by: appId }]
+      return {
+        reaction_id: `r_${message.reactions.length}`,
+        operator: { operator_id: appId, operator_type: 'app' },
+        action_time: String(sb.now()),
+        reaction_type: { emoji_type: emoji },
+      }
+    },
+
     // The chat stays at the top of these people's chat list (group chats only) until cleared.
     timeSensitive: ({ url, params, body }) => {
       const chat = sb.chatFor(params.feed_card_id!, true)
