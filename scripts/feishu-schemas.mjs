@@ -38,6 +38,10 @@ const TOOLS = [
   'im.v1.message.urgentSms',
   'im.v1.message.urgentPhone',
   'im.v1.messageReaction.create',
+  'docx.v1.document.create',
+  'docx.v1.document.convert',
+  'docx.v1.documentBlockDescendant.create',
+  'drive.v1.permissionMember.create',
   'contact.v3.user.get',
   'contact.v3.user.batchGetId',
   'vc.v1.reserve.apply',
@@ -46,7 +50,7 @@ const TOOLS = [
   'vc.v1.meeting.get',
   'im.v2.feedCard.patch',
 ]
-const FILES = ['auth_v3', 'im_v1', 'im_v2', 'contact_v3', 'vc_v1']
+const FILES = ['auth_v3', 'im_v1', 'im_v2', 'contact_v3', 'vc_v1', 'docx_v1', 'drive_v1']
 
 const dir = mkdtempSync(join(tmpdir(), 'lark-mcp-'))
 try {
@@ -89,6 +93,17 @@ try {
       description: tool.description,
       schema,
     }
+  }
+  // lark-mcp 0.5.1 leaves out the temporary block_id and the children of each descendant, which the
+  // API needs to nest blocks (children_id names them); @larksuiteoapi/node-sdk's types have both.
+  const descendant =
+    out.tools['docx.v1.documentBlockDescendant.create']?.schema.data?.properties?.descendants?.items
+  if (descendant?.properties) {
+    descendant.properties.block_id = { type: 'string', description: 'temporary id (node-sdk)' }
+    descendant.properties.children = { type: 'array', items: { type: 'string' } }
+    out.corrections = [
+      'docx.v1.documentBlockDescendant.create: descendants[].block_id and children added, as in @larksuiteoapi/node-sdk',
+    ]
   }
   const target = new URL('../src/sandbox/reference/feishu-schemas.json', import.meta.url)
   writeFileSync(target, `${JSON.stringify(out, null, 1)}\n`)

@@ -10,6 +10,7 @@ import invite from './invite.js'
 import lead from './lead.js'
 import note from './note.js'
 import page from './page.js'
+import postmortem from './postmortem.js'
 import resolve from './resolve.js'
 import role from './role.js'
 import sev from './sev.js'
@@ -35,5 +36,6 @@ export const COMMANDS = new CommandTable([
   page,
   silence,
   unsilence,
+  postmortem,
   help,
 ])

@@ -8,6 +8,7 @@ import { ScheduleSchema, scheduleNamed, scheduleRef, timeZone } from '../model/o
 import { errorMessage } from '../util/errors.js'
 import { duration } from './duration.js'
 import { EscalationSchema, HeartbeatSchema, UrgentBudgetSchema } from './escalation.js'
+import { ReviewSchema } from './review.js'
 
 export { DEFAULT_SEVERITY_MAP } from '../model/incident.js'
 export { type EscalationStep, EscalationStepSchema } from './escalation.js'
@@ -249,6 +250,7 @@ export const ConfigSchema = z
     alertmanager: AlertmanagerSchema.optional(),
     /** On-call schedules, named by members and routes as `oncall:<name>`. */
     schedules: z.record(z.string().regex(/^[A-Za-z0-9_.-]+$/), ScheduleSchema).default({}),
+    review: ReviewSchema,
     /** Pipelines that must say they are alive: silent for `every` + `grace`, an incident opens. */
     heartbeats: z.array(HeartbeatSchema).default([]),
   })

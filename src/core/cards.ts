@@ -66,6 +66,9 @@ export class Cards {
       ...(record.resolvedBy ? { resolvedBy: record.resolvedBy } : {}),
       ...(record.changes?.length ? { changes: record.changes } : {}),
       ...(record.lastTime ? { lastTime: record.lastTime } : {}),
+      ...(record.postmortem?.openedAt === record.openedAt
+        ? { postmortemUrl: record.postmortem.url }
+        : {}),
       ...(record.bridge && !record.bridge.released
         ? {
             bridge: {

@@ -1,6 +1,7 @@
 import { formatDuration } from '../i18n/index.js'
 import { matchingChanges } from '../model/change.js'
 import type { Incident, Person } from '../model/incident.js'
+import { safePlainText, truncate } from '../render/text.js'
 import type { ChangeLog } from '../store/changes.js'
 import type { IncidentRecord } from '../store/store.js'
 import type { Bridges } from './bridge.js'
@@ -199,6 +200,21 @@ export class Flow {
     const all = await this.changes.since(openedAt - window).catch(() => [])
     const found = matchingChanges(all, incident.labels, this.core.config.changesMatch ?? [])
     return found.length ? found : undefined
+  }
+
+  /** A line from the source in the open chat (the Action's "cancelled"), once per event. */
+  async notice(record: IncidentRecord, text: string, event: string | undefined, op: Op) {
+    if (event && record.seenEvents.includes(event))
+      return this.records.none(record.key, 'already reported', record, op)
+    await this.messages.post(
+      record,
+      [[{ tag: 'text', text: safePlainText(truncate(text, 2000)) }]],
+      event ?? `notice:${text}`,
+    )
+    if (event) record.seenEvents = [...record.seenEvents, event].slice(-50)
+    record.events.push({ type: 'updated', at: this.core.now(), detail: text })
+    await this.records.save(record)
+    return this.records.result('updated', record, op)
   }
 
   /** Someone (a person, or the source by its name) acknowledged: the steps stop, everyone is told. */

@@ -19,6 +19,10 @@ export function warRoomConfig(config: Config): WarRoomConfig {
     roles: config.warroom.roles,
     ackExpiresMs: config.warroom.ack_expires,
     lastTimeWithinMs: config.warroom.last_time_within,
+    review: {
+      document: config.review.document,
+      ...(config.review.folder_token ? { folderToken: config.review.folder_token } : {}),
+    },
     changesWindowMs: config.warroom.changes_window,
     changesMatch: config.warroom.changes_match,
     urgentBudget: {

@@ -48,6 +48,8 @@ export interface WarRoomConfig {
   /** Changes this long before an opening, sharing one of `changesMatch`'s labels, go on its card. */
   changesWindowMs?: number
   changesMatch?: string[]
+  /** The post-mortem document: at each resolution, on /postmortem, or never; and its folder. */
+  review?: { document: 'auto' | 'command' | 'off'; folderToken?: string }
   /** A new episode shows the earlier one ("last time this fired") when it resolved within this. */
   lastTimeWithinMs?: number
   /** An acknowledgement with no status update for this long expires (0: never). */

@@ -13,6 +13,7 @@ import type { Core, WarRoomDeps } from './model.js'
 import { Moments } from './moments.js'
 import { Paging } from './paging.js'
 import { Policy } from './policy.js'
+import { Postmortems } from './postmortem.js'
 import type { Records } from './records.js'
 import { Roles } from './roles.js'
 import { Silencing } from './silencing.js'
@@ -37,6 +38,7 @@ export interface Parts {
   paging: Paging
   bridges: Bridges
   moments: Moments
+  postmortems: Postmortems
   flow: Flow
 }
 
@@ -102,6 +104,7 @@ export function assemble(
     paging: new Paging(core, members, messages, urgency),
     bridges,
     moments: new Moments(core),
+    postmortems: new Postmortems(core, messages, save),
     flow,
   }
 }

@@ -30,6 +30,7 @@ import type { Core, IncidentRef, Op, WarRoomConfig, WarRoomDeps, WarRoomResult }
 import type { Moments } from './moments.js'
 import type { Paging } from './paging.js'
 import { assemble } from './parts.js'
+import type { Postmortems } from './postmortem.js'
 import { Records } from './records.js'
 import { review } from './review.js'
 import type { Roles } from './roles.js'
@@ -41,12 +42,9 @@ import type { Urgency } from './urgency.js'
 export * from './model.js'
 
 /**
- * The core's lifecycle: makes Feishu reflect an incident. One chat per
- * incident key, its members invited, one pinned card kept current, follow-ups
- * when something people must see changed, and a green card plus a
- * `[已解决] ` rename at the end. Work for one key is serialised; uuids derived
- * from the key keep retries and duplicate deliveries from doubling anything.
- * Members, chat texts, the card and finding records are each their own module.
+ * The core's public operations: makes Feishu reflect an incident (one chat per key, one pinned
+ * card kept current, a green card and a `[已解决] ` rename at the end) and runs what people do
+ * in it. Work for one key is serialised; its parts (core/parts.ts) do the rest.
  */
 export class WarRoom {
   readonly config: WarRoomConfig
@@ -71,6 +69,7 @@ export class WarRoom {
   private readonly attention!: Attention
   private readonly bridges!: Bridges
   private readonly moments!: Moments
+  private readonly postmortems!: Postmortems
 
   constructor(deps: WarRoomDeps) {
     this.client = deps.client
@@ -159,13 +158,9 @@ export class WarRoom {
     by: Person,
     work: (record: IncidentRecord) => Promise<string | undefined>,
   ) {
-    return this.asMember(ref, by, async (record, op) => {
-      const refused = await work(record)
-      if (refused) return this.records.none(record.key, refused, record, op)
-      await this.cards.refresh(record, op)
-      await this.records.save(record)
-      return this.records.result('updated', record, op)
-    })
+    return this.asMember(ref, by, async (record, op) =>
+      this.changed(record, op, await work(record)),
+    )
   }
 
   /** `/lead`, the card's Take command: `by` leads the response, members only. */
@@ -298,18 +293,18 @@ export class WarRoom {
     return this.records.run(key, keyHash, 0, async (op) => {
       const record = await this.discovery.lookup(keyHash)
       if (record?.status !== 'open') return this.records.none(key, 'no open war room for this key')
-      if (event && record.seenEvents.includes(event))
-        return this.records.none(key, 'already reported', record, op)
-      await this.messages.post(
-        record,
-        [[{ tag: 'text', text: safePlainText(truncate(text, 2000)) }]],
-        event ?? `notice:${text}`,
-      )
-      if (event) record.seenEvents = [...record.seenEvents, event].slice(-50)
-      record.events.push({ type: 'updated', at: this.now(), detail: text })
-      await this.records.save(record)
-      return this.records.result('updated', record, op)
+      return this.flow.notice(record, text, event, op)
     })
+  }
+
+  /** `/postmortem` (and `review.document: auto` after a resolution): the episode's document, members only. */
+  async postmortem(ref: IncidentRef, by?: Person): Promise<WarRoomResult> {
+    const work = async (record: IncidentRecord, op: Op) =>
+      this.changed(record, op, await this.postmortems.write(record, op))
+    if (by) return this.asMember(ref, by, work)
+    const found = await this.find(ref)
+    if (!found) return this.records.none('', this.t.notAWarRoom)
+    return this.records.run(found.key, found.keyHash, -1, (op) => work(found, op))
   }
 
   /** Posts a line in any chat the bot is in (Grafana's test notifications). */
@@ -339,8 +334,13 @@ export class WarRoom {
   ): Promise<{ figures?: Figures; warning?: string }> {
     const record = await this.find(ref)
     if (!record) return { warning: 'unknown incident' }
-    // Background work: its calls wait behind incidents' own.
-    return withPriority(-1, () => review(this.client, this.messages, this.config, record, outputs))
+    // Background work: its calls wait behind incidents' own. Then the document, with review.document: auto.
+    const done = await withPriority(-1, () =>
+      review(this.client, this.messages, this.config, record, outputs),
+    )
+    if (this.config.review?.document === 'auto' && record.status === 'resolved')
+      await this.postmortem(ref)
+    return done
   }
 
   /** Answers a person's message in the chat (command results). */

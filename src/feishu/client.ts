@@ -1,5 +1,6 @@
 import { FormData } from 'undici'
 import { AttentionApi } from './attention.js'
+import { DocumentsApi } from './documents.js'
 import { DOMAINS, FeishuTransport, type TransportOptions } from './transport.js'
 import type {
   AddMembersResult,
@@ -38,21 +39,21 @@ export const LIMITS = {
  */
 export class FeishuClient {
   readonly transport: FeishuTransport
-  /** Video meetings and time-sensitive chats. */
+  /** Video meetings, time-sensitive chats, reactions; documents (docx, drive). */
   readonly attention: AttentionApi
+  readonly documents: DocumentsApi
 
   constructor(options: FeishuClientOptions | FeishuTransport) {
     this.transport = options instanceof FeishuTransport ? options : new FeishuTransport(options)
     this.attention = new AttentionApi(this.transport)
+    this.documents = new DocumentsApi(this.transport)
   }
 
   get appId(): string {
     return this.transport.appId
   }
 
-  close(): Promise<void> {
-    return this.transport.close()
-  }
+  close = (): Promise<void> => this.transport.close()
 
   /** An AppLink that opens the chat in the Feishu or Lark client. */
   chatLink(chatId: string): string {

@@ -148,6 +148,28 @@ export const ENDPOINTS = {
     path: '/open-apis/vc/v1/meetings/:meeting_id',
     scopes: ['vc:meeting:readonly'],
   },
+  // The post-mortem document: created, filled from Markdown, shared with the war room (docx, drive).
+  createDocument: {
+    method: 'POST',
+    path: '/open-apis/docx/v1/documents',
+    scopes: ['docx:document', 'docx:document:create'],
+  },
+  convertMarkdown: {
+    method: 'POST',
+    path: '/open-apis/docx/v1/documents/blocks/convert',
+    scopes: ['docx:document.block:convert', 'docx:document'],
+  },
+  insertBlocks: {
+    method: 'POST',
+    path: '/open-apis/docx/v1/documents/:document_id/blocks/:block_id/descendant',
+    scopes: ['docx:document', 'docx:document:write_only'],
+  },
+  /** Scope UNCONFIRMED beyond these. */
+  shareDocument: {
+    method: 'POST',
+    path: '/open-apis/drive/v1/permissions/:token/members',
+    scopes: ['docs:permission.member:create', 'drive:drive', 'docs:doc'],
+  },
   getMessage: {
     method: 'GET',
     path: '/open-apis/im/v1/messages/:message_id',

@@ -220,4 +220,5 @@ export const DOCUMENTED_LIMITS = {
   ],
   perChat: [{ limit: 5, ms: 1000 }],
   perMessage: [{ limit: 5, ms: 1000 }],
+  docx: [{ limit: 3, ms: 1000 }],
 } as const satisfies Record<string, readonly Window[]>

@@ -13,6 +13,10 @@ import {
 import { DOCUMENTED_LIMITS, RateGate, type SharedQuota, type Ticket } from './ratelimit.js'
 import { backoffDelay, DEFAULT_RETRY, type RetryPolicy, rateLimitDelay, sleep } from './retry.js'
 import { callScope, priorityScope } from './scope.js'
+
+/** The docx calls, paced together to the documents' 3 per second per app. */
+const DOCX_ENDPOINTS = new Set<string>(['createDocument', 'convertMarkdown', 'insertBlocks'])
+
 import { TokenCache } from './token.js'
 
 export { DOMAINS, type Domain, resolveBaseUrl } from './domain.js'
@@ -152,6 +156,9 @@ export class FeishuTransport {
       tickets.push(
         await this.gate.acquire(`pin:${body.message_id}`, DOCUMENTED_LIMITS.perMessage, priority),
       )
+    // Documents: 3 calls a second per app across docx (its API pages), besides each API's own limit.
+    if (DOCX_ENDPOINTS.has(spec.endpoint))
+      tickets.push(await this.gate.acquire('docx', DOCUMENTED_LIMITS.docx, priority))
     tickets.push(await this.gate.acquire(`api:${spec.endpoint}`, DOCUMENTED_LIMITS.api, priority))
     this.gate.stamp(tickets)
   }

@@ -16,6 +16,8 @@ export interface CardView {
   lead?: { by: Person; at: number }
   /** The further roles held (warroom.roles), with the names people see. */
   roles?: Array<{ label: string; by: Person; at: number }>
+  /** The episode's post-mortem document. */
+  postmortemUrl?: string
   /** Changes (deploys) shortly before it opened that touch what it touches, newest first. */
   changes?: Array<{ at: number; summary: string; source?: string; links: Array<{ url: string }> }>
   /** The incident's video meeting while it is reserved. */
@@ -249,6 +251,9 @@ function build(view: CardView, opts: CardOptions, budget: Budget): Record<string
         url,
       })
   }
+  const doc = view.postmortemUrl ? safeUrl(view.postmortemUrl) : undefined
+  if (doc)
+    actions.push({ tag: 'button', text: plain(t.postmortemButton), type: 'default', url: doc })
   if (view.previousChatUrl) {
     actions.push({
       tag: 'button',

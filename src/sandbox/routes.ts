@@ -91,6 +91,22 @@ export const SANDBOX_ROUTES = {
     tool: 'im.v1.messageReaction.create',
     scopes: ['im:message', 'im:message.reactions:write_only'],
   },
+  createDocument: {
+    tool: 'docx.v1.document.create',
+    scopes: ['docx:document', 'docx:document:create'],
+  },
+  convertMarkdown: {
+    tool: 'docx.v1.document.convert',
+    scopes: ['docx:document.block:convert', 'docx:document'],
+  },
+  insertBlocks: {
+    tool: 'docx.v1.documentBlockDescendant.create',
+    scopes: ['docx:document', 'docx:document:write_only'],
+  },
+  shareDocument: {
+    tool: 'drive.v1.permissionMember.create',
+    scopes: ['docs:permission.member:create', 'drive:drive', 'docs:doc'],
+  },
   reserveMeeting: { tool: 'vc.v1.reserve.apply', scopes: ['vc:reserve'] },
   releaseMeeting: { tool: 'vc.v1.reserve.delete', scopes: ['vc:reserve'] },
   activeMeeting: { tool: 'vc.v1.reserve.getActiveMeeting', scopes: ['vc:reserve'] },

@@ -21,6 +21,7 @@ import type { Fault } from './faults.js'
 import { attentionHandlers } from './handlers/attention.js'
 import { chatHandlers } from './handlers/chats.js'
 import { contactHandlers } from './handlers/contact.js'
+import { documentHandlers } from './handlers/documents.js'
 import { imageHandlers } from './handlers/images.js'
 import { memberHandlers } from './handlers/members.js'
 import { messageHandlers } from './handlers/messages.js'
@@ -42,9 +43,8 @@ export class FeishuSandbox extends SandboxCore {
     url: () => this.url,
     ...(this.options.repushDelaysMs ? { repushDelaysMs: this.options.repushDelaysMs } : {}),
   })
-  /** TCP connections accepted, to check that clients reuse them. */
+  /** TCP connections accepted (to check that clients reuse them); what a bot may post and how it lands. */
   connections = 0
-  /** What a bot may post and how it lands (composed with this world). */
   readonly content = new SandboxContent(this)
   private readonly handlers: Partial<Record<RouteName, Handler>> = {
     ...chatHandlers(this),
@@ -52,13 +52,14 @@ export class FeishuSandbox extends SandboxCore {
     ...messageHandlers(this, this.content),
     ...contactHandlers(this),
     ...imageHandlers(this),
+    ...documentHandlers(this),
     ...attentionHandlers(this, { meetingArtifacts: this.options.meetingArtifacts ?? false }),
   }
 
   get url(): string {
-    const address = this.server?.address() as AddressInfo | null
-    if (!address) throw new Error('the sandbox is not listening')
-    return `http://${address.address.includes(':') ? `[${address.address}]` : address.address}:${address.port}`
+    const a = this.server?.address() as AddressInfo | null
+    if (!a) throw new Error('the sandbox is not listening')
+    return `http://${a.address.includes(':') ? `[${a.address}]` : a.address}:${a.port}`
   }
 
   async listen(): Promise<string> {

@@ -61,6 +61,17 @@ export interface SandboxMessage {
   shown?: string
 }
 
+/** A document in the sandbox: its blocks as inserted, and who it is shared with. */
+export interface SandboxDocument {
+  document_id: string
+  title: string
+  folder_token?: string
+  created_at: number
+  blocks: Array<Record<string, unknown>>
+  members: Array<{ member_type: string; member_id: string; perm: string }>
+  clientTokens: string[]
+}
+
 export interface SandboxMeeting {
   id: string
   meeting_no: string
@@ -143,6 +154,8 @@ export class SandboxState {
   readonly urgent: UrgentNotice[] = []
   /** Standing chats a war room reports into (broadcast_chat): the page marks them. */
   readonly feeds = new Set<string>()
+  /** Documents (docx), by document id. */
+  readonly documents = new Map<string, SandboxDocument>()
   /** Reserved meetings (vc/v1/reserves), by reserve id. */
   readonly meetings = new Map<string, SandboxMeeting>()
   /** Chats marked time-sensitive (即时提醒), per chat: for whom. */
@@ -258,6 +271,7 @@ export class SandboxState {
       urgent: this.urgent,
       feeds: [...this.feeds],
       meetings: [...this.meetings.values()],
+      documents: [...this.documents.values()],
       time_sensitive: Object.fromEntries(
         [...this.timeSensitive].map(([chat, people]) => [chat, [...people]]),
       ),

@@ -43,6 +43,14 @@ export interface IncidentRecord {
   broadcast?: { chatId: string; messageId: string }
   /** Who leads the response (/lead, the card's Take command), since when. */
   lead?: { by: Person; at: number }
+  /** The episode's post-mortem document, once created (written before it is filled: one per episode). */
+  postmortem?: {
+    documentId: string
+    url: string
+    openedAt: number
+    filled?: boolean
+    shared?: boolean
+  }
   /** Key moments for the review (📌 reactions, /note), oldest first. */
   moments?: Array<{ at: number; by: Person; text: string; messageId?: string }>
   /** What fixed it (a person's note, or the source's resolution), for the next time it fires. */

@@ -1,0 +1,11 @@
+import { z } from 'zod'
+
+/** `review:` what the post-incident review produces beyond the timeline and the summary. */
+export const ReviewSchema = z
+  .strictObject({
+    /** A post-mortem document: at every resolution (auto), on /postmortem (command), or never. */
+    document: z.enum(['auto', 'command', 'off']).default('command'),
+    /** The folder the documents go to (a folder the app owns); the app's own space without it. */
+    folder_token: z.string().min(1).optional(),
+  })
+  .prefault({})

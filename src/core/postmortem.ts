@@ -1,0 +1,75 @@
+import { FeishuError } from '../feishu/errors.js'
+import { postmortemMarkdown } from '../render/postmortem.js'
+import { safePlainText, truncate } from '../render/text.js'
+import type { IncidentRecord } from '../store/store.js'
+import type { Messages } from './messages.js'
+import { type Core, deriveUuid, type Op, reasonOf } from './model.js'
+
+/**
+ * The post-mortem document (`review.document`): one Feishu document per
+ * episode, created once (its id is written to the record before anything
+ * else can fail, so a retry or another replica fills the same one), filled
+ * from the incident's own timeline, key moments and figures, shared with
+ * the war room for editing, and linked in the chat and on the card. A
+ * refusal (a missing docx or drive scope) is one plain line naming it.
+ */
+export class Postmortems {
+  constructor(
+    private readonly core: Core,
+    private readonly messages: Messages,
+    private readonly save: (record: IncidentRecord) => Promise<void>,
+  ) {}
+
+  /** Writes the document if it is not complete; a reason when there is nothing to do. */
+  async write(record: IncidentRecord, op: Op): Promise<string | undefined> {
+    const t = this.messages.t
+    const review = this.core.config.review ?? { document: 'command' }
+    if (review.document === 'off') return t.postmortemOff
+    const docs = this.core.client.documents
+    let pm = record.postmortem?.openedAt === record.openedAt ? record.postmortem : undefined
+    if (pm?.filled && pm.shared) return t.postmortemExists
+    try {
+      if (!pm) {
+        const title = this.messages.t.postmortemTitle(record.openTitle ?? record.chatName)
+        const id = await docs.create(truncate(safePlainText(title), 800), review.folderToken)
+        pm = { documentId: id, url: docs.url(id), openedAt: record.openedAt }
+        record.postmortem = pm
+        await this.save(record)
+      }
+      if (!pm.filled) {
+        const { language, timeZone } = this.core.config
+        const markdown = postmortemMarkdown(record, { language, timeZone, now: this.core.now() })
+        await docs.write(
+          pm.documentId,
+          markdown,
+          deriveUuid('postmortem', record.keyHash, String(pm.openedAt)),
+        )
+        pm.filled = true
+      }
+      if (!pm.shared) {
+        await docs.shareWithChat(pm.documentId, record.chatId)
+        pm.shared = true
+      }
+    } catch (error) {
+      if (!(error instanceof FeishuError) || error.isTransient) throw error
+      op.warnings.push(`the post-mortem document is not complete: ${reasonOf(error)}`)
+      await this.messages.post(
+        record,
+        [[{ tag: 'text', text: t.postmortemRefused(reasonOf(error)) }]],
+        `postmortem-refused:${record.openedAt}`,
+      )
+      if (!pm) return undefined
+    }
+    await this.messages.post(
+      record,
+      [
+        [
+          { tag: 'text', text: t.postmortemLinked },
+          { tag: 'a', text: t.postmortemOpen, href: pm.url },
+        ],
+      ],
+      `postmortem:${pm.openedAt}`,
+    )
+    return undefined
+  }
+}

@@ -1,0 +1,52 @@
+import { formatDuration, formatTime, type Language, POSTMORTEM_TEXTS } from '../i18n/index.js'
+import type { IncidentRecord } from '../store/store.js'
+import { singleLine, truncate } from './text.js'
+
+/** Markdown text from elsewhere, on one line, without what would start a heading or a list. */
+const line = (text: string) => truncate(singleLine(text), 500).replace(/^[#>*\-\s]+/, '')
+
+/**
+ * The post-mortem document's Markdown (Feishu converts it to blocks): the
+ * summary, the key moments, the incident's own timeline, the figures, and
+ * the sections people fill in (impact, root cause, what went well, actions).
+ */
+export function postmortemMarkdown(
+  record: IncidentRecord,
+  options: { language: Language; timeZone: string; now: number },
+): string {
+  const t = POSTMORTEM_TEXTS[options.language]
+  const when = (ms: number) => formatTime(ms, options.timeZone, options.language)
+  const d = (ms: number | undefined) =>
+    ms === undefined ? '-' : formatDuration(ms, options.language)
+  const who = (p: { openId?: string; name?: string }) => p.name ?? p.openId ?? '?'
+  const incident = record.incident
+  const firstLead = record.events.find((e) => e.detail === 'took the lead')?.at ?? record.lead?.at
+  const out = [`# ${t.title(line(record.openTitle ?? incident?.title ?? record.chatName))}`, '']
+  out.push(`## ${t.summary}`, '')
+  out.push(`- ${t.severity}: ${incident?.severity ?? '-'}`)
+  out.push(`- ${t.opened}: ${when(record.openedAt)}`)
+  if (record.resolvedAt !== undefined) out.push(`- ${t.resolved}: ${when(record.resolvedAt)}`)
+  if (record.lead) out.push(`- ${t.lead}: ${who(record.lead.by)}`)
+  if (record.resolutionNote) out.push(`- ${t.fix}: ${line(record.resolutionNote)}`)
+  if (incident?.summary) out.push('', line(incident.summary))
+  out.push('', `## ${t.impact}`, '', t.toFill, '')
+  const moments = (record.moments ?? []).filter((m) => m.at >= record.openedAt)
+  out.push(`## ${t.moments}`, '')
+  if (moments.length)
+    for (const m of moments) out.push(`- ${when(m.at)} ${who(m.by)}: ${line(m.text)}`)
+  else out.push(t.none)
+  out.push('', `## ${t.timeline}`, '')
+  for (const e of record.events.filter((x) => x.at >= record.openedAt).slice(-100))
+    out.push(
+      `- ${when(e.at)} ${t.events[e.type] ?? e.type}${e.by ? ` (${who(e.by)})` : ''}${e.detail ? `: ${line(e.detail)}` : ''}`,
+    )
+  out.push('', `## ${t.figures}`, '')
+  out.push(`- ${t.tta}: ${d(record.ack ? record.ack.at - record.openedAt : undefined)}`)
+  out.push(`- ${t.ttl}: ${d(firstLead !== undefined ? firstLead - record.openedAt : undefined)}`)
+  out.push(
+    `- ${t.ttr}: ${d(record.resolvedAt !== undefined ? record.resolvedAt - record.openedAt : undefined)}`,
+  )
+  out.push('', `## ${t.rootCause}`, '', t.toFill, '', `## ${t.wentWell}`, '', t.toFill, '')
+  out.push(`## ${t.actions}`, '', t.toFill, '')
+  return out.join('\n')
+}

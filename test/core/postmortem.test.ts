@@ -1,0 +1,103 @@
+/**
+ * The post-mortem document (issue 28, in part): one Feishu document per
+ * episode, filled from the incident's timeline with its key moments in order
+ * and its figures, shared with the war room, linked in the chat and on the
+ * card; a retried resolution creates none twice; a missing scope is a line.
+ */
+import { describe, expect } from 'vitest'
+import { ALL_SCOPES } from '../../src/sandbox/server.js'
+import { test } from '../support/fixtures.js'
+import { incident, sandbox, until, view } from '../support/helpers.js'
+import { startReceiver } from '../support/receiver.js'
+
+type Block = { block_type: number; [k: string]: unknown }
+const textOf = (b: Block) =>
+  (
+    Object.values(b).find((v) => v && typeof v === 'object') as {
+      elements?: Array<{ text_run?: { content: string } }>
+    }
+  )?.elements
+    ?.map((e) => e.text_run?.content ?? '')
+    .join('') ?? ''
+
+describe('the post-mortem document', () => {
+  test('review.document: auto writes one document per episode with the key moments in order and the figures, shared and linked', async ({
+    sandbox: s,
+    people: [alice, bob],
+  }) => {
+    const { warroom } = await startReceiver(s, { config: { review: { document: 'auto' } } })
+    const opened = await warroom.handle(incident({ members: [alice!.open_id, bob!.open_id] }))
+    const chatId = opened.chatId!
+    const { message: first } = await s.say(chatId, bob!.open_id, 'primary failed over')
+    await s.react(first.message_id, alice!.open_id, 'Pin')
+    const { message: second } = await s.say(chatId, alice!.open_id, 'traffic drained from eu-west')
+    await s.react(second.message_id, bob!.open_id, 'Pin')
+    await s.say(chatId, alice!.open_id, '/note rolled back v42', { mentionBot: true })
+    await until(
+      'three moments',
+      async () => ((await warroom.find({ chatId }))!.moments ?? []).length === 3,
+    )
+    await s.say(chatId, alice!.open_id, '/resolve rolled back v42', { mentionBot: true })
+    await until('the document link', () =>
+      view(s, chatId).posts.some((p) => p.startsWith('📄 复盘文档已生成')),
+    )
+
+    const docs = [...s.state.documents.values()]
+    expect(docs).toHaveLength(1)
+    const doc = docs[0]!
+    expect(doc.title).toContain('复盘：')
+    const texts = (doc.blocks as Block[]).map(textOf)
+    const at = (h: string) => texts.indexOf(h)
+    const moments = texts.slice(at('关键时刻') + 1, at('时间线'))
+    expect(moments.map((t) => t.replace(/^\S+ \S+ \S+: /, ''))).toEqual([
+      'primary failed over',
+      'traffic drained from eu-west',
+      'rolled back v42',
+    ])
+    for (const heading of [
+      '概要',
+      '影响',
+      '关键时刻',
+      '时间线',
+      '关键指标',
+      '根因',
+      '做得好的',
+      '待办事项',
+    ])
+      expect(texts, heading).toContain(heading)
+    expect(texts.some((t) => t.startsWith('解决用时: '))).toBe(true)
+    expect(texts).toContain('解决说明: rolled back v42')
+    // Shared with the chat for editing, on the card, linked once.
+    expect(doc.members).toEqual([{ member_type: 'openchat', member_id: chatId, perm: 'edit' }])
+    expect(JSON.stringify(view(s, chatId).card)).toContain(`/docx/${doc.document_id}`)
+    expect(view(s, chatId).posts.filter((p) => p.startsWith('📄 复盘文档已生成'))).toHaveLength(1)
+
+    // The review again (a retried resolution) and /postmortem: no second document.
+    await warroom.summarize({ chatId })
+    await s.say(chatId, bob!.open_id, '/复盘', { mentionBot: true })
+    await until('the answer', () =>
+      s.state.messagesIn(chatId).some((m) => m.content.includes('复盘文档已经生成')),
+    )
+    expect(s.state.documents.size).toBe(1)
+    expect(doc.blocks.length).toBe(texts.length)
+  })
+
+  test('without the docx scopes the war room resolves and the chat names the scope, once', async () => {
+    const s = await sandbox({
+      scopes: ALL_SCOPES.filter((x) => x !== 'docx:document' && x !== 'docx:document:create'),
+    })
+    const [alice] = [...s.state.users.values()]
+    const { warroom } = await startReceiver(s, { config: { review: { document: 'auto' } } })
+    const opened = await warroom.handle(incident({ members: [alice!.open_id] }))
+    const resolved = await warroom.resolveBy({ chatId: opened.chatId! }, { openId: alice!.open_id })
+    expect(resolved.action).toBe('resolved')
+    await warroom.summarize({ chatId: opened.chatId! })
+    await warroom.summarize({ chatId: opened.chatId! })
+    const lines = view(s, opened.chatId!).posts.filter((p) =>
+      p.startsWith('⚠️ 复盘文档未能完整生成'),
+    )
+    expect(lines).toHaveLength(1)
+    expect(lines[0]).toContain('docx:document')
+    expect(s.state.documents.size).toBe(0)
+  })
+})
