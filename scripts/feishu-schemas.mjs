@@ -42,6 +42,7 @@ const TOOLS = [
   'docx.v1.document.convert',
   'docx.v1.documentBlockDescendant.create',
   'drive.v1.permissionMember.create',
+  'task.v2.task.create',
   'contact.v3.user.get',
   'contact.v3.user.batchGetId',
   'vc.v1.reserve.apply',
@@ -50,7 +51,7 @@ const TOOLS = [
   'vc.v1.meeting.get',
   'im.v2.feedCard.patch',
 ]
-const FILES = ['auth_v3', 'im_v1', 'im_v2', 'contact_v3', 'vc_v1', 'docx_v1', 'drive_v1']
+const FILES = ['auth_v3', 'im_v1', 'im_v2', 'contact_v3', 'vc_v1', 'docx_v1', 'drive_v1', 'task_v2']
 
 const dir = mkdtempSync(join(tmpdir(), 'lark-mcp-'))
 try {

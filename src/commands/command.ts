@@ -25,6 +25,12 @@ export interface Room {
   ): Promise<WarRoomResult>
   /** Makes `lead` (by default `by`) the incident's lead (a chat manager; the previous lead stays a member). */
   takeLead(ref: IncidentRef, by: Person, lead?: Person): Promise<WarRoomResult>
+  /** A follow-up: a Feishu task for its owner, listed in the review. */
+  addFollowUp(
+    ref: IncidentRef,
+    by: Person,
+    item: { text: string; owner: Person; due?: number; messageId?: string },
+  ): Promise<WarRoomResult>
   /** Writes the episode's post-mortem document (once) and links it. */
   postmortem(ref: IncidentRef, by: Person): Promise<WarRoomResult>
   /** Marks a key moment for the review (`/note`, a 📌 reaction). */

@@ -5,6 +5,7 @@
  */
 import ack from './ack.js'
 import bridge from './bridge.js'
+import followup from './followup.js'
 import help from './help.js'
 import invite from './invite.js'
 import lead from './lead.js'
@@ -36,6 +37,7 @@ export const COMMANDS = new CommandTable([
   page,
   silence,
   unsilence,
+  followup,
   postmortem,
   help,
 ])

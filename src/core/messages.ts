@@ -81,6 +81,12 @@ export class Messages {
             ),
         ]
       : []
+    const followUps = (record.followUps ?? []).filter((f) => f.at >= record.openedAt)
+    if (followUps.length)
+      marked.push(
+        this.t.summaryFollowUps(followUps.length),
+        ...followUps.slice(-10).map((f) => `· ${safePlainText(truncate(f.text, 200))}`),
+      )
     const updates = (record.updates ?? []).filter((u) => u.at >= record.openedAt)
     if (!updates.length) return [line, ...call, ...marked].join('\n')
     const listed = updates

@@ -7,6 +7,7 @@ import { Cards } from './cards.js'
 import { Discovery } from './discovery.js'
 import { Escalations } from './escalation.js'
 import { Flow } from './flow.js'
+import { FollowUps } from './followups.js'
 import { Members } from './members.js'
 import { Messages } from './messages.js'
 import type { Core, WarRoomDeps } from './model.js'
@@ -38,6 +39,7 @@ export interface Parts {
   paging: Paging
   bridges: Bridges
   moments: Moments
+  followUps: FollowUps
   postmortems: Postmortems
   flow: Flow
 }
@@ -104,6 +106,7 @@ export function assemble(
     paging: new Paging(core, members, messages, urgency),
     bridges,
     moments: new Moments(core),
+    followUps: new FollowUps(core, messages),
     postmortems: new Postmortems(core, messages, save),
     flow,
   }

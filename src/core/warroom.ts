@@ -23,6 +23,7 @@ import {
   type ReminderJob,
 } from './escalation.js'
 import type { Flow } from './flow.js'
+import type { FollowUpInput, FollowUps } from './followups.js'
 import { DEFAULT_CONFIG } from './from-config.js'
 import type { Members } from './members.js'
 import type { Messages, Paragraphs } from './messages.js'
@@ -69,6 +70,7 @@ export class WarRoom {
   private readonly attention!: Attention
   private readonly bridges!: Bridges
   private readonly moments!: Moments
+  private readonly followUps!: FollowUps
   private readonly postmortems!: Postmortems
 
   constructor(deps: WarRoomDeps) {
@@ -143,67 +145,53 @@ export class WarRoom {
 
   /** `/silence`: the group silenced in Alertmanager for a while, members only. */
   silence(ref: IncidentRef, by: Person, durationMs: number, note?: string) {
-    return this.silenceWork(ref, by, (record) =>
+    return this.act(ref, by, false, (record) =>
       this.silencing.silence(record, by, durationMs, note),
     )
   }
 
   /** `/unsilence`: the silence ends now, members only. */
   unsilence(ref: IncidentRef, by: Person) {
-    return this.silenceWork(ref, by, (record) => this.silencing.unsilence(record, by))
+    return this.act(ref, by, false, (record) => this.silencing.unsilence(record, by))
   }
 
-  private silenceWork(
-    ref: IncidentRef,
-    by: Person,
-    work: (record: IncidentRecord) => Promise<string | undefined>,
-  ) {
-    return this.asMember(ref, by, async (record, op) =>
-      this.changed(record, op, await work(record)),
-    )
-  }
-
-  /** `/lead`, the card's Take command: `by` leads the response, members only. */
+  /** `/lead`, the card's Take command: `lead` (by default `by`) leads the response, members only. */
   takeLead(ref: IncidentRef, by: Person, lead: Person = by): Promise<WarRoomResult> {
-    return this.asMember(ref, by, async (record, op) => {
-      if (record.status !== 'open')
-        return this.records.none(record.key, 'the incident is already resolved', record)
-      // A lead handed to someone else must be in the war room too.
-      if (lead !== by && !(await this.members.isMember(record, lead)))
-        return this.records.none(record.key, this.t.notAMember, record)
-      const refused = await this.roles.takeLead(record, lead, op)
-      if (refused) return this.records.none(record.key, refused, record, op)
-      await this.attention.clear(record, op)
-      await this.cards.refresh(record, op)
-      await this.records.save(record)
-      return this.records.result('updated', record, op)
+    return this.act(ref, by, true, async (record, op) => {
+      const refused =
+        (await this.outsider(record, by, lead)) ?? (await this.roles.takeLead(record, lead, op))
+      if (!refused) await this.attention.clear(record, op)
+      return refused
     })
   }
 
   /** `/role <name> [@someone]`: a configured role (comms, scribe) to a member, members only. */
   assignRole(ref: IncidentRef, by: Person, role: string, person: Person = by) {
-    return this.asMember(ref, by, async (record, op) => {
-      if (record.status !== 'open')
-        return this.records.none(record.key, 'the incident is already resolved', record)
-      if (person !== by && !(await this.members.isMember(record, person)))
-        return this.records.none(record.key, this.t.notAMember, record)
-      return this.changed(record, op, await this.roles.assign(record, role, person, by))
-    })
+    return this.act(
+      ref,
+      by,
+      true,
+      async (record) =>
+        (await this.outsider(record, by, person)) ?? this.roles.assign(record, role, person, by),
+    )
   }
 
   /** `/bridge`, the card's Start a call: the incident's video meeting, reserved once; members only. */
-  openBridge(ref: IncidentRef, by: Person): Promise<WarRoomResult> {
-    return this.asMember(ref, by, async (record, op) => {
-      if (record.status !== 'open')
-        return this.records.none(record.key, 'the incident is already resolved', record)
-      return this.changed(record, op, await this.bridges.open(record, by, op))
-    })
-  }
+  openBridge = (ref: IncidentRef, by: Person) =>
+    this.act(ref, by, true, (record, op) => this.bridges.open(record, by, op))
 
   /** A key moment for the review (a 📌 reaction, `/note`), members only. */
-  markMoment(ref: IncidentRef, by: Person, moment: { text: string; messageId?: string }) {
-    return this.asMember(ref, by, async (record, op) =>
-      this.changed(record, op, await this.moments.mark(record, by, moment, op)),
+  markMoment = (ref: IncidentRef, by: Person, moment: { text: string; messageId?: string }) =>
+    this.act(ref, by, false, (record, op) => this.moments.mark(record, by, moment, op))
+
+  /** `/followup <text> [@owner] [due]`: a Feishu task for its owner (a member), listed in the review. */
+  addFollowUp(ref: IncidentRef, by: Person, item: FollowUpInput) {
+    return this.act(
+      ref,
+      by,
+      false,
+      async (record, op) =>
+        (await this.outsider(record, by, item.owner)) ?? this.followUps.add(record, by, item, op),
     )
   }
 
@@ -224,37 +212,49 @@ export class WarRoom {
 
   /** `/sev`: a person sets the severity, members only, while open. */
   setSeverity(ref: IncidentRef, by: Person, severity: Severity): Promise<WarRoomResult> {
-    return this.asMember(ref, by, async (record, op) => {
-      if (record.status !== 'open')
-        return this.records.none(record.key, 'the incident is already resolved', record)
+    return this.act(ref, by, true, async (record, op) => {
       const refused = await this.triage.setSeverity(record, by, severity, op)
       if (!refused) await this.bridges.auto(record, op)
-      return this.changed(record, op, refused)
+      return refused
     })
   }
 
   /** `/title`: a person renames the incident (its chat and card), members only. */
-  retitle(ref: IncidentRef, by: Person, title: string): Promise<WarRoomResult> {
-    return this.asMember(ref, by, async (record, op) =>
-      this.changed(record, op, await this.triage.retitle(record, by, title)),
-    )
-  }
+  retitle = (ref: IncidentRef, by: Person, title: string) =>
+    this.act(ref, by, false, (record) => this.triage.retitle(record, by, title))
 
   /** `/invite`, `/page`: more people in the war room (paged: an in-app urgent notice too), members only. */
-  bring(ref: IncidentRef, by: Person, ids: string[], how: { page: boolean; note?: string }) {
-    return this.asMember(ref, by, async (record, op) =>
-      this.changed(record, op, await this.paging.bring(record, by, ids, how, op)),
-    )
-  }
+  bring = (ref: IncidentRef, by: Person, ids: string[], how: { page: boolean; note?: string }) =>
+    this.act(ref, by, false, (record, op) => this.paging.bring(record, by, ids, how, op))
 
   /** `/update`: a status update posted, kept on the card, the next one's reminder reset; members only. */
-  postUpdate(ref: IncidentRef, by: Person, text: string): Promise<WarRoomResult> {
-    return this.asMember(ref, by, async (record, op) => {
-      if (record.status !== 'open')
-        return this.records.none(record.key, 'the incident is already resolved', record)
+  postUpdate = (ref: IncidentRef, by: Person, text: string) =>
+    this.act(ref, by, true, async (record, op) => {
       await this.updates.post(record, by, text, op)
-      return this.changed(record, op, undefined)
+      return undefined
     })
+
+  /** A member's change (`open`: only while the incident is open); `work` answers why nothing was done. */
+  private act(
+    ref: IncidentRef,
+    by: Person,
+    open: boolean,
+    work: (record: IncidentRecord, op: Op) => Promise<string | undefined>,
+  ): Promise<WarRoomResult> {
+    return this.asMember(ref, by, async (record, op) => {
+      if (open && record.status !== 'open')
+        return this.records.none(record.key, 'the incident is already resolved', record)
+      return this.changed(record, op, await work(record, op))
+    })
+  }
+
+  /** Someone else named by a member (a lead, a role, an owner) must be in the war room too. */
+  private async outsider(record: IncidentRecord, by: Person, other: Person) {
+    return other !== by &&
+      other.openId !== by.openId &&
+      !(await this.members.isMember(record, other))
+      ? this.t.notAMember
+      : undefined
   }
 
   /** After a person's change: the card and the record, or why nothing was done. */

@@ -59,6 +59,32 @@ export class DocumentsApi {
     })
   }
 
+  /** A task assigned to `assignee`, linked back to the war room; `clientToken` makes a retry the same task. */
+  async createTask(args: {
+    summary: string
+    assignee: string
+    due?: number
+    origin: { name: string; url: string; title: string }
+    clientToken: string
+  }): Promise<{ guid: string; url?: string }> {
+    const data = await this.transport.call<{ task: { guid: string; url?: string } }>({
+      endpoint: 'createTask',
+      query: { user_id_type: 'open_id' },
+      body: {
+        summary: args.summary.slice(0, 3000),
+        members: [{ id: args.assignee, type: 'user', role: 'assignee' }],
+        ...(args.due ? { due: { timestamp: String(args.due), is_all_day: false } } : {}),
+        origin: {
+          platform_i18n_name: { zh_cn: args.origin.name, en_us: args.origin.name },
+          href: { url: args.origin.url, title: args.origin.title.slice(0, 512) },
+        },
+        client_token: args.clientToken,
+      },
+      idempotent: true,
+    })
+    return data.task
+  }
+
   /** Where people open it: Feishu's or Lark's web, or the private deployment's own. */
   url(documentId: string): string {
     const base = this.transport.baseUrl

@@ -170,6 +170,12 @@ export const ENDPOINTS = {
     path: '/open-apis/drive/v1/permissions/:token/members',
     scopes: ['docs:permission.member:create', 'drive:drive', 'docs:doc'],
   },
+  /** A follow-up: a Feishu task with its assignee (a tenant token may create them). */
+  createTask: {
+    method: 'POST',
+    path: '/open-apis/task/v2/tasks',
+    scopes: ['task:task:write', 'task:task'],
+  },
   getMessage: {
     method: 'GET',
     path: '/open-apis/im/v1/messages/:message_id',

@@ -47,6 +47,12 @@ export function postmortemMarkdown(
     `- ${t.ttr}: ${d(record.resolvedAt !== undefined ? record.resolvedAt - record.openedAt : undefined)}`,
   )
   out.push('', `## ${t.rootCause}`, '', t.toFill, '', `## ${t.wentWell}`, '', t.toFill, '')
-  out.push(`## ${t.actions}`, '', t.toFill, '')
+  out.push(`## ${t.actions}`, '')
+  const followUps = (record.followUps ?? []).filter((f) => f.at >= record.openedAt)
+  if (followUps.length)
+    for (const f of followUps)
+      out.push(`- ${line(f.text)} (${who(f.owner)}${f.due ? `, ${when(f.due)}` : ''})`)
+  else out.push(t.toFill)
+  out.push('')
   return out.join('\n')
 }

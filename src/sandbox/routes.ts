@@ -107,6 +107,7 @@ export const SANDBOX_ROUTES = {
     tool: 'drive.v1.permissionMember.create',
     scopes: ['docs:permission.member:create', 'drive:drive', 'docs:doc'],
   },
+  createTask: { tool: 'task.v2.task.create', scopes: ['task:task:write', 'task:task'] },
   reserveMeeting: { tool: 'vc.v1.reserve.apply', scopes: ['vc:reserve'] },
   releaseMeeting: { tool: 'vc.v1.reserve.delete', scopes: ['vc:reserve'] },
   activeMeeting: { tool: 'vc.v1.reserve.getActiveMeeting', scopes: ['vc:reserve'] },

@@ -154,6 +154,19 @@ export class SandboxState {
   readonly urgent: UrgentNotice[] = []
   /** Standing chats a war room reports into (broadcast_chat): the page marks them. */
   readonly feeds = new Set<string>()
+  /** Tasks (task v2), by guid. */
+  readonly tasks = new Map<
+    string,
+    {
+      guid: string
+      summary: string
+      members: Array<{ id: string; role: string }>
+      due?: number
+      origin?: string
+      client_token: string
+      created_at: number
+    }
+  >()
   /** Documents (docx), by document id. */
   readonly documents = new Map<string, SandboxDocument>()
   /** Reserved meetings (vc/v1/reserves), by reserve id. */
@@ -272,6 +285,7 @@ export class SandboxState {
       feeds: [...this.feeds],
       meetings: [...this.meetings.values()],
       documents: [...this.documents.values()],
+      tasks: [...this.tasks.values()],
       time_sensitive: Object.fromEntries(
         [...this.timeSensitive].map(([chat, people]) => [chat, [...people]]),
       ),

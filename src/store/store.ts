@@ -51,6 +51,15 @@ export interface IncidentRecord {
     filled?: boolean
     shared?: boolean
   }
+  /** Follow-ups (/followup): the Feishu tasks made for them. */
+  followUps?: Array<{
+    guid: string
+    text: string
+    owner: Person
+    at: number
+    due?: number
+    url?: string
+  }>
   /** Key moments for the review (📌 reactions, /note), oldest first. */
   moments?: Array<{ at: number; by: Person; text: string; messageId?: string }>
   /** What fixed it (a person's note, or the source's resolution), for the next time it fires. */

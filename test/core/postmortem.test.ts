@@ -37,6 +37,19 @@ describe('the post-mortem document', () => {
       'three moments',
       async () => ((await warroom.find({ chatId }))!.moments ?? []).length === 3,
     )
+    // A follow-up for Bob: a Feishu task assigned to him, linked back to the war room.
+    await s.say(chatId, alice!.open_id, `/followup add a replica-lag alert @${bob!.open_id} 3d`, {
+      mentionBot: true,
+    })
+    await until('the task', () => s.state.tasks.size === 1)
+    const task = [...s.state.tasks.values()][0]!
+    expect(task.summary).toBe('add a replica-lag alert')
+    expect(task.members).toEqual([{ id: bob!.open_id, role: 'assignee' }])
+    expect(task.due! - Date.now()).toBeGreaterThan(2.9 * 86_400_000)
+    expect(task.origin).toContain(`openChatId=${chatId}`)
+    await until('the follow-up line', () =>
+      view(s, chatId).posts.some((p) => p.startsWith('☑️ 待办：add a replica-lag alert → @')),
+    )
     await s.say(chatId, alice!.open_id, '/resolve rolled back v42', { mentionBot: true })
     await until('the document link', () =>
       view(s, chatId).posts.some((p) => p.startsWith('📄 复盘文档已生成')),
@@ -67,6 +80,9 @@ describe('the post-mortem document', () => {
       expect(texts, heading).toContain(heading)
     expect(texts.some((t) => t.startsWith('解决用时: '))).toBe(true)
     expect(texts).toContain('解决说明: rolled back v42')
+    // The action items list the follow-up and its owner.
+    const actions = texts.slice(at('待办事项') + 1)
+    expect(actions[0]).toMatch(new RegExp(`^add a replica-lag alert \\(${bob!.open_id}, `))
     // Shared with the chat for editing, on the card, linked once.
     expect(doc.members).toEqual([{ member_type: 'openchat', member_id: chatId, perm: 'edit' }])
     expect(JSON.stringify(view(s, chatId).card)).toContain(`/docx/${doc.document_id}`)

@@ -98,6 +98,46 @@ export function documentHandlers(sb: SandboxCore): Partial<Record<RouteName, Han
       }
     },
 
+    // Tasks (task v2): a client_token seen before answers the task it made.
+    createTask: ({ url, body }) => {
+      const input = parseJson(body) as {
+        summary?: unknown
+        members?: Array<{ id?: string; role?: string }>
+        due?: { timestamp?: string }
+        origin?: { href?: { url?: string } }
+        client_token?: string
+      }
+      if (typeof input.summary !== 'string' || !input.summary)
+        throw new ApiError(400, 1470400, 'summary is required')
+      const idType = url.searchParams.get('user_id_type') ?? 'open_id'
+      const members = (input.members ?? []).map((m) => {
+        const user = m.id ? sb.state.userBy(idType, m.id) : undefined
+        if (!user) throw new ApiError(400, 1470400, `member ${m.id} is not a user`)
+        return { id: user.open_id, role: m.role ?? 'assignee' }
+      })
+      const token = input.client_token ?? ''
+      const seen = token
+        ? [...sb.state.tasks.values()].find((t) => t.client_token === token)
+        : undefined
+      const task = seen ?? {
+        guid: newId('t'),
+        summary: input.summary,
+        members,
+        ...(input.due?.timestamp ? { due: Number(input.due.timestamp) } : {}),
+        ...(input.origin?.href?.url ? { origin: input.origin.href.url } : {}),
+        client_token: token,
+        created_at: sb.now(),
+      }
+      sb.state.tasks.set(task.guid, task)
+      return {
+        task: {
+          guid: task.guid,
+          summary: task.summary,
+          url: `https://applink.feishu.cn/client/todo/detail?guid=${task.guid}`,
+        },
+      }
+    },
+
     shareDocument: ({ params, url, body }) => {
       if (url.searchParams.get('type') !== 'docx')
         throw new ApiError(400, 1063001, 'invalid param: type must match the token (docx)')
