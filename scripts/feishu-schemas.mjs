@@ -20,6 +20,7 @@ const TOOLS = [
   'im.v1.chat.create',
   'im.v1.chat.get',
   'im.v1.chat.update',
+  'im.v1.chat.delete',
   'im.v1.chat.list',
   'im.v1.chat.search',
   'im.v1.chatMembers.create',

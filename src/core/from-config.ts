@@ -22,6 +22,7 @@ export function warRoomConfig(config: Config): WarRoomConfig {
     review: {
       document: config.review.document,
       ...(config.review.folder_token ? { folderToken: config.review.folder_token } : {}),
+      dissolveAfterMs: config.review.dissolve_after,
     },
     changesWindowMs: config.warroom.changes_window,
     changesMatch: config.warroom.changes_match,

@@ -49,7 +49,7 @@ export interface WarRoomConfig {
   changesWindowMs?: number
   changesMatch?: string[]
   /** The post-mortem document: at each resolution, on /postmortem, or never; and its folder. */
-  review?: { document: 'auto' | 'command' | 'off'; folderToken?: string }
+  review?: { document: 'auto' | 'command' | 'off'; folderToken?: string; dissolveAfterMs?: number }
   /** A new episode shows the earlier one ("last time this fired") when it resolved within this. */
   lastTimeWithinMs?: number
   /** An acknowledgement with no status update for this long expires (0: never). */

@@ -20,6 +20,30 @@ export class Postmortems {
     private readonly save: (record: IncidentRecord) => Promise<void>,
   ) {}
 
+  /**
+   * review.dissolve_after came: the resolved war room (of this resolution,
+   * not reopened since) is dissolved, but only once its timeline is saved
+   * (the caller's job follows the review) and, with review.document: auto,
+   * its document is complete; never a chat another app or a person owns.
+   */
+  async archive(record: IncidentRecord, resolvedAt: number, op: Op): Promise<string | undefined> {
+    if (record.status !== 'resolved' || record.resolvedAt !== resolvedAt) return 'reopened since'
+    if (record.dissolvedAt) return 'already dissolved'
+    const auto = this.core.config.review?.document === 'auto'
+    const pm = record.postmortem?.openedAt === record.openedAt ? record.postmortem : undefined
+    if (auto && !(pm?.filled && pm.shared)) return 'the post-mortem document is not complete'
+    try {
+      await this.core.client.documents.dissolveChat(record.chatId)
+    } catch (error) {
+      if (!(error instanceof FeishuError) || error.isTransient) throw error
+      op.warnings.push(`the war room was not dissolved: ${reasonOf(error)}`)
+      return `not dissolved: ${reasonOf(error)}`
+    }
+    record.dissolvedAt = this.core.now()
+    record.events.push({ type: 'updated', at: record.dissolvedAt, detail: 'dissolved' })
+    return undefined
+  }
+
   /** Writes the document if it is not complete; a reason when there is nothing to do. */
   async write(record: IncidentRecord, op: Op): Promise<string | undefined> {
     const t = this.messages.t

@@ -8,37 +8,15 @@ import { type Figures, type TimelineOutput, writeTimeline } from '../render/time
 import { hashKey, type IncidentRecord, type IncidentStore, MemoryStore } from '../store/store.js'
 import { type Logger, silentLogger } from '../util/log.js'
 import { type NewChatBudget, OpenRefused } from './admission.js'
-import type { Attention } from './attention.js'
-import type { Bridges } from './bridge.js'
-import type { Broadcast } from './broadcast.js'
-import type { Cards } from './cards.js'
-import type { Discovery } from './discovery.js'
 import { isStaleResolution } from './episodes.js'
-import {
-  ESCALATE,
-  type EscalationJob,
-  type Escalations,
-  NOTE,
-  type NoteJob,
-  type ReminderJob,
-} from './escalation.js'
-import type { Flow } from './flow.js'
-import type { FollowUpInput, FollowUps } from './followups.js'
+import { ESCALATE, type EscalationJob, NOTE, type NoteJob, type ReminderJob } from './escalation.js'
+import type { FollowUpInput } from './followups.js'
 import { DEFAULT_CONFIG } from './from-config.js'
-import type { Members } from './members.js'
 import type { Messages, Paragraphs } from './messages.js'
 import type { Core, IncidentRef, Op, WarRoomConfig, WarRoomDeps, WarRoomResult } from './model.js'
-import type { Moments } from './moments.js'
-import type { Paging } from './paging.js'
-import { assemble } from './parts.js'
-import type { Postmortems } from './postmortem.js'
+import { assemble, type Parts } from './parts.js'
 import { Records } from './records.js'
 import { review } from './review.js'
-import type { Roles } from './roles.js'
-import type { Silencing } from './silencing.js'
-import type { Triage } from './triage.js'
-import type { StatusUpdates } from './updates.js'
-import type { Urgency } from './urgency.js'
 
 export * from './model.js'
 
@@ -54,24 +32,9 @@ export class WarRoom {
   private readonly logger: Logger
   private readonly now: () => number
   private readonly records: Records
-  private readonly flow!: Flow
-  private readonly members!: Members
-  private readonly messages!: Messages
-  private readonly cards!: Cards
-  private readonly discovery!: Discovery
+  /** Its parts, each one concern (core/parts.ts). */
+  private readonly p: Parts
   private readonly budget: NewChatBudget | undefined
-  private readonly escalations!: Escalations
-  private readonly silencing!: Silencing
-  private readonly roles!: Roles
-  private readonly triage!: Triage
-  private readonly paging!: Paging
-  private readonly updates!: StatusUpdates
-  private readonly urgency!: Urgency
-  private readonly attention!: Attention
-  private readonly bridges!: Bridges
-  private readonly moments!: Moments
-  private readonly followUps!: FollowUps
-  private readonly postmortems!: Postmortems
 
   constructor(deps: WarRoomDeps) {
     this.client = deps.client
@@ -88,11 +51,11 @@ export class WarRoom {
       now: this.now,
       commands: deps.commands ?? COMMANDS,
     }
-    Object.assign(this, assemble(core, deps, this.store, this.records))
+    this.p = assemble(core, deps, this.store, this.records)
   }
 
   private get t() {
-    return this.messages.t
+    return this.p.messages.t
   }
 
   /** Opens, updates or resolves the war room for an incident, by its status. */
@@ -102,7 +65,7 @@ export class WarRoom {
     // A critical incident's calls go ahead of other incidents' in the pacer's queues.
     const critical = incident.severity === 'critical'
     return this.records.run(incident.key, keyHash, critical ? 1 : 0, async (op) => {
-      const record = await this.discovery.lookup(keyHash)
+      const record = await this.p.discovery.lookup(keyHash)
       if (incident.status === 'resolved') {
         if (!record) return this.records.none(incident.key, 'no open war room for this key')
         if (isStaleResolution(record, incident))
@@ -112,55 +75,55 @@ export class WarRoom {
             record,
             op,
           )
-        return this.flow.resolve(record, op, { incident })
+        return this.p.flow.resolve(record, op, { incident })
       }
-      if (record?.status === 'open') return this.flow.update(record, incident, op)
+      if (record?.status === 'open') return this.p.flow.update(record, incident, op)
       const resolvedAt = record?.resolvedAt ?? 0
       if (
         record &&
         this.config.reopenWindowMs > 0 &&
         this.now() - resolvedAt <= this.config.reopenWindowMs
       )
-        return this.flow.reopen(record, incident, op)
+        return this.p.flow.reopen(record, incident, op)
       const wait = this.budget?.admit(incident)
       if (wait !== undefined) throw new OpenRefused(wait)
-      return this.flow.open(incident, keyHash, op, record)
+      return this.p.flow.open(incident, keyHash, op, record)
     })
   }
 
   /** A person acknowledged the incident (a chat command or the card's button). */
   acknowledge(ref: IncidentRef, by: Person): Promise<WarRoomResult> {
-    return this.asMember(ref, by, (record, op) => this.flow.acknowledge(record, by, op))
+    return this.asMember(ref, by, (record, op) => this.p.flow.acknowledge(record, by, op))
   }
 
   /** The source acknowledged (PagerDuty's `acknowledge`): as a /ack, in the source's name. */
   sourceAcknowledge(key: string, source: string): Promise<WarRoomResult> {
     const keyHash = hashKey(key)
     return this.records.run(key, keyHash, 0, async (op) => {
-      const record = await this.discovery.lookup(keyHash)
+      const record = await this.p.discovery.lookup(keyHash)
       if (!record) return this.records.none(key, 'no open war room for this key')
-      return this.flow.acknowledge(record, { name: source }, op)
+      return this.p.flow.acknowledge(record, { name: source }, op)
     })
   }
 
   /** `/silence`: the group silenced in Alertmanager for a while, members only. */
   silence(ref: IncidentRef, by: Person, durationMs: number, note?: string) {
     return this.act(ref, by, false, (record) =>
-      this.silencing.silence(record, by, durationMs, note),
+      this.p.silencing.silence(record, by, durationMs, note),
     )
   }
 
   /** `/unsilence`: the silence ends now, members only. */
   unsilence(ref: IncidentRef, by: Person) {
-    return this.act(ref, by, false, (record) => this.silencing.unsilence(record, by))
+    return this.act(ref, by, false, (record) => this.p.silencing.unsilence(record, by))
   }
 
   /** `/lead`, the card's Take command: `lead` (by default `by`) leads the response, members only. */
   takeLead(ref: IncidentRef, by: Person, lead: Person = by): Promise<WarRoomResult> {
     return this.act(ref, by, true, async (record, op) => {
       const refused =
-        (await this.outsider(record, by, lead)) ?? (await this.roles.takeLead(record, lead, op))
-      if (!refused) await this.attention.clear(record, op)
+        (await this.outsider(record, by, lead)) ?? (await this.p.roles.takeLead(record, lead, op))
+      if (!refused) await this.p.attention.clear(record, op)
       return refused
     })
   }
@@ -172,17 +135,17 @@ export class WarRoom {
       by,
       true,
       async (record) =>
-        (await this.outsider(record, by, person)) ?? this.roles.assign(record, role, person, by),
+        (await this.outsider(record, by, person)) ?? this.p.roles.assign(record, role, person, by),
     )
   }
 
   /** `/bridge`, the card's Start a call: the incident's video meeting, reserved once; members only. */
   openBridge = (ref: IncidentRef, by: Person) =>
-    this.act(ref, by, true, (record, op) => this.bridges.open(record, by, op))
+    this.act(ref, by, true, (record, op) => this.p.bridges.open(record, by, op))
 
   /** A key moment for the review (a 📌 reaction, `/note`), members only. */
   markMoment = (ref: IncidentRef, by: Person, moment: { text: string; messageId?: string }) =>
-    this.act(ref, by, false, (record, op) => this.moments.mark(record, by, moment, op))
+    this.act(ref, by, false, (record, op) => this.p.moments.mark(record, by, moment, op))
 
   /** `/followup <text> [@owner] [due]`: a Feishu task for its owner (a member), listed in the review. */
   addFollowUp(ref: IncidentRef, by: Person, item: FollowUpInput) {
@@ -191,19 +154,19 @@ export class WarRoom {
       by,
       false,
       async (record, op) =>
-        (await this.outsider(record, by, item.owner)) ?? this.followUps.add(record, by, item, op),
+        (await this.outsider(record, by, item.owner)) ?? this.p.followUps.add(record, by, item, op),
     )
   }
 
   /** The chat and text of a message (a 📌 reaction's event names the message only). */
-  messageOf = (messageId: string) => this.moments.lookup(messageId)
+  messageOf = (messageId: string) => this.p.moments.lookup(messageId)
 
   /** Someone wrote in the war room: the chat is no longer time-sensitive for them. */
   async answered(ref: IncidentRef, by: Person): Promise<void> {
     const record = by.openId ? await this.find(ref) : undefined
     if (!record?.timeSensitive?.includes(by.openId!)) return
     await this.asMember(ref, by, async (fresh, op) => {
-      if (!(await this.attention.clear(fresh, op, [by.openId!])))
+      if (!(await this.p.attention.clear(fresh, op, [by.openId!])))
         return this.records.none(fresh.key, 'not time-sensitive for them', fresh, op)
       await this.records.save(fresh)
       return this.records.result('updated', fresh, op)
@@ -213,24 +176,24 @@ export class WarRoom {
   /** `/sev`: a person sets the severity, members only, while open. */
   setSeverity(ref: IncidentRef, by: Person, severity: Severity): Promise<WarRoomResult> {
     return this.act(ref, by, true, async (record, op) => {
-      const refused = await this.triage.setSeverity(record, by, severity, op)
-      if (!refused) await this.bridges.auto(record, op)
+      const refused = await this.p.triage.setSeverity(record, by, severity, op)
+      if (!refused) await this.p.bridges.auto(record, op)
       return refused
     })
   }
 
   /** `/title`: a person renames the incident (its chat and card), members only. */
   retitle = (ref: IncidentRef, by: Person, title: string) =>
-    this.act(ref, by, false, (record) => this.triage.retitle(record, by, title))
+    this.act(ref, by, false, (record) => this.p.triage.retitle(record, by, title))
 
   /** `/invite`, `/page`: more people in the war room (paged: an in-app urgent notice too), members only. */
   bring = (ref: IncidentRef, by: Person, ids: string[], how: { page: boolean; note?: string }) =>
-    this.act(ref, by, false, (record, op) => this.paging.bring(record, by, ids, how, op))
+    this.act(ref, by, false, (record, op) => this.p.paging.bring(record, by, ids, how, op))
 
   /** `/update`: a status update posted, kept on the card, the next one's reminder reset; members only. */
   postUpdate = (ref: IncidentRef, by: Person, text: string) =>
     this.act(ref, by, true, async (record, op) => {
-      await this.updates.post(record, by, text, op)
+      await this.p.updates.post(record, by, text, op)
       return undefined
     })
 
@@ -252,7 +215,7 @@ export class WarRoom {
   private async outsider(record: IncidentRecord, by: Person, other: Person) {
     return other !== by &&
       other.openId !== by.openId &&
-      !(await this.members.isMember(record, other))
+      !(await this.p.members.isMember(record, other))
       ? this.t.notAMember
       : undefined
   }
@@ -260,14 +223,14 @@ export class WarRoom {
   /** After a person's change: the card and the record, or why nothing was done. */
   private async changed(record: IncidentRecord, op: Op, refused: string | undefined) {
     if (refused) return this.records.none(record.key, refused, record, op)
-    await this.cards.refresh(record, op)
+    await this.p.cards.refresh(record, op)
     await this.records.save(record)
     return this.records.result('updated', record, op)
   }
 
   /** A person resolved the incident, with an optional note. */
   resolveBy(ref: IncidentRef, by: Person, note?: string): Promise<WarRoomResult> {
-    return this.asMember(ref, by, (record, op) => this.flow.resolve(record, op, { by, note }))
+    return this.asMember(ref, by, (record, op) => this.p.flow.resolve(record, op, { by, note }))
   }
 
   /** Work a person does on an incident: only in a war room, and only as one of its members. */
@@ -276,12 +239,12 @@ export class WarRoom {
     by: Person,
     work: (record: IncidentRecord, op: Op) => Promise<WarRoomResult>,
   ): Promise<WarRoomResult> {
-    const keyHash = await this.discovery.keyHashFor(ref)
+    const keyHash = await this.p.discovery.keyHashFor(ref)
     if (!keyHash) return this.records.none('', this.t.notAWarRoom)
     return this.records.run('', keyHash, 0, async (op) => {
-      const record = await this.discovery.lookup(keyHash)
+      const record = await this.p.discovery.lookup(keyHash)
       if (!record) return this.records.none('', 'unknown incident')
-      if (!(await this.members.isMember(record, by)))
+      if (!(await this.p.members.isMember(record, by)))
         return this.records.none(record.key, this.t.notAMember, record)
       return work(record, op)
     })
@@ -291,29 +254,47 @@ export class WarRoom {
   async notice(key: string, text: string, event?: string): Promise<WarRoomResult> {
     const keyHash = hashKey(key)
     return this.records.run(key, keyHash, 0, async (op) => {
-      const record = await this.discovery.lookup(keyHash)
+      const record = await this.p.discovery.lookup(keyHash)
       if (record?.status !== 'open') return this.records.none(key, 'no open war room for this key')
-      return this.flow.notice(record, text, event, op)
+      return this.p.flow.notice(record, text, event, op)
     })
   }
 
   /** `/postmortem` (and `review.document: auto` after a resolution): the episode's document, members only. */
   async postmortem(ref: IncidentRef, by?: Person): Promise<WarRoomResult> {
     const work = async (record: IncidentRecord, op: Op) =>
-      this.changed(record, op, await this.postmortems.write(record, op))
-    if (by) return this.asMember(ref, by, work)
-    const found = await this.find(ref)
-    if (!found) return this.records.none('', this.t.notAWarRoom)
-    return this.records.run(found.key, found.keyHash, -1, (op) => work(found, op))
+      this.changed(record, op, await this.p.postmortems.write(record, op))
+    return by ? this.asMember(ref, by, work) : this.internal(ref, work)
+  }
+
+  /** review.dissolve_after: the resolved war room dissolved once its review is saved. */
+  archive = (ref: IncidentRef, resolvedAt: number) =>
+    this.internal(ref, async (record, op) => {
+      const refused = await this.p.postmortems.archive(record, resolvedAt, op)
+      if (refused) return this.records.none(record.key, refused, record, op)
+      await this.records.save(record)
+      return this.records.result('updated', record, op)
+    })
+
+  /** The product's own work on an incident (no person: a review, an archive), behind its lock. */
+  private async internal(
+    ref: IncidentRef,
+    work: (r: IncidentRecord, op: Op) => Promise<WarRoomResult>,
+  ) {
+    const keyHash = (await this.find(ref))?.keyHash
+    if (!keyHash) return this.records.none('', this.t.notAWarRoom)
+    return this.records.run('', keyHash, -1, async (op) =>
+      work((await this.p.discovery.lookup(keyHash))!, op),
+    )
   }
 
   /** Posts a line in any chat the bot is in (Grafana's test notifications). */
-  postTest = (chatId: string, text: string): Promise<void> => this.messages.postTest(chatId, text)
+  postTest = (chatId: string, text: string): Promise<void> => this.p.messages.postTest(chatId, text)
 
   /** The card as it stands now, for a card callback's answer. */
   async cardFor(ref: IncidentRef): Promise<Record<string, unknown> | undefined> {
     const record = await this.find(ref)
-    return record ? this.cards.render(record) : undefined
+    return record ? this.p.cards.render(record) : undefined
   }
 
   /** Writes the incident's timeline (the whole chat history merged with its events) to the outputs. */
@@ -336,7 +317,7 @@ export class WarRoom {
     if (!record) return { warning: 'unknown incident' }
     // Background work: its calls wait behind incidents' own. Then the document, with review.document: auto.
     const done = await withPriority(-1, () =>
-      review(this.client, this.messages, this.config, record, outputs),
+      review(this.client, this.p.messages, this.config, record, outputs),
     )
     if (this.config.review?.document === 'auto' && record.status === 'resolved')
       await this.postmortem(ref)
@@ -345,14 +326,14 @@ export class WarRoom {
 
   /** Answers a person's message in the chat (command results). */
   reply = (id: string, text: string | Paragraphs, chatId?: string) =>
-    this.messages.reply(id, text, chatId)
+    this.p.messages.reply(id, text, chatId)
 
   /** /status: where the incident of this chat stands, as a reply to the asking message. */
   async status(ref: IncidentRef, messageId: string): Promise<IncidentRecord | undefined> {
     const record = await this.find(ref)
-    await this.messages.reply(
+    await this.p.messages.reply(
       messageId,
-      record ? this.messages.describe(record) : this.t.notAWarRoom,
+      record ? this.p.messages.describe(record) : this.t.notAWarRoom,
       record?.chatId ?? ('chatId' in ref ? ref.chatId : undefined),
     )
     return record
@@ -360,8 +341,8 @@ export class WarRoom {
 
   /** The record behind a chat or key, for /status and the timeline. */
   async find(ref: IncidentRef): Promise<IncidentRecord | undefined> {
-    const keyHash = await this.discovery.keyHashFor(ref)
-    return keyHash ? this.discovery.lookup(keyHash) : undefined
+    const keyHash = await this.p.discovery.keyHashFor(ref)
+    return keyHash ? this.p.discovery.lookup(keyHash) : undefined
   }
 
   /** The store's job queue (escalation steps), for the runner that claims them. */
@@ -372,11 +353,11 @@ export class WarRoom {
   /** A job's time came (a step, a reminder, a step's note): done unless it no longer applies. */
   async escalate(keyHash: string, kind: string, job: EscalationJob | ReminderJob) {
     const priority = kind === ESCALATE ? 1 : kind === NOTE ? -1 : 0
-    const noted = kind === NOTE ? await this.discovery.lookup(keyHash) : undefined
-    if (noted) await withPriority(-1, () => this.escalations.notePost(noted, job as NoteJob))
+    const noted = kind === NOTE ? await this.p.discovery.lookup(keyHash) : undefined
+    if (noted) await withPriority(-1, () => this.p.escalations.notePost(noted, job as NoteJob))
     return this.records.run('', keyHash, priority, async (op) => {
-      const record = await this.discovery.lookup(keyHash)
-      if (!record || !(await this.escalations.act(record, kind, job, op)))
+      const record = await this.p.discovery.lookup(keyHash)
+      if (!record || !(await this.p.escalations.act(record, kind, job, op)))
         return this.records.none(record?.key ?? '', 'no longer due', record, op)
       await this.records.save(record)
       return this.records.result('updated', record, op)
@@ -394,5 +375,5 @@ export class WarRoom {
   recordVersion = (keyHash: string) => this.records.recordVersion(keyHash)
 
   /** Rebuilds a lost or new store from the marker chats the bot is in. */
-  syncFromFeishu = (): Promise<number> => this.discovery.syncFromFeishu()
+  syncFromFeishu = (): Promise<number> => this.p.discovery.syncFromFeishu()
 }

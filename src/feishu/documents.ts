@@ -85,6 +85,15 @@ export class DocumentsApi {
     return data.task
   }
 
+  /** Dissolves a chat the app owns (the review's last step, review.dissolve_after). */
+  async dissolveChat(chatId: string): Promise<void> {
+    await this.transport.call({
+      endpoint: 'dissolveChat',
+      params: { chat_id: chatId },
+      idempotent: true,
+    })
+  }
+
   /** Where people open it: Feishu's or Lark's web, or the private deployment's own. */
   url(documentId: string): string {
     const base = this.transport.baseUrl

@@ -170,6 +170,12 @@ export const ENDPOINTS = {
     path: '/open-apis/drive/v1/permissions/:token/members',
     scopes: ['docs:permission.member:create', 'drive:drive', 'docs:doc'],
   },
+  /** Dissolving a war room after its review (review.dissolve_after); only the owner (the bot) may. */
+  dissolveChat: {
+    method: 'DELETE',
+    path: '/open-apis/im/v1/chats/:chat_id',
+    scopes: ['im:chat', 'im:chat:delete'],
+  },
   /** A follow-up: a Feishu task with its assignee (a tenant token may create them). */
   createTask: {
     method: 'POST',

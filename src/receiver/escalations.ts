@@ -16,6 +16,7 @@ const IN_FLIGHT = {
   [LEAD_DUE]: 16,
   [ACK_EXPIRES]: 16,
   'heartbeat-due': 4,
+  dissolve: 4,
 } as const
 
 /**

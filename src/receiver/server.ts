@@ -24,7 +24,7 @@ import type { Metrics } from './metrics.js'
 import { PagerDutyEndpoint } from './pagerduty.js'
 import { Refusals } from './refusals.js'
 import { FileTimelines } from './timeline-files.js'
-import { Timelines } from './timelines.js'
+import { DISSOLVE, Timelines } from './timelines.js'
 
 /** Extra routes mounted by the CLI (the sandbox page, timelines). */
 export type ExtraHandler = (
@@ -98,7 +98,12 @@ export class Receiver {
       warroom: options.warroom,
       jobs: options.warroom.jobs(),
       logger: options.logger,
-      handlers: { [HEARTBEAT]: (job) => this.heartbeats.due(job) },
+      handlers: {
+        [HEARTBEAT]: (job) => this.heartbeats.due(job),
+        [DISSOLVE]: async ({ data }) => {
+          await options.warroom.archive({ chatId: String(data.chatId) }, Number(data.resolvedAt))
+        },
+      },
     })
     this.pagerduty = new PagerDutyEndpoint({ ...options, timelines: this.timelines })
     this.interactions = new Interactions({

@@ -18,6 +18,8 @@ export interface TimelinesOptions {
 }
 
 const REVIEW = 'review'
+/** A resolved war room to dissolve once review.dissolve_after has passed (src/core/postmortem.ts). */
+export const DISSOLVE = 'dissolve'
 /** Reviews a replica does at once: background work, behind incidents' own calls. */
 const CONCURRENCY = 4
 
@@ -149,12 +151,29 @@ export class Timelines {
       if (warning) {
         this.options.logger.warn(warning, { key })
         await write.abort()
-      } else await write.commit()
+      } else {
+        await write.commit()
+        await this.scheduleDissolve(keyHash, chatId)
+      }
     } catch (error) {
       await write.abort()
       this.options.logger.warn('could not write the timeline', { key, error: errorMessage(error) })
       if (rethrow) throw error
     }
+  }
+
+  /** review.dissolve_after: the chat is dissolved that long after its timeline is saved, never before. */
+  private async scheduleDissolve(keyHash: string, chatId: string): Promise<void> {
+    const after = this.options.warroom.config.review?.dissolveAfterMs ?? 0
+    const record = after ? await this.options.warroom.find({ chatId }) : undefined
+    if (!record || record.status !== 'resolved' || record.resolvedAt === undefined) return
+    await this.options.warroom.jobs().schedule({
+      id: `${DISSOLVE}:${keyHash}:${record.resolvedAt}`,
+      kind: DISSOLVE,
+      keyHash,
+      dueAt: Date.now() + after,
+      data: { chatId, resolvedAt: record.resolvedAt },
+    })
   }
 
   /** GET /incidents/<key or key hash>/timeline: Markdown, or JSON with Accept: application/json. */

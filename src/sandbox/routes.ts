@@ -15,6 +15,7 @@ export const SANDBOX_ROUTES = {
     scopes: ['im:chat', 'im:chat:read', 'im:chat:readonly'],
   },
   updateChat: { tool: 'im.v1.chat.update', scopes: ['im:chat', 'im:chat:update'] },
+  dissolveChat: { tool: 'im.v1.chat.delete', scopes: ['im:chat', 'im:chat:delete'] },
   listChats: {
     tool: 'im.v1.chat.list',
     scopes: ['im:chat', 'im:chat:readonly', 'im:chat:read', 'im:chat.group_info:readonly'],

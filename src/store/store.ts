@@ -51,6 +51,8 @@ export interface IncidentRecord {
     filled?: boolean
     shared?: boolean
   }
+  /** When the war room was dissolved (review.dissolve_after). */
+  dissolvedAt?: number
   /** Follow-ups (/followup): the Feishu tasks made for them. */
   followUps?: Array<{
     guid: string

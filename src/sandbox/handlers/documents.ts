@@ -98,6 +98,16 @@ export function documentHandlers(sb: SandboxCore): Partial<Record<RouteName, Han
       }
     },
 
+    // Only the owner dissolves a chat; the bot is the owner of the chats it created. Code UNCONFIRMED.
+    dissolveChat: ({ params }) => {
+      const chat = sb.chatFor(params.chat_id!, true)
+      if (chat.owner.type !== 'app' || chat.owner.id !== sb.appId)
+        throw new ApiError(400, 232014, 'only the chat owner may dissolve it')
+      chat.status = 'dissolved'
+      chat.members.clear()
+      return {}
+    },
+
     // Tasks (task v2): a client_token seen before answers the task it made.
     createTask: ({ url, body }) => {
       const input = parseJson(body) as {
