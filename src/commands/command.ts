@@ -25,6 +25,8 @@ export interface Room {
   ): Promise<WarRoomResult>
   /** Makes `lead` (by default `by`) the incident's lead (a chat manager; the previous lead stays a member). */
   takeLead(ref: IncidentRef, by: Person, lead?: Person): Promise<WarRoomResult>
+  /** What fixed it (the resolution note), for the review and the next firing. */
+  noteFix(ref: IncidentRef, by: Person, text: string): Promise<WarRoomResult>
   /** A follow-up: a Feishu task for its owner, listed in the review. */
   addFollowUp(
     ref: IncidentRef,

@@ -5,6 +5,7 @@
  */
 import ack from './ack.js'
 import bridge from './bridge.js'
+import fixed from './fixed.js'
 import followup from './followup.js'
 import help from './help.js'
 import invite from './invite.js'
@@ -37,6 +38,7 @@ export const COMMANDS = new CommandTable([
   page,
   silence,
   unsilence,
+  fixed,
   followup,
   postmortem,
   help,

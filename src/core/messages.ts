@@ -49,6 +49,8 @@ export class Messages {
         ]
     const paragraphs = [first]
     if (note) paragraphs.push([{ tag: 'text', text: safePlainText(truncate(note, 1000)) }])
+    // A person's resolution without a note asks what fixed it: the review and the next firing show it.
+    else if (by) paragraphs.push([{ tag: 'text', text: t.fixPrompt }])
     return paragraphs
   }
 

@@ -2,6 +2,7 @@ import { FeishuError } from '../feishu/errors.js'
 import type { Person } from '../model/incident.js'
 import { safePlainText, singleLine, truncate } from '../render/text.js'
 import type { IncidentRecord } from '../store/store.js'
+import type { Messages } from './messages.js'
 import { type Core, type Op, reasonOf } from './model.js'
 
 /** The emoji Feishu calls a pin (📌): reacting with it marks a key moment. */
@@ -16,7 +17,25 @@ const NOTED_EMOJI = 'OK'
  * scope only costs that answer.
  */
 export class Moments {
-  constructor(private readonly core: Core) {}
+  constructor(
+    private readonly core: Core,
+    private readonly messages: Messages,
+  ) {}
+
+  /** `/fixed <what>`: the resolution note, kept for the review and the next firing; said in the chat. */
+  async fix(record: IncidentRecord, by: Person, text: string): Promise<string | undefined> {
+    const note = truncate(safePlainText(singleLine(text)).trim(), 500)
+    if (!note) return this.messages.t.fixPrompt
+    const at = this.core.now()
+    record.resolutionNote = note
+    record.events.push({ type: 'updated', at, by, detail: `what fixed it: ${note}` })
+    await this.messages.post(
+      record,
+      [[{ tag: 'text', text: `${this.messages.t.fixNoted}${note}` }]],
+      `fixed:${at}`,
+    )
+    return undefined
+  }
 
   /** A reacted-to message's chat and text (a reaction's event names the message only). */
   async lookup(messageId: string): Promise<{ chatId: string; text: string } | undefined> {

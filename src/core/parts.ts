@@ -105,7 +105,7 @@ export function assemble(
     triage,
     paging: new Paging(core, members, messages, urgency),
     bridges,
-    moments: new Moments(core),
+    moments: new Moments(core, messages),
     followUps: new FollowUps(core, messages),
     postmortems: new Postmortems(core, messages, save),
     flow,

@@ -147,6 +147,10 @@ export class WarRoom {
   markMoment = (ref: IncidentRef, by: Person, moment: { text: string; messageId?: string }) =>
     this.act(ref, by, false, (record, op) => this.p.moments.mark(record, by, moment, op))
 
+  /** `/fixed <what>`: what fixed it, for the review and the next firing; members only. */
+  noteFix = (ref: IncidentRef, by: Person, text: string) =>
+    this.act(ref, by, false, (record) => this.p.moments.fix(record, by, text))
+
   /** `/followup <text> [@owner] [due]`: a Feishu task for its owner (a member), listed in the review. */
   addFollowUp(ref: IncidentRef, by: Person, item: FollowUpInput) {
     return this.act(

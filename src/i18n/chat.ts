@@ -50,6 +50,9 @@ export const TEXTS = {
     joinBridge: '📹 加入视频会议',
     recentChanges: '🔀 开始前的变更',
     postmortemTitle: (t: string) => `复盘：${t}`,
+    fixPrompt:
+      '✍️ 是什么解决了问题？写 /fixed <说明>（修复），会记入复盘，并在下次同一事件时显示在卡片上',
+    fixNoted: '📝 解决说明已记录：',
     followUpParts: ['☑️ 待办：'] as const,
     followUpDue: (when: string) => `，截止 ${when} `,
     followUpOpen: ' 打开任务',
@@ -218,6 +221,9 @@ export const TEXTS = {
     joinBridge: '📹 Join the call',
     recentChanges: '🔀 Changes before it started',
     postmortemTitle: (t: string) => `Post-mortem: ${t}`,
+    fixPrompt:
+      '✍️ What fixed it? Write /fixed <what> for the review; the card shows it the next time this fires',
+    fixNoted: '📝 What fixed it, noted: ',
     followUpParts: ['☑️ Follow-up: '] as const,
     followUpDue: (when: string) => `, due ${when} `,
     followUpOpen: ' open the task',

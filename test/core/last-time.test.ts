@@ -5,7 +5,7 @@
  */
 import { describe, expect } from 'vitest'
 import { test } from '../support/fixtures.js'
-import { incident, view } from '../support/helpers.js'
+import { incident, until, view } from '../support/helpers.js'
 import { startReceiver } from '../support/receiver.js'
 
 describe('last time this fired', () => {
@@ -26,6 +26,25 @@ describe('last time this fired', () => {
     expect(card).toMatch(/🕘 \*\*上次发生\*\*：\d\d\/\d\d \d\d:\d\d，用时 \d+秒 解决/)
     expect(card).toContain('解决说明：rolled back v42')
     expect(card).toContain(`openChatId=${first.chatId}`) // the earlier chat, one click away
+  })
+
+  test('a resolution without a note asks what fixed it; /fixed keeps it for the next firing', async ({
+    sandbox: s,
+    people: [alice],
+  }) => {
+    const { warroom } = await startReceiver(s, { config: { warroom: { reopen_window: 0 } } })
+    const first = await warroom.handle(incident({ members: [alice!.open_id] }))
+    const chatId = first.chatId!
+    await s.say(chatId, alice!.open_id, '/resolve', { mentionBot: true })
+    await until('the prompt', () =>
+      view(s, chatId).posts.some((p) => p.includes('✍️ 是什么解决了问题？写 /fixed <说明>')),
+    )
+    await s.say(chatId, alice!.open_id, '/修复 restarted the stuck consumer', { mentionBot: true })
+    await until('noted', () =>
+      view(s, chatId).posts.includes('📝 解决说明已记录：restarted the stuck consumer'),
+    )
+    const second = await warroom.handle(incident({ members: [alice!.open_id] }))
+    expect(view(s, second.chatId!).cardRead).toContain('解决说明：restarted the stuck consumer')
   })
 
   test('beyond warroom.last_time_within the earlier episode is not shown', async ({
