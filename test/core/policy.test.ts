@@ -141,11 +141,13 @@ describe('deeper escalation', () => {
       5000,
     )
     expect(s.state.urgent).toHaveLength(0)
-    const jobs = (
-      warroom.jobs() as unknown as { list(): Array<{ kind: string; dueAt: number }> }
-    ).list()
-    const waiting = jobs.filter((j) => j.kind === 'escalate')
-    expect(waiting).toHaveLength(1)
+    // The step's own job is done a moment after its line: the window's job is what is left.
+    const escalateJobs = () =>
+      (warroom.jobs() as unknown as { list(): Array<{ kind: string; dueAt: number }> })
+        .list()
+        .filter((j) => j.kind === 'escalate')
+    await until('the step’s job done', () => escalateJobs().length === 1, 5000)
+    const waiting = escalateJobs()
     expect(waiting[0]!.dueAt).toBe(nextInWindow(s.now(), WhenSchema.parse(when)))
   })
 
