@@ -65,17 +65,7 @@ export class Roles {
     record.lead = { by, at: now }
     record.events.push({ type: 'updated', at: now, by, detail: 'took the lead' })
     const unmanaged = await this.managers(record, by, previous, op)
-    const [before, after] = t.leadParts
-    const line: Array<Record<string, unknown>> = [
-      { tag: 'text', text: before },
-      ...this.messages.personNodes(by),
-      { tag: 'text', text: after },
-    ]
-    if (previous)
-      line.push({ tag: 'text', text: t.leadAfter }, ...this.messages.personNodes(previous), {
-        tag: 'text',
-        text: t.leadAfterEnd,
-      })
+    const line = this.handoff(t.leadParts, by, previous)
     if (unmanaged) line.push({ tag: 'text', text: t.managerScope(unmanaged) })
     await this.messages.post(record, [line], `lead:${now}`)
     return undefined
@@ -108,19 +98,32 @@ export class Roles {
       by,
       detail: `role ${role}: ${person.openId ?? '?'}`,
     })
-    const [before, after] = t.roleParts(label)
+    await this.messages.post(
+      record,
+      [this.handoff(t.roleParts(label), person, previous)],
+      `role:${role}:${now}`,
+    )
+    return undefined
+  }
+
+  /** "👤 @X 担任…（接替 @Y）": who holds it now, and whom they took over from. */
+  private handoff(
+    [before, after]: readonly [string, string],
+    to: Person,
+    from: Person | undefined,
+  ): Array<Record<string, unknown>> {
+    const t = this.messages.t
     const line: Array<Record<string, unknown>> = [
       { tag: 'text', text: before },
-      ...this.messages.personNodes(person),
+      ...this.messages.personNodes(to),
       { tag: 'text', text: after },
     ]
-    if (previous)
-      line.push({ tag: 'text', text: t.leadAfter }, ...this.messages.personNodes(previous), {
+    if (from)
+      line.push({ tag: 'text', text: t.leadAfter }, ...this.messages.personNodes(from), {
         tag: 'text',
         text: t.leadAfterEnd,
       })
-    await this.messages.post(record, [line], `role:${role}:${now}`)
-    return undefined
+    return line
   }
 
   /** Managers follow the lead. A refusal (a scope, a limit) is a plain note, never a failed command. */
