@@ -28,6 +28,7 @@ const TOOLS = [
   'im.v1.chatManagers.addManagers',
   'im.v1.chatManagers.deleteManagers',
   'im.v1.chatTopNotice.putTopNotice',
+  'im.v1.chatTab.create',
   'im.v1.message.create',
   'im.v1.message.reply',
   'im.v1.message.patch',

@@ -65,13 +65,16 @@ export function routeIncident(
   trusted = false,
 ): Incident {
   const routed = route(incident.labels, config.routes, config.members)
+  const { family: _sent, ...own } = incident
+  const alertname = incident.labels.alertname
   // `oncall:<schedule>` becomes whoever is on call as the incident arrives.
   const schedules = config.schedules ?? {}
   const members = expandOnCall([...incident.members, ...routed.members], schedules, now)
   // Only people the configuration names are paged: a sender's own members are invited, not buzzed.
   const pageable = trusted ? members : expandOnCall(routed.members, schedules, now)
   return {
-    ...incident,
+    ...own,
+    ...(alertname ? { family: `${routed.matched.join(',') || '-'}:${alertname}` } : {}),
     members,
     pageable,
     ...(routed.severity ? { severity: routed.severity } : {}),

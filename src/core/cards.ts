@@ -77,8 +77,12 @@ export class Cards {
             },
           }
         : {}),
-      ...(record.previousChatId
-        ? { previousChatUrl: this.core.client.chatLink(record.previousChatId) }
+      ...(record.previousChatId || record.lastTime
+        ? {
+            previousChatUrl: this.core.client.chatLink(
+              record.previousChatId ?? record.lastTime!.chatId,
+            ),
+          }
         : {}),
     }
   }

@@ -60,7 +60,12 @@ export function newEpisode(e: {
   previous?: IncidentRecord
   /** How far back the earlier episode is shown on the card ("last time this fired"). */
   lastTimeWithinMs?: number
+  /** The last resolved incident of its family (route and alert name), when its key has none. */
+  similar?: IncidentRecord | undefined
 }): IncidentRecord {
+  const within = (r: IncidentRecord | undefined) =>
+    r?.resolvedAt !== undefined && e.now - r.resolvedAt <= (e.lastTimeWithinMs ?? 0)
+  const earlier = within(e.previous) ? e.previous : within(e.similar) ? e.similar : undefined
   return {
     keyHash: e.keyHash,
     key: e.incident.key,
@@ -81,16 +86,19 @@ export function newEpisode(e: {
     // A new episode of a stored incident writes over its record: from the version it has.
     version: e.previous?.version ?? 0,
     ...(e.previous ? { previousChatId: e.previous.chatId } : {}),
-    ...(e.previous?.resolvedAt !== undefined &&
-    e.now - e.previous.resolvedAt <= (e.lastTimeWithinMs ?? 0)
-      ? {
-          lastTime: {
-            openedAt: e.previous.openedAt,
-            resolvedAt: e.previous.resolvedAt,
-            chatId: e.previous.chatId,
-            ...(e.previous.resolutionNote ? { note: e.previous.resolutionNote } : {}),
-          },
-        }
-      : {}),
+    ...(earlier ? { lastTime: lastTimeOf(earlier, earlier !== e.previous) } : {}),
+  }
+}
+
+/** What the card says of an earlier resolution: when, how long, what fixed it, its chat and document. */
+function lastTimeOf(r: IncidentRecord, similar: boolean): NonNullable<IncidentRecord['lastTime']> {
+  const pm = r.postmortem?.openedAt === r.openedAt ? r.postmortem : undefined
+  return {
+    openedAt: r.openedAt,
+    resolvedAt: r.resolvedAt ?? r.openedAt,
+    chatId: r.chatId,
+    ...(r.resolutionNote ? { note: r.resolutionNote } : {}),
+    ...(pm ? { postmortemUrl: pm.url } : {}),
+    ...(similar ? { title: r.openTitle ?? r.incident?.title ?? r.chatName } : {}),
   }
 }

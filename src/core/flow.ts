@@ -3,7 +3,7 @@ import { matchingChanges } from '../model/change.js'
 import type { Incident, Person } from '../model/incident.js'
 import { safePlainText, truncate } from '../render/text.js'
 import type { ChangeLog } from '../store/changes.js'
-import type { IncidentRecord } from '../store/store.js'
+import type { IncidentRecord, IncidentStore } from '../store/store.js'
 import type { Bridges } from './bridge.js'
 import type { Broadcast } from './broadcast.js'
 import type { Cards } from './cards.js'
@@ -32,6 +32,8 @@ export interface FlowParts {
   bridges: Bridges
   /** The store's change log (deploys), for the card's recent changes. */
   changes: ChangeLog
+  /** The store's resolved incidents, for "last time this fired". */
+  history: Pick<IncidentStore, 'lastResolved'>
 }
 
 /**
@@ -53,6 +55,7 @@ export class Flow {
   private readonly roles: Roles
   private readonly bridges: Bridges
   private readonly changes: ChangeLog
+  private readonly history: Pick<IncidentStore, 'lastResolved'>
 
   constructor(parts: FlowParts) {
     this.core = parts.core
@@ -67,6 +70,7 @@ export class Flow {
     this.roles = parts.roles
     this.bridges = parts.bridges
     this.changes = parts.changes
+    this.history = parts.history
   }
 
   async open(
@@ -100,6 +104,7 @@ export class Flow {
       failed: members.failed,
       ...(previous ? { previous } : {}),
       lastTimeWithinMs: this.core.config.lastTimeWithinMs ?? 0,
+      similar: await this.similar(incident, keyHash, now),
     })
     const changes = await this.recentChanges(incident, openedAt)
     if (changes) record.changes = changes
@@ -194,6 +199,16 @@ export class Flow {
   }
 
   /** What changed shortly before an incident opened, touching what it touches (a failed read: none). */
+  /** The family's last resolution (route and alert name), another key's; none when unreadable. */
+  private async similar(incident: Incident, keyHash: string, now: number) {
+    const within = this.core.config.lastTimeWithinMs ?? 0
+    if (!incident.family || !within) return undefined
+    const found = await this.history
+      .lastResolved(incident.family, now - within)
+      .catch(() => undefined)
+    return found?.keyHash === keyHash ? undefined : found
+  }
+
   private async recentChanges(incident: Incident, openedAt: number) {
     const window = this.core.config.changesWindowMs ?? 0
     if (!window) return undefined

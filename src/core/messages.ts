@@ -3,6 +3,7 @@ import { formatDuration, formatTime, TEXTS } from '../i18n/index.js'
 import type { Person } from '../model/incident.js'
 import { type Incident, SEVERITY_RANK, type Severity } from '../model/incident.js'
 import { SEVERITY_STYLE } from '../render/card.js'
+import { episodeMoments } from '../render/moments.js'
 import { safePlainText, singleLine, truncate } from '../render/text.js'
 import type { Figures } from '../render/timeline.js'
 import type { IncidentRecord } from '../store/store.js'
@@ -71,7 +72,7 @@ export class Messages {
       : []
     // Key moments first (📌, /note), then this episode's status updates, oldest first (ten of each).
     const { timeZone, language } = this.core.config
-    const moments = (record.moments ?? []).filter((m) => m.at >= record.openedAt)
+    const moments = episodeMoments(record)
     const marked = moments.length
       ? [
           this.t.summaryMoments(moments.length),

@@ -38,17 +38,24 @@ export class Moments {
   }
 
   /** A reacted-to message's chat and text (a reaction's event names the message only). */
-  async lookup(messageId: string): Promise<{ chatId: string; text: string } | undefined> {
+  async lookup(
+    messageId: string,
+  ): Promise<{ chatId: string; text: string; author?: Person } | undefined> {
     const message = await this.core.client.attention.message(messageId)
     if (!message) return undefined
-    return { chatId: message.chat_id, text: textOf(message.msg_type, message.content) }
+    const sender = message.sender
+    return {
+      chatId: message.chat_id,
+      text: textOf(message.msg_type, message.content),
+      ...(sender?.sender_type === 'user' && sender.id ? { author: { openId: sender.id } } : {}),
+    }
   }
 
   /** A reason when there is nothing to do (the same message marked twice). */
   async mark(
     record: IncidentRecord,
     by: Person,
-    moment: { text: string; messageId?: string | undefined },
+    moment: { text: string; messageId?: string | undefined; author?: Person | undefined },
     op: Op,
   ): Promise<string | undefined> {
     const text = truncate(safePlainText(singleLine(moment.text)).trim(), 500)
@@ -58,7 +65,13 @@ export class Moments {
     const at = this.core.now()
     record.moments = [
       ...(record.moments ?? []),
-      { at, by, text, ...(moment.messageId ? { messageId: moment.messageId } : {}) },
+      {
+        at,
+        by,
+        text,
+        ...(moment.messageId ? { messageId: moment.messageId } : {}),
+        ...(moment.author && moment.author.openId !== by.openId ? { author: moment.author } : {}),
+      },
     ].slice(-100)
     record.events.push({ type: 'updated', at, by, detail: `key moment: ${text}` })
     if (moment.messageId)

@@ -89,6 +89,7 @@ export function assemble(
     roles,
     bridges,
     changes: store.changes,
+    history: store,
   })
   return {
     members,

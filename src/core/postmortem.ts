@@ -1,4 +1,5 @@
 import { FeishuError } from '../feishu/errors.js'
+import { momentPeople } from '../render/moments.js'
 import { postmortemMarkdown } from '../render/postmortem.js'
 import { safePlainText, truncate } from '../render/text.js'
 import type { IncidentRecord } from '../store/store.js'
@@ -51,7 +52,7 @@ export class Postmortems {
     if (review.document === 'off') return t.postmortemOff
     const docs = this.core.client.documents
     let pm = record.postmortem?.openedAt === record.openedAt ? record.postmortem : undefined
-    if (pm?.filled && pm.shared) return t.postmortemExists
+    if (pm?.filled && pm.shared && pm.tab) return t.postmortemExists
     try {
       if (!pm) {
         const title = this.messages.t.postmortemTitle(record.openTitle ?? record.chatName)
@@ -62,7 +63,13 @@ export class Postmortems {
       }
       if (!pm.filled) {
         const { language, timeZone } = this.core.config
-        const markdown = postmortemMarkdown(record, { language, timeZone, now: this.core.now() })
+        const names = await this.names(record)
+        const markdown = postmortemMarkdown(record, {
+          language,
+          timeZone,
+          now: this.core.now(),
+          names,
+        })
         await docs.write(
           pm.documentId,
           markdown,
@@ -74,6 +81,7 @@ export class Postmortems {
         await docs.shareWithChat(pm.documentId, record.chatId)
         pm.shared = true
       }
+      if (!pm.tab) pm.tab = await this.tab(record, pm.url, op)
     } catch (error) {
       if (!(error instanceof FeishuError) || error.isTransient) throw error
       op.warnings.push(`the post-mortem document is not complete: ${reasonOf(error)}`)
@@ -95,5 +103,45 @@ export class Postmortems {
       `postmortem:${pm.openedAt}`,
     )
     return undefined
+  }
+
+  /** The document as a tab of the chat; a refusal (the tabs scope) is one line, the document stands. */
+  private async tab(record: IncidentRecord, url: string, op: Op): Promise<string> {
+    try {
+      const t = this.messages.t
+      return (
+        (await this.core.client.documents.addChatTab(record.chatId, t.postmortemTab, url)) ??
+        'added'
+      )
+    } catch (error) {
+      if (!(error instanceof FeishuError) || error.isTransient) throw error
+      op.warnings.push(`the post-mortem tab was not added: ${reasonOf(error)}`)
+      await this.messages.post(
+        record,
+        [[{ tag: 'text', text: this.messages.t.postmortemTabRefused(reasonOf(error)) }]],
+        `postmortem-tab-refused:${record.openedAt}`,
+      )
+      return 'refused'
+    }
+  }
+
+  /** The names of the people the document names (a contact scope); ids where they cannot be read. */
+  private async names(record: IncidentRecord): Promise<Map<string, string>> {
+    const names = new Map<string, string>()
+    const people = [
+      ...(record.moments ?? []).flatMap(momentPeople),
+      ...(record.followUps ?? []).map((f) => f.owner),
+      ...record.events.flatMap((e) => (e.by ? [e.by] : [])),
+      ...(record.lead ? [record.lead.by] : []),
+    ]
+    for (const p of people) {
+      if (!p.openId || p.name || names.has(p.openId)) continue
+      try {
+        names.set(p.openId, (await this.core.client.getUserName(p.openId)) ?? p.openId)
+      } catch {
+        break // no contact scope: ids, as the timeline shows them
+      }
+    }
+    return names
   }
 }

@@ -3,7 +3,6 @@ import type { FeishuClient } from '../feishu/client.js'
 import { withPriority } from '../feishu/transport.js'
 import type { Person, Severity } from '../model/incident.js'
 import { type Incident, type IncidentInput, parseIncident } from '../model/incident.js'
-import { safePlainText, truncate } from '../render/text.js'
 import { type Figures, type TimelineOutput, writeTimeline } from '../render/timeline.js'
 import { hashKey, type IncidentRecord, type IncidentStore, MemoryStore } from '../store/store.js'
 import { type Logger, silentLogger } from '../util/log.js'
@@ -12,7 +11,7 @@ import { isStaleResolution } from './episodes.js'
 import { ESCALATE, type EscalationJob, NOTE, type NoteJob, type ReminderJob } from './escalation.js'
 import type { FollowUpInput } from './followups.js'
 import { DEFAULT_CONFIG } from './from-config.js'
-import type { Messages, Paragraphs } from './messages.js'
+import type { Paragraphs } from './messages.js'
 import type { Core, IncidentRef, Op, WarRoomConfig, WarRoomDeps, WarRoomResult } from './model.js'
 import { assemble, type Parts } from './parts.js'
 import { Records } from './records.js'
@@ -144,8 +143,11 @@ export class WarRoom {
     this.act(ref, by, true, (record, op) => this.p.bridges.open(record, by, op))
 
   /** A key moment for the review (a 📌 reaction, `/note`), members only. */
-  markMoment = (ref: IncidentRef, by: Person, moment: { text: string; messageId?: string }) =>
-    this.act(ref, by, false, (record, op) => this.p.moments.mark(record, by, moment, op))
+  markMoment = (
+    ref: IncidentRef,
+    by: Person,
+    moment: { text: string; messageId?: string; author?: Person },
+  ) => this.act(ref, by, false, (record, op) => this.p.moments.mark(record, by, moment, op))
 
   /** `/fixed <what>`: what fixed it, for the review and the next firing; members only. */
   noteFix = (ref: IncidentRef, by: Person, text: string) =>

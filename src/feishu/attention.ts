@@ -113,15 +113,31 @@ export class AttentionApi {
   }
 
   /** A message's chat, type and content (for a reaction's event, which names only the message). */
-  async message(
-    messageId: string,
-  ): Promise<{ chat_id: string; msg_type: string; content: string } | undefined> {
+  async message(messageId: string): Promise<
+    | {
+        chat_id: string
+        msg_type: string
+        content: string
+        sender?: { id: string; sender_type: string }
+      }
+    | undefined
+  > {
     const data = await this.transport.call<{
-      items?: Array<{ chat_id: string; msg_type: string; body?: { content?: string } }>
+      items?: Array<{
+        chat_id: string
+        msg_type: string
+        body?: { content?: string }
+        sender?: { id: string; sender_type: string }
+      }>
     }>({ endpoint: 'getMessage', params: { message_id: messageId }, idempotent: true })
     const m = data.items?.[0]
     return m
-      ? { chat_id: m.chat_id, msg_type: m.msg_type, content: m.body?.content ?? '' }
+      ? {
+          chat_id: m.chat_id,
+          msg_type: m.msg_type,
+          content: m.body?.content ?? '',
+          ...(m.sender ? { sender: m.sender } : {}),
+        }
       : undefined
   }
 

@@ -59,6 +59,22 @@ export class DocumentsApi {
     })
   }
 
+  /** A tab at the top of the chat opening the document (name ≤ 30 characters, its API page). */
+  async addChatTab(chatId: string, name: string, url: string): Promise<string | undefined> {
+    const data = await this.transport.call<{
+      chat_tabs?: Array<{ tab_id?: string; tab_name?: string }>
+    }>({
+      endpoint: 'addChatTab',
+      params: { chat_id: chatId },
+      body: {
+        chat_tabs: [{ tab_name: name.slice(0, 30), tab_type: 'doc', tab_content: { doc: url } }],
+      },
+      // Not idempotent on Feishu's side (a second call adds a second tab): the record says it was added.
+      idempotent: false,
+    })
+    return data.chat_tabs?.find((t) => t.tab_name === name.slice(0, 30))?.tab_id
+  }
+
   /** A task assigned to `assignee`, linked back to the war room; `clientToken` makes a retry the same task. */
   async createTask(args: {
     summary: string

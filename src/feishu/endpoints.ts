@@ -170,6 +170,12 @@ export const ENDPOINTS = {
     path: '/open-apis/drive/v1/permissions/:token/members',
     scopes: ['docs:permission.member:create', 'drive:drive', 'docs:doc'],
   },
+  /** A tab at the top of the chat: the post-mortem document, one click from the conversation. */
+  addChatTab: {
+    method: 'POST',
+    path: '/open-apis/im/v1/chats/:chat_id/chat_tabs',
+    scopes: ['im:chat', 'im:chat.tabs:write_only'],
+  },
   /** Dissolving a war room after its review (review.dissolve_after); only the owner (the bot) may. */
   dissolveChat: {
     method: 'DELETE',

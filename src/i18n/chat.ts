@@ -65,8 +65,13 @@ export const TEXTS = {
     postmortemOff: '复盘文档已关闭（review.document: off）',
     postmortemExists: '复盘文档已经生成，见卡片上的「📄 复盘文档」',
     postmortemRefused: (why: string) => `⚠️ 复盘文档未能完整生成：${why}`,
+    postmortemTab: '复盘文档',
+    postmortemTabRefused: (why: string) => `⚠️ 复盘文档未能加为群标签页：${why}`,
     lastTime: (when: string, took: string) => `🕘 **上次发生**：${when}，用时 ${took} 解决`,
     lastTimeFix: '解决说明：',
+    lastSimilar: (title: string, when: string, took: string) =>
+      `🕘 **上次同类告警**（${title}）：${when}，用时 ${took} 解决`,
+    lastTimeDocument: '上次的复盘文档',
     bridgeOnCard: (no: string) => `📹 视频会议已就绪${no ? `（会议号 ${no}）` : ''}`,
     sourceNames: {
       github: 'GitHub',
@@ -236,8 +241,13 @@ export const TEXTS = {
     postmortemOff: 'Post-mortem documents are off (review.document: off)',
     postmortemExists: 'The post-mortem document exists: "📄 Post-mortem" on the card',
     postmortemRefused: (why: string) => `⚠️ The post-mortem document is not complete: ${why}`,
+    postmortemTab: 'Post-mortem',
+    postmortemTabRefused: (why: string) => `⚠️ The post-mortem was not added as a chat tab: ${why}`,
     lastTime: (when: string, took: string) => `🕘 **Last time**: ${when}, resolved in ${took}`,
     lastTimeFix: 'What fixed it: ',
+    lastSimilar: (title: string, when: string, took: string) =>
+      `🕘 **Last time alike** (${title}): ${when}, resolved in ${took}`,
+    lastTimeDocument: 'Last post-mortem',
     bridgeOnCard: (no: string) => `📹 Video bridge open${no ? ` (meeting ${no})` : ''}`,
     sourceNames: {
       github: 'GitHub',
@@ -342,45 +352,6 @@ export const TEXTS = {
 } as const
 
 export type Texts = (typeof TEXTS)[Language]
-
-export function formatDuration(ms: number, language: Language): string {
-  const total = Math.max(0, Math.round(ms / 1000))
-  const days = Math.floor(total / 86400)
-  const h = Math.floor((total % 86400) / 3600)
-  const m = Math.floor((total % 3600) / 60)
-  const s = total % 60
-  return TEXTS[language].d(days, h, m, s)
-}
-
-const formatters = new Map<string, Intl.DateTimeFormat>()
-
-export function formatTime(
-  ms: number,
-  timeZone: string,
-  language: Language,
-  now = Date.now(),
-): string {
-  // Building a formatter costs far more than using one: keep one per zone, language and form.
-  const yearOf = (t: number) => new Date(t).getUTCFullYear()
-  // Another year than this one is said (a silence "until 27/10" could be in 4764).
-  const withYear = Math.abs(ms - now) > 300 * 86_400_000 || yearOf(ms) !== yearOf(now)
-  const id = `${timeZone}|${language}|${withYear}`
-  let formatter = formatters.get(id)
-  if (!formatter) {
-    // English writes the month's name ("Nov 25, 09:58"): "25/11" reads as a day or a month.
-    formatter = new Intl.DateTimeFormat(language === 'zh' ? 'zh-CN' : 'en-US', {
-      timeZone,
-      ...(withYear ? { year: 'numeric' as const } : {}),
-      month: language === 'zh' ? '2-digit' : 'short',
-      day: '2-digit',
-      hour: '2-digit',
-      minute: '2-digit',
-      hour12: false,
-    })
-    formatters.set(id, formatter)
-  }
-  return formatter.format(ms)
-}
 
 /** The default prefix of a resolved chat's name (zh, the default language). */
 export const RESOLVED_PREFIX = '[已解决] '

@@ -68,6 +68,12 @@ export const Incident = z.strictObject({
    * own value is replaced. Absent (the Action, whose inputs are its config): all members.
    */
   pageable: z.array(text(320).min(1)).max(500).optional(),
+  /**
+   * The routes it matched and its alert name ("0,2:HighErrorRate"): incidents
+   * of one family show each other's last resolution. Set by routing; a
+   * payload's own value is dropped.
+   */
+  family: text(300).optional(),
   /** Label matchers that silence this incident at its source (an Alertmanager group's labels). */
   silence: z.record(z.string(), text(1000)).optional(),
   /** What resolved it, for the resolution message (e.g. "commit abc123 by alice"). */

@@ -224,6 +224,7 @@ export class Interactions {
       {
         text: message.text,
         messageId: String(e.message_id),
+        ...(message.author ? { author: message.author } : {}),
       },
     )
     return result.action

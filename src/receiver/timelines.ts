@@ -166,7 +166,7 @@ export class Timelines {
   private async scheduleDissolve(keyHash: string, chatId: string): Promise<void> {
     const after = this.options.warroom.config.review?.dissolveAfterMs ?? 0
     const record = after ? await this.options.warroom.find({ chatId }) : undefined
-    if (!record || record.status !== 'resolved' || record.resolvedAt === undefined) return
+    if (record?.status !== 'resolved' || record.resolvedAt === undefined) return
     await this.options.warroom.jobs().schedule({
       id: `${DISSOLVE}:${keyHash}:${record.resolvedAt}`,
       kind: DISSOLVE,

@@ -39,7 +39,14 @@ export interface CardView {
   imageKeys: string[]
   previousChatUrl?: string
   /** The earlier episode ("last time this fired"): when, how long, what fixed it. */
-  lastTime?: { openedAt: number; resolvedAt: number; note?: string }
+  lastTime?: {
+    openedAt: number
+    resolvedAt: number
+    note?: string
+    postmortemUrl?: string
+    /** Another incident of its family (route and alert name): its title. */
+    title?: string
+  }
 }
 
 export interface CardOptions {
@@ -217,7 +224,12 @@ function build(view: CardView, opts: CardOptions, budget: Budget): Record<string
     const note = l.note
       ? `\n${t.lastTimeFix}${escapeMarkdown(truncate(singleLine(l.note), 300))}`
       : ''
-    elements.push({ tag: 'hr' }, md(`${t.lastTime(when(l.openedAt), took)}${note}`))
+    const heading = l.title
+      ? t.lastSimilar(escapeMarkdown(truncate(singleLine(l.title), 100)), when(l.openedAt), took)
+      : t.lastTime(when(l.openedAt), took)
+    const doc = l.postmortemUrl ? safeUrl(l.postmortemUrl) : undefined
+    const link = doc ? `\n[${t.lastTimeDocument}](${doc})` : ''
+    elements.push({ tag: 'hr' }, md(`${heading}${note}${link}`))
   }
 
   // "What deployed before this fired?": the change events that touch it.

@@ -1,6 +1,8 @@
 import { formatDuration, formatTime, type Language, POSTMORTEM_TEXTS } from '../i18n/index.js'
 import type { IncidentRecord } from '../store/store.js'
+import { episodeMoments, momentText } from './moments.js'
 import { singleLine, truncate } from './text.js'
+import { stamp } from './timeline.js'
 
 /** Markdown text from elsewhere, on one line, without what would start a heading or a list. */
 const line = (text: string) => truncate(singleLine(text), 500).replace(/^[#>*\-\s]+/, '')
@@ -12,13 +14,15 @@ const line = (text: string) => truncate(singleLine(text), 500).replace(/^[#>*\-\
  */
 export function postmortemMarkdown(
   record: IncidentRecord,
-  options: { language: Language; timeZone: string; now: number },
+  options: { language: Language; timeZone: string; now: number; names?: Map<string, string> },
 ): string {
   const t = POSTMORTEM_TEXTS[options.language]
   const when = (ms: number) => formatTime(ms, options.timeZone, options.language)
   const d = (ms: number | undefined) =>
     ms === undefined ? '-' : formatDuration(ms, options.language)
-  const who = (p: { openId?: string; name?: string }) => p.name ?? p.openId ?? '?'
+  const stamped = (ms: number) => stamp(ms, options.timeZone)
+  const who = (p: { openId?: string; name?: string }) =>
+    p.name ?? options.names?.get(p.openId ?? '') ?? p.openId ?? '?'
   const incident = record.incident
   const firstLead = record.events.find((e) => e.detail === 'took the lead')?.at ?? record.lead?.at
   const out = [`# ${t.title(line(record.openTitle ?? incident?.title ?? record.chatName))}`, '']
@@ -30,15 +34,15 @@ export function postmortemMarkdown(
   if (record.resolutionNote) out.push(`- ${t.fix}: ${line(record.resolutionNote)}`)
   if (incident?.summary) out.push('', line(incident.summary))
   out.push('', `## ${t.impact}`, '', t.toFill, '')
-  const moments = (record.moments ?? []).filter((m) => m.at >= record.openedAt)
+  const moments = episodeMoments(record)
   out.push(`## ${t.moments}`, '')
   if (moments.length)
-    for (const m of moments) out.push(`- ${when(m.at)} ${who(m.by)}: ${line(m.text)}`)
+    for (const m of moments) out.push(`- ${stamped(m.at)} ${line(momentText(m, who))}`)
   else out.push(t.none)
   out.push('', `## ${t.timeline}`, '')
   for (const e of record.events.filter((x) => x.at >= record.openedAt).slice(-100))
     out.push(
-      `- ${when(e.at)} ${t.events[e.type] ?? e.type}${e.by ? ` (${who(e.by)})` : ''}${e.detail ? `: ${line(e.detail)}` : ''}`,
+      `- ${stamped(e.at)} ${t.events[e.type] ?? e.type}${e.by ? ` (${who(e.by)})` : ''}${e.detail ? `: ${line(e.detail)}` : ''}`,
     )
   out.push('', `## ${t.figures}`, '')
   out.push(`- ${t.tta}: ${d(record.ack ? record.ack.at - record.openedAt : undefined)}`)

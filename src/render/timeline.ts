@@ -7,6 +7,7 @@ import {
   TIMELINE_LABELS,
 } from '../i18n/index.js'
 import type { IncidentEvent, IncidentRecord } from '../store/store.js'
+import { episodeMoments, momentPeople, momentText } from './moments.js'
 import { chatNames, messageEntry, type TimelineEntry } from './timeline-entries.js'
 
 export type { TimelineEntry }
@@ -105,28 +106,6 @@ export async function writeTimeline(
       await emit(incidentEntry(events.shift()!, l, names))
   }
 
-  // Key moments first (📌 reactions, /note): what the review starts from.
-  const moments = (record.moments ?? []).filter((m) => m.at >= record.openedAt)
-  const who = (p: { openId?: string; name?: string }) =>
-    p.name ?? names.get(p.openId ?? '') ?? p.openId ?? '?'
-  for (const { sink, format } of outputs) {
-    if (format === 'json') {
-      const listed = moments.map((m) => ({
-        time: new Date(m.at).toISOString(),
-        by: who(m.by),
-        text: m.text,
-      }))
-      await sink.write(
-        `{\n  "key": ${JSON.stringify(record.key)},\n  "title": ${JSON.stringify(title)},\n  "chatId": ${JSON.stringify(record.chatId)},\n  "keyMoments": ${JSON.stringify(listed)},\n  "entries": [\n`,
-      )
-    } else {
-      const lines = moments.map((m) => `- ${time(m.at, options)} ${md(who(m.by))}: ${md(m.text)}`)
-      await sink.write(
-        `# ${l.title}: ${md(title)}\n\n- ${l.key}: ${keyText(record)}\n- ${l.chat}: ${record.chatId}\n\n${lines.length ? `## ${l.moments}\n\n${lines.join('\n')}\n\n` : ''}`,
-      )
-    }
-  }
-
   // Names where the app may read them (a contact scope); ids otherwise. One lookup per person.
   let canReadNames = true
   const learnName = async (id: string) => {
@@ -136,6 +115,32 @@ export async function writeTimeline(
       names.set(id, name ?? id)
     } catch {
       canReadNames = false
+    }
+  }
+
+  // Key moments first (📌 reactions, /note): what the review starts from.
+  const moments = episodeMoments(record)
+  for (const p of moments.flatMap(momentPeople)) if (p.openId) await learnName(p.openId)
+  const who = (p: { openId?: string; name?: string }) =>
+    p.name ?? names.get(p.openId ?? '') ?? p.openId ?? '?'
+  for (const { sink, format } of outputs) {
+    if (format === 'json') {
+      const listed = moments.map((m) => ({
+        time: new Date(m.at).toISOString(),
+        by: who(m.author ?? m.by),
+        ...(m.author ? { markedBy: who(m.by) } : {}),
+        text: m.text,
+      }))
+      await sink.write(
+        `{\n  "key": ${JSON.stringify(record.key)},\n  "title": ${JSON.stringify(title)},\n  "chatId": ${JSON.stringify(record.chatId)},\n  "keyMoments": ${JSON.stringify(listed)},\n  "entries": [\n`,
+      )
+    } else {
+      const lines = moments.map(
+        (m) => `- ${stamp(m.at, options.timeZone)} ${md(momentText(m, who))}`,
+      )
+      await sink.write(
+        `# ${l.title}: ${md(title)}\n\n- ${l.key}: ${keyText(record)}\n- ${l.chat}: ${record.chatId}\n\n${lines.length ? `## ${l.moments}\n\n${lines.join('\n')}\n\n` : ''}`,
+      )
     }
   }
 
@@ -184,7 +189,7 @@ export async function writeTimeline(
       await sink.write(`${first ? '' : '\n'}  ],\n  "figures": ${JSON.stringify(figures)}\n}\n`)
     } else {
       await sink.write(
-        `\n## ${l.figures}\n\n- ${l.opened}: ${time(record.openedAt, options)}\n- ${l.tta}: ${d(figures.timeToAcknowledgeMs)}\n- ${l.ttl}: ${d(figures.timeToLeadMs)}\n- ${l.ttr}: ${d(figures.timeToResolveMs)}\n- ${l.responders}: ${figures.responders}\n- ${l.messages}: ${figures.messages}\n- ${l.total}: ${figures.totalMessages}\n`,
+        `\n## ${l.figures}\n\n- ${l.opened}: ${stamp(record.openedAt, options.timeZone)}\n- ${l.tta}: ${d(figures.timeToAcknowledgeMs)}\n- ${l.ttl}: ${d(figures.timeToLeadMs)}\n- ${l.ttr}: ${d(figures.timeToResolveMs)}\n- ${l.responders}: ${figures.responders}\n- ${l.messages}: ${figures.messages}\n- ${l.total}: ${figures.totalMessages}\n`,
       )
     }
   }
@@ -225,9 +230,10 @@ function incidentEntry(
   return { at: event.at, kind: 'incident', type: event.type, text }
 }
 
-function time(ms: number, options: TimelineOptions): string {
+/** A timeline's time, to the second (the post-mortem document's too, so the two read alike). */
+export function stamp(ms: number, timeZone: string): string {
   return new Intl.DateTimeFormat('sv-SE', {
-    timeZone: options.timeZone,
+    timeZone,
     dateStyle: 'short',
     timeStyle: 'medium',
   }).format(ms)
@@ -246,7 +252,7 @@ function markdownLine(
   options: TimelineOptions,
   l: (typeof TIMELINE_LABELS)['en'],
 ): string {
-  const when = time(entry.at, options)
+  const when = stamp(entry.at, options.timeZone)
   if (entry.kind === 'system') return `- ${when} ⚙️ _${md(entry.text)}_`
   if (entry.kind === 'incident') return `- ${when} 🔔 **${l.incident}**: ${md(entry.text)}`
   const who = entry.sender?.name ?? entry.sender?.id ?? '?'

@@ -358,6 +358,24 @@ export class SandboxCore {
     }
   }
 
+  /** Documents: 3 creates a second per app, 3 edits a second per document (docx API pages). */
+  limitDocuments(key: string): void {
+    const limited = this.rateLimits && this.limiter.take(`docx:${key}`, FEISHU_LIMITS.docx)
+    if (limited) {
+      this.refuse('docx')
+      throw new ApiError(
+        429,
+        99991400,
+        'request trigger frequency limit',
+        {},
+        {
+          'x-ogw-ratelimit-limit': String(limited.limit),
+          'x-ogw-ratelimit-reset': String(limited.resetSeconds),
+        },
+      )
+    }
+  }
+
   limitMessage(kind: 'patch' | 'pin', messageId: string): void {
     if (this.rateLimits && this.limiter.take(`${kind}:${messageId}`, FEISHU_LIMITS.perMessage)) {
       this.refuse(kind)

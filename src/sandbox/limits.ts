@@ -98,6 +98,8 @@ export const FEISHU_LIMITS = {
   perChat: [{ limit: 5, ms: 1000 }],
   /** PATCH of one card: 5/s (230020). Pins of one message: 5/s (230047). */
   perMessage: [{ limit: 5, ms: 1000 }],
+  /** Documents: creates per app, edits per document (docx v1 API pages). */
+  docx: [{ limit: 3, ms: 1000 }],
 } as const satisfies Record<string, readonly Window[]>
 
 /**

@@ -16,6 +16,7 @@ export const SANDBOX_ROUTES = {
   },
   updateChat: { tool: 'im.v1.chat.update', scopes: ['im:chat', 'im:chat:update'] },
   dissolveChat: { tool: 'im.v1.chat.delete', scopes: ['im:chat', 'im:chat:delete'] },
+  addChatTab: { tool: 'im.v1.chatTab.create', scopes: ['im:chat', 'im:chat.tabs:write_only'] },
   listChats: {
     tool: 'im.v1.chat.list',
     scopes: ['im:chat', 'im:chat:readonly', 'im:chat:read', 'im:chat.group_info:readonly'],

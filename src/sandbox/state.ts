@@ -24,6 +24,13 @@ export interface SandboxChat {
   botManagers: Set<string>
   /** The message shown at the top of the chat (put_top_notice). */
   topNotice?: string
+  /** Custom tabs (chat_tabs): doc or url. */
+  tabs?: Array<{
+    tab_id: string
+    tab_name: string
+    tab_type: string
+    tab_content: Record<string, string>
+  }>
   /** People the owner made managers (add_managers). */
   managers?: Set<string>
   chat_type: 'private' | 'public'
@@ -259,6 +266,7 @@ export class SandboxState {
         bot_managers: [...c.botManagers],
         managers: [...(c.managers ?? [])],
         ...(c.topNotice ? { top_notice: c.topNotice } : {}),
+        ...(c.tabs ? { tabs: c.tabs } : {}),
         chat_type: c.chat_type,
         status: c.status,
         edit_permission: c.edit_permission,

@@ -8,7 +8,7 @@ import { errorMessage } from '../util/errors.js'
 import { SeenIds } from '../util/seen-ids.js'
 import { type ChangeLog, fileChanges, LocalChangeLog } from './changes.js'
 import { fileJobs, takeLock, writeAtomically } from './files.js'
-import { type Job, type JobQueue, LocalJobQueue } from './jobs.js'
+import { type JobQueue, LocalJobQueue } from './jobs.js'
 
 /** One entry of an incident's own history (the timeline merges it with the chat's). */
 export interface IncidentEvent {
@@ -50,6 +50,8 @@ export interface IncidentRecord {
     openedAt: number
     filled?: boolean
     shared?: boolean
+    /** The chat tab opening it: its id, or 'refused' (named in the chat once). */
+    tab?: string
   }
   /** When the war room was dissolved (review.dissolve_after). */
   dissolvedAt?: number
@@ -63,11 +65,20 @@ export interface IncidentRecord {
     url?: string
   }>
   /** Key moments for the review (📌 reactions, /note), oldest first. */
-  moments?: Array<{ at: number; by: Person; text: string; messageId?: string }>
+  /** `by` marked it; `author` wrote the marked message (a 📌 on someone else's words). */
+  moments?: Array<{ at: number; by: Person; text: string; messageId?: string; author?: Person }>
   /** What fixed it (a person's note, or the source's resolution), for the next time it fires. */
   resolutionNote?: string
   /** The earlier episode of this key, when it resolved within the look-back: shown on the card. */
-  lastTime?: { openedAt: number; resolvedAt: number; chatId: string; note?: string }
+  lastTime?: {
+    openedAt: number
+    resolvedAt: number
+    chatId: string
+    note?: string
+    postmortemUrl?: string
+    /** Set when it was another incident of the same family (its title). */
+    title?: string
+  }
   /** The changes (deploys) of the window before it opened that touch it, newest first. */
   changes?: Change[]
   /** open_ids for whom the chat is marked time-sensitive (即时提醒) now. */
@@ -141,6 +152,8 @@ export interface IncidentStore {
   put(record: IncidentRecord): Promise<void>
   /** Open records and those resolved since `resolvedSince` (all of them without it). */
   list(options?: { resolvedSince?: number }): Promise<IncidentRecord[]>
+  /** The latest record of an incident family (route and alert name) resolved since `since`. */
+  lastResolved(family: string, since: number): Promise<IncidentRecord | undefined>
   /** True when the store holds nothing yet (a first start, or a lost data directory). */
   isEmpty(): Promise<boolean>
   /** A record's version without reading the record: the receiver's repeat fast path. */
@@ -181,6 +194,8 @@ export class MemoryStore implements IncidentStore {
   changes: ChangeLog = new LocalChangeLog()
   protected readonly records = new Map<string, IncidentRecord>()
   protected readonly byChat = new Map<string, string>()
+  /** Each family's latest resolved record: one entry per family, not per record. */
+  private readonly families = new Map<string, { keyHash: string; resolvedAt: number }>()
   private readonly seen = new SeenIds()
 
   async version(keyHash: string) {
@@ -222,9 +237,26 @@ export class MemoryStore implements IncidentStore {
     return this.records.size === 0
   }
 
+  async lastResolved(family: string, since: number) {
+    const last = this.families.get(family)
+    if (!last || last.resolvedAt < since) return undefined
+    const record = await this.get(last.keyHash)
+    // Reopened since (a new episode of that key): its earlier resolution is no longer on record.
+    return record?.status === 'resolved' && record.incident?.family === family ? record : undefined
+  }
+
   protected remember(record: IncidentRecord): void {
     this.records.set(record.keyHash, record)
     this.byChat.set(record.chatId, record.keyHash)
+    this.indexFamily(record)
+  }
+
+  protected indexFamily(record: IncidentRecord): void {
+    const family = record.incident?.family
+    if (!family || record.status !== 'resolved' || record.resolvedAt === undefined) return
+    const known = this.families.get(family)
+    if (!known || known.resolvedAt <= record.resolvedAt)
+      this.families.set(family, { keyHash: record.keyHash, resolvedAt: record.resolvedAt })
   }
 }
 
@@ -305,6 +337,7 @@ export class FileStore extends MemoryStore {
     this.records.delete(record.keyHash)
     this.resolved.add(record.keyHash)
     this.byChat.set(record.chatId, record.keyHash)
+    this.indexFamily(record)
   }
 
   override async get(keyHash: string): Promise<IncidentRecord | undefined> {

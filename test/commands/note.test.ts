@@ -52,9 +52,12 @@ describe('key moments', () => {
     })
     const start = text.indexOf('## 关键时刻')
     const section = text.slice(start, text.indexOf('\n\n', text.indexOf('\n\n', start) + 2))
+    // Bob's words, marked by Alice; Alice's own note.
     expect(section.split('\n').filter((l) => l.startsWith('- '))).toEqual([
-      expect.stringMatching(/db primary failed over to replica-2$/),
-      expect.stringMatching(/rolled back v42$/),
+      expect.stringMatching(
+        new RegExp(` ${bob!.name}: db primary failed over to replica-2 \\(📌 ${alice!.name}\\)$`),
+      ),
+      expect.stringMatching(new RegExp(` ${alice!.name}: rolled back v42$`)),
     ])
     // Before the chat's own lines (where the same message appears again, in its place).
     expect(start).toBeGreaterThan(0)

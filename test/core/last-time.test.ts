@@ -4,9 +4,10 @@
  * link to its chat; beyond the look-back, nothing.
  */
 import { describe, expect } from 'vitest'
+import { alert, alertmanagerPayload } from '../fixtures/alerts.js'
 import { test } from '../support/fixtures.js'
 import { incident, until, view } from '../support/helpers.js'
-import { startReceiver } from '../support/receiver.js'
+import { post, startReceiver } from '../support/receiver.js'
 
 describe('last time this fired', () => {
   test('the earlier episode’s resolution note, duration and chat are on the new card', async ({
@@ -59,5 +60,60 @@ describe('last time this fired', () => {
     s.advance(5000)
     const second = await warroom.handle(incident({ members: [alice!.open_id] }))
     expect(view(s, second.chatId!).cardRead).not.toContain('上次发生')
+  })
+
+  test('another group of the same route and alert name shows that one’s resolution; another route or alert name does not', async ({
+    sandbox: s,
+    people: [alice, bob],
+  }) => {
+    const { url, warroom } = await startReceiver(s, {
+      config: {
+        warroom: { reopen_window: 0 },
+        review: { document: 'auto' },
+        routes: [
+          { match: { team: 'payments' }, members: [alice!.open_id] },
+          { match: { team: 'search' }, members: [bob!.open_id] },
+        ],
+      },
+    })
+    const group = (instance: string, labels: Record<string, string> = {}, status?: 'resolved') =>
+      alertmanagerPayload([alert({ instance, labels, ...(status ? { status } : {}) })], {
+        groupKey: `{}/{}:{instance="${instance}"}`,
+        ...(labels.team
+          ? { groupLabels: { alertname: labels.alertname ?? 'HighErrorRate', team: labels.team } }
+          : {}),
+      })
+    const first = await post(`${url}/alertmanager`, group('db-1'))
+    const firstChat = first.json.chat_id as string
+    await warroom.resolveBy(
+      { chatId: firstChat },
+      { openId: alice!.open_id },
+      'raised the pool size',
+    )
+    await warroom.summarize({ chatId: firstChat }) // the review: its post-mortem document
+    const doc = (await warroom.find({ chatId: firstChat }))!.postmortem!.url
+    // A later, different group: same route (team payments), same alert name.
+    const alike = await post(`${url}/alertmanager`, group('db-2'))
+    expect(alike.json.chat_id).not.toBe(firstChat)
+    const card = view(s, alike.json.chat_id).cardRead
+    expect(card).toMatch(
+      /🕘 \*\*上次同类告警\*\*（5xx rate above 5% on db-1）：11\/25 09:58，用时 \S+ 解决/,
+    )
+    expect(card).toContain('解决说明：raised the pool size')
+    expect(card).toContain(`openChatId=${firstChat}`)
+    expect(card).toContain(`[上次的复盘文档](${doc})`)
+    // Another route (team search) or another alert name: nothing alike on record.
+    const otherRoute = await post(`${url}/alertmanager`, group('db-3', { team: 'search' }))
+    expect(view(s, otherRoute.json.chat_id).cardRead).not.toContain('上次')
+    const otherName = await post(`${url}/alertmanager`, group('db-4', { alertname: 'DiskFull' }))
+    expect(view(s, otherName.json.chat_id).cardRead).not.toContain('上次')
+    // A sender cannot name a family of its own: the generic webhook's `family` is dropped.
+    const forged = await post(`${url}/incidents`, {
+      key: 'forged',
+      title: 'forged',
+      family: '0:HighErrorRate',
+    })
+    expect(forged.status).toBe(200)
+    expect(view(s, forged.json.chat_id).cardRead).not.toContain('上次')
   })
 })

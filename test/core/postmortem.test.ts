@@ -5,9 +5,12 @@
  * card; a retried resolution creates none twice; a missing scope is a line.
  */
 import { describe, expect } from 'vitest'
+import { main } from '../../src/cli/main.js'
 import { ALL_SCOPES } from '../../src/sandbox/server.js'
+import { FileStore } from '../../src/store/store.js'
+import { envFor, io } from '../support/cli.js'
 import { test } from '../support/fixtures.js'
-import { incident, sandbox, until, view } from '../support/helpers.js'
+import { incident, sandbox, tempDir, until, view } from '../support/helpers.js'
 import { startReceiver } from '../support/receiver.js'
 
 type Block = { block_type: number; [k: string]: unknown }
@@ -25,7 +28,11 @@ describe('the post-mortem document', () => {
     sandbox: s,
     people: [alice, bob],
   }) => {
-    const { warroom } = await startReceiver(s, { config: { review: { document: 'auto' } } })
+    const dataDir = await tempDir()
+    const { warroom } = await startReceiver(s, {
+      config: { review: { document: 'auto' } },
+      store: await FileStore.open(dataDir),
+    })
     const opened = await warroom.handle(incident({ members: [alice!.open_id, bob!.open_id] }))
     const chatId = opened.chatId!
     const { message: first } = await s.say(chatId, bob!.open_id, 'primary failed over')
@@ -62,10 +69,11 @@ describe('the post-mortem document', () => {
     const texts = (doc.blocks as Block[]).map(textOf)
     const at = (h: string) => texts.indexOf(h)
     const moments = texts.slice(at('关键时刻') + 1, at('时间线'))
-    expect(moments.map((t) => t.replace(/^\S+ \S+ \S+: /, ''))).toEqual([
-      'primary failed over',
-      'traffic drained from eu-west',
-      'rolled back v42',
+    // In order; a 📌 on someone else's message: the author's words, then who marked them.
+    expect(moments.map((t) => t.replace(/^\S+ \S+ /, ''))).toEqual([
+      `${bob!.name}: primary failed over (📌 ${alice!.name})`,
+      `${alice!.name}: traffic drained from eu-west (📌 ${bob!.name})`,
+      `${alice!.name}: rolled back v42`,
     ])
     for (const heading of [
       '概要',
@@ -82,11 +90,30 @@ describe('the post-mortem document', () => {
     expect(texts).toContain('解决说明: rolled back v42')
     // The action items list the follow-up and its owner.
     const actions = texts.slice(at('待办事项') + 1)
-    expect(actions[0]).toMatch(new RegExp(`^add a replica-lag alert \\(${bob!.open_id}, `))
+    expect(actions[0]).toMatch(new RegExp(`^add a replica-lag alert \\(${bob!.name}, `))
     // Shared with the chat for editing, on the card, linked once.
     expect(doc.members).toEqual([{ member_type: 'openchat', member_id: chatId, perm: 'edit' }])
     expect(JSON.stringify(view(s, chatId).card)).toContain(`/docx/${doc.document_id}`)
     expect(view(s, chatId).posts.filter((p) => p.startsWith('📄 复盘文档已生成'))).toHaveLength(1)
+
+    // A tab of the chat opens it.
+    const url = (await warroom.find({ chatId }))!.postmortem!.url
+    expect(url).toContain(`/docx/${doc.document_id}`)
+    const tab = { tab_name: '复盘文档', tab_type: 'doc', tab_content: { doc: url } }
+    expect(s.state.chats.get(chatId)!.tabs).toEqual([expect.objectContaining(tab)])
+
+    // `warroom timeline` (where the receiver keeps its state) lists the same key moments, in the same words.
+    const cli = io()
+    expect(await main(['timeline', chatId, '--data-dir', dataDir], envFor(s), cli.io)).toBe(0)
+    const printed = cli.out.join('\n').split('\n')
+    const listed = printed.slice(
+      printed.indexOf('## 关键时刻') + 2,
+      printed.indexOf('', printed.indexOf('## 关键时刻') + 2),
+    )
+    // The timeline's Markdown escapes what chat text could inject; read as text, the lines are the document's.
+    const unescaped = listed.map((l) => l.replace(/^- /, '').replace(/\\(.)/g, '$1'))
+    expect(unescaped).toEqual(moments)
+    expect(moments[0]).toMatch(/^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d /)
 
     // The review again (a retried resolution) and /postmortem: no second document.
     await warroom.summarize({ chatId })
@@ -96,6 +123,7 @@ describe('the post-mortem document', () => {
     )
     expect(s.state.documents.size).toBe(1)
     expect(doc.blocks.length).toBe(texts.length)
+    expect(s.state.chats.get(chatId)!.tabs).toHaveLength(1)
   })
 
   test('without the docx scopes the war room resolves and the chat names the scope, once', async () => {
@@ -115,5 +143,52 @@ describe('the post-mortem document', () => {
     expect(lines).toHaveLength(1)
     expect(lines[0]).toContain('docx:document')
     expect(s.state.documents.size).toBe(0)
+  })
+
+  test('five resolutions at once: five documents, paced to Feishu’s 3 a second, none refused', async ({
+    sandbox: s,
+    people: [alice],
+  }) => {
+    const { warroom } = await startReceiver(s, { config: { review: { document: 'auto' } } })
+    const chats = []
+    for (let i = 0; i < 5; i++)
+      chats.push(
+        (await warroom.handle(incident({ key: `pm-${i}`, members: [alice!.open_id] }))).chatId!,
+      )
+    await Promise.all(
+      chats.map((chatId) => warroom.resolveBy({ chatId }, { openId: alice!.open_id }, 'fixed')),
+    )
+    await Promise.all(chats.map((chatId) => warroom.summarize({ chatId })))
+    expect(s.state.documents.size).toBe(5)
+    expect(s.refusedBy.docx ?? 0).toBe(0)
+    for (const chatId of chats)
+      expect(view(s, chatId).posts.filter((p) => p.startsWith('📄 复盘文档已生成'))).toHaveLength(1)
+  })
+
+  test('a chat tab refused (its scope) leaves the document shared and linked, and names the scope once', async ({
+    sandbox: s,
+    people: [alice],
+  }) => {
+    const scopes = '[im:chat, im:chat.tabs:write_only]'
+    s.faults.add({
+      kind: 'code',
+      code: 99991672,
+      msg: `Access denied. One of the following scopes is required: ${scopes}.`,
+      endpoint: 'addChatTab',
+      times: 5,
+    })
+    const { warroom } = await startReceiver(s, { config: { review: { document: 'auto' } } })
+    const { chatId } = await warroom.handle(incident({ members: [alice!.open_id] }))
+    await warroom.resolveBy({ chatId: chatId! }, { openId: alice!.open_id }, 'fixed')
+    await warroom.summarize({ chatId: chatId! })
+    await warroom.summarize({ chatId: chatId! })
+    const posts = view(s, chatId!).posts
+    expect(posts.filter((p) => p.startsWith('📄 复盘文档已生成'))).toHaveLength(1)
+    const refused = posts.filter((p) => p.startsWith('⚠️ 复盘文档未能加为群标签页'))
+    expect(refused).toHaveLength(1)
+    expect(refused[0]).toContain('im:chat.tabs:write_only')
+    expect(s.state.chats.get(chatId!)!.tabs).toBeUndefined()
+    const [doc] = [...s.state.documents.values()]
+    expect(doc!.members).toEqual([{ member_type: 'openchat', member_id: chatId, perm: 'edit' }])
   })
 })

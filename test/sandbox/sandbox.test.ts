@@ -328,3 +328,48 @@ describe('sandbox validation', () => {
     expect(ok.json.code).toBe(0)
   })
 })
+
+describe('sandbox documents and chat tabs', () => {
+  it('a fourth document created within a second is refused as Feishu does (3/s per app), with its reset header', async () => {
+    const s = await sandbox()
+    const t = await token(s)
+    const answers = []
+    for (let i = 0; i < 4; i++)
+      answers.push(await raw(s, 'POST', '/open-apis/docx/v1/documents', { title: `d${i}` }, t))
+    expect(answers.slice(0, 3).map((a) => a.json.code)).toEqual([0, 0, 0])
+    expect(answers[3]!.status).toBe(429)
+    expect(answers[3]!.json.code).toBe(99991400)
+    expect(answers[3]!.headers['x-ogw-ratelimit-reset']).toBe('1')
+    expect(s.state.documents.size).toBe(3)
+    s.advance(1000)
+    const later = await raw(s, 'POST', '/open-apis/docx/v1/documents', { title: 'd4' }, t)
+    expect(later.json.code).toBe(0)
+  })
+
+  it('chat tabs: a doc tab is added and listed in the answer; a third kind, a long name or a bare link is refused', async () => {
+    const s = await sandbox()
+    const { t, chatId } = await chatWithAlice(s)
+    const path = `/open-apis/im/v1/chats/${chatId}/chat_tabs`
+    const tab = (tab: Record<string, unknown>) => raw(s, 'POST', path, { chat_tabs: [tab] }, t)
+    const added = await tab({
+      tab_name: '复盘文档',
+      tab_type: 'doc',
+      tab_content: { doc: 'https://www.feishu.cn/docx/doxcnX' },
+    })
+    expect(added.json.code).toBe(0)
+    expect(added.json.data.chat_tabs).toEqual([
+      expect.objectContaining({
+        tab_name: '复盘文档',
+        tab_type: 'doc',
+        tab_id: expect.any(String),
+      }),
+    ])
+    for (const bad of [
+      { tab_name: 'x', tab_type: 'task', tab_content: {} },
+      { tab_name: 'x'.repeat(31), tab_type: 'url', tab_content: { url: 'https://a.example' } },
+      { tab_name: 'x', tab_type: 'url', tab_content: { url: 'a.example' } },
+    ])
+      expect((await tab(bad)).json.code).toBe(99992402)
+    expect(s.state.chats.get(chatId)!.tabs).toHaveLength(1)
+  })
+})

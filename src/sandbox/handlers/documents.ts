@@ -39,6 +39,7 @@ export function documentHandlers(sb: SandboxCore): Partial<Record<RouteName, Han
   }
   return {
     createDocument: ({ body }) => {
+      sb.limitDocuments('create')
       const input = parseJson(body) as { title?: unknown; folder_token?: unknown }
       const title = typeof input.title === 'string' ? input.title : ''
       if (title.length > 800) throw new ApiError(400, 1770001, 'invalid param: title')
@@ -71,6 +72,7 @@ export function documentHandlers(sb: SandboxCore): Partial<Record<RouteName, Han
 
     insertBlocks: ({ params, url, body }) => {
       const doc = docFor(params.document_id!)
+      sb.limitDocuments(`edit:${doc.document_id}`)
       if (params.block_id !== doc.document_id)
         throw new ApiError(
           400,

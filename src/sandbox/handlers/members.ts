@@ -2,6 +2,7 @@ import { ApiError, type Handler, parseJson } from '../common.js'
 import type { SandboxCore } from '../core.js'
 import { SANDBOX_LIMITS } from '../limits.js'
 import type { RouteName } from '../routes.js'
+import { newId } from '../state.js'
 
 /** Add people (and bots) to a chat. */
 export function memberHandlers(sb: SandboxCore): Partial<Record<RouteName, Handler>> {
@@ -45,6 +46,36 @@ export function memberHandlers(sb: SandboxCore): Partial<Record<RouteName, Handl
         chat.topNotice = message.message_id
       } else chat.topNotice = 'announcement'
       return {}
+    },
+
+    // Documented: doc or url tabs only, a name of 30 characters at most, 20 custom tabs a
+    // chat, links starting with http(s). The codes for each refusal are UNCONFIRMED.
+    addChatTab: ({ params, body }) => {
+      const chat = sb.chatFor(params.chat_id!, true)
+      const input = parseJson(body) as { chat_tabs?: Array<Record<string, unknown>> }
+      const tabs = Array.isArray(input.chat_tabs) ? input.chat_tabs : []
+      if (!tabs.length) throw new ApiError(400, 99992402, 'field validation failed: chat_tabs')
+      chat.tabs ??= []
+      if (chat.tabs.length + tabs.length > 20)
+        throw new ApiError(400, 99992402, 'a chat has 20 custom tabs at most')
+      for (const tab of tabs) {
+        const type = String(tab.tab_type ?? '')
+        const name = String(tab.tab_name ?? '')
+        const content = (tab.tab_content ?? {}) as Record<string, unknown>
+        const link = String(content[type] ?? '')
+        if (type !== 'doc' && type !== 'url')
+          throw new ApiError(400, 99992402, `only doc and url tabs may be added, not ${type}`)
+        if (name.length > 30) throw new ApiError(400, 99992402, 'tab_name is over 30 characters')
+        if (!/^https?:\/\//.test(link))
+          throw new ApiError(400, 99992402, `tab_content.${type} must start with http or https`)
+        chat.tabs.push({
+          tab_id: newId(''),
+          tab_name: name,
+          tab_type: type,
+          tab_content: { [type]: link },
+        })
+      }
+      return { chat_tabs: chat.tabs }
     },
 
     addMembers: ({ url, params, body }) => {

@@ -97,6 +97,14 @@ export const MIGRATIONS: ReadonlyArray<{ version: number; name: string; sql: str
       CREATE INDEX changes_at ON changes (at);
     `,
   },
+  {
+    version: 4,
+    name: 'incident families: the last resolved one of a route and alert name',
+    sql: `
+      CREATE INDEX incidents_family ON incidents ((record #>> '{incident,family}'), resolved_at DESC)
+        WHERE status = 'resolved';
+    `,
+  },
 ]
 
 export const LATEST_MIGRATION = MIGRATIONS[MIGRATIONS.length - 1]!.version

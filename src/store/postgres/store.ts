@@ -86,6 +86,17 @@ export class PostgresStore implements IncidentStore {
     return rows[0] && toRecord(rows[0])
   }
 
+  async lastResolved(family: string, since: number): Promise<IncidentRecord | undefined> {
+    const { rows } = await query<{ record: IncidentRecord; version: number }>(
+      this.pool,
+      `SELECT record, version FROM incidents
+       WHERE status = 'resolved' AND record #>> '{incident,family}' = $1 AND resolved_at >= $2
+       ORDER BY resolved_at DESC LIMIT 1`,
+      [family, ts(since)],
+    )
+    return rows[0] && toRecord(rows[0])
+  }
+
   async findByChat(chatId: string): Promise<IncidentRecord | undefined> {
     const { rows } = await query<{ record: IncidentRecord; version: number }>(
       this.pool,
