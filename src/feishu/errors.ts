@@ -124,6 +124,7 @@ export const RATE_LIMIT_CODES = new Set([
   232019, // chat-level throttling (concurrent member changes)
   230047, // pin rate per message
   230048, // list pins rate (50/s)
+  1770036, // docx: the folder is busy with a concurrent create (its API page: retry later)
   11232,
   11233,
   11247, // legacy message rate limits

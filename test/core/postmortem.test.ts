@@ -191,4 +191,20 @@ describe('the post-mortem document', () => {
     const [doc] = [...s.state.documents.values()]
     expect(doc!.members).toEqual([{ member_type: 'openchat', member_id: chatId, perm: 'edit' }])
   })
+
+  test('a folder busy with another create (1770036) is waited out: one document, linked once', async ({
+    sandbox: s,
+    people: [alice],
+  }) => {
+    s.faults.add({ kind: 'code', code: 1770036, endpoint: 'createDocument', times: 2 })
+    const { warroom } = await startReceiver(s, {
+      config: { review: { document: 'auto', folder_token: 'fldcnIncidents' } },
+    })
+    const { chatId } = await warroom.handle(incident({ members: [alice!.open_id] }))
+    await warroom.resolveBy({ chatId: chatId! }, { openId: alice!.open_id }, 'fixed')
+    await warroom.summarize({ chatId: chatId! })
+    const docs = [...s.state.documents.values()]
+    expect(docs.map((d) => d.folder_token)).toEqual(['fldcnIncidents'])
+    expect(view(s, chatId!).posts.filter((p) => p.startsWith('📄 复盘文档已生成'))).toHaveLength(1)
+  })
 })
