@@ -43,6 +43,8 @@ export interface Room {
   ): Promise<WarRoomResult>
   /** Reserves (once) the incident's video meeting and posts it. */
   openBridge(ref: IncidentRef, by: Person): Promise<WarRoomResult>
+  /** In a storm room: incident n gets a war room of its own. */
+  split(ref: IncidentRef, by: Person, n: number): Promise<WarRoomResult>
   /** Gives a configured role (`warroom.roles`) to `person` (by default `by`). */
   assignRole(ref: IncidentRef, by: Person, role: string, person?: Person): Promise<WarRoomResult>
   /** Posts the status as a reply to the message; the record's key, if it is a war room. */
@@ -73,6 +75,8 @@ export interface ButtonState {
   silenced: boolean
   /** A video bridge may be started from the card (warroom.bridge: auto or button) and is not open. */
   canBridge: boolean
+  /** A storm room's open incidents that get a button each. */
+  storm?: Array<{ n: number; title: string }>
 }
 
 export type Args = Record<string, unknown>
@@ -99,6 +103,8 @@ export interface ChatCommand<A extends Args = Args> {
     confirm?: Record<Language, { title: string; text: string }>
     /** Sent back with the click besides op and the incident (kept small: Feishu echoes it). */
     value?: Record<string, string>
+    /** Several buttons instead of one (whatever `show` says): a label after the text and a value each. */
+    each?(state: ButtonState): Array<{ label: string; value: Record<string, string> }>
     /** The click's value → the command's arguments. */
     args?(value: Record<string, unknown>): A
     /** The toast after it worked. */

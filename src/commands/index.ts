@@ -17,6 +17,7 @@ import resolve from './resolve.js'
 import role from './role.js'
 import sev from './sev.js'
 import silence from './silence.js'
+import split from './split.js'
 import status from './status.js'
 import { CommandTable } from './table.js'
 import title from './title.js'
@@ -41,5 +42,6 @@ export const COMMANDS = new CommandTable([
   fixed,
   followup,
   postmortem,
+  split,
   help,
 ])

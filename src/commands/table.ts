@@ -68,22 +68,24 @@ export class CommandTable {
 
   /** The card's buttons for this state, as card JSON 1.0 elements. */
   buttons(state: ButtonState, language: Language, keyHash: string): Array<Record<string, unknown>> {
+    const plain = (content: string) => ({ tag: 'plain_text', content })
     return this.list
-      .filter((c) => c.button?.show(state))
+      .filter((c) => c.button?.show(state) || c.button?.each)
       .sort((a, b) => a.button!.order - b.button!.order)
-      .map((c) => {
+      .flatMap((c) => {
         const b = c.button!
-        const plain = (content: string) => ({ tag: 'plain_text', content })
         const confirm = b.confirm?.[language]
-        return {
+        const one = (label: string, value: Record<string, string> | undefined) => ({
           tag: 'button',
-          text: plain(b.text[language]),
+          text: plain(label ? `${b.text[language]} ${label}` : b.text[language]),
           type: b.type,
-          value: { op: c.name, k: keyHash, ...b.value },
+          value: { op: c.name, k: keyHash, ...value },
           ...(confirm
             ? { confirm: { title: plain(confirm.title), text: plain(confirm.text) } }
             : {}),
-        }
+        })
+        if (b.each) return b.each(state).map((e) => one(e.label, { ...b.value, ...e.value }))
+        return [one('', b.value)]
       })
   }
 

@@ -151,6 +151,7 @@ export const ConfigSchema = z
         max_new_chats_per_source_per_minute: z.number().int().positive().default(30),
         /** Critical ones pass the budgets above, up to this many per minute and source. */
         max_critical_chats_per_source_per_minute: z.number().int().positive().default(10),
+        storm_rooms: z.boolean().default(true), // beyond the budgets: the route's storm room; false: 503
       })
       .prefault({}),
     /** Paid and in-app urgent calls (加急): caps, counted per process, against a flood or a flapping alert. */

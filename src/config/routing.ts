@@ -18,6 +18,8 @@ export interface RouteResult {
   bridge?: 'auto' | 'button' | 'off'
   /** Indexes of the routes that matched, for logs. */
   matched: number[]
+  /** The last matching route's matchers ("team=payments"), or "default". */
+  name: string
 }
 
 /**
@@ -30,7 +32,12 @@ export function route(
   routes: Route[],
   defaults: string[] = [],
 ): RouteResult {
-  const result: RouteResult = { members: [...defaults], matched: [], escalation: [] }
+  const result: RouteResult = {
+    members: [...defaults],
+    matched: [],
+    escalation: [],
+    name: 'default',
+  }
   for (const [index, r] of routes.entries()) {
     const exact = Object.entries(r.match).every(([k, v]) => labels[k] === v)
     const regex = Object.entries(r.match_re).every(([k, re]) =>
@@ -40,6 +47,11 @@ export function route(
     const keyed = r.routing_key === undefined || labels[PAGERDUTY_ROUTE] === String(index)
     if (!exact || !regex || !keyed) continue
     result.matched.push(index)
+    const matchers = [
+      ...Object.entries(r.match).map(([k, v]) => `${k}=${v}`),
+      ...Object.entries(r.match_re).map(([k, v]) => `${k}=~${v}`),
+    ]
+    result.name = matchers.join(', ') || `route ${index + 1}`
     result.members.push(...r.members)
     if (r.severity) result.severity = r.severity
     if (r.escalation.length) result.escalation = r.escalation
@@ -65,7 +77,7 @@ export function routeIncident(
   trusted = false,
 ): Incident {
   const routed = route(incident.labels, config.routes, config.members)
-  const { family: _sent, ...own } = incident
+  const { family: _sent, route: _route, ...own } = incident
   const alertname = incident.labels.alertname
   // `oncall:<schedule>` becomes whoever is on call as the incident arrives.
   const schedules = config.schedules ?? {}
@@ -75,6 +87,7 @@ export function routeIncident(
   return {
     ...own,
     ...(alertname ? { family: `${routed.matched.join(',') || '-'}:${alertname}` } : {}),
+    route: routed.name.slice(0, 300),
     members,
     pageable,
     ...(routed.severity ? { severity: routed.severity } : {}),

@@ -99,6 +99,7 @@ export class Cards {
           !view.bridge &&
           (this.core.config.bridgeFor?.(record.incident?.labels ?? {}) ?? 'button') !== 'off',
         silenced: view.silencedUntil !== undefined,
+        ...(record.storm ? { storm: stormButtons(record) } : {}),
       },
       this.core.config.language,
       record.keyHash,
@@ -250,4 +251,17 @@ function nextEscalation(record: IncidentRecord) {
   const next = esc.steps.findIndex((_, i) => !esc.fired.includes(i))
   const step = esc.steps[next]
   return step ? { nextEscalation: { at: esc.startedAt + step.after, urgent: step.urgent } } : {}
+}
+
+/** Open incidents of a storm room that get a button of their own on its card. */
+const SPLIT_BUTTONS = 5
+
+/** A storm room's open incidents that get a split button on its card, newest first. */
+export function stormButtons(record: IncidentRecord): Array<{ n: number; title: string }> {
+  if (!record.storm || record.status !== 'open') return []
+  return record.storm.entries
+    .filter((e) => e.status === 'firing' && !e.chatId)
+    .slice(-SPLIT_BUTTONS)
+    .reverse()
+    .map((e) => ({ n: e.n, title: e.title }))
 }

@@ -19,6 +19,7 @@ export function warRoomConfig(config: Config): WarRoomConfig {
     roles: config.warroom.roles,
     ackExpiresMs: config.warroom.ack_expires,
     lastTimeWithinMs: config.warroom.last_time_within,
+    stormRooms: config.intake.storm_rooms,
     review: {
       document: config.review.document,
       ...(config.review.folder_token ? { folderToken: config.review.folder_token } : {}),

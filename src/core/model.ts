@@ -52,6 +52,8 @@ export interface WarRoomConfig {
   review?: { document: 'auto' | 'command' | 'off'; folderToken?: string; dissolveAfterMs?: number }
   /** A new episode shows the earlier one ("last time this fired") when it resolved within this. */
   lastTimeWithinMs?: number
+  /** When the new-chat budget is spent, non-critical incidents join their route's storm room. */
+  stormRooms?: boolean
   /** An acknowledgement with no status update for this long expires (0: never). */
   ackExpiresMs?: number
   /** Roles besides the lead that /role may hand out (warroom.roles). */

@@ -18,6 +18,7 @@ import { Postmortems } from './postmortem.js'
 import type { Records } from './records.js'
 import { Roles } from './roles.js'
 import { Silencing } from './silencing.js'
+import { Storms } from './storms.js'
 import { Triage } from './triage.js'
 import { StatusUpdates } from './updates.js'
 import { Urgency } from './urgency.js'
@@ -42,6 +43,7 @@ export interface Parts {
   followUps: FollowUps
   postmortems: Postmortems
   flow: Flow
+  storms: Storms
 }
 
 export function assemble(
@@ -110,5 +112,6 @@ export function assemble(
     followUps: new FollowUps(core, messages),
     postmortems: new Postmortems(core, messages, save),
     flow,
+    storms: new Storms(core, records, discovery, flow, cards, messages),
   }
 }

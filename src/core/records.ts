@@ -31,6 +31,11 @@ export class Records {
     private readonly onRecord: ((record: IncidentRecord) => void) | undefined,
   ) {}
 
+  /** Runs `work` holding another record's lock too (a storm room's, inside its incident's). */
+  locked<T>(keyHash: string, work: () => Promise<T>): Promise<T> {
+    return this.mutex.run(keyHash, () => this.store.withLock(keyHash, work))
+  }
+
   /** Waits for in-flight work (graceful shutdown). */
   idle = (): Promise<void> => this.mutex.idle()
 

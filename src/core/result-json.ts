@@ -8,6 +8,7 @@ export function resultJson(result: WarRoomResult) {
     ...(result.chatId ? { chat_id: result.chatId, chat_url: result.chatUrl } : {}),
     ...(result.cardMessageId ? { message_id: result.cardMessageId } : {}),
     ...(result.reopened ? { reopened: true } : {}),
+    ...(result.storm ? { storm: result.storm } : {}),
     ...(result.reason ? { reason: result.reason } : {}),
     ...(result.empty ? { empty: true } : {}),
     ...(result.failedMembers.length ? { failed_members: result.failedMembers } : {}),

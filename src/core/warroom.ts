@@ -65,6 +65,9 @@ export class WarRoom {
     const critical = incident.severity === 'critical'
     return this.records.run(incident.key, keyHash, critical ? 1 : 0, async (op) => {
       const record = await this.p.discovery.lookup(keyHash)
+      // In a storm room: the room's lock and card (undefined when it is not, or no longer).
+      const stormed = await this.p.storms.update(record, incident, op)
+      if (stormed) return stormed
       if (incident.status === 'resolved') {
         if (!record) return this.records.none(incident.key, 'no open war room for this key')
         if (isStaleResolution(record, incident))
@@ -80,11 +83,15 @@ export class WarRoom {
       const resolvedAt = record?.resolvedAt ?? 0
       if (
         record &&
+        !record.stormOf &&
         this.config.reopenWindowMs > 0 &&
         this.now() - resolvedAt <= this.config.reopenWindowMs
       )
         return this.p.flow.reopen(record, incident, op)
       const wait = this.budget?.admit(incident)
+      // Spent: a storm room gathers the rest of the route's (a critical incident is refused, to retry).
+      if (wait !== undefined && this.config.stormRooms && incident.severity !== 'critical')
+        return this.p.storms.join(incident, keyHash, op, record)
       if (wait !== undefined) throw new OpenRefused(wait)
       return this.p.flow.open(incident, keyHash, op, record)
     })
@@ -236,8 +243,12 @@ export class WarRoom {
 
   /** A person resolved the incident, with an optional note. */
   resolveBy(ref: IncidentRef, by: Person, note?: string): Promise<WarRoomResult> {
-    return this.asMember(ref, by, (record, op) => this.p.flow.resolve(record, op, { by, note }))
+    return this.asMember(ref, by, (record, op) => this.p.storms.resolve(record, op, { by, note }))
   }
+
+  /** `/split <n>` in a storm room: its incident n gets a war room of its own, members only. */
+  split = (ref: IncidentRef, by: Person, n: number) =>
+    this.act(ref, by, true, (record, op) => this.p.storms.split(record, n, op))
 
   /** Work a person does on an incident: only in a war room, and only as one of its members. */
   private async asMember(

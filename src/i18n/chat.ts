@@ -1,10 +1,12 @@
 import type { Severity } from '../model/incident.js'
+import { STORM_TEXTS } from './storm.js'
 
 export type Language = 'zh' | 'en'
 
 /** Every sentence the product writes into Feishu, in both languages. */
 export const TEXTS = {
   zh: {
+    ...STORM_TEXTS.zh,
     status: '状态',
     firing: '告警中',
     stillFiring: '来源仍报告告警',
@@ -177,6 +179,7 @@ export const TEXTS = {
             : `${s}秒`,
   },
   en: {
+    ...STORM_TEXTS.en,
     status: 'Status',
     firing: 'Firing',
     stillFiring: 'still firing at the source',

@@ -74,6 +74,8 @@ export const Incident = z.strictObject({
    * payload's own value is dropped.
    */
   family: text(300).optional(),
+  /** The route it matched, as its matchers read ("team=payments"): its storm room's. Set by routing. */
+  route: text(300).optional(),
   /** Label matchers that silence this incident at its source (an Alertmanager group's labels). */
   silence: z.record(z.string(), text(1000)).optional(),
   /** What resolved it, for the resolution message (e.g. "commit abc123 by alice"). */

@@ -7,6 +7,8 @@ export interface WarRoomResult {
   chatId?: string
   chatUrl?: string
   cardMessageId?: string
+  /** Set when the incident joined its route's storm room (the new-chat budget was spent). */
+  storm?: string
   /** True when a firing reopened a recently resolved chat instead of opening a new one. */
   reopened?: boolean
   /** Members that could not be added, with Feishu's reason. */

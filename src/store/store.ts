@@ -19,6 +19,18 @@ export interface IncidentEvent {
 }
 
 /** What the product remembers about one incident and its chat. */
+export interface StormEntry {
+  n: number
+  keyHash: string
+  key: string
+  title: string
+  severity: Severity
+  status: 'firing' | 'resolved'
+  at: number
+  /** Its own war room, once split out (/split, the card's button). */
+  chatId?: string
+}
+
 export interface IncidentRecord {
   /** sha256 of the incident key (hex, 32 chars): the store's key and the chat marker's. */
   keyHash: string
@@ -53,6 +65,10 @@ export interface IncidentRecord {
     /** The chat tab opening it: its id, or 'refused' (named in the chat once). */
     tab?: string
   }
+  /** A storm room: the incidents that joined it instead of a room of their own, numbered from 1. */
+  storm?: { route: string; entries: StormEntry[] }
+  /** An incident in a storm room: that room's keyHash (its chatId is the storm room's). */
+  stormOf?: string
   /** When the war room was dissolved (review.dissolve_after). */
   dissolvedAt?: number
   /** Follow-ups (/followup): the Feishu tasks made for them. */
@@ -247,7 +263,8 @@ export class MemoryStore implements IncidentStore {
 
   protected remember(record: IncidentRecord): void {
     this.records.set(record.keyHash, record)
-    this.byChat.set(record.chatId, record.keyHash)
+    // An incident in a storm room shares the room's chat: the chat is the room's record.
+    if (!record.stormOf) this.byChat.set(record.chatId, record.keyHash)
     this.indexFamily(record)
   }
 
@@ -336,7 +353,7 @@ export class FileStore extends MemoryStore {
     }
     this.records.delete(record.keyHash)
     this.resolved.add(record.keyHash)
-    this.byChat.set(record.chatId, record.keyHash)
+    if (!record.stormOf) this.byChat.set(record.chatId, record.keyHash)
     this.indexFamily(record)
   }
 

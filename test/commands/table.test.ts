@@ -90,6 +90,7 @@ describe('who may run each command', () => {
         invite: 'erin@example.com',
         page: 'erin@example.com',
         update: 'looking into it',
+        split: '1',
       }
       const result = await COMMANDS.run(COMMANDS.parse(`/${word} ${args[name] ?? ''}`, false)!, {
         room: warroom,

@@ -100,7 +100,9 @@ export class PostgresStore implements IncidentStore {
   async findByChat(chatId: string): Promise<IncidentRecord | undefined> {
     const { rows } = await query<{ record: IncidentRecord; version: number }>(
       this.pool,
-      'SELECT record, version FROM incidents WHERE chat_id = $1 ORDER BY updated_at DESC LIMIT 1',
+      // An incident in a storm room shares the room's chat: the chat is the room's record.
+      `SELECT record, version FROM incidents WHERE chat_id = $1 AND NOT record ? 'stormOf'
+       ORDER BY updated_at DESC LIMIT 1`,
       [chatId],
     )
     return rows[0] && toRecord(rows[0])
