@@ -105,6 +105,19 @@ export const MIGRATIONS: ReadonlyArray<{ version: number; name: string; sql: str
         WHERE status = 'resolved';
     `,
   },
+  {
+    version: 5,
+    name: 'every write of an incident notifies its version (the repeat path of each replica)',
+    sql: `
+      CREATE FUNCTION notify_incident_version() RETURNS trigger LANGUAGE plpgsql AS $$
+      BEGIN
+        PERFORM pg_notify('warroom_versions', TG_TABLE_SCHEMA || ' ' || NEW.key_hash || ' ' || NEW.version);
+        RETURN NULL;
+      END $$;
+      CREATE TRIGGER incidents_version AFTER INSERT OR UPDATE OF version ON incidents
+        FOR EACH ROW EXECUTE FUNCTION notify_incident_version();
+    `,
+  },
 ]
 
 export const LATEST_MIGRATION = MIGRATIONS[MIGRATIONS.length - 1]!.version

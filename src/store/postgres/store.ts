@@ -13,6 +13,7 @@ import { LockSession } from './locks.js'
 import { LATEST_MIGRATION, migrate } from './migrations.js'
 import { Replicas } from './replicas.js'
 import { PostgresTimelines } from './timelines.js'
+import { VersionWatch } from './versions.js'
 
 export interface PostgresStoreOptions {
   url: string
@@ -39,6 +40,8 @@ export class PostgresStore implements IncidentStore {
   readonly jobs: PostgresJobQueue
   readonly timelines: PostgresTimelines
   readonly replicas: Replicas
+  /** Versions every replica writes, learnt by LISTEN (the repeat path's cache). */
+  readonly versions: VersionWatch
   private readonly logger: Logger
 
   private constructor(
@@ -56,6 +59,7 @@ export class PostgresStore implements IncidentStore {
     })
     this.jobs = new PostgresJobQueue(pool, replicaId, this.replicas.ttlMs / 1000)
     this.timelines = new PostgresTimelines(pool)
+    this.versions = new VersionWatch(options.url, schema, pool, options.logger)
   }
 
   /** Connects, applies the migrations (safe when replicas start together) and joins the replicas. */
@@ -74,6 +78,7 @@ export class PostgresStore implements IncidentStore {
     const locks = new LockSession(options.url, schema, options.logger, options.lockTimeoutMs)
     const store = new PostgresStore(pool, locks, schema, options, id)
     await store.replicas.start()
+    await store.versions.start()
     return store
   }
 
@@ -163,13 +168,19 @@ export class PostgresStore implements IncidentStore {
   }
 
   /** One indexed column, not the record: the repeat path reads only this. */
+  /** From the version watch when it can vouch for it (no round trip), else from the database. */
   async version(keyHash: string): Promise<number | undefined> {
+    const cached = this.versions.cached(keyHash)
+    if (cached !== undefined) return cached
+    const epoch = this.versions.mark()
     const { rows } = await query<{ version: number }>(
       this.pool,
       'SELECT version FROM incidents WHERE key_hash = $1',
       [keyHash],
     )
-    return rows[0]?.version
+    const version = rows[0]?.version
+    if (version !== undefined) this.versions.learn(keyHash, version, epoch)
+    return version
   }
 
   withLock<T>(keyHash: string, work: () => Promise<T>): Promise<T> {
@@ -266,6 +277,7 @@ export class PostgresStore implements IncidentStore {
     await this.jobs.release().catch(() => {})
     await this.replicas.stop().catch(() => {})
     await this.locks.close()
+    await this.versions.close()
     await this.pool.end()
   }
 }
