@@ -3,6 +3,7 @@ import { matchingChanges } from '../model/change.js'
 import type { Incident, Person } from '../model/incident.js'
 import { safePlainText, truncate } from '../render/text.js'
 import type { ChangeLog } from '../store/changes.js'
+import type { JobQueue } from '../store/jobs.js'
 import type { IncidentRecord, IncidentStore } from '../store/store.js'
 import type { Bridges } from './bridge.js'
 import type { Broadcast } from './broadcast.js'
@@ -11,7 +12,7 @@ import type { Discovery } from './discovery.js'
 import { mergeResolved, newEpisode } from './episodes.js'
 import type { Escalations } from './escalation.js'
 import type { Members } from './members.js'
-import { type Messages, severityInName, summarizeChange } from './messages.js'
+import { FOLLOW_UPS, type Messages, severityInName, summarizeChange } from './messages.js'
 import { type Core, deriveUuid, type Op, type WarRoomResult } from './model.js'
 import type { Records } from './records.js'
 import type { Roles } from './roles.js'
@@ -34,6 +35,8 @@ export interface FlowParts {
   changes: ChangeLog
   /** The store's resolved incidents, for "last time this fired". */
   history: Pick<IncidentStore, 'lastResolved'>
+  /** The store's job queue (held follow-ups). */
+  jobs: JobQueue
 }
 
 /**
@@ -56,6 +59,7 @@ export class Flow {
   private readonly bridges: Bridges
   private readonly changes: ChangeLog
   private readonly history: Pick<IncidentStore, 'lastResolved'>
+  private readonly jobs: JobQueue
 
   constructor(parts: FlowParts) {
     this.core = parts.core
@@ -71,6 +75,7 @@ export class Flow {
     this.bridges = parts.bridges
     this.changes = parts.changes
     this.history = parts.history
+    this.jobs = parts.jobs
   }
 
   async open(
@@ -150,12 +155,12 @@ export class Flow {
     const bridged = !record.bridge
     await this.bridges.auto(record, op)
 
-    const { change, announced: announce } = await this.messages.announceChange(
-      record,
-      previous,
-      incident,
-      eventIsNew,
-    )
+    const {
+      change,
+      announced: announce,
+      deferred,
+    } = await this.messages.announceChange(record, previous, incident, eventIsNew)
+    if (deferred) await this.holdFollowUps(record)
     if (incident.event && eventIsNew)
       record.seenEvents = [...record.seenEvents, incident.event].slice(-50)
     const changed = cardChanged || announce || added > 0
@@ -199,6 +204,19 @@ export class Flow {
   }
 
   /** What changed shortly before an incident opened, touching what it touches (a failed read: none). */
+  /** Held follow-ups are posted, merged, a second after the first was held (once per batch). */
+  private async holdFollowUps(record: IncidentRecord) {
+    const first = record.pendingFollowUps?.[0]
+    if (!first) return
+    await this.jobs.schedule({
+      id: `${FOLLOW_UPS}:${record.keyHash}:${first.at}`,
+      kind: FOLLOW_UPS,
+      keyHash: record.keyHash,
+      dueAt: first.at + 1000,
+      data: {},
+    })
+  }
+
   /** The family's last resolution (route and alert name), another key's; none when unreadable. */
   private async similar(incident: Incident, keyHash: string, now: number) {
     const within = this.core.config.lastTimeWithinMs ?? 0
@@ -286,6 +304,7 @@ export class Flow {
       name: this.messages.resolvedName(record.chatName),
       description: this.discovery.description(record.keyHash, 'resolved', record.openedAt),
     })
+    await this.messages.flushPending(record) // held follow-ups first, never merged into the resolution
     const paragraphs = this.messages.resolution(
       record,
       how.by,

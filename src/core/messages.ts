@@ -159,13 +159,47 @@ export class Messages {
         change.resolved.length > 0 ||
         change.severityRaised ||
         (!previous && !!incident.event))
-    if (announced)
+    // Messages backlogged (a storm): the card has it now; the words wait, merged with the next.
+    const deferred = announced && this.backlogged(record.chatId)
+    if (deferred)
+      record.pendingFollowUps = [
+        ...(record.pendingFollowUps ?? []),
+        { at: this.core.now(), paragraphs: this.changeParagraphs(change, previous, incident) },
+      ]
+    else if (announced)
       await this.post(
         record,
         this.changeParagraphs(change, previous, incident),
         incident.event ?? record.cardHash ?? String(this.core.now()),
       )
-    return { change, announced }
+    return { change, announced, deferred }
+  }
+
+  /** A follow-up now would wait behind a backlog of messages, the app's or this chat's. */
+  private backlogged(chatId: string): boolean {
+    const transport = this.core.client.transport
+    return transport.backlog() >= BACKLOG || transport.backlog(chatId) > 0
+  }
+
+  /** The held follow-ups as one message, oldest first (each with its time); false when none. */
+  async flushPending(record: IncidentRecord): Promise<boolean> {
+    const pending = record.pendingFollowUps ?? []
+    if (!pending.length) return false
+    const { timeZone, language } = this.core.config
+    const paragraphs: Array<Array<Record<string, unknown>>> = [
+      [{ tag: 'text', text: this.t.mergedUpdates(pending.length) }],
+    ]
+    for (const [i, p] of pending.entries()) {
+      // A long backlog keeps every change, the older ones by their headline.
+      const shown = pending.length - i > MERGED_IN_FULL ? p.paragraphs.slice(0, 1) : p.paragraphs
+      paragraphs.push(
+        [{ tag: 'text', text: `· ${formatTime(p.at, timeZone, language)}` }],
+        ...shown,
+      )
+    }
+    await this.post(record, paragraphs, `merged:${pending[0]!.at}:${pending.length}`)
+    delete record.pendingFollowUps
+    return true
   }
 
   personNodes(person: Person): Array<Record<string, unknown>> {
@@ -307,6 +341,13 @@ export interface Change {
   resolved: Incident['items']
   severityRaised: boolean
 }
+
+/** The job that posts held follow-ups, merged (a second after the first was held). */
+export const FOLLOW_UPS = 'follow-ups'
+/** Messages waiting app-wide (a fifth of a second of Feishu's 50/s) beyond which follow-ups are merged. */
+const BACKLOG = 10
+/** Follow-ups shown whole in a merged message; older ones by their first line. */
+const MERGED_IN_FULL = 10
 
 export function describeChange(previous: Incident | undefined, next: Incident): Change {
   if (!previous) return { newFiring: [], resolved: [], severityRaised: false }

@@ -92,6 +92,7 @@ export function assemble(
     bridges,
     changes: store.changes,
     history: store,
+    jobs: store.jobs,
   })
   return {
     members,

@@ -109,6 +109,10 @@ export class RateGate {
     })
   }
 
+  /** Calls waiting under `key`, plus one when a call now would wait for its windows. */
+  queued = (key: string, windows: readonly Window[] = []): number =>
+    (this.waiting.get(key)?.length ?? 0) + (this.localWait(key, windows, this.now()) > 0 ? 1 : 0)
+
   private async drain(key: string, queue: Waiter[]): Promise<void> {
     while (queue.length) {
       const next = queue[0]!

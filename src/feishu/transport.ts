@@ -44,10 +44,7 @@ export interface TransportOptions {
   dispatcher?: Dispatcher
   logger?: Logger
   onCall?: (event: CallEvent) => void
-  /**
-   * Pace calls to Feishu's documented limits on this side (default true);
-   * false leaves all limiting to Feishu's refusals and the retries.
-   */
+  /** Pace calls to Feishu's documented limits here (default); false leaves it to Feishu's refusals. */
   pace?: boolean
   /** For tests: a clock and a sleep. */
   now?: () => number
@@ -124,11 +121,13 @@ export class FeishuTransport {
     return createHmac('sha256', this.appSecret).update(`feishu-warroom:${purpose}`).digest()
   }
 
-  /**
-   * Waits for room under the per-chat / per-message limits, then the
-   * app-wide one of the endpoint, and stamps all of them with the moment the
-   * call leaves.
-   */
+  /** Messages waiting in the pacer, the app's or one chat's (+1 when one now would wait). */
+  backlog = (chatId?: string): number => {
+    const [key, windows] = chatId ? [`chat:${chatId}`, 'perChat'] : ['api:sendMessage', 'api']
+    return this.gate?.queued(key, DOCUMENTED_LIMITS[windows as 'api']) ?? 0
+  }
+
+  /** Waits for the per-chat / per-message limits, then the API's, and stamps them all as it leaves. */
   private async pace(spec: CallSpec): Promise<void> {
     if (!this.gate || spec.endpoint === 'token') return
     const tickets: Ticket[] = []

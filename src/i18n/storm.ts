@@ -1,4 +1,4 @@
-/** What storm rooms say (intake.storm_rooms), in both languages; part of TEXTS. */
+/** What storm rooms and merged follow-ups say, in both languages; part of TEXTS. */
 export const STORM_TEXTS = {
   zh: {
     stormTitle: (route: string) => `告警风暴：${route}`,
@@ -9,6 +9,7 @@ export const STORM_TEXTS = {
     stormNoSuch: (n: number) => `风暴群里没有未恢复的 #${n}`,
     stormSplit: (n: number, title: string) => `🔀 #${n} ${title} 已独立建群：`,
     stormOpen: '打开',
+    mergedUpdates: (n: number) => `🔄 ${n} 次更新（消息较多，合并发送；卡片始终是最新的）`,
   },
   en: {
     stormTitle: (route: string) => `Alert storm: ${route}`,
@@ -19,5 +20,7 @@ export const STORM_TEXTS = {
     stormNoSuch: (n: number) => `No open #${n} in this storm room`,
     stormSplit: (n: number, title: string) => `🔀 #${n} ${title} has its own war room: `,
     stormOpen: 'Open',
+    mergedUpdates: (n: number) =>
+      `🔄 ${n} updates (merged while messages were backlogged; the card is always current)`,
   },
 } as const

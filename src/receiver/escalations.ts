@@ -1,4 +1,5 @@
 import { ESCALATE, type EscalationJob, NOTE, REMIND, type ReminderJob } from '../core/escalation.js'
+import { FOLLOW_UPS } from '../core/messages.js'
 import { ACK_EXPIRES } from '../core/policy.js'
 import { LEAD_DUE } from '../core/roles.js'
 import { UPDATE_DUE } from '../core/updates.js'
@@ -17,6 +18,7 @@ const IN_FLIGHT = {
   [ACK_EXPIRES]: 16,
   'heartbeat-due': 4,
   dissolve: 4,
+  [FOLLOW_UPS]: 32,
 } as const
 
 /**

@@ -69,6 +69,8 @@ export interface IncidentRecord {
   storm?: { route: string; entries: StormEntry[] }
   /** An incident in a storm room: that room's keyHash (its chatId is the storm room's). */
   stormOf?: string
+  /** Follow-ups held while messages were backlogged (a storm): posted merged, by a job or before the resolution. */
+  pendingFollowUps?: Array<{ at: number; paragraphs: Array<Array<Record<string, unknown>>> }>
   /** When the war room was dissolved (review.dissolve_after). */
   dissolvedAt?: number
   /** Follow-ups (/followup): the Feishu tasks made for them. */

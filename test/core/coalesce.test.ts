@@ -1,0 +1,77 @@
+/**
+ * Follow-ups coalesced (issue 26): while Feishu's message quota is
+ * backlogged, the card is still patched with each change and the follow-ups
+ * are held and posted as one message that lists them all, never dropped; a
+ * resolution posts what is held first and stays a message of its own.
+ */
+import { describe, expect } from 'vitest'
+import type { FeishuClient } from '../../src/feishu/client.js'
+import { test } from '../support/fixtures.js'
+import { incident, until, view } from '../support/helpers.js'
+import { startReceiver } from '../support/receiver.js'
+
+const item = (n: number) => ({
+  id: `a${n}`,
+  title: `replica-${n} lagging`,
+  status: 'firing' as const,
+})
+
+describe('follow-ups while messages are backlogged', () => {
+  test('three changes during a backlog: three card patches, one merged message naming all three; the resolution on its own', async ({
+    sandbox: s,
+    people: [alice],
+  }) => {
+    const { warroom } = await startReceiver(s)
+    const client = (warroom as unknown as { client: FeishuClient }).client
+    const base = { key: 'lag', members: [alice!.open_id] }
+    const { chatId } = await warroom.handle(incident({ ...base, items: [item(1)] }))
+    // Other chats' messages (Feishu allows 5 a second into one chat): more than the app's 50 a second.
+    const others = await Promise.all(
+      Array.from({ length: 24 }, (_, i) => warroom.handle(incident({ key: `noise-${i}` }))),
+    )
+    const flood = () =>
+      Promise.all(
+        Array.from({ length: 120 }, (_, i) =>
+          client.sendMessage({
+            receiveIdType: 'chat_id',
+            receiveId: others[i % others.length]!.chatId!,
+            msgType: 'text',
+            content: { text: `noise ${i}` },
+            uuid: `noise-${i}-${Math.random()}`,
+          }),
+        ),
+      )
+    const flooding = flood()
+    await until('the backlog', () => client.transport.backlog() >= 10)
+    for (const n of [2, 3, 4])
+      await warroom.handle(incident({ ...base, items: [1, 2, 3, 4].slice(0, n).map(item) }))
+    // The card is the truth at once: every alert on it.
+    for (const n of [1, 2, 3, 4])
+      expect(view(s, chatId!).cardRead).toContain(`replica-${n} lagging`)
+    await flooding
+    await until('the merged message', () =>
+      view(s, chatId!).posts.some((p) => p.startsWith('🔄 3 次更新')),
+    )
+    const posts = view(s, chatId!).posts
+    const merged = posts.find((p) => p.startsWith('🔄 3 次更新'))!
+    for (const n of [2, 3, 4]) expect(merged).toContain(`replica-${n} lagging`)
+    // Nothing posted on its own for those three changes.
+    expect(posts.filter((p) => /新增 \d+ 项告警/.test(p) && !p.startsWith('🔄'))).toEqual([])
+
+    // Held again, then resolved at once: the held one first, the resolution a message of its own.
+    const again = flood()
+    await until('the backlog', () => client.transport.backlog() >= 10)
+    await warroom.handle(incident({ ...base, items: [1, 2, 3, 4, 5].map(item) }))
+    await warroom.resolveBy({ chatId: chatId! }, { openId: alice!.open_id }, 'failed over')
+    await again
+    const after = view(s, chatId!).posts
+    const held = after.findIndex((p) => p.startsWith('🔄 1 次更新'))
+    const resolution = after.findIndex((p) => p.includes('已解决'))
+    expect(held).toBeGreaterThan(-1)
+    expect(resolution).toBeGreaterThan(held)
+    expect(after[held]).toContain('replica-5 lagging')
+    // The job that would have posted it finds nothing held: posted once.
+    await new Promise((r) => setTimeout(r, 1500))
+    expect(view(s, chatId!).posts.filter((p) => p.startsWith('🔄 1 次更新'))).toHaveLength(1)
+  })
+})
