@@ -24,13 +24,15 @@ if (want('calls')) {
 }
 if (want('storm')) {
   console.log('\n## 2. Alert storm (and 5a: receiver memory)')
-  for (const windows of ['sliding', 'fixed']) {
-    const r = await storm({ windows })
-    console.log(JSON.stringify(r, null, 2))
-    console.log(
-      `${windows} windows: drain ${fmt(r.drainMs / 1000)} s vs lower bound ${r.boundSeconds} s = ${fmt(r.drainMs / 1000 / r.boundSeconds, 2)}×; ${r.refusedByFeishu} calls refused by Feishu, ${r.answered5xx} notifications answered 5xx; ${r.chats} chats, ${r.wrong} wrong; peak RSS ${fmt(r.peakRssMiB)} MiB`,
-    )
-  }
+  for (const budget of ['raised', 'default'])
+    for (const windows of ['sliding', 'fixed']) {
+      const r = await storm({ windows, budget })
+      console.log(JSON.stringify(r, null, 2))
+      const v = r.visibleMs
+      console.log(
+        `${budget} budget, ${windows} windows: drain ${fmt(r.drainMs / 1000)} s vs lower bound ${r.boundSeconds} s = ${fmt(r.drainMs / 1000 / r.boundSeconds, 2)}×; visible p50/p99/max ${v.all.p50}/${v.all.p99}/${v.all.max} ms (first ${v.first.max}, last ${v.last.max} max); ${r.stormed} in ${r.stormRooms} storm rooms; ${r.refusedByFeishu} calls refused by Feishu, ${r.answered5xx} notifications answered 5xx; ${r.chats} chats, ${r.wrong} wrong; peak RSS ${fmt(r.peakRssMiB)} MiB`,
+      )
+    }
 }
 if (want('replicas')) {
   console.log('\n## 2b. Alert storm across three replicas on one PostgreSQL')

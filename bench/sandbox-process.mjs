@@ -7,6 +7,8 @@ const sandbox = await startSandbox({
   rateLimits: true,
   rateLimitWindows: process.argv[2] === 'fixed' ? 'fixed' : 'sliding',
 })
+// Every version of every card, with its time: when each change became visible.
+sandbox.state.cardHistory = true
 process.stdout.write(
   `${JSON.stringify({ url: sandbox.url, appId: sandbox.appId, appSecret: sandbox.appSecret })}\n`,
 )

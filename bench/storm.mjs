@@ -75,6 +75,8 @@ export async function storm({
   database,
   kill = false,
   fault,
+  /** 'raised' (the storm measures pacing) or 'default' (intake.* as shipped: storm rooms). */
+  budget = 'raised',
 } = {}) {
   const sandbox = await startSandboxProcess(windows)
   const dir = mkdtempSync(join(tmpdir(), 'warroom-storm-'))
@@ -84,7 +86,11 @@ export async function storm({
     // The storm measures pacing, not the new-chat budget (intake), which would hold most groups back.
     `server:\n  data_dir: ${join(dir, 'data')}\n${
       database ? `  database_url: ${database.url}\n  database_schema: ${database.schema}\n` : ''
-    }auth:\n  bearer_token: ${TOKEN}\nintake:\n  max_new_chats_per_minute: 100000\n  max_new_chats_per_source_per_minute: 100000\n`,
+    }auth:\n  bearer_token: ${TOKEN}\n${
+      budget === 'raised'
+        ? 'intake:\n  max_new_chats_per_minute: 100000\n  max_new_chats_per_source_per_minute: 100000\n'
+        : ''
+    }`,
   )
   const env = {
     FEISHU_APP_ID: sandbox.appId,
@@ -103,9 +109,19 @@ export async function storm({
       }),
   )
   const sent = { sent: 0, retries: 0, answers: {}, killed: 0 }
+  /**
+   * Per notification, from its first delivery to its answer: the receiver answers once the
+   * card shows the change (Feishu accepted the card or its patch), so this bounds its time to
+   * visible (a repeat changes nothing: visible at once, counted by its answer).
+   */
+  const visible = { all: [], first: [], last: [] }
+  const stormed = new Set()
+  const firstAt = new Map()
   let turn = 0
-  const deliver = async (payload) => {
+  const deliver = async (payload, g, i) => {
     const text = JSON.stringify(payload)
+    const t0 = Date.now()
+    if (i === 0) firstAt.set(g, t0)
     for (let attempt = 0; ; attempt++) {
       sent.sent++
       // Round-robin, as a load balancer would; a retry goes to the next replica.
@@ -120,7 +136,14 @@ export async function storm({
         const answer = await res.body.json()
         const key = `${res.statusCode} ${answer.action ?? answer.error ?? ''}`
         sent.answers[key] = (sent.answers[key] ?? 0) + 1
-        if (res.statusCode < 500) return answer
+        if (res.statusCode < 500) {
+          const ms = Date.now() - t0
+          visible.all.push(ms)
+          if (i === 0) visible.first.push(ms)
+          if (i === perGroup - 1) visible.last.push(ms)
+          if (answer.storm) stormed.add(g)
+          return answer
+        }
       } catch (error) {
         sent.answers[`error ${error.code}`] = (sent.answers[`error ${error.code}`] ?? 0) + 1
       }
@@ -149,11 +172,11 @@ export async function storm({
       // Spread the groups' first notifications over the first interval, then one per interval.
       await new Promise((r) => setTimeout(r, (g / groups) * gap))
       let next = Date.now()
-      for (const payload of story(g).slice(0, perGroup)) {
+      for (const [i, payload] of story(g).slice(0, perGroup).entries()) {
         const wait = next - Date.now()
         if (wait > 0) await new Promise((r) => setTimeout(r, wait))
         next += gap
-        await deliver(payload)
+        await deliver(payload, g, i)
         delivered++
       }
     }),
@@ -161,7 +184,11 @@ export async function storm({
   await killer
   const sentWithinMs = Date.now() - started
   // The summary messages are written after the resolutions, in the background: wait for them too.
-  const expectedSummaries = perGroup >= 10 ? Math.ceil(groups / 2) : 0
+  // Resolved groups with rooms of their own get a summary each; a storm room one when it resolves.
+  const ownResolved = Array.from({ length: groups }, (_, g) => g).filter(
+    (g) => g % 2 === 0 && !stormed.has(g),
+  ).length
+  const expectedSummaries = perGroup >= 10 ? ownResolved : 0
   const summaries = async () =>
     (await sandbox.state()).messages.filter((m) => JSON.stringify(m.content).includes('复盘摘要'))
       .length
@@ -180,7 +207,24 @@ export async function storm({
   const byId = new Map(state.messages.map((m) => [m.message_id, m]))
   const chats = state.chats.filter((c) => c.description.includes('[warroom:'))
   const problems = []
+  // Storm rooms: their cards list exactly the groups that did not get a room of their own.
+  const stormRooms = chats.filter((c) => c.name.includes('告警风暴'))
+  const listed = new Set()
+  // When each stormed incident first showed on its storm room's card (the sandbox keeps every version).
+  const inStormAt = new Map()
+  for (const room of stormRooms) {
+    const card = room.messages.map((id) => byId.get(id)).find((m) => m.msg_type === 'interactive')
+    for (const m of JSON.stringify(card?.content ?? '').matchAll(/(?:#|&#35;)\d+ storm (\d+)/g))
+      listed.add(Number(m[1]))
+    for (const version of card?.history ?? [])
+      for (const m of version.content.matchAll(/(?:#|&#35;)\d+ storm (\d+)/g))
+        if (!inStormAt.has(Number(m[1]))) inStormAt.set(Number(m[1]), version.at)
+  }
+  const stormVisible = [...stormed].map((g) => (inStormAt.get(g) ?? Number.NaN) - firstAt.get(g))
   for (let g = 0; g < groups; g++) {
+    if (stormed.has(g) !== listed.has(g))
+      problems.push(`group ${g}: stormed ${stormed.has(g)}, listed ${listed.has(g)}`)
+    if (stormed.has(g)) continue
     const chat = chats.filter((c) => c.name.endsWith(`storm ${g}`))
     const messages = chat[0] ? chat[0].messages.map((id) => byId.get(id)) : []
     const cards = messages.filter((m) => m.msg_type === 'interactive')
@@ -227,9 +271,25 @@ export async function storm({
   )
   await Promise.all(pools.map((p) => p.close()))
   await sandbox.close()
+  const pct = (list, p) => {
+    const sorted = [...list].sort((a, b) => a - b)
+    return sorted.length
+      ? sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]
+      : 0
+  }
+  const spread = (list) => ({ p50: pct(list, 50), p99: pct(list, 99), max: pct(list, 100) })
   return {
     windows,
+    budget,
     replicas,
+    visibleMs: {
+      all: spread(visible.all),
+      first: spread(visible.first),
+      last: spread(visible.last),
+      inStormRoom: spread(stormVisible),
+    },
+    stormed: stormed.size,
+    stormRooms: stormRooms.length,
     killed: sent.killed,
     refusedByFeishu,
     refusedBy: stats.refusedBy,

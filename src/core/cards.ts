@@ -109,7 +109,8 @@ export class Cards {
       {
         language: this.core.config.language,
         timeZone: this.core.config.timeZone,
-        maxItems: this.core.config.maxItems,
+        // A storm room lists every incident in it (the card shrinks its lines when too big).
+        maxItems: record.storm ? 200 : this.core.config.maxItems,
       },
     )
   }

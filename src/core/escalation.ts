@@ -67,8 +67,13 @@ export class Escalations {
     private readonly policy: Policy,
   ) {}
 
+  /** Other parts' job kinds (a storm room's sync), run under the record's lock like the rest. */
+  readonly kinds = new Map<string, (record: IncidentRecord, op: Op) => Promise<boolean>>()
+
   /** Runs a due job of any kind (a step, a reminder, a step's note); false when it no longer applies. */
   async act(record: IncidentRecord, kind: string, job: unknown, op: Op): Promise<boolean> {
+    const other = this.kinds.get(kind)
+    if (other) return other(record, op)
     // A step's note: the card shows the next step (the line was posted outside the lock).
     if (kind === NOTE) await this.cards.refresh(record, op)
     else if (kind === FOLLOW_UPS) return this.messages.flushPending(record)

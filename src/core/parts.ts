@@ -18,7 +18,7 @@ import { Postmortems } from './postmortem.js'
 import type { Records } from './records.js'
 import { Roles } from './roles.js'
 import { Silencing } from './silencing.js'
-import { Storms } from './storms.js'
+import { STORM_SYNC, Storms } from './storms.js'
 import { Triage } from './triage.js'
 import { StatusUpdates } from './updates.js'
 import { Urgency } from './urgency.js'
@@ -94,6 +94,8 @@ export function assemble(
     history: store,
     jobs: store.jobs,
   })
+  const storms = new Storms(core, records, discovery, flow, cards, messages, store.jobs)
+  escalations.kinds.set(STORM_SYNC, (record, op) => storms.synced(record, op))
   return {
     members,
     messages,
@@ -113,6 +115,6 @@ export function assemble(
     followUps: new FollowUps(core, messages),
     postmortems: new Postmortems(core, messages, save),
     flow,
-    storms: new Storms(core, records, discovery, flow, cards, messages),
+    storms,
   }
 }

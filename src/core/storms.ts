@@ -1,5 +1,6 @@
 import { type Incident, type Person, SEVERITY_RANK, type Severity } from '../model/incident.js'
 import { safePlainText, truncate } from '../render/text.js'
+import type { JobQueue } from '../store/jobs.js'
 import { hashKey, type IncidentRecord, type StormEntry } from '../store/store.js'
 import type { Cards } from './cards.js'
 import type { Discovery } from './discovery.js'
@@ -7,6 +8,9 @@ import type { Flow } from './flow.js'
 import type { Messages } from './messages.js'
 import type { Core, Op, WarRoomResult } from './model.js'
 import type { Records } from './records.js'
+
+/** The job that brings a storm room's card up to date (at most one a second). */
+export const STORM_SYNC = 'storm-sync'
 
 /**
  * Storm rooms (intake.storm_rooms): when the new-chat budget is spent, a
@@ -25,6 +29,7 @@ export class Storms {
     private readonly flow: Flow,
     private readonly cards: Cards,
     private readonly messages: Messages,
+    private readonly jobs: JobQueue,
   ) {}
 
   /** The budget is spent: the incident joins (or opens) its route's storm room. */
@@ -46,13 +51,15 @@ export class Storms {
         at: now,
       }
       entries.push(entry)
-      const room = this.incidentOf(stormKey, incident, entries)
       let storm: IncidentRecord
       if (open) {
+        // The room's card and line follow within a second, for every incident that joined meanwhile.
         open.storm = { route: open.storm!.route, entries }
-        await this.flow.update(open, room, op)
+        await this.records.save(open)
+        await this.later(open)
         storm = open
       } else {
+        const room = this.incidentOf(stormKey, incident, entries)
         await this.flow.open(room, stormHash, op, found)
         storm = (await this.discovery.lookup(stormHash))!
         storm.storm = { route: incident.route ?? 'default', entries }
@@ -108,8 +115,12 @@ export class Storms {
       entry.severity = incident.severity
       if (changed) fresh.events.push({ type: 'updated', at: now, detail: 'in the storm room' })
       await this.records.save(fresh)
-      await this.sync(storm, incident, op)
-      return this.records.result(resolved ? 'resolved' : changed ? 'updated' : 'none', fresh, op)
+      if (changed) {
+        await this.records.save(storm)
+        await this.later(storm)
+      }
+      const action = resolved ? 'resolved' : changed ? 'updated' : 'none'
+      return { ...this.records.result(action, fresh, op), storm: storm.key }
     })
   }
 
@@ -134,7 +145,7 @@ export class Storms {
     const t = this.messages.t
     if (!storm.storm) return t.stormNotAStorm
     const entry = storm.storm.entries.find((e) => e.n === n)
-    if (!entry || entry.status !== 'firing' || entry.chatId) return t.stormNoSuch(n)
+    if (entry?.status !== 'firing' || entry.chatId) return t.stormNoSuch(n)
     const member = await this.discovery.lookup(entry.keyHash)
     if (!member?.stormOf || !member.incident) return t.stormNoSuch(n)
     const opened = await this.flow.open(member.incident, member.keyHash, op, member)
@@ -153,11 +164,30 @@ export class Storms {
     return undefined
   }
 
+  /** The STORM_SYNC job: the room's card and line brought to its incidents' state; false when resolved. */
+  async synced(storm: IncidentRecord, op: Op): Promise<boolean> {
+    if (!storm.storm || storm.status !== 'open') return false
+    await this.sync(storm, storm.incident!, op)
+    return true
+  }
+
   /** The room's card and follow-ups brought to its incidents' state; resolved when none is left. */
   private async sync(storm: IncidentRecord, latest: Incident, op: Op) {
     const room = this.incidentOf(storm.key, latest, storm.storm!.entries)
     if (room.status === 'resolved') await this.flow.resolve(storm, op, { incident: room })
     else await this.flow.update(storm, room, op)
+  }
+
+  /** One sync a second at most: a storm room's card takes 5 patches a second, its incidents come faster. */
+  private async later(storm: IncidentRecord) {
+    const second = Math.floor(this.core.now() / 1000) + 1
+    await this.jobs.schedule({
+      id: `${STORM_SYNC}:${storm.keyHash}:${second}`,
+      kind: STORM_SYNC,
+      keyHash: storm.keyHash,
+      dueAt: second * 1000,
+      data: {},
+    })
   }
 
   private resolveMember(member: IncidentRecord, entry: StormEntry, at: number, by?: Person) {

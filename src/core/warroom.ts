@@ -374,10 +374,12 @@ export class WarRoom {
     if (noted) await withPriority(-1, () => this.p.escalations.notePost(noted, job as NoteJob))
     return this.records.run('', keyHash, priority, async (op) => {
       const record = await this.p.discovery.lookup(keyHash)
+      // A job may end it (a storm room's last incident): its review follows as after any resolution.
+      const ends = record?.status === 'open' ? 'resolved' : 'updated'
       if (!record || !(await this.p.escalations.act(record, kind, job, op)))
         return this.records.none(record?.key ?? '', 'no longer due', record, op)
       await this.records.save(record)
-      return this.records.result('updated', record, op)
+      return this.records.result(record.status === 'resolved' ? ends : 'updated', record, op)
     })
   }
 

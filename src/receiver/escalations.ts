@@ -2,8 +2,9 @@ import { ESCALATE, type EscalationJob, NOTE, REMIND, type ReminderJob } from '..
 import { FOLLOW_UPS } from '../core/messages.js'
 import { ACK_EXPIRES } from '../core/policy.js'
 import { LEAD_DUE } from '../core/roles.js'
+import { STORM_SYNC } from '../core/storms.js'
 import { UPDATE_DUE } from '../core/updates.js'
-import type { WarRoom } from '../core/warroom.js'
+import type { WarRoom, WarRoomResult } from '../core/warroom.js'
 import type { Job, JobQueue } from '../store/jobs.js'
 import { errorMessage } from '../util/errors.js'
 import type { Logger } from '../util/log.js'
@@ -19,6 +20,7 @@ const IN_FLIGHT = {
   'heartbeat-due': 4,
   dissolve: 4,
   [FOLLOW_UPS]: 32,
+  [STORM_SYNC]: 8,
 } as const
 
 /**
@@ -40,6 +42,8 @@ export class EscalationRunner {
       jobs: JobQueue
       logger: Logger
       pollMs?: number
+      /** Told of each job's result (a resolution's review follows). */
+      onResult?: (result: WarRoomResult) => void
       /** Kinds run by someone else than the war room (heartbeats). */
       handlers?: Record<string, (job: Job) => Promise<void>>
     },
@@ -99,6 +103,7 @@ export class EscalationRunner {
       }
       const data = job.data as unknown as EscalationJob | ReminderJob
       const result = await warroom.escalate(job.keyHash, job.kind, data)
+      this.options.onResult?.(result)
       if (result.action !== 'none' && job.kind !== NOTE)
         logger.info(job.kind === REMIND ? 'reminded' : 'escalated', {
           key: result.key,

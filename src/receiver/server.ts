@@ -98,6 +98,7 @@ export class Receiver {
       warroom: options.warroom,
       jobs: options.warroom.jobs(),
       logger: options.logger,
+      onResult: (result) => this.timelines.afterResolution(result),
       handlers: {
         [HEARTBEAT]: (job) => this.heartbeats.due(job),
         [DISSOLVE]: async ({ data }) => {

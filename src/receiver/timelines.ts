@@ -81,7 +81,8 @@ export class Timelines {
 
   /** After a resolution, in the background: the timeline to the archive and the summary message. */
   afterResolution(result: WarRoomResult): void {
-    if (result.action !== 'resolved' || !result.chatId) return
+    // An incident resolved inside a storm room: the room's review comes when the room resolves.
+    if (result.action !== 'resolved' || !result.chatId || result.storm) return
     const chatId = result.chatId
     const { jobs } = this.options
     this.track(

@@ -61,6 +61,8 @@ export interface SandboxMessage {
   reactions?: Array<{ emoji_type: string; by: string }>
   /** How many PATCHes the message has had. */
   patches: number
+  /** Each version of a card and when it was shown (state.cardHistory). */
+  history?: Array<{ at: number; content: string }>
   mentions: string[]
   links: string[]
   uuid?: string
@@ -207,7 +209,17 @@ export class SandboxState {
     return (this.chatMessages.get(chatId) ?? []).map((id) => this.messages.get(id)!).filter(Boolean)
   }
 
+  /** Keep every version of every card with its time (the storm benchmark's time to visible). */
+  cardHistory = false
+
+  /** A card's content now, kept with its time when cardHistory is on. */
+  cardVersion(message: SandboxMessage): void {
+    if (this.cardHistory && message.msg_type === 'interactive')
+      (message.history ??= []).push({ at: message.update_time, content: message.content })
+  }
+
   addMessage(message: SandboxMessage): SandboxMessage {
+    this.cardVersion(message)
     this.messages.set(message.message_id, message)
     const list = this.chatMessages.get(message.chat_id) ?? []
     list.push(message.message_id)

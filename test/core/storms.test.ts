@@ -42,6 +42,10 @@ describe('storm rooms', () => {
     expect(answers[2]!.json.storm).toBe('storm:alertmanager:team=payments')
     expect(s.state.chats.size).toBe(3) // two rooms and one storm room, for five incidents
 
+    // The room's card follows within a second (a sync a second: its card takes 5 patches a second).
+    await until('the storm card lists three', () =>
+      view(s, stormChat).cardRead.includes('3 个未恢复 / 共 3 个。'),
+    )
     const room = view(s, stormChat)
     expect(room.name).toContain('告警风暴：team=payments')
     expect(room.members).toContain(alice!.open_id)
@@ -62,7 +66,7 @@ describe('storm rooms', () => {
 
     // Each keeps its own state: group 3 (#1) resolves by its source, the room stays open.
     await post(`${url}/alertmanager`, group(3, 'resolved'))
-    expect(view(s, stormChat).cardRead).toMatch(/🟢 #1 /)
+    await until('#1 green', () => /🟢 #1 /.test(view(s, stormChat).cardRead))
     expect((await warroom.find({ key: answers[2]!.json.key }))?.status).toBe('resolved')
     expect(view(s, stormChat).name.startsWith('[已解决]')).toBe(false)
     expect(splits()).toEqual(['3', '2'])
@@ -89,7 +93,12 @@ describe('storm rooms', () => {
       s.state.messagesIn(stormChat).some((m) => m.content.includes('风暴群里没有未恢复的 #9')),
     )
     await post(`${url}/alertmanager`, group(5, 'resolved'))
-    expect(view(s, stormChat).name.startsWith('[已解决] ')).toBe(true)
+    await until('the room resolved', () => view(s, stormChat).name.startsWith('[已解决] '))
+    // Its review, once: the room's, not one per incident resolved in it.
+    await until('the review', () =>
+      view(s, stormChat).posts.some((p) => p.startsWith('📋 复盘摘要')),
+    )
+    expect(view(s, stormChat).posts.filter((p) => p.startsWith('📋 复盘摘要'))).toHaveLength(1)
     expect(view(s, stormChat).cardRead).not.toContain('🔴')
 
     // A critical incident never waits in a storm room; once the budget recovers, rooms of their own again.

@@ -92,6 +92,7 @@ export function messageHandlers(
       message.links = rendered.links
       message.patches++
       message.update_time = sb.now()
+      sb.state.cardVersion(message)
       return {}
     },
 
