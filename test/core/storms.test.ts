@@ -10,6 +10,7 @@ import { NewChatBudget } from '../../src/core/admission.js'
 import { alert, alertmanagerPayload } from '../fixtures/alerts.js'
 import { test } from '../support/fixtures.js'
 import { until, view } from '../support/helpers.js'
+import { freshSchema, HAVE_POSTGRES, pgStore } from '../support/postgres.js'
 import { post, startReceiver } from '../support/receiver.js'
 
 const group = (n: number, status: 'firing' | 'resolved' = 'firing', severity = 'warning') =>
@@ -132,4 +133,37 @@ describe('storm rooms', () => {
     const r = await post(`${url}/alertmanager`, group(2))
     expect(r.json.chat_id).not.toBe(stormChat)
   })
+
+  test.skipIf(!HAVE_POSTGRES)(
+    'on PostgreSQL, two replicas: incidents beyond the budget gather in one storm room, each once',
+    async ({ sandbox: s, people: [alice] }) => {
+      const schema = freshSchema()
+      const config = { routes: [{ match: { team: 'payments' }, members: [alice!.open_id] }] }
+      const replicas = await Promise.all(
+        [0, 1].map(async () =>
+          startReceiver(s, {
+            config,
+            store: await pgStore(schema),
+            budget: new NewChatBudget({ perMinute: 100, perSourcePerMinute: 1 }, () => s.now()),
+          }),
+        ),
+      )
+      // Each replica has its own budget of one: two rooms of their own, the other four in one storm room.
+      const answers = await Promise.all(
+        [1, 2, 3, 4, 5, 6].map((n) => post(`${replicas[n % 2]!.url}/alertmanager`, group(n))),
+      )
+      expect(answers.map((a) => a.status)).toEqual([200, 200, 200, 200, 200, 200])
+      const stormed = answers.filter((a) => a.json.storm)
+      expect(stormed).toHaveLength(4)
+      const rooms = new Set(stormed.map((a) => a.json.chat_id))
+      expect(rooms.size).toBe(1)
+      const [stormChat] = [...rooms] as string[]
+      await until('the storm card lists four', () =>
+        view(s, stormChat!).cardRead.includes('4 个未恢复 / 共 4 个。'),
+      )
+      const numbers = [...view(s, stormChat!).cardRead.matchAll(/🔴 #(\d+) /g)].map((m) => m[1])
+      expect(numbers.sort()).toEqual(['1', '2', '3', '4'])
+      expect(s.state.chats.size).toBe(3)
+    },
+  )
 })
