@@ -117,6 +117,7 @@ export async function storm({
   const visible = { all: [], first: [], last: [] }
   const stormed = new Set()
   const firstAt = new Map()
+  const lastChangeAt = new Map()
   let turn = 0
   const deliver = async (payload, g, i) => {
     const text = JSON.stringify(payload)
@@ -142,6 +143,7 @@ export async function storm({
           if (i === 0) visible.first.push(ms)
           if (i === perGroup - 1) visible.last.push(ms)
           if (answer.storm) stormed.add(g)
+          if (answer.action && answer.action !== 'none') lastChangeAt.set(g, t0)
           return answer
         }
       } catch (error) {
@@ -221,6 +223,25 @@ export async function storm({
         if (!inStormAt.has(Number(m[1]))) inStormAt.set(Number(m[1]), version.at)
   }
   const stormVisible = [...stormed].map((g) => (inStormAt.get(g) ?? Number.NaN) - firstAt.get(g))
+  // Each own room's last change: from its delivery to the first card version showing the final state
+  // (the footer's "updated" time aside). The answer may come before: a patch can follow in the background.
+  const shown = (content) => {
+    const card = typeof content === 'string' ? JSON.parse(content) : content
+    return JSON.stringify({
+      ...card,
+      elements: (card.elements ?? []).filter((e) => e.tag !== 'note'),
+    })
+  }
+  const lastVisible = []
+  for (let g = 0; g < groups; g++) {
+    const chat = chats.find((c) => c.name.endsWith(`storm ${g}`))
+    const card = chat?.messages.map((id) => byId.get(id)).find((m) => m.msg_type === 'interactive')
+    const history = card?.history ?? []
+    if (!history.length || !lastChangeAt.has(g)) continue
+    const final = shown(history[history.length - 1].content)
+    const first = history.find((v) => shown(v.content) === final)
+    lastVisible.push(first.at - lastChangeAt.get(g))
+  }
   for (let g = 0; g < groups; g++) {
     if (stormed.has(g) !== listed.has(g))
       problems.push(`group ${g}: stormed ${stormed.has(g)}, listed ${listed.has(g)}`)
@@ -287,6 +308,7 @@ export async function storm({
       first: spread(visible.first),
       last: spread(visible.last),
       inStormRoom: spread(stormVisible),
+      lastChangeShown: spread(lastVisible),
     },
     stormed: stormed.size,
     stormRooms: stormRooms.length,

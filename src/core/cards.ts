@@ -3,6 +3,7 @@ import type { Incident } from '../model/incident.js'
 import type { ImageFetcher } from '../outbound/images.js'
 import { type CardView, renderCard } from '../render/card.js'
 import type { IncidentRecord } from '../store/store.js'
+import { BACKLOG } from './messages.js'
 import { type Core, deriveUuid, errorMessage, type Op, sha } from './model.js'
 
 /**
@@ -11,10 +12,18 @@ import { type Core, deriveUuid, errorMessage, type Op, sha } from './model.js'
  * among the pins, and its images uploaded.
  */
 export class Cards {
+  /** Cards patched in the background (a storm's backlog): the latest record to render, its generation. */
+  private readonly behind = new Map<
+    string,
+    { record: IncidentRecord; gen: number; done: Promise<void> }
+  >()
+
   constructor(
     private readonly core: Core,
     private readonly fetchImage: ImageFetcher | undefined,
     private readonly save: (record: IncidentRecord) => Promise<void>,
+    /** One process owns its records: a card may be patched after the answer (not with replicas). */
+    private readonly mayDefer = false,
   ) {}
 
   private view(record: IncidentRecord): CardView {
@@ -173,9 +182,63 @@ export class Cards {
     // Rendered for real only when it changed: a repeat costs one render and no call.
     const hash = this.hashOf(record)
     if (hash === record.cardHash) return false
+    const behind = this.behind.has(record.keyHash)
+    if (behind || (this.mayDefer && record.status === 'open' && this.backlogged(record))) {
+      record.cardHash = hash
+      this.later(record)
+      // A resolution is answered once its card shows it.
+      if (record.status !== 'open') await this.behind.get(record.keyHash)?.done
+      return true
+    }
     await this.core.client.patchCard(record.cardMessageId, this.render(record))
     record.cardHash = hash
     return true
+  }
+
+  /** Patches wait app-wide (a storm) or this card's would: the patch may carry later changes too. */
+  private backlogged(record: IncidentRecord): boolean {
+    const transport = this.core.client.transport
+    return (
+      transport.backlog('api:patchMessage') >= BACKLOG ||
+      transport.backlog(`patch:${record.cardMessageId}`) > 0
+    )
+  }
+
+  /**
+   * The card is patched in the background with the record as it is when the
+   * patch leaves the pacer; changes meanwhile join it, or a next patch when
+   * they came after it left. Only one patch per card is under way.
+   */
+  private later(record: IncidentRecord): void {
+    const keyHash = record.keyHash
+    const snapshot = structuredClone(record)
+    const behind = this.behind.get(keyHash)
+    if (behind) {
+      behind.record = snapshot
+      behind.gen++
+      return
+    }
+    const entry = { record: snapshot, gen: 0, done: Promise.resolve() }
+    this.behind.set(keyHash, entry)
+    entry.done = (async () => {
+      try {
+        for (;;) {
+          let sent = -1
+          await this.core.client.patchCard(record.cardMessageId!, () => {
+            sent = entry.gen
+            return this.render(entry.record)
+          })
+          if (sent === entry.gen) break
+        }
+      } catch (error) {
+        this.core.logger.warn('a card patch after a backlog failed; the next change patches it', {
+          chatId: record.chatId,
+          error: errorMessage(error),
+        })
+      } finally {
+        this.behind.delete(keyHash)
+      }
+    })()
   }
 
   /** The app's earliest card in the chat's history (one whose send's answer was lost is not pinned). */

@@ -5,7 +5,7 @@ import type { JobQueue } from '../store/jobs.js'
 import type { IncidentRecord } from '../store/store.js'
 import type { Cards } from './cards.js'
 import type { Members } from './members.js'
-import { FOLLOW_UPS, type Messages } from './messages.js'
+import type { Messages } from './messages.js'
 import { type Core, errorMessage, type Op, reasonOf } from './model.js'
 import { ACK_EXPIRES, type AckExpiryJob, type Policy } from './policy.js'
 import { LEAD_DUE, type LeadDueJob, type Roles } from './roles.js'
@@ -76,7 +76,6 @@ export class Escalations {
     if (other) return other(record, op)
     // A step's note: the card shows the next step (the line was posted outside the lock).
     if (kind === NOTE) await this.cards.refresh(record, op)
-    else if (kind === FOLLOW_UPS) return this.messages.flushPending(record)
     else if (kind === LEAD_DUE) {
       if (!this.roles.leadDue(record, job as LeadDueJob)) return false
       await this.roles.remindLead(record)

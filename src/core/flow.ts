@@ -3,7 +3,6 @@ import { matchingChanges } from '../model/change.js'
 import type { Incident, Person } from '../model/incident.js'
 import { safePlainText, truncate } from '../render/text.js'
 import type { ChangeLog } from '../store/changes.js'
-import type { JobQueue } from '../store/jobs.js'
 import type { IncidentRecord, IncidentStore } from '../store/store.js'
 import type { Bridges } from './bridge.js'
 import type { Broadcast } from './broadcast.js'
@@ -11,8 +10,9 @@ import type { Cards } from './cards.js'
 import type { Discovery } from './discovery.js'
 import { mergeResolved, newEpisode } from './episodes.js'
 import type { Escalations } from './escalation.js'
+import type { HeldFollowUps } from './held.js'
 import type { Members } from './members.js'
-import { FOLLOW_UPS, type Messages, severityInName, summarizeChange } from './messages.js'
+import { type Messages, severityInName, summarizeChange } from './messages.js'
 import { type Core, deriveUuid, type Op, type WarRoomResult } from './model.js'
 import type { Records } from './records.js'
 import type { Roles } from './roles.js'
@@ -35,8 +35,8 @@ export interface FlowParts {
   changes: ChangeLog
   /** The store's resolved incidents, for "last time this fired". */
   history: Pick<IncidentStore, 'lastResolved'>
-  /** The store's job queue (held follow-ups). */
-  jobs: JobQueue
+  /** Follow-ups held while messages are backlogged. */
+  held: HeldFollowUps
 }
 
 /**
@@ -59,7 +59,7 @@ export class Flow {
   private readonly bridges: Bridges
   private readonly changes: ChangeLog
   private readonly history: Pick<IncidentStore, 'lastResolved'>
-  private readonly jobs: JobQueue
+  private readonly held: HeldFollowUps
 
   constructor(parts: FlowParts) {
     this.core = parts.core
@@ -75,7 +75,7 @@ export class Flow {
     this.bridges = parts.bridges
     this.changes = parts.changes
     this.history = parts.history
-    this.jobs = parts.jobs
+    this.held = parts.held
   }
 
   async open(
@@ -160,7 +160,7 @@ export class Flow {
       announced: announce,
       deferred,
     } = await this.messages.announceChange(record, previous, incident, eventIsNew)
-    if (deferred) await this.holdFollowUps(record)
+    if (deferred) await this.held.hold(record)
     if (incident.event && eventIsNew)
       record.seenEvents = [...record.seenEvents, incident.event].slice(-50)
     const changed = cardChanged || announce || added > 0
@@ -204,19 +204,6 @@ export class Flow {
   }
 
   /** What changed shortly before an incident opened, touching what it touches (a failed read: none). */
-  /** Held follow-ups are posted, merged, a second after the first was held (once per batch). */
-  private async holdFollowUps(record: IncidentRecord) {
-    const first = record.pendingFollowUps?.[0]
-    if (!first) return
-    await this.jobs.schedule({
-      id: `${FOLLOW_UPS}:${record.keyHash}:${first.at}`,
-      kind: FOLLOW_UPS,
-      keyHash: record.keyHash,
-      dueAt: first.at + 1000,
-      data: {},
-    })
-  }
-
   /** The family's last resolution (route and alert name), another key's; none when unreadable. */
   private async similar(incident: Incident, keyHash: string, now: number) {
     const within = this.core.config.lastTimeWithinMs ?? 0

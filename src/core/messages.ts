@@ -176,15 +176,22 @@ export class Messages {
   }
 
   /** A follow-up now would wait behind a backlog of messages, the app's or this chat's. */
-  private backlogged(chatId: string): boolean {
+  backlogged(chatId: string): boolean {
     const transport = this.core.client.transport
-    return transport.backlog() >= BACKLOG || transport.backlog(chatId) > 0
+    return (
+      transport.backlog('api:sendMessage') >= BACKLOG || transport.backlog(`chat:${chatId}`) > 0
+    )
   }
 
-  /** The held follow-ups as one message, oldest first (each with its time); false when none. */
-  async flushPending(record: IncidentRecord): Promise<boolean> {
+  /**
+   * The held follow-ups as one message, oldest first (each with its time);
+   * false when none. `until` (the job's): while messages are still
+   * backlogged, they wait for more to merge with, up to that time.
+   */
+  async flushPending(record: IncidentRecord, until = 0): Promise<boolean | 'later'> {
     const pending = record.pendingFollowUps ?? []
     if (!pending.length) return false
+    if (this.core.now() < until && this.backlogged(record.chatId)) return 'later'
     const { timeZone, language } = this.core.config
     const paragraphs: Array<Array<Record<string, unknown>>> = [
       [{ tag: 'text', text: this.t.mergedUpdates(pending.length) }],
@@ -345,7 +352,7 @@ export interface Change {
 /** The job that posts held follow-ups, merged (a second after the first was held). */
 export const FOLLOW_UPS = 'follow-ups'
 /** Messages waiting app-wide (a fifth of a second of Feishu's 50/s) beyond which follow-ups are merged. */
-const BACKLOG = 10
+export const BACKLOG = 10
 /** Follow-ups shown whole in a merged message; older ones by their first line. */
 const MERGED_IN_FULL = 10
 

@@ -8,8 +8,9 @@ import { Discovery } from './discovery.js'
 import { Escalations } from './escalation.js'
 import { Flow } from './flow.js'
 import { FollowUps } from './followups.js'
+import { HeldFollowUps } from './held.js'
 import { Members } from './members.js'
-import { Messages } from './messages.js'
+import { FOLLOW_UPS, Messages } from './messages.js'
 import type { Core, WarRoomDeps } from './model.js'
 import { Moments } from './moments.js'
 import { Paging } from './paging.js'
@@ -59,7 +60,7 @@ export function assemble(
   // PostgreSQL counts the urgent budget across replicas with the Feishu quota's own function.
   const shared = (store as { quota?: SharedQuota }).quota
   const urgency = new Urgency(core, messages, attention, shared)
-  const cards = new Cards(core, deps.fetchImage, save)
+  const cards = new Cards(core, deps.fetchImage, save, !store.shared)
   const discovery = new Discovery(core, store, deps.store !== undefined && !deps.storeIsCache)
   const roles = new Roles(core, messages, store.jobs)
   const broadcast = new Broadcast(core, messages)
@@ -78,6 +79,8 @@ export function assemble(
     new Policy(core, messages, store.jobs, urgency),
   )
   const triage = new Triage(core, messages, escalations, urgency, broadcast)
+  const held = new HeldFollowUps(core, messages, store.jobs)
+  escalations.kinds.set(FOLLOW_UPS, (record) => held.run(record))
   const flow = new Flow({
     core,
     records,
@@ -92,7 +95,7 @@ export function assemble(
     bridges,
     changes: store.changes,
     history: store,
-    jobs: store.jobs,
+    held,
   })
   const storms = new Storms(core, records, discovery, flow, cards, messages, store.jobs)
   escalations.kinds.set(STORM_SYNC, (record, op) => storms.synced(record, op))

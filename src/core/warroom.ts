@@ -11,7 +11,7 @@ import { isStaleResolution } from './episodes.js'
 import { ESCALATE, type EscalationJob, NOTE, type NoteJob, type ReminderJob } from './escalation.js'
 import type { FollowUpInput } from './followups.js'
 import { DEFAULT_CONFIG } from './from-config.js'
-import type { Paragraphs } from './messages.js'
+import { FOLLOW_UPS, type Paragraphs } from './messages.js'
 import type { Core, IncidentRef, Op, WarRoomConfig, WarRoomDeps, WarRoomResult } from './model.js'
 import { assemble, type Parts } from './parts.js'
 import { Records } from './records.js'
@@ -369,7 +369,7 @@ export class WarRoom {
 
   /** A job's time came (a step, a reminder, a step's note): done unless it no longer applies. */
   async escalate(keyHash: string, kind: string, job: EscalationJob | ReminderJob) {
-    const priority = kind === ESCALATE ? 1 : kind === NOTE ? -1 : 0
+    const priority = kind === ESCALATE ? 1 : kind === NOTE || kind === FOLLOW_UPS ? -1 : 0
     const noted = kind === NOTE ? await this.p.discovery.lookup(keyHash) : undefined
     if (noted) await withPriority(-1, () => this.p.escalations.notePost(noted, job as NoteJob))
     return this.records.run('', keyHash, priority, async (op) => {

@@ -227,11 +227,13 @@ export class FeishuClient {
   }
 
   /** Replaces a card the app sent (it must have been sent with update_multi: true). */
-  async patchCard(messageId: string, card: object): Promise<void> {
+  /** A card's new content; a function renders it as the patch leaves the pacer (the latest state). */
+  async patchCard(messageId: string, card: object | (() => object)): Promise<void> {
+    const content = () => ({ content: JSON.stringify(typeof card === 'function' ? card() : card) })
     await this.transport.call({
       endpoint: 'patchMessage',
       params: { message_id: messageId },
-      body: { content: JSON.stringify(card) },
+      body: typeof card === 'function' ? content : content(),
       idempotent: true,
     })
   }
@@ -331,10 +333,7 @@ export class FeishuClient {
     return data.user?.name || undefined
   }
 
-  /**
-   * Resolves emails and mobiles to user ids, 50 of each per call. The map has
-   * an entry for every input; unknown ones map to undefined.
-   */
+  /** Emails and mobiles to user ids, 50 of each a call; unknown ones map to undefined. */
   async batchGetId(
     input: { emails?: string[]; mobiles?: string[] },
     userIdType: UserIdType = 'open_id',

@@ -55,6 +55,7 @@ export interface CallSpec {
   endpoint: EndpointName
   params?: Record<string, string>
   query?: Record<string, string | number | boolean | undefined>
+  /** The JSON body; a function is called when the call leaves the pacer (what is current then). */
   body?: unknown
   /**
    * Whether sending the request twice has the same effect as once: reads,
@@ -121,10 +122,10 @@ export class FeishuTransport {
     return createHmac('sha256', this.appSecret).update(`feishu-warroom:${purpose}`).digest()
   }
 
-  /** Messages waiting in the pacer, the app's or one chat's (+1 when one now would wait). */
-  backlog = (chatId?: string): number => {
-    const [key, windows] = chatId ? [`chat:${chatId}`, 'perChat'] : ['api:sendMessage', 'api']
-    return this.gate?.queued(key, DOCUMENTED_LIMITS[windows as 'api']) ?? 0
+  /** Calls waiting in the pacer under `api:<endpoint>`, `chat:<id>` or `patch:<message>` (+1 if one now would wait). */
+  backlog = (key: string): number => {
+    const kind = key.startsWith('api:') ? 'api' : key.startsWith('chat:') ? 'perChat' : 'perMessage'
+    return this.gate?.queued(key, DOCUMENTED_LIMITS[kind]) ?? 0
   }
 
   /** Waits for the per-chat / per-message limits, then the API's, and stamps them all as it leaves. */
@@ -227,6 +228,7 @@ export class FeishuTransport {
       if (spec.body !== undefined && !isForm)
         headers['content-type'] = 'application/json; charset=utf-8'
       await this.pace(spec)
+      const body = typeof spec.body === 'function' ? spec.body() : spec.body
 
       let status: number | undefined
       let envelope: Envelope | undefined
@@ -240,9 +242,9 @@ export class FeishuTransport {
         const res = await request(url, {
           method: def.method,
           headers,
-          ...(spec.body === undefined
+          ...(body === undefined
             ? {}
-            : { body: isForm ? (spec.body as FormData) : JSON.stringify(spec.body) }),
+            : { body: isForm ? (body as FormData) : JSON.stringify(body) }),
           dispatcher: this.dispatcher,
           headersTimeout: this.timeoutMs,
           bodyTimeout: this.timeoutMs,

@@ -42,7 +42,7 @@ describe('follow-ups while messages are backlogged', () => {
         ),
       )
     const flooding = flood()
-    await until('the backlog', () => client.transport.backlog() >= 10)
+    await until('the backlog', () => client.transport.backlog('api:sendMessage') >= 10)
     for (const n of [2, 3, 4])
       await warroom.handle(incident({ ...base, items: [1, 2, 3, 4].slice(0, n).map(item) }))
     // The card is the truth at once: every alert on it.
@@ -60,7 +60,7 @@ describe('follow-ups while messages are backlogged', () => {
 
     // Held again, then resolved at once: the held one first, the resolution a message of its own.
     const again = flood()
-    await until('the backlog', () => client.transport.backlog() >= 10)
+    await until('the backlog', () => client.transport.backlog('api:sendMessage') >= 10)
     await warroom.handle(incident({ ...base, items: [1, 2, 3, 4, 5].map(item) }))
     await warroom.resolveBy({ chatId: chatId! }, { openId: alice!.open_id }, 'failed over')
     await again
@@ -73,5 +73,40 @@ describe('follow-ups while messages are backlogged', () => {
     // The job that would have posted it finds nothing held: posted once.
     await new Promise((r) => setTimeout(r, 1500))
     expect(view(s, chatId!).posts.filter((p) => p.startsWith('🔄 1 次更新'))).toHaveLength(1)
+  })
+
+  test('card patches during a backlog: the answer comes at once, one patch carries the changes made meanwhile, the card ends current', async ({
+    sandbox: s,
+    people: [alice],
+  }) => {
+    const { warroom } = await startReceiver(s)
+    const client = (warroom as unknown as { client: FeishuClient }).client
+    const base = { key: 'lag', members: [alice!.open_id] }
+    const { chatId, cardMessageId } = await warroom.handle(incident({ ...base, items: [item(1)] }))
+    const others = await Promise.all(
+      Array.from({ length: 24 }, (_, i) => warroom.handle(incident({ key: `noise-${i}` }))),
+    )
+    const card = (n: number) => ({ elements: [{ tag: 'markdown', content: `noise ${n}` }] })
+    const flooding = Promise.all(
+      Array.from({ length: 150 }, (_, i) =>
+        client.patchCard(others[i % others.length]!.cardMessageId!, card(i)),
+      ),
+    )
+    await until('the backlog', () => client.transport.backlog('api:patchMessage') >= 10)
+    const before = s.state.messages.get(cardMessageId!)!.patches
+    for (const n of [2, 3, 4])
+      expect(
+        (await warroom.handle(incident({ ...base, items: [1, 2, 3, 4].slice(0, n).map(item) })))
+          .action,
+      ).toBe('updated')
+    await flooding
+    await until('the card current', () => view(s, chatId!).cardRead.includes('replica-4 lagging'))
+    for (const n of [1, 2, 3, 4])
+      expect(view(s, chatId!).cardRead).toContain(`replica-${n} lagging`)
+    // Three changes, fewer patches: the ones made while a patch waited went with it.
+    expect(s.state.messages.get(cardMessageId!)!.patches - before).toBeLessThan(3)
+    // A resolution is answered once its card shows it, the background patch or not.
+    await warroom.resolveBy({ chatId: chatId! }, { openId: alice!.open_id }, 'failed over')
+    expect(view(s, chatId!).card.header.template).toBe('green')
   })
 })
