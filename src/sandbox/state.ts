@@ -214,8 +214,9 @@ export class SandboxState {
 
   /** A card's content now, kept with its time when cardHistory is on. */
   cardVersion(message: SandboxMessage): void {
-    if (this.cardHistory && message.msg_type === 'interactive')
-      (message.history ??= []).push({ at: message.update_time, content: message.content })
+    if (!this.cardHistory || message.msg_type !== 'interactive') return
+    message.history ??= []
+    message.history.push({ at: message.update_time, content: message.content })
   }
 
   addMessage(message: SandboxMessage): SandboxMessage {
