@@ -115,6 +115,12 @@ export class Storms {
       entry.severity = incident.severity
       if (changed) fresh.events.push({ type: 'updated', at: now, detail: 'in the storm room' })
       await this.records.save(fresh)
+      // Raised to critical: a room of its own at once, as a critical incident always has.
+      if (!resolved && incident.severity === 'critical') {
+        await this.split(storm, entry.n, op)
+        await this.records.save(storm)
+        return this.records.result('updated', (await this.discovery.lookup(fresh.keyHash))!, op)
+      }
       if (changed) {
         await this.records.save(storm)
         await this.later(storm)
@@ -160,7 +166,10 @@ export class Storms {
       ],
       `split:${storm.openedAt}:${n}`,
     )
-    await this.sync(storm, storm.incident!, op)
+    // Nothing left in the room: it resolves in its job, whose result brings the review.
+    const room = this.incidentOf(storm.key, storm.incident!, storm.storm.entries)
+    if (room.status === 'resolved') await this.later(storm)
+    else await this.flow.update(storm, room, op)
     return undefined
   }
 

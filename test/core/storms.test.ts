@@ -93,7 +93,13 @@ describe('storm rooms', () => {
     await until('the answer', () =>
       s.state.messagesIn(stormChat).some((m) => m.content.includes('风暴群里没有未恢复的 #9')),
     )
-    await post(`${url}/alertmanager`, group(5, 'resolved'))
+    // #3 (group 5) raised to critical by its source: a room of its own at once; nothing is left in the storm room.
+    const raised = await post(`${url}/alertmanager`, group(5, 'firing', 'critical'))
+    expect(raised.json.storm).toBeUndefined()
+    expect(raised.json.chat_id).not.toBe(stormChat)
+    expect(view(s, raised.json.chat_id).name).toContain('[P0]')
+    await post(`${url}/alertmanager`, group(5, 'resolved', 'critical'))
+    expect(view(s, raised.json.chat_id).name.startsWith('[已解决] ')).toBe(true)
     await until('the room resolved', () => view(s, stormChat).name.startsWith('[已解决] '))
     // Its review, once: the room's, not one per incident resolved in it.
     await until('the review', () =>
