@@ -118,6 +118,7 @@ export async function storm({
   const stormed = new Set()
   const firstAt = new Map()
   const lastChangeAt = new Map()
+  const lastAt = new Map()
   let turn = 0
   const deliver = async (payload, g, i) => {
     const text = JSON.stringify(payload)
@@ -141,7 +142,10 @@ export async function storm({
           const ms = Date.now() - t0
           visible.all.push(ms)
           if (i === 0) visible.first.push(ms)
-          if (i === perGroup - 1) visible.last.push(ms)
+          if (i === perGroup - 1) {
+            visible.last.push(ms)
+            lastAt.set(g, t0)
+          }
           if (answer.storm) stormed.add(g)
           if (answer.action && answer.action !== 'none') lastChangeAt.set(g, t0)
           return answer
@@ -233,6 +237,9 @@ export async function storm({
     })
   }
   const lastVisible = []
+  // The issue's measure: from the group's last notification's delivery until its chat shows it (0 when it
+  // already did: a repeat of a state already on the card).
+  const lastShown = []
   for (let g = 0; g < groups; g++) {
     const chat = chats.find((c) => c.name.endsWith(`storm ${g}`))
     const card = chat?.messages.map((id) => byId.get(id)).find((m) => m.msg_type === 'interactive')
@@ -241,6 +248,7 @@ export async function storm({
     const final = shown(history[history.length - 1].content)
     const first = history.find((v) => shown(v.content) === final)
     lastVisible.push(first.at - lastChangeAt.get(g))
+    if (lastAt.has(g)) lastShown.push(Math.max(0, first.at - lastAt.get(g)))
   }
   for (let g = 0; g < groups; g++) {
     if (stormed.has(g) !== listed.has(g))
@@ -309,6 +317,7 @@ export async function storm({
       last: spread(visible.last),
       inStormRoom: spread(stormVisible),
       lastChangeShown: spread(lastVisible),
+      lastNotificationShown: spread(lastShown),
     },
     stormed: stormed.size,
     stormRooms: stormRooms.length,
