@@ -6,6 +6,7 @@
  */
 import { describe, expect } from 'vitest'
 import type { FeishuClient } from '../../src/feishu/client.js'
+import type { FeishuSandbox } from '../../src/sandbox/server.js'
 import { test } from '../support/fixtures.js'
 import { incident, until, view } from '../support/helpers.js'
 import { startReceiver } from '../support/receiver.js'
@@ -16,19 +17,26 @@ const item = (n: number) => ({
   status: 'firing' as const,
 })
 
+/** The incident `lag` open with one alert, and 24 other war rooms to make a backlog in. */
+async function withNoise(s: FeishuSandbox, member: string) {
+  const { warroom } = await startReceiver(s)
+  const client = (warroom as unknown as { client: FeishuClient }).client
+  const base = { key: 'lag', members: [member] }
+  const opened = await warroom.handle(incident({ ...base, items: [item(1)] }))
+  const others = await Promise.all(
+    Array.from({ length: 24 }, (_, i) => warroom.handle(incident({ key: `noise-${i}` }))),
+  )
+  return { warroom, client, base, opened, others }
+}
+
 describe('follow-ups while messages are backlogged', () => {
   test('three changes during a backlog: three card patches, one merged message naming all three; the resolution on its own', async ({
     sandbox: s,
     people: [alice],
   }) => {
-    const { warroom } = await startReceiver(s)
-    const client = (warroom as unknown as { client: FeishuClient }).client
-    const base = { key: 'lag', members: [alice!.open_id] }
-    const { chatId } = await warroom.handle(incident({ ...base, items: [item(1)] }))
-    // Other chats' messages (Feishu allows 5 a second into one chat): more than the app's 50 a second.
-    const others = await Promise.all(
-      Array.from({ length: 24 }, (_, i) => warroom.handle(incident({ key: `noise-${i}` }))),
-    )
+    // Other chats (Feishu allows 5 messages a second into one): more than the app's 50 a second.
+    const { warroom, client, base, opened, others } = await withNoise(s, alice!.open_id)
+    const { chatId } = opened
     const flood = () =>
       Promise.all(
         Array.from({ length: 120 }, (_, i) =>
@@ -79,13 +87,8 @@ describe('follow-ups while messages are backlogged', () => {
     sandbox: s,
     people: [alice],
   }) => {
-    const { warroom } = await startReceiver(s)
-    const client = (warroom as unknown as { client: FeishuClient }).client
-    const base = { key: 'lag', members: [alice!.open_id] }
-    const { chatId, cardMessageId } = await warroom.handle(incident({ ...base, items: [item(1)] }))
-    const others = await Promise.all(
-      Array.from({ length: 24 }, (_, i) => warroom.handle(incident({ key: `noise-${i}` }))),
-    )
+    const { warroom, client, base, opened, others } = await withNoise(s, alice!.open_id)
+    const { chatId, cardMessageId } = opened
     const card = (n: number) => ({ elements: [{ tag: 'markdown', content: `noise ${n}` }] })
     const flooding = Promise.all(
       Array.from({ length: 150 }, (_, i) =>

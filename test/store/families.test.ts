@@ -7,43 +7,36 @@ import { describe, expect, it } from 'vitest'
 import { FileStore, type IncidentRecord, MemoryStore } from '../../src/store/store.js'
 import { tempDir } from '../support/helpers.js'
 import { freshSchema, HAVE_POSTGRES, pgStore } from '../support/postgres.js'
+import { bareRecord } from '../support/records.js'
 
 const record = (
   n: number,
   family: string,
   status: 'open' | 'resolved',
   resolvedAt?: number,
-): IncidentRecord => ({
-  keyHash: n.toString(16).padStart(32, '0'),
-  key: `key-${n}`,
-  chatId: `oc_${n}`,
-  chatName: `chat ${n}`,
-  status,
-  openedAt: 1_000,
-  ...(resolvedAt ? { resolvedAt } : {}),
-  members: [],
-  invited: [],
-  failedMembers: [],
-  imageKeys: [],
-  imageUrls: [],
-  seenEvents: [],
-  events: [],
-  version: 0,
-  incident: {
+): IncidentRecord =>
+  bareRecord(n.toString(16).padStart(32, '0'), 0, {
     key: `key-${n}`,
-    title: `t${n}`,
-    status: status === 'open' ? 'firing' : 'resolved',
-    severity: 'error',
-    source: 'alertmanager',
-    fields: [],
-    items: [],
-    links: [],
-    members: [],
-    images: [],
-    labels: {},
-    family,
-  },
-})
+    chatId: `oc_${n}`,
+    chatName: `chat ${n}`,
+    status,
+    openedAt: 1_000,
+    ...(resolvedAt ? { resolvedAt } : {}),
+    incident: {
+      key: `key-${n}`,
+      title: `t${n}`,
+      status: status === 'open' ? 'firing' : 'resolved',
+      severity: 'error',
+      source: 'alertmanager',
+      fields: [],
+      items: [],
+      links: [],
+      members: [],
+      images: [],
+      labels: {},
+      family,
+    },
+  })
 
 const stores: Array<[string, () => Promise<{ store: any; reopen?: () => Promise<any> }>]> = [
   ['memory', async () => ({ store: new MemoryStore() })],

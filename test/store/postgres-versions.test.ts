@@ -8,24 +8,10 @@ import pg from 'pg'
 import { describe, expect, it } from 'vitest'
 import { until } from '../support/helpers.js'
 import { DATABASE_URL, freshSchema, HAVE_POSTGRES, pgStore } from '../support/postgres.js'
+import { bareRecord } from '../support/records.js'
 
 const K = 'c'.repeat(32)
-const record = (version: number, chatName = 'chat') => ({
-  keyHash: K,
-  key: 'key',
-  chatId: 'oc_versions',
-  chatName,
-  status: 'open' as const,
-  openedAt: 1,
-  members: [],
-  invited: [],
-  failedMembers: [],
-  imageKeys: [],
-  imageUrls: [],
-  seenEvents: [],
-  events: [],
-  version,
-})
+const record = (version: number, chatName = 'chat') => bareRecord(K, version, { chatName })
 
 /** How many queries `work` sends through the store's pool. */
 async function queriesDuring(store: object, work: () => Promise<unknown>) {

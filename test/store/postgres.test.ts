@@ -12,23 +12,9 @@ import { io, serveInProcess } from '../support/cli.js'
 import { clientFor, incident, sandbox, until, view, warRoomFor } from '../support/helpers.js'
 import { DATABASE_URL, freshSchema, HAVE_POSTGRES, pgStore, sql } from '../support/postgres.js'
 import { post, startReceiver } from '../support/receiver.js'
+import { bareRecord } from '../support/records.js'
 
-const record = (keyHash: string, version: number) => ({
-  keyHash,
-  key: `key-${keyHash}`,
-  chatId: `oc_${keyHash}`,
-  chatName: 'chat',
-  status: 'open' as const,
-  openedAt: 1,
-  members: [],
-  invited: [],
-  failedMembers: [],
-  imageKeys: [],
-  imageUrls: [],
-  seenEvents: [],
-  events: [],
-  version,
-})
+const record = (keyHash: string, version: number) => bareRecord(keyHash, version)
 const K1 = 'a'.repeat(32)
 const K2 = 'b'.repeat(32)
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms))
