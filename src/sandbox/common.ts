@@ -75,6 +75,19 @@ export class ApiError extends Error {
   }
 }
 
+/** Feishu's answer to a call over its rate: 429, 99991400, with the limit and when it resets. */
+export const frequencyLimit = (limited: { limit: number; resetSeconds: number }) =>
+  new ApiError(
+    429,
+    99991400,
+    'request trigger frequency limit',
+    {},
+    {
+      'x-ogw-ratelimit-limit': String(limited.limit),
+      'x-ogw-ratelimit-reset': String(limited.resetSeconds),
+    },
+  )
+
 export const fieldError = (field: string, description: string) =>
   new ApiError(400, 99992402, 'field validation failed', {
     field_violations: [{ field, description }],

@@ -3,6 +3,7 @@ import {
   ALL_SCOPES,
   ApiError,
   fieldError,
+  frequencyLimit,
   type SandboxOptions,
   SYSTEM_TEMPLATES,
 } from './common.js'
@@ -363,16 +364,7 @@ export class SandboxCore {
     const limited = this.rateLimits && this.limiter.take(`docx:${key}`, FEISHU_LIMITS.docx)
     if (limited) {
       this.refuse('docx')
-      throw new ApiError(
-        429,
-        99991400,
-        'request trigger frequency limit',
-        {},
-        {
-          'x-ogw-ratelimit-limit': String(limited.limit),
-          'x-ogw-ratelimit-reset': String(limited.resetSeconds),
-        },
-      )
+      throw frequencyLimit(limited)
     }
   }
 

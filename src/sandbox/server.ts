@@ -7,6 +7,7 @@ import { ALERTMANAGER_PATH, AlertmanagerStandin } from './alertmanager.js'
 import { ContentError } from './cards.js'
 import {
   ApiError,
+  frequencyLimit,
   type Handler,
   isLoopbackHost,
   MAX_BODY_BYTES,
@@ -176,17 +177,7 @@ export class FeishuSandbox extends SandboxCore {
               230048,
               'The request frequency of listing pins exceeds the limit.',
             )
-          if (limited)
-            throw new ApiError(
-              429,
-              99991400,
-              'request trigger frequency limit',
-              {},
-              {
-                'x-ogw-ratelimit-limit': String(limited.limit),
-                'x-ogw-ratelimit-reset': String(limited.resetSeconds),
-              },
-            )
+          if (limited) throw frequencyLimit(limited)
         }
         const handler = this.handlers[route.name]
         if (!handler)
