@@ -39,6 +39,8 @@ export class LongConnection {
   /** Events waiting for a client, pushed the moment one connects. */
   private readonly pending: unknown[] = []
   private readonly timers = new Set<NodeJS.Timeout>()
+  /** Until when connections are refused (a network outage). */
+  private downUntil = 0
 
   constructor(
     private readonly app: {
@@ -69,7 +71,7 @@ export class LongConnection {
   /** Takes WebSocket upgrades on /callback/ws. */
   attach(server: Server): void {
     server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
-      if (!(req.url ?? '').startsWith('/callback/ws')) {
+      if (!(req.url ?? '').startsWith('/callback/ws') || Date.now() < this.downUntil) {
         socket.destroy()
         return
       }
@@ -77,8 +79,12 @@ export class LongConnection {
     })
   }
 
-  /** Drops every connection, as a network failure would (the client reconnects). */
-  dropAll(): void {
+  /**
+   * Drops every connection, as a network failure would (the client
+   * reconnects); with `downMs`, connections are refused for that long.
+   */
+  dropAll(downMs = 0): void {
+    this.downUntil = Date.now() + downMs
     for (const ws of [...this.clients]) ws.terminate()
   }
 
