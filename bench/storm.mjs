@@ -77,6 +77,8 @@ export async function storm({
   fault,
   /** 'raised' (the storm measures pacing) or 'default' (intake.* as shipped: storm rooms). */
   budget = 'raised',
+  /** Called with the sandbox's final state and the start time (diagnostics). */
+  inspect,
 } = {}) {
   const sandbox = await startSandboxProcess(windows)
   const dir = mkdtempSync(join(tmpdir(), 'warroom-storm-'))
@@ -119,6 +121,8 @@ export async function storm({
   const firstAt = new Map()
   const lastChangeAt = new Map()
   const lastAt = new Map()
+  /** Every answered delivery (diagnostics, through `inspect`). */
+  const deliveries = []
   let turn = 0
   const deliver = async (payload, g, i) => {
     const text = JSON.stringify(payload)
@@ -148,6 +152,7 @@ export async function storm({
           }
           if (answer.storm) stormed.add(g)
           if (answer.action && answer.action !== 'none') lastChangeAt.set(g, t0)
+          deliveries.push({ g, i, t0, ms, action: answer.action })
           return answer
         }
       } catch (error) {
@@ -210,6 +215,7 @@ export async function storm({
   // What Feishu shows afterwards.
   const state = await sandbox.state()
   const stats = await sandbox.stats()
+  if (inspect) await inspect(state, started, { lastAt, lastChangeAt, firstAt, deliveries })
   const byId = new Map(state.messages.map((m) => [m.message_id, m]))
   const chats = state.chats.filter((c) => c.description.includes('[warroom:'))
   const problems = []

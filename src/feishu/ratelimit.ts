@@ -7,29 +7,49 @@
  * fixed windows aligned to the epoch lets up to 2N calls through within a few
  * milliseconds around a window edge, which a sliding counter refuses. So this
  * keeps a log of the calls made and never lets more than N of them fall in
- * any span of the window's length plus a margin for the difference between
- * when a call leaves here and when Feishu counts it; that is right under both
- * models. A refusal that still happens (another process sharing the app's
- * quota) is retried by the transport as before.
+ * any span of the window's length (plus a small margin). A call counts from
+ * its answer, not from when it left: Feishu counts it on arrival, which is
+ * after it left and before it answered, so the gap between two calls as
+ * Feishu counts them is at least the gap between the first one's answer and
+ * the second one's leaving, however the network delays either; while a call
+ * is on its way it counts as now. That is right under both models. A refusal
+ * that still happens (another process sharing the app's quota) is retried by
+ * the transport as before.
  */
 export interface Window {
   limit: number
   ms: number
 }
 
-/** One call's place in the logs; stamped again when the call really leaves. */
+/** One call's place in the logs: stamped when it leaves, and again when it has landed (answered). */
 export interface Ticket {
-  entries: Array<{ at: number }>
+  entries: Entry[]
   /** Its slot in the shared count, if there is one. */
   slot?: string
 }
 
+/** A call in the log: when it left, or (`flying` false) when it was answered. */
+interface Entry {
+  at: number
+  flying?: boolean
+}
+
 /**
- * Slack added to each window: 2 % of it, at least 150 ms, for the varying
- * time between a call leaving and Feishu counting it (with 50 ms, a storm
- * against a sandbox in another process was refused a call now and then).
+ * Slack added to each window for timers and rounding: 2 % of it, at least
+ * 25 ms. Calls count from their answers, so the time between a call leaving
+ * and Feishu counting it needs no margin of its own (it did when calls counted
+ * from leaving: with 50 ms, a storm against a sandbox in another process was
+ * refused a call now and then, and 150 ms cost a seventh of the quota).
  */
 export function marginFor(w: Window): number {
+  return Math.max(25, Math.round(w.ms * 0.02))
+}
+
+/**
+ * The margin of the count shared across processes, which knows when a call
+ * left but not when it landed: 2 % of the window, at least 150 ms.
+ */
+function leavingMargin(w: Window): number {
   return Math.max(150, Math.round(w.ms * 0.02))
 }
 
@@ -58,6 +78,9 @@ export interface SharedQuota {
  */
 const SHARED_MARGIN_MS = 250
 
+/** Longer than any call takes (the transport's timeout is 10 s, a retry paces again). */
+const FLYING_MAX_MS = 60_000
+
 interface Waiter {
   priority: number
   windows: readonly Window[]
@@ -67,7 +90,7 @@ interface Waiter {
 type Taken = { slot?: string; waitMs: number; unshared?: boolean }
 
 export class RateGate {
-  private readonly logs = new Map<string, Array<{ at: number }>>()
+  private readonly logs = new Map<string, Entry[]>()
   /** Calls waiting per key; one drain loop per key serves them in order. */
   private readonly waiting = new Map<string, Waiter[]>()
   private shared: SharedQuota | undefined
@@ -167,7 +190,10 @@ export class RateGate {
     try {
       const taken = await this.shared.take(
         key,
-        windows.map((w) => ({ limit: w.limit, spanMs: w.ms + marginFor(w) + SHARED_MARGIN_MS })),
+        windows.map((w) => ({
+          limit: w.limit,
+          spanMs: w.ms + leavingMargin(w) + SHARED_MARGIN_MS,
+        })),
       )
       return 'slot' in taken ? { slot: taken.slot, waitMs: 0 } : taken
     } catch {
@@ -175,32 +201,49 @@ export class RateGate {
     }
   }
 
-  /** Moves the tickets to now: the call leaves later than its first ticket was taken. */
+  /** Moves the tickets to now: the call leaves later than its first ticket was taken. It is on its way. */
   stamp(tickets: Ticket[]): void {
     const at = this.now()
-    for (const t of tickets) for (const e of t.entries) e.at = Math.max(e.at, at)
+    for (const t of tickets)
+      for (const e of t.entries) {
+        e.at = Math.max(e.at, at)
+        e.flying = true
+      }
     const slots = tickets.flatMap((t) => (t.slot ? [t.slot] : []))
     // Not awaited: the call goes now; the stamp lands a moment later, which only errs on the safe side.
     if (slots.length && this.shared) void this.shared.stamp(slots).catch(() => {})
+  }
+
+  /** The call was answered (or failed): Feishu counted it by now, at the latest. */
+  landed(tickets: Ticket[]): void {
+    const at = this.now()
+    for (const t of tickets)
+      for (const e of t.entries) {
+        e.at = Math.max(e.at, at)
+        e.flying = false
+      }
   }
 
   /** Milliseconds until one more call fits `w`, 0 when it fits now. */
   private waitFor(key: string, w: Window, now: number): number {
     const span = w.ms + marginFor(w)
     const log = this.log(key, w)
-    // Entries are in order but for stamping, which only moves the newest ones later.
-    while (log.length && log[0]!.at <= now - span) log.shift()
+    // A call on its way counts as now: Feishu may count it at any moment until it answers
+    // (for a minute at most: a landing never reported must not hold a slot for ever).
+    const at = (e: Entry) => (e.flying ? Math.max(e.at, Math.min(now, e.at + FLYING_MAX_MS)) : e.at)
+    // Entries are in order but for stamping, which only moves them later; a flying one stays.
+    while (log.length && at(log[0]!) <= now - span) log.shift()
     let inside = 0
     let earliest = Number.POSITIVE_INFINITY
     for (const e of log) {
-      if (e.at <= now - span) continue
+      if (at(e) <= now - span) continue
       inside++
-      earliest = Math.min(earliest, e.at)
+      earliest = Math.min(earliest, at(e))
     }
     return inside < w.limit ? 0 : earliest + span - now
   }
 
-  private log(key: string, w: Window): Array<{ at: number }> {
+  private log(key: string, w: Window): Entry[] {
     const id = `${key}|${w.ms}`
     let log = this.logs.get(id)
     if (!log) {

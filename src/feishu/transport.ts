@@ -128,9 +128,9 @@ export class FeishuTransport {
     return this.gate?.queued(key, DOCUMENTED_LIMITS[kind]) ?? 0
   }
 
-  /** Waits for the per-chat / per-message limits, then the API's, and stamps them all as it leaves. */
-  private async pace(spec: CallSpec): Promise<void> {
-    if (!this.gate || spec.endpoint === 'token') return
+  /** Waits for the per-chat / per-message limits, then the API's; stamped as it leaves, landed when answered. */
+  private async pace(spec: CallSpec): Promise<Ticket[]> {
+    if (!this.gate || spec.endpoint === 'token') return []
     const tickets: Ticket[] = []
     const priority = priorityScope.getStore() ?? 0
     const body = (spec.body ?? {}) as Record<string, unknown>
@@ -161,12 +161,10 @@ export class FeishuTransport {
       tickets.push(await this.gate.acquire('docx', DOCUMENTED_LIMITS.docx, priority))
     tickets.push(await this.gate.acquire(`api:${spec.endpoint}`, DOCUMENTED_LIMITS.api, priority))
     this.gate.stamp(tickets)
+    return tickets
   }
 
-  /**
-   * Feishu's quota is per app: replicas sharing it count their calls in one
-   * place (the database), so that together they stay inside the limits.
-   */
+  /** Feishu's quota is per app: replicas count their calls in one place (the database) to stay inside it. */
   shareQuota(quota: SharedQuota): void {
     this.gate?.share(quota)
   }
@@ -227,7 +225,7 @@ export class FeishuTransport {
       }
       if (spec.body !== undefined && !isForm)
         headers['content-type'] = 'application/json; charset=utf-8'
-      await this.pace(spec)
+      const tickets = await this.pace(spec)
       const body = typeof spec.body === 'function' ? spec.body() : spec.body
 
       let status: number | undefined
@@ -252,6 +250,7 @@ export class FeishuTransport {
         })
         status = res.statusCode
         const text = await res.body.text()
+        this.gate?.landed(tickets)
         const logId = header(res.headers, 'x-tt-logid') ?? header(res.headers, 'x-request-id')
         envelope = parseEnvelope(text)
         const code = envelope ? Number(envelope.code ?? 0) : -1
@@ -300,6 +299,7 @@ export class FeishuTransport {
           throw this.fail(failure, spec, status, attempt, t0)
         }
       } catch (error) {
+        this.gate?.landed(tickets)
         if (error instanceof FeishuError) throw error
         failure = new FeishuError({
           code: -1,

@@ -131,6 +131,7 @@ describe('client pacing', () => {
     for (let i = 0; i < 400; i++) {
       const ticket = await gate.acquire('api:sendMessage', DOCUMENTED_LIMITS.api)
       gate.stamp([ticket])
+      gate.landed([ticket]) // answered at once
       sent.push(clock())
     }
     let worst = 0
@@ -156,8 +157,65 @@ describe('client pacing', () => {
     const first = await gate.acquire('k', [{ limit: 1, ms: 1000 }])
     now += 900 // the call waited for another limit before it left
     gate.stamp([first])
+    gate.landed([first])
     const second = await gate.acquire('k', [{ limit: 1, ms: 1000 }])
     expect(second.entries[0]!.at).toBeGreaterThanOrEqual(900 + 1000)
+  })
+
+  it('counts a call from its answer: the next one leaves a window after the answer, however long the call took', async () => {
+    // Each sleep takes a real millisecond, so the call below can be on its way for a while.
+    let now = 0
+    const clock = () => now
+    const gate = new RateGate(clock, async (ms) => {
+      await new Promise((r) => setTimeout(r, 1))
+      now += ms
+    })
+    const window = [{ limit: 1, ms: 1000 }]
+    const first = await gate.acquire('k', window)
+    gate.stamp([first])
+    // While the first is on its way, Feishu may count it at any moment: the second waits.
+    let second: number | undefined
+    const waiting = gate.acquire('k', window).then((t) => {
+      second = clock()
+      return t
+    })
+    await new Promise((r) => setTimeout(r, 20))
+    expect(second).toBeUndefined()
+    const answeredAt = clock()
+    gate.landed([first])
+    await waiting
+    expect(second! - answeredAt).toBeGreaterThanOrEqual(1000)
+    // ...and by no more than the margin for timers and rounding.
+    expect(second! - answeredAt).toBeLessThanOrEqual(1000 + marginFor(window[0]!) + 1)
+  })
+
+  it('stops counting a call whose answer was never reported after a minute', async () => {
+    const { gate, clock } = fakeGate(0)
+    const window = [{ limit: 1, ms: 1000 }]
+    gate.stamp([await gate.acquire('k', window)]) // never landed
+    await gate.acquire('k', window)
+    expect(clock()).toBeGreaterThanOrEqual(60_000)
+    expect(clock()).toBeLessThan(60_000 + 1000 + marginFor(window[0]!) + 2)
+  })
+
+  it('lets 50 calls a second through when each answers within 30 ms, where a fixed 150 ms margin let 43', async () => {
+    const { gate, clock } = fakeGate(1_700_000_000_000)
+    const sent: number[] = []
+    for (let i = 0; i < 500; i++) {
+      const ticket = await gate.acquire('api:sendMessage', DOCUMENTED_LIMITS.api)
+      gate.stamp([ticket])
+      sent.push(clock())
+      const answer = clock() + 30
+      gate.landed([ticket])
+      ticket.entries.forEach((e) => {
+        e.at = answer
+      })
+    }
+    // No window of a second, with the answers' 30 ms on top, holds more than 50.
+    const worst = Math.max(...sent.map((t) => sent.filter((u) => u >= t && u < t + 1030).length))
+    expect(worst).toBe(50)
+    const perSecond = (sent.length - 1) / ((sent.at(-1)! - sent[0]!) / 1000)
+    expect(perSecond).toBeGreaterThan(46)
   })
 })
 
@@ -182,7 +240,9 @@ describe('the shared count down', () => {
     const sentAt = async (n: number) => {
       const sent: number[] = []
       for (let i = 0; i < n; i++) {
-        gate.stamp([await gate.acquire('api:sendMessage', DOCUMENTED_LIMITS.api)])
+        const ticket = await gate.acquire('api:sendMessage', DOCUMENTED_LIMITS.api)
+        gate.stamp([ticket])
+        gate.landed([ticket])
         sent.push(now)
       }
       return sent
