@@ -253,8 +253,19 @@ export async function storm({
     if (!history.length || !lastChangeAt.has(g)) continue
     const final = shown(history[history.length - 1].content)
     const first = history.find((v) => shown(v.content) === final)
-    lastVisible.push(first.at - lastChangeAt.get(g))
-    if (lastAt.has(g)) lastShown.push(Math.max(0, first.at - lastAt.get(g)))
+    // Visible is the card patched or a message posted (the words): a resolution shows
+    // by its card or its message, whichever comes first; an open incident's by its card alone.
+    const resolution = chat.messages
+      .map((id) => byId.get(id))
+      .find(
+        (m) => m.sender.sender_type === 'app' && JSON.stringify(m.content).includes('事件已解决'),
+      )
+    const at = Math.min(
+      first.at,
+      resolution ? Number(resolution.create_time) : Number.POSITIVE_INFINITY,
+    )
+    lastVisible.push(at - lastChangeAt.get(g))
+    if (lastAt.has(g)) lastShown.push(Math.max(0, at - lastAt.get(g)))
   }
   for (let g = 0; g < groups; g++) {
     if (stormed.has(g) !== listed.has(g))

@@ -286,20 +286,25 @@ export class Flow {
     // Nobody needs the chat at the top of their list, nor the meeting, any more.
     await this.urgency.attention.clear(record, op)
     await this.bridges.release(record, op)
-    await this.cards.refresh(record, op)
-    await this.core.client.updateChat(record.chatId, {
-      name: this.messages.resolvedName(record.chatName),
-      description: this.discovery.description(record.keyHash, 'resolved', record.openedAt),
-    })
-    await this.messages.flushPending(record) // held follow-ups first, never merged into the resolution
-    const paragraphs = this.messages.resolution(
-      record,
-      how.by,
-      how.note ?? how.incident?.resolution,
-    )
+    // Follow-ups still held (a storm's backlog) ride after the resolution's headline: one message.
+    const paragraphs = [
+      ...this.messages.resolution(record, how.by, how.note ?? how.incident?.resolution),
+      ...this.messages.takePending(record),
+    ]
     // Keyed by the episode, not the time: a retried resolution without resolvedAt posts once.
     const episode = record.events.filter((e) => e.type === 'reopened').length
-    await this.messages.post(record, paragraphs, `resolved:${record.openedAt}:${episode}`)
+    // The card and name, and the message, go out side by side through their own quotas: in a
+    // storm the card waits behind others' patches, and the resolution message need not wait for it.
+    await settled([
+      (async () => {
+        await this.cards.refresh(record, op)
+        await this.core.client.updateChat(record.chatId, {
+          name: this.messages.resolvedName(record.chatName),
+          description: this.discovery.description(record.keyHash, 'resolved', record.openedAt),
+        })
+      })(),
+      this.messages.post(record, paragraphs, `resolved:${record.openedAt}:${episode}`),
+    ])
     await this.broadcast.note(
       record,
       this.messages.t.feedResolved(
@@ -311,4 +316,10 @@ export class Flow {
     await this.records.save(record)
     return this.records.result('resolved', record, op)
   }
+}
+
+/** Waits for every one of them, then throws the first failure (none is left running behind a retry). */
+async function settled(work: Array<Promise<unknown>>): Promise<void> {
+  const failed = (await Promise.allSettled(work)).find((r) => r.status === 'rejected')
+  if (failed) throw (failed as PromiseRejectedResult).reason
 }

@@ -192,6 +192,18 @@ export class Messages {
     const pending = record.pendingFollowUps ?? []
     if (!pending.length) return false
     if (this.core.now() < until && this.backlogged(record.chatId)) return 'later'
+    await this.post(record, this.takePending(record), `merged:${pending[0]!.at}:${pending.length}`)
+    return true
+  }
+
+  /**
+   * The held follow-ups as paragraphs (a headline, then each with its time,
+   * oldest first), taken off the record; none when nothing is held. A
+   * resolution carries them after its own headline: one message, not two.
+   */
+  takePending(record: IncidentRecord): Array<Array<Record<string, unknown>>> {
+    const pending = record.pendingFollowUps ?? []
+    if (!pending.length) return []
     const { timeZone, language } = this.core.config
     const paragraphs: Array<Array<Record<string, unknown>>> = [
       [{ tag: 'text', text: this.t.mergedUpdates(pending.length) }],
@@ -204,9 +216,8 @@ export class Messages {
         ...shown,
       )
     }
-    await this.post(record, paragraphs, `merged:${pending[0]!.at}:${pending.length}`)
     delete record.pendingFollowUps
-    return true
+    return paragraphs
   }
 
   personNodes(person: Person): Array<Record<string, unknown>> {

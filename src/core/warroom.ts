@@ -369,7 +369,8 @@ export class WarRoom {
 
   /** A job's time came (a step, a reminder, a step's note): done unless it no longer applies. */
   async escalate(keyHash: string, kind: string, job: EscalationJob | ReminderJob) {
-    const priority = kind === ESCALATE ? 1 : kind === NOTE || kind === FOLLOW_UPS ? -1 : 0
+    // Held follow-ups at 0, not -1: their job holds the incident's lock while it posts, and a resolution waits for it.
+    const priority = kind === ESCALATE ? 1 : kind === NOTE ? -1 : 0
     const noted = kind === NOTE ? await this.p.discovery.lookup(keyHash) : undefined
     if (noted) await withPriority(-1, () => this.p.escalations.notePost(noted, job as NoteJob))
     return this.records.run('', keyHash, priority, async (op) => {

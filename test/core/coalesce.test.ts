@@ -2,7 +2,7 @@
  * Follow-ups coalesced (issue 26): while Feishu's message quota is
  * backlogged, the card is still patched with each change and the follow-ups
  * are held and posted as one message that lists them all, never dropped; a
- * resolution posts what is held first and stays a message of its own.
+ * resolution carries what is held after its own headline (one message).
  */
 import { describe, expect } from 'vitest'
 import type { FeishuClient } from '../../src/feishu/client.js'
@@ -30,7 +30,7 @@ async function withNoise(s: FeishuSandbox, member: string) {
 }
 
 describe('follow-ups while messages are backlogged', () => {
-  test('three changes during a backlog: three card patches, one merged message naming all three; the resolution on its own', async ({
+  test('three changes during a backlog: three card patches, one merged message naming all three; a resolution carries what is held', async ({
     sandbox: s,
     people: [alice],
   }) => {
@@ -66,21 +66,22 @@ describe('follow-ups while messages are backlogged', () => {
     // Nothing posted on its own for those three changes.
     expect(posts.filter((p) => /新增 \d+ 项告警/.test(p) && !p.startsWith('🔄'))).toEqual([])
 
-    // Held again, then resolved at once: the held one first, the resolution a message of its own.
+    // Held again, then resolved at once: the resolution, headline first, carries the held change.
     const again = flood()
     await until('the backlog', () => client.transport.backlog('api:sendMessage') >= 10)
     await warroom.handle(incident({ ...base, items: [1, 2, 3, 4, 5].map(item) }))
     await warroom.resolveBy({ chatId: chatId! }, { openId: alice!.open_id }, 'failed over')
     await again
     const after = view(s, chatId!).posts
-    const held = after.findIndex((p) => p.startsWith('🔄 1 次更新'))
-    const resolution = after.findIndex((p) => p.includes('已解决'))
-    expect(held).toBeGreaterThan(-1)
-    expect(resolution).toBeGreaterThan(held)
-    expect(after[held]).toContain('replica-5 lagging')
-    // The job that would have posted it finds nothing held: posted once.
+    const resolutions = after.filter((p) => p.includes('已解决'))
+    expect(resolutions).toHaveLength(1)
+    expect(resolutions[0]).toMatch(
+      /^✅ 事件已解决[^]*failed over[^]*🔄 1 次更新[^]*replica-5 lagging/,
+    )
+    // The job that would have posted it finds nothing held: nothing else names it.
     await new Promise((r) => setTimeout(r, 1500))
-    expect(view(s, chatId!).posts.filter((p) => p.startsWith('🔄 1 次更新'))).toHaveLength(1)
+    const final = view(s, chatId!).posts
+    expect(final.filter((p) => p.includes('replica-5 lagging'))).toEqual(resolutions)
   })
 
   test('card patches during a backlog: the answer comes at once, one patch carries the changes made meanwhile, the card ends current', async ({
@@ -111,5 +112,30 @@ describe('follow-ups while messages are backlogged', () => {
     // A resolution is answered once its card shows it, the background patch or not.
     await warroom.resolveBy({ chatId: chatId! }, { openId: alice!.open_id }, 'failed over')
     expect(view(s, chatId!).card.header.template).toBe('green')
+  })
+
+  test('a resolution’s message does not wait for its card behind others’ patches', async ({
+    sandbox: s,
+    people: [alice],
+  }) => {
+    const { warroom, client, opened, others } = await withNoise(s, alice!.open_id)
+    const { chatId } = opened
+    const card = (n: number) => ({ elements: [{ tag: 'markdown', content: `noise ${n}` }] })
+    const flooding = Promise.all(
+      Array.from({ length: 150 }, (_, i) =>
+        client.patchCard(others[i % others.length]!.cardMessageId!, card(i)),
+      ),
+    )
+    await until('the backlog', () => client.transport.backlog('api:patchMessage') >= 10)
+    const resolving = warroom.resolveBy({ chatId: chatId! }, { openId: alice!.open_id }, 'done')
+    await until('the resolution message', () =>
+      view(s, chatId!).posts.some((p) => p.startsWith('✅ 事件已解决')),
+    )
+    // Posted while the card still waits for its patch (about three seconds of others' first).
+    expect(view(s, chatId!).card.header.template).not.toBe('green')
+    expect((await resolving).action).toBe('resolved')
+    expect(view(s, chatId!).card.header.template).toBe('green')
+    expect(view(s, chatId!).name).toMatch(/^\[已解决\] /)
+    await flooding
   })
 })
