@@ -133,7 +133,7 @@ form{display:flex;gap:6px;padding:10px 16px;background:#fff;border-top:1px solid
 #empty{color:#8f959e;padding:40px;text-align:center}
 #pinned{background:#fff8e6;border-bottom:1px solid #f5d78e;padding:6px 16px;max-height:35vh;overflow:auto}#pinned:empty{display:none}
 #pinned .lbl{font-size:12px;color:#8f6b00;margin-bottom:4px;cursor:pointer}.chat .tail{color:#8f959e;font-size:11px}
-.msg.reply{margin-left:28px;padding-left:8px;border-left:2px solid #dee0e3}.feed{color:#7f3bf5}
+.msg.reply{margin-left:28px;padding-left:8px;border-left:2px solid #dee0e3}.feed{color:#7f3bf5}.storm{color:#d83931}
 #attention .ts{padding:4px 16px;background:#fff3e0;color:#8f4a00;font-size:12px}
 #notice{padding:8px 16px;display:none}#notice.err{display:block;background:#fde2e2;color:#a8071a}#notice.ok{display:block;background:#e8f7e8;color:#1f6f1f}
 </style></head><body>
@@ -144,9 +144,9 @@ form{display:flex;gap:6px;padding:10px 16px;background:#fff;border-top:1px solid
 let state=null, sel=null, shown={}, noticeTimer=null, pinnedOpen=null;
 // The page's own words, in the product's language (warroom.language).
 const L={
- zh:{brand:'飞书沙箱',tagline:'feishu-warroom 做了什么，按飞书的样子显示。这里的一切都不离开本机。',empty:'还没有群聊。发送一条告警（见 README），它的作战室就会出现在这里。',placeholder:'/ack、/resolve 已回滚、/status 或任意内容',send:'发送',members:n=>n+' 位成员',resolved:'已解决',open:'处理中',renamed:n=>'改名 '+n+' 次',pinnedCard:'📌 置顶卡片',topNotice:' · 群置顶',updated:n=>'更新 '+n+' 次',pinned:'📌 已置顶',kinds:{app:'📳 应用内加急',sms:'✉️ 短信加急',phone:'📞 电话加急'},forPinned:'置顶卡片',forMsg:'消息 ',nobodyClick:'群里没有成员可以代为点击：请先邀请成员（见 README）',nobodyWrite:'群里没有成员可以代为发言：请先邀请成员（见 README）',error:'错误 ',receiver:'接收端返回 ',noName:'（无名称）',feed:'📣 通报频道：每个事件一个话题',inThread:'↳ 话题回复',ts:'⏰ 即时提醒（置顶在消息列表）：',bridge:'📹 视频会议 ',released:'（已释放）',join:'加入',
+ zh:{brand:'飞书沙箱',tagline:'feishu-warroom 做了什么，按飞书的样子显示。这里的一切都不离开本机。',empty:'还没有群聊。发送一条告警（见 README），它的作战室就会出现在这里。',placeholder:'/ack、/resolve 已回滚、/status 或任意内容',send:'发送',members:n=>n+' 位成员',resolved:'已解决',open:'处理中',renamed:n=>'改名 '+n+' 次',pinnedCard:'📌 置顶卡片',topNotice:' · 群置顶',updated:n=>'更新 '+n+' 次',pinned:'📌 已置顶',kinds:{app:'📳 应用内加急',sms:'✉️ 短信加急',phone:'📞 电话加急'},forPinned:'置顶卡片',forMsg:'消息 ',nobodyClick:'群里没有成员可以代为点击：请先邀请成员（见 README）',nobodyWrite:'群里没有成员可以代为发言：请先邀请成员（见 README）',error:'错误 ',receiver:'接收端返回 ',noName:'（无名称）',feed:'📣 通报频道：每个事件一个话题',storm:'🌪️ 告警风暴群：多个事件汇总在一个群里',inThread:'↳ 话题回复',ts:'⏰ 即时提醒（置顶在消息列表）：',bridge:'📹 视频会议 ',released:'（已释放）',join:'加入',
   sys:{'{from_user} started the group chat.':'{from_user} 创建了群组','{from_user} invited {to_chatters} to the group.':'{from_user} 邀请 {to_chatters} 加入了群组','{from_user} updated the group name from "{old_group_name}" to "{group_name}".':'{from_user} 将群名称从“{old_group_name}”修改为“{group_name}”'}},
- en:{brand:'Feishu sandbox',tagline:'What feishu-warroom did, as Feishu would show it. Nothing here leaves this machine.',empty:'No chats yet. Send an alert (see README) and its war room appears here.',placeholder:'/ack, /resolve fixed it, /status or anything',send:'Send',members:n=>n+' members',resolved:'resolved',open:'open',renamed:n=>'renamed '+n+'×',pinnedCard:'📌 pinned card',topNotice:' · top notice',updated:n=>'updated '+n+'×',pinned:'📌 pinned',kinds:{app:'📳 in-app urgent',sms:'✉️ urgent SMS',phone:'📞 urgent phone call'},forPinned:'the pinned card',forMsg:'message ',nobodyClick:'Nobody is in this chat to click as: invite members (see README)',nobodyWrite:'Nobody is in this chat to write as: invite members (see README)',error:'Error ',receiver:'The receiver answered ',noName:'(no name)',feed:'📣 stakeholder feed: one thread per incident',inThread:'↳ in thread',ts:'⏰ time-sensitive (pinned to the top of the chat list) for: ',bridge:'📹 video meeting ',released:' (released)',join:'join',sys:{}}};
+ en:{brand:'Feishu sandbox',tagline:'What feishu-warroom did, as Feishu would show it. Nothing here leaves this machine.',empty:'No chats yet. Send an alert (see README) and its war room appears here.',placeholder:'/ack, /resolve fixed it, /status or anything',send:'Send',members:n=>n+' members',resolved:'resolved',open:'open',renamed:n=>'renamed '+n+'×',pinnedCard:'📌 pinned card',topNotice:' · top notice',updated:n=>'updated '+n+'×',pinned:'📌 pinned',kinds:{app:'📳 in-app urgent',sms:'✉️ urgent SMS',phone:'📞 urgent phone call'},forPinned:'the pinned card',forMsg:'message ',nobodyClick:'Nobody is in this chat to click as: invite members (see README)',nobodyWrite:'Nobody is in this chat to write as: invite members (see README)',error:'Error ',receiver:'The receiver answered ',noName:'(no name)',feed:'📣 stakeholder feed: one thread per incident',storm:'🌪️ storm room: several incidents gathered in one chat',inThread:'↳ in thread',ts:'⏰ time-sensitive (pinned to the top of the chat list) for: ',bridge:'📹 video meeting ',released:' (released)',join:'join',sys:{}}};
 let t=L.zh;
 function words(){t=L[(state.ui||{}).language]||L.zh;document.documentElement.lang=state.ui.language==='en'?'en':'zh-CN';
   document.getElementById('brand').textContent=t.brand;document.getElementById('tagline').textContent=t.tagline;
@@ -167,6 +167,8 @@ async function send(path,body){
 const esc=s=>String(s).replace(/&(?!#\\d+;)/g,'&amp;').replace(/</g,'&lt;').replace(/>/g,'&gt;').replace(/"/g,'&quot;');
 const name=id=>(state.users.find(u=>u.open_id===id)||{}).name||id;
 const isFeed=c=>(state.feeds||[]).includes(c.chat_id);
+// A storm room is the war room of a storm:<source>:<route> key, which its pinned card's footer names.
+const isStorm=(c,byId)=>c.pinned.map(id=>byId[id]).some(m=>m&&m.msg_type==='interactive'&&(m.content.elements||[]).some(e=>e.tag==='note'&&(e.elements||[]).some(x=>/(^| · )storm:/.test(x.content||''))));
 function md(text){
   let h=esc(text);
   h=h.replace(/&lt;at (?:id|user_id)=["']?([^"'&\\s]+)["']?&gt;&lt;\\/at&gt;/g,(m,id)=>'<span class="at">@'+esc(id==='all'?'all':name(id))+'</span>');
@@ -197,9 +199,9 @@ function render(){
   const byId=Object.fromEntries(state.messages.map(m=>[m.message_id,m]));
   // Chats of the same name (a reopened key, two storms) told apart by their id's end and first message.
   const tail=c=>{const first=byId[c.messages[0]];return ' <span class="tail">…'+esc(c.chat_id.slice(-6))+(first?' · '+esc(clock(first.create_time)):'')+'</span>';};
-  document.getElementById('chats').innerHTML=chats.slice().reverse().map(c=>'<div class="chat'+(c.chat_id===sel?' sel':'')+'" data-id="'+c.chat_id+'">'+esc(c.name||t.noName)+'<small>'+(((state.time_sensitive||{})[c.chat_id]||[]).length?'⏰ ':'')+t.members(c.members.length)+' · '+(isFeed(c)?'<span class="feed">'+t.feed+'</span>':c.description.includes(':r:')||c.description.includes(':resolved:')?t.resolved:t.open)+tail(c)+'</small></div>').join('');
+  document.getElementById('chats').innerHTML=chats.slice().reverse().map(c=>'<div class="chat'+(c.chat_id===sel?' sel':'')+'" data-id="'+c.chat_id+'">'+esc(c.name||t.noName)+'<small>'+(((state.time_sensitive||{})[c.chat_id]||[]).length?'⏰ ':'')+t.members(c.members.length)+' · '+(isFeed(c)?'<span class="feed">'+t.feed+'</span>':(isStorm(c,byId)?'<span class="storm">🌪️</span> ':'')+(c.description.includes(':r:')||c.description.includes(':resolved:')?t.resolved:t.open))+tail(c)+'</small></div>').join('');
   const chat=state.chats.find(c=>c.chat_id===sel); if(!chat)return;
-  const feedLine=isFeed(chat)?' · <span class="feed">'+t.feed+'</span>':'';
+  const feedLine=isFeed(chat)?' · <span class="feed">'+t.feed+'</span>':isStorm(chat,byId)?' · <span class="storm">'+t.storm+'</span>':'';
   // Who has this chat time-sensitive, and its video meeting (matched by its link in the chat's messages).
   const tsFor=((state.time_sensitive||{})[chat.chat_id]||[]);
   const texts=chat.messages.map(id=>JSON.stringify((byId[id]||{}).content||''));

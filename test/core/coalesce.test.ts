@@ -76,7 +76,7 @@ describe('follow-ups while messages are backlogged', () => {
     const resolutions = after.filter((p) => p.includes('已解决'))
     expect(resolutions).toHaveLength(1)
     expect(resolutions[0]).toMatch(
-      /^✅ 事件已解决[^]*failed over[^]*🔄 1 次更新[^]*replica-5 lagging/,
+      /^✅ 事件已解决[\s\S]*failed over[\s\S]*🔄 1 次更新[\s\S]*replica-5 lagging/,
     )
     // The job that would have posted it finds nothing held: nothing else names it.
     await new Promise((r) => setTimeout(r, 1500))

@@ -312,4 +312,46 @@ describe.skipIf(!hasChromium)('the sandbox page, from the README', () => {
     expect(missing).toEqual([])
     await context.close()
   })
+
+  it('marks a storm room in the list and its title, its card listing the incidents in it', {
+    timeout: 60_000,
+  }, async () => {
+    // More non-critical incidents from one source than the new-chat budget allows (30 a minute).
+    const answers = await Promise.all(
+      Array.from({ length: 34 }, async (_, i) => {
+        const res = await request(`${base}/incidents`, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json' },
+          body: JSON.stringify({
+            key: `storm-demo:${i}`,
+            title: `Queue lag ${i}`,
+            severity: 'warning',
+            labels: { team: 'payments' },
+          }),
+        })
+        expect(res.statusCode).toBe(200)
+        return (await res.body.json()) as { storm?: string }
+      }),
+    )
+    const stormed = answers.filter((a) => a.storm).length
+    expect(stormed).toBeGreaterThan(0)
+    const page = await browser!.newPage({ viewport: { width: 1280, height: 900 } })
+    await page.goto(`${base}/sandbox`)
+    const room = page.locator('#chats .chat', { has: page.locator('.storm') })
+    await expect.poll(() => room.count()).toBe(1)
+    // War rooms of their own carry no mark.
+    expect(
+      await page.locator('#chats .chat', { hasText: 'Queue lag' }).locator('.storm').count(),
+    ).toBe(0)
+    await room.click()
+    await expect.poll(() => page.locator('#title small').textContent()).toContain('🌪️ 告警风暴群')
+    await expect
+      .poll(
+        async () =>
+          (await page.locator('#pinned .card').textContent())?.match(/Queue lag \d+/g)?.length ?? 0,
+      )
+      .toBe(stormed)
+    await shot(page, '9-storm-room')
+    await page.close()
+  })
 })
