@@ -28,6 +28,12 @@ export interface SandboxOptions {
    * real Feishu): the original object (default), or an error.
    */
   repeatedUuid?: 'original' | 'error'
+  /**
+   * What a chat name over 60 or a description over 100 characters gets
+   * (UNCONFIRMED on real Feishu, whose CLI refuses them before sending):
+   * refused with 232001 (default), cut to the limit, or kept whole.
+   */
+  longChatText?: 'refuse' | 'truncate' | 'accept'
   /** When an unanswered event is pushed again over the long connection (Feishu: 15 s, 5 min, 1 h, 6 h). */
   repushDelaysMs?: number[]
   /**

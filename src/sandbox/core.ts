@@ -35,6 +35,8 @@ export class SandboxCore {
   clockOffsetMs: number
   /** What a repeated uuid answers after the first call completed (see SandboxOptions). */
   repeatedUuid: 'original' | 'error'
+  /** What an over-long chat name or description gets (see SandboxOptions). */
+  longChatText: 'refuse' | 'truncate' | 'accept'
   /** Calls refused by the rate limits (99991400, 230020, 230047). */
   refusedByLimits = 0
   /** The same, by the limit that refused them (api:<endpoint>, chat, patch, pin). */
@@ -63,6 +65,8 @@ export class SandboxCore {
     this.clockOffsetMs = options.clockOffsetMs ?? 0
     this.repeatedUuid =
       options.repeatedUuid ?? (process.env.SANDBOX_REPEATED_UUID === 'error' ? 'error' : 'original')
+    const long = options.longChatText ?? process.env.SANDBOX_LONG_CHAT_TEXT
+    this.longChatText = long === 'truncate' || long === 'accept' ? long : 'refuse'
     this.limiter = new WindowLimiter(() => this.now(), options.rateLimitWindows ?? 'sliding')
     if (options.seedUsers ?? true) for (const u of DEFAULT_USERS) this.state.addUser(u)
   }

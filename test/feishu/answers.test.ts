@@ -155,6 +155,39 @@ describe.each(['original', 'error'] as const)('a repeated uuid answering %s', (r
   })
 })
 
+describe.each(['refuse', 'truncate', 'accept'] as const)(
+  'an over-long chat name or description %s by Feishu',
+  (longChatText) => {
+    it('never sends one: the war room opens, resolves and is found again by its marker', async () => {
+      const s = await sandbox({ longChatText })
+      const [alice] = [...s.state.users.values()]
+      const store = new MemoryStore()
+      const title = `${'数据库主库复制延迟过高，'.repeat(12)}（${'x'.repeat(80)}）`
+      const opened = await warRoomFor(s, { store }).handle(
+        incident({ title, severity: 'critical', members: [alice!.open_id] }),
+      )
+      expect(opened.action).toBe('opened')
+      // A notifier without the store (the Action) finds the chat by its marker, not a second one.
+      const again = await warRoomFor(s).handle(
+        incident({ title, severity: 'critical', summary: 'still', members: [alice!.open_id] }),
+      )
+      expect(again.chatId).toBe(opened.chatId)
+      const resolved = await warRoomFor(s, { store }).handle(
+        incident({ title, status: 'resolved', members: [alice!.open_id] }),
+      )
+      expect(resolved.action).toBe('resolved')
+      const chat = s.state.chats.get(opened.chatId!)!
+      // Within the limits whatever Feishu would do past them: nothing was refused, cut or kept long.
+      for (const { name } of chat.names) expect([...name].length).toBeLessThanOrEqual(60)
+      expect([...chat.description].length).toBeLessThanOrEqual(100)
+      expect(chat.name).toMatch(/^\[已解决\] /)
+      expect(
+        [...s.state.chats.values()].filter((c) => c.description.includes('[warroom:')),
+      ).toHaveLength(1)
+    })
+  },
+)
+
 describe('a notification Feishu refuses for good', () => {
   it('is answered 200 (the sender cannot fix it by retrying) but logged with the fix, counted and listed on /readyz', async () => {
     const s = await sandbox({ scopes: ['im:message', 'im:message:send_as_bot'] })

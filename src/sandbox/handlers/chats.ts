@@ -13,14 +13,19 @@ import { SANDBOX_LIMITS } from '../limits.js'
 import type { RouteName } from '../routes.js'
 import { newId, type SandboxChat } from '../state.js'
 
-/** Longer values are refused as Feishu's CLI refuses them (the server's own answer is UNCONFIRMED). */
-function checkLength(field: string, value: string, limit: number): void {
-  if ([...value].length > limit)
-    throw new ApiError(
-      400,
-      232001,
-      `Your request contains an invalid request parameter: ${field} is longer than ${limit} characters.`,
-    )
+/**
+ * Longer values are refused as Feishu's CLI refuses them; the server's own
+ * answer is UNCONFIRMED, so `longChatText` plays cutting or keeping them too.
+ */
+function fit(sb: SandboxCore, field: string, value: string, limit: number): string {
+  const chars = [...value]
+  if (chars.length <= limit || sb.longChatText === 'accept') return value
+  if (sb.longChatText === 'truncate') return chars.slice(0, limit).join('')
+  throw new ApiError(
+    400,
+    232001,
+    `Your request contains an invalid request parameter: ${field} is longer than ${limit} characters.`,
+  )
 }
 
 /** Create, read, rename and list chats. */
@@ -52,10 +57,18 @@ export function chatHandlers(sb: SandboxCore): Partial<Record<RouteName, Handler
           if (chat) return sb.chatInfo(chat)
         }
       }
-      const name = typeof input.name === 'string' ? input.name : ''
-      checkLength('name', name, CHAT_NAME_LIMIT)
-      const description = typeof input.description === 'string' ? input.description : ''
-      checkLength('description', description, CHAT_DESCRIPTION_LIMIT)
+      const name = fit(
+        sb,
+        'name',
+        typeof input.name === 'string' ? input.name : '',
+        CHAT_NAME_LIMIT,
+      )
+      const description = fit(
+        sb,
+        'description',
+        typeof input.description === 'string' ? input.description : '',
+        CHAT_DESCRIPTION_LIMIT,
+      )
       const chatType = input.chat_type === 'public' ? 'public' : 'private'
       if (chatType === 'public' && [...name].length < 2)
         throw new ApiError(400, 232020, 'The name of a public chat must be at least 2 characters.')
@@ -127,35 +140,36 @@ export function chatHandlers(sb: SandboxCore): Partial<Record<RouteName, Handler
       const chat = sb.chatFor(params.chat_id!, true)
       const input = parseJson(body) as Record<string, unknown>
       const now = sb.now()
-      if (input.name !== undefined) {
-        if (typeof input.name !== 'string') throw fieldError('name', 'name must be a string')
-        checkLength('name', input.name, CHAT_NAME_LIMIT)
-        if (input.name !== chat.name) {
-          const before = chat.name
-          chat.name = input.name
-          chat.names.push({ name: input.name, at: now })
-          sb.state.addSystemMessage(
-            chat.chat_id,
-            now,
-            SYSTEM_TEMPLATES.renamed,
-            { from_user: [sb.appName] },
-            `${sb.appName} updated the group name from "${before}" to "${input.name}".`,
-          )
-        }
-      }
-      if (input.description !== undefined) {
-        if (typeof input.description !== 'string')
-          throw fieldError('description', 'description must be a string')
-        checkLength('description', input.description, CHAT_DESCRIPTION_LIMIT)
-      }
+      if (input.name !== undefined && typeof input.name !== 'string')
+        throw fieldError('name', 'name must be a string')
+      if (input.description !== undefined && typeof input.description !== 'string')
+        throw fieldError('description', 'description must be a string')
       if (
         input.edit_permission !== undefined &&
         input.edit_permission !== 'only_owner' &&
         input.edit_permission !== 'all_members'
       )
         throw fieldError('edit_permission', 'edit_permission must be only_owner or all_members')
+      const name =
+        typeof input.name === 'string' ? fit(sb, 'name', input.name, CHAT_NAME_LIMIT) : undefined
+      const description =
+        typeof input.description === 'string'
+          ? fit(sb, 'description', input.description, CHAT_DESCRIPTION_LIMIT)
+          : undefined
       // Validated whole before anything changes: a refused update leaves the chat as it was.
-      if (typeof input.description === 'string') chat.description = input.description
+      if (name !== undefined && name !== chat.name) {
+        const before = chat.name
+        chat.name = name
+        chat.names.push({ name, at: now })
+        sb.state.addSystemMessage(
+          chat.chat_id,
+          now,
+          SYSTEM_TEMPLATES.renamed,
+          { from_user: [sb.appName] },
+          `${sb.appName} updated the group name from "${before}" to "${name}".`,
+        )
+      }
+      if (description !== undefined) chat.description = description
       if (input.edit_permission !== undefined)
         chat.edit_permission = input.edit_permission as SandboxChat['edit_permission']
       return {}
