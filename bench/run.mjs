@@ -73,6 +73,13 @@ if (want('overhead')) {
     )
   console.log(`ratio:   ${fmt(r.ratio, 2)} of the bare server's throughput`)
   if (r.postgres) console.log(`ratio on PostgreSQL: ${fmt(r.postgresRatio, 2)}`)
+  const us = r.cpuPerRequestUs
+  console.log(
+    `server CPU per request: file ${fmt(us.file, 1)} µs, PostgreSQL ${fmt(us.postgres ?? Number.NaN, 1)} µs, bare ${fmt(us.bare, 1)} µs: capacity ${fmt(us.bare / us.file, 2)} / ${fmt(us.bare / (us.postgres ?? Number.NaN), 2)} of bare`,
+  )
+  console.log(
+    `(medians of ${r.perRound.length} interleaved rounds; per round, file / PostgreSQL vs bare: ${r.perRound.map((x) => `${fmt(x.file, 2)} / ${fmt(x.postgres ?? Number.NaN, 2)}`).join(', ')})`,
+  )
 }
 if (want('coldstart')) {
   console.log('\n## 4. Action cold start')
