@@ -2,9 +2,13 @@ import { TEXTS } from '../i18n/index.js'
 import type { Incident } from '../model/incident.js'
 import type { ImageFetcher } from '../outbound/images.js'
 import { type CardView, renderCard } from '../render/card.js'
+import type { JobQueue } from '../store/jobs.js'
 import type { IncidentRecord } from '../store/store.js'
 import { BACKLOG } from './messages.js'
 import { type Core, deriveUuid, errorMessage, type Op, sha } from './model.js'
+
+/** The job that patches a card again after its background patch failed for good. */
+export const CARD_SYNC = 'card-sync'
 
 /**
  * The war room's alert card: rendered from the record, sent once and pinned,
@@ -24,7 +28,12 @@ export class Cards {
     private readonly save: (record: IncidentRecord) => Promise<void>,
     /** One process owns its records: a card may be patched after the answer (not with replicas). */
     private readonly mayDefer = false,
+    /** Where a card whose background patch failed is patched again from (CARD_SYNC). */
+    private readonly jobs?: JobQueue,
   ) {}
+
+  /** Background patches that failed for good in a row, per incident (CARD_SYNC gives up after five). */
+  private readonly failed = new Map<string, number>()
 
   private view(record: IncidentRecord): CardView {
     // The card's title is the chat's: both keep the title the incident opened with.
@@ -230,8 +239,11 @@ export class Cards {
           })
           if (sent === entry.gen) break
         }
+        this.failed.delete(keyHash)
       } catch (error) {
-        this.core.logger.warn('a card patch after a backlog failed; the next change patches it', {
+        // The record says the card is current, so a repeat would not patch it: a job will.
+        const again = await this.patchAgainLater(record)
+        this.core.logger.warn(`a card patch after a backlog failed; ${again}`, {
           chatId: record.chatId,
           error: errorMessage(error),
         })
@@ -239,6 +251,32 @@ export class Cards {
         this.behind.delete(keyHash)
       }
     })()
+  }
+
+  /** Schedules CARD_SYNC in 30 s (five times in a row at most); says what happens next. */
+  private async patchAgainLater(record: IncidentRecord): Promise<string> {
+    const failures = (this.failed.get(record.keyHash) ?? 0) + 1
+    this.failed.set(record.keyHash, failures)
+    if (!this.jobs || failures > 5) return 'the next change patches it'
+    const dueAt = this.core.now() + 30_000
+    try {
+      await this.jobs.schedule({
+        id: `${CARD_SYNC}:${record.keyHash}:${dueAt}`,
+        kind: CARD_SYNC,
+        keyHash: record.keyHash,
+        dueAt,
+        data: {},
+      })
+      return 'patched again in 30 s'
+    } catch {
+      return 'the next change patches it'
+    }
+  }
+
+  /** The CARD_SYNC job: the card patched with the record as it is, whatever the last patch was. */
+  async resync(record: IncidentRecord, op: Op): Promise<boolean> {
+    delete record.cardHash
+    return this.refresh(record, op)
   }
 
   /** The app's earliest card in the chat's history (one whose send's answer was lost is not pinned). */

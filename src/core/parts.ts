@@ -3,7 +3,7 @@ import type { IncidentStore } from '../store/store.js'
 import { Attention } from './attention.js'
 import { Bridges } from './bridge.js'
 import { Broadcast } from './broadcast.js'
-import { Cards } from './cards.js'
+import { CARD_SYNC, Cards } from './cards.js'
 import { Discovery } from './discovery.js'
 import { Escalations } from './escalation.js'
 import { Flow } from './flow.js'
@@ -60,7 +60,7 @@ export function assemble(
   // PostgreSQL counts the urgent budget across replicas with the Feishu quota's own function.
   const shared = (store as { quota?: SharedQuota }).quota
   const urgency = new Urgency(core, messages, attention, shared)
-  const cards = new Cards(core, deps.fetchImage, save, !store.shared)
+  const cards = new Cards(core, deps.fetchImage, save, !store.shared, store.jobs)
   const discovery = new Discovery(core, store, deps.store !== undefined && !deps.storeIsCache)
   const roles = new Roles(core, messages, store.jobs)
   const broadcast = new Broadcast(core, messages)
@@ -99,6 +99,7 @@ export function assemble(
   })
   const storms = new Storms(core, records, discovery, flow, cards, messages, store.jobs)
   escalations.kinds.set(STORM_SYNC, (record, op) => storms.synced(record, op))
+  escalations.kinds.set(CARD_SYNC, (record, op) => cards.resync(record, op))
   return {
     members,
     messages,

@@ -1,3 +1,4 @@
+import { CARD_SYNC } from '../core/cards.js'
 import { ESCALATE, type EscalationJob, NOTE, REMIND, type ReminderJob } from '../core/escalation.js'
 import { FOLLOW_UPS } from '../core/messages.js'
 import { ACK_EXPIRES } from '../core/policy.js'
@@ -21,6 +22,7 @@ const IN_FLIGHT = {
   dissolve: 4,
   [FOLLOW_UPS]: 32,
   [STORM_SYNC]: 8,
+  [CARD_SYNC]: 8,
 } as const
 
 /**

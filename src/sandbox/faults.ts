@@ -8,6 +8,8 @@ export interface Fault {
   times: number
   /** Only calls to this endpoint name (see ENDPOINTS); all Open API calls when omitted. */
   endpoint?: string
+  /** Only calls whose path contains this (one message's patches, say). */
+  path?: string
   /** For `status`: the HTTP status (5xx). */
   status?: number
   /** For `status`: answer with a non-JSON body, as a proxy would. */
@@ -43,9 +45,11 @@ export class FaultQueue {
     return this.faults
   }
 
-  /** Takes one use of the first fault matching this endpoint. */
-  take(endpoint: string): Fault | undefined {
-    const index = this.faults.findIndex((f) => !f.endpoint || f.endpoint === endpoint)
+  /** Takes one use of the first fault matching this endpoint (and path). */
+  take(endpoint: string, path = ''): Fault | undefined {
+    const index = this.faults.findIndex(
+      (f) => (!f.endpoint || f.endpoint === endpoint) && (!f.path || path.includes(f.path)),
+    )
     if (index < 0) return undefined
     const fault = this.faults[index]!
     fault.times--

@@ -148,7 +148,7 @@ export class FeishuSandbox extends SandboxCore {
       return
     }
 
-    const fault = this.faults.take(endpoint)
+    const fault = this.faults.take(endpoint, url.pathname)
     if (fault?.kind === 'delay') await new Promise((r) => setTimeout(r, fault.ms ?? 1000))
     // A fault before the work: Feishu never saw the call.
     if (fault && !fault.afterEffect && this.applyFault(fault, req, res, logId)) return

@@ -7,6 +7,8 @@
 import { describe, expect } from 'vitest'
 import type { FeishuClient } from '../../src/feishu/client.js'
 import type { FeishuSandbox } from '../../src/sandbox/server.js'
+import { LocalJobQueue } from '../../src/store/jobs.js'
+import { MemoryStore } from '../../src/store/store.js'
 import { test } from '../support/fixtures.js'
 import { incident, until, view } from '../support/helpers.js'
 import { startReceiver } from '../support/receiver.js'
@@ -18,8 +20,8 @@ const item = (n: number) => ({
 })
 
 /** The incident `lag` open with one alert, and 24 other war rooms to make a backlog in. */
-async function withNoise(s: FeishuSandbox, member: string) {
-  const { warroom } = await startReceiver(s)
+async function withNoise(s: FeishuSandbox, member: string, store?: MemoryStore) {
+  const { warroom } = await startReceiver(s, store ? { store } : {})
   const client = (warroom as unknown as { client: FeishuClient }).client
   const base = { key: 'lag', members: [member] }
   const opened = await warroom.handle(incident({ ...base, items: [item(1)] }))
@@ -137,5 +139,44 @@ describe('follow-ups while messages are backlogged', () => {
     expect(view(s, chatId!).card.header.template).toBe('green')
     expect(view(s, chatId!).name).toMatch(/^\[已解决\] /)
     await flooding
+  })
+
+  test('a background patch refused for good is patched again by a job, with no new notification', async ({
+    sandbox: s,
+    people: [alice],
+  }) => {
+    // The store's jobs on the sandbox's clock, so the test can move thirty seconds on.
+    const store = new MemoryStore()
+    store.jobs = new LocalJobQueue(undefined, [], () => s.now())
+    const { warroom, client, base, opened, others } = await withNoise(s, alice!.open_id, store)
+    const { chatId, cardMessageId } = opened
+    const card = (n: number) => ({ elements: [{ tag: 'markdown', content: `noise ${n}` }] })
+    // Feishu refuses this card's next patch (a definite 400, not retried).
+    s.faults.add({
+      kind: 'code',
+      code: 230001,
+      endpoint: 'patchMessage',
+      path: cardMessageId!,
+      times: 1,
+    })
+    const flooding = Promise.all(
+      Array.from({ length: 100 }, (_, i) =>
+        client.patchCard(others[i % others.length]!.cardMessageId!, card(i)),
+      ),
+    )
+    await until('the backlog', () => client.transport.backlog('api:patchMessage') >= 10)
+    const changed = await warroom.handle(incident({ ...base, items: [1, 2].map(item) }))
+    expect(changed.action).toBe('updated')
+    await flooding
+    await until('the refused patch', () => s.faults.pending.length === 0)
+    await new Promise((r) => setTimeout(r, 300))
+    expect(view(s, chatId!).cardRead).not.toContain('replica-2 lagging')
+    // A repeat changes nothing the record knows of: the card stays behind until the job.
+    await warroom.handle(incident({ ...base, items: [1, 2].map(item) }))
+    expect(view(s, chatId!).cardRead).not.toContain('replica-2 lagging')
+    s.clockOffsetMs += 31_000
+    await until('the card patched again', () =>
+      view(s, chatId!).cardRead.includes('replica-2 lagging'),
+    )
   })
 })
