@@ -21,6 +21,12 @@ describe('dissolving a resolved war room', () => {
     const chat = s.state.chats.get(chatId)!
     await s.say(chatId, alice!.open_id, '/resolve fixed', { mentionBot: true })
     await until('dissolved', () => chat.status === 'dissolved', 8000)
+    // The job writes dissolvedAt once Feishu has answered, a moment after the chat is gone.
+    await until(
+      'recorded',
+      async () => (await warroom.find({ chatId }))?.dissolvedAt !== undefined,
+      5000,
+    )
     const record = (await warroom.find({ chatId }))!
     // A second after the review was saved, which came after the document.
     const doc = [...s.state.documents.values()][0]!
