@@ -203,12 +203,7 @@ export class RateGate {
 
   /** Moves the tickets to now: the call leaves later than its first ticket was taken. It is on its way. */
   stamp(tickets: Ticket[]): void {
-    const at = this.now()
-    for (const t of tickets)
-      for (const e of t.entries) {
-        e.at = Math.max(e.at, at)
-        e.flying = true
-      }
+    this.move(tickets, true)
     const slots = tickets.flatMap((t) => (t.slot ? [t.slot] : []))
     // Not awaited: the call goes now; the stamp lands a moment later, which only errs on the safe side.
     if (slots.length && this.shared) void this.shared.stamp(slots).catch(() => {})
@@ -216,11 +211,15 @@ export class RateGate {
 
   /** The call was answered (or failed): Feishu counted it by now, at the latest. */
   landed(tickets: Ticket[]): void {
+    this.move(tickets, false)
+  }
+
+  private move(tickets: Ticket[], flying: boolean): void {
     const at = this.now()
     for (const t of tickets)
       for (const e of t.entries) {
         e.at = Math.max(e.at, at)
-        e.flying = false
+        e.flying = flying
       }
   }
 
