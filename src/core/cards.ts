@@ -32,7 +32,7 @@ export class Cards {
     private readonly jobs?: JobQueue,
   ) {}
 
-  /** Background patches that failed for good in a row, per incident (CARD_SYNC gives up after five). */
+  /** Patches that failed for good in a row, per incident, until one lands (CARD_SYNC gives up after five). */
   private readonly failed = new Map<string, number>()
 
   private view(record: IncidentRecord): CardView {
@@ -201,6 +201,7 @@ export class Cards {
     }
     await this.core.client.patchCard(record.cardMessageId, this.render(record))
     record.cardHash = hash
+    this.failed.delete(record.keyHash) // a patch landed: the count of failures in a row starts over
     return true
   }
 
