@@ -30,7 +30,7 @@ if (want('storm')) {
       console.log(JSON.stringify(r, null, 2))
       const v = r.visibleMs
       console.log(
-        `${budget} budget, ${windows} windows: drain ${fmt(r.drainMs / 1000)} s vs lower bound ${r.boundSeconds} s = ${fmt(r.drainMs / 1000 / r.boundSeconds, 2)}×; visible p50/p99/max ${v.all.p50}/${v.all.p99}/${v.all.max} ms (first ${v.first.max}, last ${v.last.max} max); ${r.stormed} in ${r.stormRooms} storm rooms; ${r.refusedByFeishu} calls refused by Feishu, ${r.answered5xx} notifications answered 5xx; ${r.chats} chats, ${r.wrong} wrong; peak RSS ${fmt(r.peakRssMiB)} MiB`,
+        `${budget} budget, ${windows} windows: drain ${fmt(r.drainMs / 1000)} s (last change in Feishu ${fmt(r.settledMs / 1000)} s) vs lower bound ${r.boundSeconds} s = ${fmt(r.drainMs / 1000 / r.boundSeconds, 2)}×; answered p50/p99/max ${v.all.p50}/${v.all.p99}/${v.all.max} ms (first ${v.first.max} max); last notification shown p50/p99/max ${v.lastNotificationShown.p50}/${v.lastNotificationShown.p99}/${v.lastNotificationShown.max} ms; ${r.stormed} in ${r.stormRooms} storm rooms; ${r.refusedByFeishu} calls refused by Feishu, ${r.answered5xx} notifications answered 5xx; ${r.chats} chats, ${r.wrong} wrong; peak RSS ${fmt(r.peakRssMiB)} MiB`,
       )
     }
 }

@@ -207,13 +207,28 @@ export async function storm({
     if (Date.now() - started > 300_000) break
     await new Promise((r) => setTimeout(r, 250))
   }
-  const drainMs = Date.now() - started
+  // Then until nothing has changed in Feishu for a second: the last patches and renames too.
+  const lastChange = (state) =>
+    Math.max(
+      ...state.messages.map((m) => Number(m.create_time)),
+      ...state.messages.flatMap((m) => (m.history ?? []).map((v) => v.at)),
+    )
+  let state = await sandbox.state()
+  for (let seen = lastChange(state); Date.now() - seen < 1000; seen = lastChange(state)) {
+    await new Promise((r) => setTimeout(r, 500))
+    state = await sandbox.state()
+  }
   // A little longer: a summary posted twice would show now.
   if (replicas > 1) await new Promise((r) => setTimeout(r, 2500))
   const rss = peakRssMiB(receivers[0].child.pid)
 
-  // What Feishu shows afterwards.
-  const state = await sandbox.state()
+  // What Feishu shows afterwards. Times are the sandbox's, as it took each call (not when the bench looked).
+  if (replicas > 1) state = await sandbox.state()
+  const summaryTimes = state.messages
+    .filter((m) => JSON.stringify(m.content).includes('复盘摘要'))
+    .map((m) => Number(m.create_time))
+  const drainMs = (summaryTimes.length ? Math.max(...summaryTimes) : lastChange(state)) - started
+  const settledMs = lastChange(state) - started
   const stats = await sandbox.stats()
   if (inspect) await inspect(state, started, { lastAt, lastChangeAt, firstAt, deliveries })
   const byId = new Map(state.messages.map((m) => [m.message_id, m]))
@@ -346,6 +361,7 @@ export async function storm({
     notifications: groups * perGroup,
     sentWithinMs,
     drainMs,
+    settledMs,
     boundSeconds,
     calls,
     requested,

@@ -15,6 +15,7 @@ import type { Members } from './members.js'
 import { type Messages, severityInName, summarizeChange } from './messages.js'
 import { type Core, deriveUuid, type Op, type WarRoomResult } from './model.js'
 import type { Records } from './records.js'
+import { summaryNow } from './review.js'
 import type { Roles } from './roles.js'
 import type { Urgency } from './urgency.js'
 
@@ -291,6 +292,12 @@ export class Flow {
       ...this.messages.resolution(record, how.by, how.note ?? how.incident?.resolution),
       ...this.messages.takePending(record),
     ]
+    // So does the review summary while messages are backlogged (the review then posts none).
+    const { client, config } = this.core
+    const summary = this.messages.backlogged(record.chatId)
+      ? await summaryNow(client, this.messages, config, record)
+      : undefined
+    if (summary) paragraphs.push([{ tag: 'text', text: summary }])
     // Keyed by the episode, not the time: a retried resolution without resolvedAt posts once.
     const episode = record.events.filter((e) => e.type === 'reopened').length
     // The card and name, and the message, go out side by side through their own quotas: in a
@@ -305,6 +312,7 @@ export class Flow {
       })(),
       this.messages.post(record, paragraphs, `resolved:${record.openedAt}:${episode}`),
     ])
+    if (summary) record.summaryPostedAt = record.resolvedAt
     await this.broadcast.note(
       record,
       this.messages.t.feedResolved(

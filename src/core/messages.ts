@@ -176,7 +176,7 @@ export class Messages {
   }
 
   /** A follow-up now would wait behind a backlog of messages, the app's or this chat's. */
-  private backlogged(chatId: string): boolean {
+  backlogged(chatId: string): boolean {
     const transport = this.core.client.transport
     return (
       transport.backlog('api:sendMessage') >= BACKLOG || transport.backlog(`chat:${chatId}`) > 0

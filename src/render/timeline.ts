@@ -109,7 +109,8 @@ export async function writeTimeline(
   // Names where the app may read them (a contact scope); ids otherwise. One lookup per person.
   let canReadNames = true
   const learnName = async (id: string) => {
-    if (!canReadNames || names.has(id) || !/^ou_/.test(id)) return
+    // No output (the figures alone): names change none of them.
+    if (!outputs.length || !canReadNames || names.has(id) || !/^ou_/.test(id)) return
     try {
       const name = await client.getUserName(id)
       names.set(id, name ?? id)

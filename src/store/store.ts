@@ -87,6 +87,8 @@ export interface IncidentRecord {
   moments?: Array<{ at: number; by: Person; text: string; messageId?: string; author?: Person }>
   /** What fixed it (a person's note, or the source's resolution), for the next time it fires. */
   resolutionNote?: string
+  /** The resolvedAt whose review summary rode in the resolution message (a storm's backlog). */
+  summaryPostedAt?: number
   /** The earlier episode of this key, when it resolved within the look-back: shown on the card. */
   lastTime?: {
     openedAt: number

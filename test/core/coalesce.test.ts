@@ -6,12 +6,13 @@
  */
 import { describe, expect } from 'vitest'
 import type { FeishuClient } from '../../src/feishu/client.js'
+import type { TimelineArchive } from '../../src/render/timeline.js'
 import type { FeishuSandbox } from '../../src/sandbox/server.js'
 import { LocalJobQueue } from '../../src/store/jobs.js'
-import { MemoryStore } from '../../src/store/store.js'
+import { hashKey, MemoryStore } from '../../src/store/store.js'
 import { test } from '../support/fixtures.js'
 import { incident, until, view } from '../support/helpers.js'
-import { startReceiver } from '../support/receiver.js'
+import { post, startReceiver } from '../support/receiver.js'
 
 const item = (n: number) => ({
   id: `a${n}`,
@@ -21,14 +22,29 @@ const item = (n: number) => ({
 
 /** The incident `lag` open with one alert, and 24 other war rooms to make a backlog in. */
 async function withNoise(s: FeishuSandbox, member: string, store?: MemoryStore) {
-  const { warroom } = await startReceiver(s, store ? { store } : {})
+  const { warroom, receiver, url } = await startReceiver(s, store ? { store } : {})
   const client = (warroom as unknown as { client: FeishuClient }).client
   const base = { key: 'lag', members: [member] }
   const opened = await warroom.handle(incident({ ...base, items: [item(1)] }))
   const others = await Promise.all(
     Array.from({ length: 24 }, (_, i) => warroom.handle(incident({ key: `noise-${i}` }))),
   )
-  return { warroom, client, base, opened, others }
+  const flood = (n: number) =>
+    Promise.all(
+      Array.from({ length: n }, (_, i) =>
+        client.sendMessage({
+          receiveIdType: 'chat_id',
+          receiveId: others[i % others.length]!.chatId!,
+          msgType: 'text',
+          content: { text: `noise ${i}` },
+          uuid: `noise-${i}-${Math.random()}`,
+        }),
+      ),
+    )
+  // Through the receiver's endpoint: its review follows a resolution (warroom.handle alone has none).
+  const resolve = async () =>
+    (await post(`${url}/incidents`, incident({ ...base, status: 'resolved' }))).json
+  return { warroom, receiver, client, base, opened, others, flood, resolve }
 }
 
 describe('follow-ups while messages are backlogged', () => {
@@ -84,6 +100,47 @@ describe('follow-ups while messages are backlogged', () => {
     await new Promise((r) => setTimeout(r, 1500))
     const final = view(s, chatId!).posts
     expect(final.filter((p) => p.includes('replica-5 lagging'))).toEqual(resolutions)
+  })
+
+  test('a resolution during a backlog carries the review summary: one message, none posted after it, the timeline still kept', async ({
+    sandbox: s,
+    people: [alice],
+  }) => {
+    const { warroom, receiver, client, opened, flood, resolve } = await withNoise(s, alice!.open_id)
+    const { chatId } = opened
+    // A person speaks in the room: the summary counts them from the history it reads.
+    s.postUserMessage(chatId!, alice!.open_id, 'looking at replica lag')
+    const flooding = flood(120)
+    await until('the backlog', () => client.transport.backlog('api:sendMessage') >= 10)
+    expect((await resolve()).action).toBe('resolved')
+    await flooding
+    // Closing waits for the review under way (its timeline, and any message of its own).
+    await receiver.close()
+    const posts = view(s, chatId!).posts
+    const summaries = posts.filter((p) => p.includes('复盘摘要'))
+    expect(summaries).toHaveLength(1)
+    expect(summaries[0]).toMatch(
+      /^✅ 事件已解决[\s\S]*\n📋 复盘摘要：确认用时 - · 解决用时 \S+ · 参与 1 人 · 人工消息 1 条/,
+    )
+    const record = await warroom.find({ chatId: chatId! })
+    expect(record?.summaryPostedAt).toBe(record?.resolvedAt)
+    const archive = (receiver as unknown as { archive: TimelineArchive }).archive
+    expect(await archive.has(hashKey('lag'))).toBe(true)
+  })
+
+  test('without a backlog the resolution and the review summary are two messages, as always', async ({
+    sandbox: s,
+    people: [alice],
+  }) => {
+    const { warroom, receiver, opened, resolve } = await withNoise(s, alice!.open_id)
+    expect((await resolve()).action).toBe('resolved')
+    await receiver.close()
+    const posts = view(s, opened.chatId!).posts
+    expect(posts.filter((p) => p.includes('复盘摘要'))).toEqual([
+      expect.stringMatching(/^📋 复盘摘要/),
+    ])
+    expect(posts.filter((p) => p.startsWith('✅ 事件已解决'))).toHaveLength(1)
+    expect((await warroom.find({ chatId: opened.chatId! }))?.summaryPostedAt).toBeUndefined()
   })
 
   test('card patches during a backlog: the answer comes at once, one patch carries the changes made meanwhile, the card ends current', async ({

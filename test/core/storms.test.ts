@@ -101,11 +101,11 @@ describe('storm rooms', () => {
     await post(`${url}/alertmanager`, group(5, 'resolved', 'critical'))
     expect(view(s, raised.json.chat_id).name.startsWith('[已解决] ')).toBe(true)
     await until('the room resolved', () => view(s, stormChat).name.startsWith('[已解决] '))
-    // Its review, once: the room's, not one per incident resolved in it.
-    await until('the review', () =>
-      view(s, stormChat).posts.some((p) => p.startsWith('📋 复盘摘要')),
-    )
-    expect(view(s, stormChat).posts.filter((p) => p.startsWith('📋 复盘摘要'))).toHaveLength(1)
+    // Its review, once: the room's, not one per incident resolved in it (on its own, or inside
+    // the resolution message when the room's messages were backlogged).
+    await until('the review', () => view(s, stormChat).posts.some((p) => p.includes('📋 复盘摘要')))
+    await new Promise((r) => setTimeout(r, 300))
+    expect(view(s, stormChat).posts.filter((p) => p.includes('📋 复盘摘要'))).toHaveLength(1)
     expect(view(s, stormChat).cardRead).not.toContain('🔴')
 
     // A critical incident never waits in a storm room; once the budget recovers, rooms of their own again.
