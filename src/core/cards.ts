@@ -163,9 +163,18 @@ export class Cards {
       })
     record.cardMessageId = messageId
     record.cardHash = hash
+    // Saved before the header: a process killed now leaves the mark, and the next change puts it up.
+    record.headerPending = true
     await this.save(record)
-    // The header everyone sees: the chat's top notice shows the card (status, severity, lead,
-    // the latest update and when the next is due), kept current by the card's own patches.
+    await this.header(record, messageId, op)
+  }
+
+  /**
+   * The header everyone sees: the chat's top notice shows the card (status, severity, lead,
+   * the latest update and when the next is due), kept current by the card's own patches; and
+   * the card pinned. Tried once: a refusal (a missing scope) is a warning, not tried again.
+   */
+  private async header(record: IncidentRecord, messageId: string, op: Op): Promise<void> {
     try {
       await this.core.client.putTopNotice(record.chatId, messageId)
     } catch (error) {
@@ -176,6 +185,7 @@ export class Cards {
     } catch (error) {
       op.warnings.push(`could not pin the card: ${errorMessage(error)}`)
     }
+    delete record.headerPending
   }
 
   /** Patches the card when what it shows changed; returns whether it did. */
@@ -188,6 +198,7 @@ export class Cards {
       await this.send(record, op)
       return true
     }
+    if (record.headerPending) await this.header(record, record.cardMessageId, op)
     // Rendered for real only when it changed: a repeat costs one render and no call.
     const hash = this.hashOf(record)
     if (hash === record.cardHash) return false

@@ -134,6 +134,8 @@ export interface IncidentRecord {
   /** The latest incident as reported (absent for rebuilt records until the next report). */
   incident?: Incident
   /** Hash of the last card sent or patched: an identical one is not sent again. */
+  /** The card is sent but its top notice and pin not yet tried (a crash between): the next change does them. */
+  headerPending?: boolean
   cardHash?: string
   /** Events already announced, so a repeat is not announced twice. */
   seenEvents: string[]

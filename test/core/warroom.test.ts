@@ -169,6 +169,36 @@ describe('open', () => {
 })
 
 describe('update', () => {
+  it('puts up the header a process killed between the card and its top notice left undone, at the next change', async () => {
+    const s = await sandbox()
+    const store = new MemoryStore()
+    const opened = await warRoomFor(s, { store }).handle(incident())
+    const chat = s.state.chats.get(opened.chatId!)!
+    expect(chat.topNotice).toBe(opened.cardMessageId)
+    const [record] = await store.list()
+    expect(record!.headerPending).toBeUndefined()
+    // As the kill leaves it: the card sent and recorded with the mark, no top notice, no pin.
+    delete chat.topNotice
+    s.state.pins.clear()
+    await store.put({ ...record!, headerPending: true, version: record!.version + 1 })
+    // Another process (a restart, a replica) takes the next change.
+    const restarted = warRoomFor(s, { store })
+    const updated = await restarted.handle(
+      incident({ items: [{ id: 'a2', title: 'checkout-api-c31 5xx rate 9%', status: 'firing' }] }),
+    )
+    expect(updated.action).toBe('updated')
+    expect(chat.topNotice).toBe(opened.cardMessageId)
+    expect([...s.state.pins.values()].map((p) => p.message_id)).toEqual([opened.cardMessageId])
+    expect((await store.list())[0]!.headerPending).toBeUndefined()
+    // Once: the change after it puts up nothing again.
+    const topNotices = countRequests(s, 'putTopNotice')
+    expect(topNotices).toBe(2)
+    await restarted.handle(
+      incident({ items: [{ id: 'a3', title: 'checkout-api-d42 5xx rate 8%', status: 'firing' }] }),
+    )
+    expect(countRequests(s, 'putTopNotice')).toBe(topNotices)
+  })
+
   it('makes zero Feishu calls for an identical repeat', async () => {
     const s = await sandbox()
     const room = warRoomFor(s, { store: new MemoryStore() })
