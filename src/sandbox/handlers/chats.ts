@@ -17,7 +17,7 @@ import { newId, type SandboxChat } from '../state.js'
  * Longer values are refused as Feishu's CLI refuses them; the server's own
  * answer is UNCONFIRMED, so `longChatText` plays cutting or keeping them too.
  */
-function fit(sb: SandboxCore, field: string, value: string, limit: number): string {
+function withinLimit(sb: SandboxCore, field: string, value: string, limit: number): string {
   const chars = [...value]
   if (chars.length <= limit || sb.longChatText === 'accept') return value
   if (sb.longChatText === 'truncate') return chars.slice(0, limit).join('')
@@ -57,13 +57,13 @@ export function chatHandlers(sb: SandboxCore): Partial<Record<RouteName, Handler
           if (chat) return sb.chatInfo(chat)
         }
       }
-      const name = fit(
+      const name = withinLimit(
         sb,
         'name',
         typeof input.name === 'string' ? input.name : '',
         CHAT_NAME_LIMIT,
       )
-      const description = fit(
+      const description = withinLimit(
         sb,
         'description',
         typeof input.description === 'string' ? input.description : '',
@@ -151,10 +151,12 @@ export function chatHandlers(sb: SandboxCore): Partial<Record<RouteName, Handler
       )
         throw fieldError('edit_permission', 'edit_permission must be only_owner or all_members')
       const name =
-        typeof input.name === 'string' ? fit(sb, 'name', input.name, CHAT_NAME_LIMIT) : undefined
+        typeof input.name === 'string'
+          ? withinLimit(sb, 'name', input.name, CHAT_NAME_LIMIT)
+          : undefined
       const description =
         typeof input.description === 'string'
-          ? fit(sb, 'description', input.description, CHAT_DESCRIPTION_LIMIT)
+          ? withinLimit(sb, 'description', input.description, CHAT_DESCRIPTION_LIMIT)
           : undefined
       // Validated whole before anything changes: a refused update leaves the chat as it was.
       if (name !== undefined && name !== chat.name) {
