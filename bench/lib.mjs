@@ -34,7 +34,11 @@ export async function startServe(args, env) {
       await r.body.dump()
       if (r.statusCode === 200) break
     } catch {}
-    if (Date.now() > until) throw new Error(`receiver did not start: ${out}`)
+    if (Date.now() > until) {
+      // Ends the process it started before giving up, so no receiver is left running.
+      child.kill('SIGKILL')
+      throw new Error(`receiver did not start: ${out}${log.slice(-2000)}`)
+    }
     await new Promise((r) => setTimeout(r, 50))
   }
   return { child, url, output: () => out, log: () => log }

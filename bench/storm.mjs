@@ -101,7 +101,15 @@ export async function storm({
   }
   const ports = await Promise.all(Array.from({ length: replicas }, () => freePort()))
   const start = (port) => startServe(['--config', config, '--port', String(port)], env)
-  const receivers = await Promise.all(ports.map(start))
+  const launched = await Promise.allSettled(ports.map(start))
+  const failed = launched.find((r) => r.status === 'rejected')
+  if (failed) {
+    // Ends what it started (the receivers that came up, the sandbox) before giving up.
+    for (const r of launched) if (r.status === 'fulfilled') r.value.child.kill('SIGKILL')
+    await sandbox.close()
+    throw failed.reason
+  }
+  const receivers = launched.map((r) => r.value)
   const pools = ports.map(
     (port) =>
       new Pool(`http://127.0.0.1:${port}`, {
