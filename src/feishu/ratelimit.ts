@@ -96,6 +96,8 @@ export class RateGate {
   private shared: SharedQuota | undefined
   /** Until when this process paces to its share too (a window after the shared count was down). */
   private unsharedUntil = 0
+  /** Per key, until when the shared count last said the quota is full (others' calls, unseen here). */
+  private readonly fullUntil = new Map<string, number>()
 
   constructor(
     private readonly now: () => number = Date.now,
@@ -133,8 +135,14 @@ export class RateGate {
   }
 
   /** Calls waiting under `key`, plus one when a call now would wait for its windows. */
-  queued = (key: string, windows: readonly Window[] = []): number =>
-    (this.waiting.get(key)?.length ?? 0) + (this.localWait(key, windows, this.now()) > 0 ? 1 : 0)
+  queued = (key: string, windows: readonly Window[] = []): number => {
+    const now = this.now()
+    const here =
+      (this.waiting.get(key)?.length ?? 0) + (this.localWait(key, windows, now) > 0 ? 1 : 0)
+    // Across replicas a full quota is a (shortest) window's worth of calls waiting, mostly elsewhere.
+    const full = (this.fullUntil.get(key) ?? 0) > now && windows.length > 0
+    return full ? Math.max(here, Math.min(...windows.map((w) => w.limit))) : here
+  }
 
   private async drain(key: string, queue: Waiter[]): Promise<void> {
     while (queue.length) {
@@ -147,6 +155,8 @@ export class RateGate {
           const taken = await this.takeShared(key, next.windows)
           slot = taken.slot
           wait = taken.waitMs
+          if (wait > 0) this.fullUntil.set(key, now + wait)
+          else this.fullUntil.delete(key)
           // The shared count is down (a database restart): it will not know the calls made
           // meanwhile, so for the longest window after, this process keeps to its share too.
           if (taken.unshared) {
@@ -257,6 +267,7 @@ export class RateGate {
       const last = log[log.length - 1]
       if (!last || last.at < now - 120_000) this.logs.delete(id)
     }
+    for (const [key, until] of this.fullUntil) if (until < now) this.fullUntil.delete(key)
   }
 }
 

@@ -256,6 +256,47 @@ describe('the shared count down', () => {
   })
 })
 
+describe('the shared count full', () => {
+  it('counts as a window of calls waiting while it says wait, so a replica merges its follow-ups too', async () => {
+    let now = 1_700_000_000_000
+    let wake: (() => void) | undefined
+    // Sleeping waits for the test to wake it, moving the clock then.
+    const gate = new RateGate(
+      () => now,
+      (ms) =>
+        new Promise<void>((resolve) => {
+          wake = () => {
+            now += ms
+            resolve()
+          }
+        }),
+    )
+    // Other replicas have used the second's 50: the count says wait 400 ms, then gives a slot.
+    let full = true
+    gate.share({
+      take: async () => {
+        if (full) {
+          full = false
+          return { waitMs: 400 }
+        }
+        return { slot: String(now) }
+      },
+      stamp: async () => {},
+      peers: () => 3,
+    })
+    const key = 'api:sendMessage'
+    expect(gate.queued(key, DOCUMENTED_LIMITS.api)).toBe(0)
+    const ticket = gate.acquire(key, DOCUMENTED_LIMITS.api)
+    while (!wake) await new Promise((r) => setImmediate(r))
+    // One call of its own, asleep on the count's answer, and a full quota behind it: a window's worth.
+    expect(gate.queued(key, DOCUMENTED_LIMITS.api)).toBe(50)
+    wake()
+    gate.landed([await ticket])
+    // Its slot taken, the count had room again: back to what waits here.
+    expect(gate.queued(key, DOCUMENTED_LIMITS.api)).toBe(0)
+  })
+})
+
 describe('priority in the pacer', () => {
   it('serves a critical incident’s call before calls queued earlier, and keeps order within a priority', async () => {
     let now = 0
