@@ -93,7 +93,10 @@ describe('the post-mortem document', () => {
     expect(actions[0]).toMatch(new RegExp(`^add a replica-lag alert \\(${bob!.name}, `))
     // Shared with the chat for editing, on the card, linked once.
     expect(doc.members).toEqual([{ member_type: 'openchat', member_id: chatId, perm: 'edit' }])
-    expect(JSON.stringify(view(s, chatId).card)).toContain(`/docx/${doc.document_id}`)
+    // The link message goes out before the card's patch: wait for the card.
+    await until('the card linking it', () =>
+      JSON.stringify(view(s, chatId).card).includes(`/docx/${doc.document_id}`),
+    )
     expect(view(s, chatId).posts.filter((p) => p.startsWith('📄 复盘文档已生成'))).toHaveLength(1)
 
     // A tab of the chat opens it.

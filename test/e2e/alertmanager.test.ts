@@ -61,10 +61,15 @@ describe.skipIf(!ALERTMANAGER)('the real Alertmanager sending to the receiver', 
 
     const past = new Date(Date.now() - 1000).toISOString()
     await postAlerts([alertBody('checkout-1', past), alertBody('checkout-2', past)])
-    // The rename comes before the resolution line: wait for the line, the last of the two.
-    await until('the resolution line', () =>
-      view(s, chat.chat_id).posts.some((p) => p.includes('事件已解决')),
-    )
+    // The card and rename, and the resolution line, go out side by side: wait for all three.
+    await until('the resolution line, the green card and the rename', () => {
+      const now = view(s, chat.chat_id)
+      return (
+        now.posts.some((p) => p.includes('事件已解决')) &&
+        now.card.header.template === 'green' &&
+        now.name.startsWith('[已解决] ')
+      )
+    })
     v = view(s, chat.chat_id)
     expect(v.name).toBe('[已解决] [P0] Checkout 5xx above 5%')
     expect(v.card.header.template).toBe('green')

@@ -389,10 +389,13 @@ describe('POST /feishu/events', () => {
     await s.say(opened.chatId!, alice!.open_id, '/status')
     await waitFor(async () => view(s, opened.chatId!).posts.at(-1)?.includes('状态') ?? false)
     await s.say(opened.chatId!, alice!.open_id, '/resolve rolled back v42')
-    // The rename comes before the resolution line: wait for the line, the last of the two.
-    await waitFor(async () =>
-      view(s, opened.chatId!).posts.some((p) => p.includes('rolled back v42')),
-    )
+    // The card and rename, and the resolution line, go out side by side: wait for both.
+    await waitFor(async () => {
+      const now = view(s, opened.chatId!)
+      return (
+        now.name.startsWith('[已解决] ') && now.posts.some((p) => p.includes('rolled back v42'))
+      )
+    })
     v = view(s, opened.chatId!)
     expect(v.name.startsWith('[已解决] ')).toBe(true)
     const resolution = v.posts.find((p) => p.includes('rolled back v42'))
