@@ -41,10 +41,17 @@ async function withNoise(s: FeishuSandbox, member: string, store?: MemoryStore) 
         }),
       ),
     )
+  const card = (n: number) => ({ elements: [{ tag: 'markdown', content: `noise ${n}` }] })
+  const patchFlood = (n: number) =>
+    Promise.all(
+      Array.from({ length: n }, (_, i) =>
+        client.patchCard(others[i % others.length]!.cardMessageId!, card(i)),
+      ),
+    )
   // Through the receiver's endpoint: its review follows a resolution (warroom.handle alone has none).
   const resolve = async () =>
     (await post(`${url}/incidents`, incident({ ...base, status: 'resolved' }))).json
-  return { warroom, receiver, client, base, opened, others, flood, resolve }
+  return { warroom, receiver, client, base, opened, flood, patchFlood, resolve }
 }
 
 describe('follow-ups while messages are backlogged', () => {
@@ -53,21 +60,9 @@ describe('follow-ups while messages are backlogged', () => {
     people: [alice],
   }) => {
     // Other chats (Feishu allows 5 messages a second into one): more than the app's 50 a second.
-    const { warroom, client, base, opened, others } = await withNoise(s, alice!.open_id)
+    const { warroom, client, base, opened, flood } = await withNoise(s, alice!.open_id)
     const { chatId } = opened
-    const flood = () =>
-      Promise.all(
-        Array.from({ length: 120 }, (_, i) =>
-          client.sendMessage({
-            receiveIdType: 'chat_id',
-            receiveId: others[i % others.length]!.chatId!,
-            msgType: 'text',
-            content: { text: `noise ${i}` },
-            uuid: `noise-${i}-${Math.random()}`,
-          }),
-        ),
-      )
-    const flooding = flood()
+    const flooding = flood(120)
     await until('the backlog', () => client.transport.backlog('api:sendMessage') >= 10)
     for (const n of [2, 3, 4])
       await warroom.handle(incident({ ...base, items: [1, 2, 3, 4].slice(0, n).map(item) }))
@@ -85,7 +80,7 @@ describe('follow-ups while messages are backlogged', () => {
     expect(posts.filter((p) => /新增 \d+ 项告警/.test(p) && !p.startsWith('🔄'))).toEqual([])
 
     // Held again, then resolved at once: the resolution, headline first, carries the held change.
-    const again = flood()
+    const again = flood(120)
     await until('the backlog', () => client.transport.backlog('api:sendMessage') >= 10)
     await warroom.handle(incident({ ...base, items: [1, 2, 3, 4, 5].map(item) }))
     await warroom.resolveBy({ chatId: chatId! }, { openId: alice!.open_id }, 'failed over')
@@ -147,14 +142,9 @@ describe('follow-ups while messages are backlogged', () => {
     sandbox: s,
     people: [alice],
   }) => {
-    const { warroom, client, base, opened, others } = await withNoise(s, alice!.open_id)
+    const { warroom, client, base, opened, patchFlood } = await withNoise(s, alice!.open_id)
     const { chatId, cardMessageId } = opened
-    const card = (n: number) => ({ elements: [{ tag: 'markdown', content: `noise ${n}` }] })
-    const flooding = Promise.all(
-      Array.from({ length: 150 }, (_, i) =>
-        client.patchCard(others[i % others.length]!.cardMessageId!, card(i)),
-      ),
-    )
+    const flooding = patchFlood(150)
     await until('the backlog', () => client.transport.backlog('api:patchMessage') >= 10)
     const before = s.state.messages.get(cardMessageId!)!.patches
     for (const n of [2, 3, 4])
@@ -177,14 +167,9 @@ describe('follow-ups while messages are backlogged', () => {
     sandbox: s,
     people: [alice],
   }) => {
-    const { warroom, client, opened, others } = await withNoise(s, alice!.open_id)
+    const { warroom, client, opened, patchFlood } = await withNoise(s, alice!.open_id)
     const { chatId } = opened
-    const card = (n: number) => ({ elements: [{ tag: 'markdown', content: `noise ${n}` }] })
-    const flooding = Promise.all(
-      Array.from({ length: 150 }, (_, i) =>
-        client.patchCard(others[i % others.length]!.cardMessageId!, card(i)),
-      ),
-    )
+    const flooding = patchFlood(150)
     await until('the backlog', () => client.transport.backlog('api:patchMessage') >= 10)
     const resolving = warroom.resolveBy({ chatId: chatId! }, { openId: alice!.open_id }, 'done')
     await until('the resolution message', () =>
@@ -205,9 +190,8 @@ describe('follow-ups while messages are backlogged', () => {
     // The store's jobs on the sandbox's clock, so the test can move thirty seconds on.
     const store = new MemoryStore()
     store.jobs = new LocalJobQueue(undefined, [], () => s.now())
-    const { warroom, client, base, opened, others } = await withNoise(s, alice!.open_id, store)
+    const { warroom, client, base, opened, patchFlood } = await withNoise(s, alice!.open_id, store)
     const { chatId, cardMessageId } = opened
-    const card = (n: number) => ({ elements: [{ tag: 'markdown', content: `noise ${n}` }] })
     // Feishu refuses this card's next patch (a definite 400, not retried).
     s.faults.add({
       kind: 'code',
@@ -216,11 +200,7 @@ describe('follow-ups while messages are backlogged', () => {
       path: cardMessageId!,
       times: 1,
     })
-    const flooding = Promise.all(
-      Array.from({ length: 100 }, (_, i) =>
-        client.patchCard(others[i % others.length]!.cardMessageId!, card(i)),
-      ),
-    )
+    const flooding = patchFlood(100)
     await until('the backlog', () => client.transport.backlog('api:patchMessage') >= 10)
     const changed = await warroom.handle(incident({ ...base, items: [1, 2].map(item) }))
     expect(changed.action).toBe('updated')
